@@ -1,0 +1,3 @@
+//! Loopbot: a self-hosted Slack bot that runs structured interview loops.
+
+pub mod clock;
