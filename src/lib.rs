@@ -1,3 +1,19 @@
 //! Loopbot: a self-hosted Slack bot that runs structured interview loops.
 
 pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod metrics;
+pub mod routes;
+pub mod services;
+pub mod settings;
+pub mod slack;
+pub mod startup;
+pub mod telemetry;
+pub mod worker;
+
+/// rustls needs one process-wide crypto provider; reqwest is built without one (see
+/// Cargo.toml). Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,1 +1,125 @@
-fn main(){}
+//! The `loopbot` binary: a thin shell over the library.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use loopbot::settings::{self, Needs, RawSettings, Settings};
+use loopbot::startup::{Application, shutdown_signal};
+
+#[derive(Parser)]
+#[command(
+    name = "loopbot",
+    version,
+    about = "Structured interview loops in Slack"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bot: Slack endpoints and background work.
+    Serve(Overrides),
+    /// Run a whole loop against the built-in Slack simulator and print what each person sees.
+    Demo,
+}
+
+/// Flags override the environment variable of the same name.
+#[derive(Args, Default)]
+struct Overrides {
+    /// LOOPBOT_LISTEN
+    #[arg(long)]
+    listen: Option<String>,
+    /// DATABASE_URL
+    #[arg(long)]
+    database_url: Option<String>,
+    /// SLACK_API_URL
+    #[arg(long)]
+    slack_api_url: Option<String>,
+    /// LOOPBOT_FEEDBACK_DUE
+    #[arg(long)]
+    feedback_due: Option<String>,
+    /// LOOPBOT_REMIND_EVERY
+    #[arg(long)]
+    remind_every: Option<String>,
+    /// LOOPBOT_ESCALATE_AFTER
+    #[arg(long)]
+    escalate_after: Option<String>,
+    /// LOOPBOT_WORK_HOURS
+    #[arg(long)]
+    work_hours: Option<String>,
+    /// LOOPBOT_TICK
+    #[arg(long)]
+    tick: Option<String>,
+    /// LOOPBOT_CHANNEL_NAMING
+    #[arg(long)]
+    channel_naming: Option<String>,
+    /// LOOPBOT_RUBRICS_DIR
+    #[arg(long)]
+    rubrics_dir: Option<String>,
+    /// LOOPBOT_ARCHIVE_AFTER
+    #[arg(long)]
+    archive_after: Option<String>,
+}
+
+impl Overrides {
+    fn apply(&self, raw: &mut RawSettings) {
+        let pairs = [
+            ("LOOPBOT_LISTEN", &self.listen),
+            ("DATABASE_URL", &self.database_url),
+            ("SLACK_API_URL", &self.slack_api_url),
+            ("LOOPBOT_FEEDBACK_DUE", &self.feedback_due),
+            ("LOOPBOT_REMIND_EVERY", &self.remind_every),
+            ("LOOPBOT_ESCALATE_AFTER", &self.escalate_after),
+            ("LOOPBOT_WORK_HOURS", &self.work_hours),
+            ("LOOPBOT_TICK", &self.tick),
+            ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),
+            ("LOOPBOT_RUBRICS_DIR", &self.rubrics_dir),
+            ("LOOPBOT_ARCHIVE_AFTER", &self.archive_after),
+        ];
+        for (name, value) in pairs {
+            if let Some(value) = value {
+                raw.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("loopbot: .env: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    loopbot::telemetry::init();
+    loopbot::install_crypto_provider();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(overrides) => serve(&overrides).await,
+        Command::Demo => loopbot::demo::run().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loopbot: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn settings_from(overrides: &Overrides, needs: Needs) -> anyhow::Result<Settings> {
+    let mut raw = settings::from_process_env();
+    overrides.apply(&mut raw);
+    Ok(Settings::parse(&raw, needs)?)
+}
+
+async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
+    let settings = settings_from(overrides, Needs::Slack)?;
+    let app =
+        Application::build(settings, std::sync::Arc::new(loopbot::clock::SystemClock)).await?;
+    tracing::info!(address = %app.address(), "loopbot is listening");
+    app.run_until_stopped(shutdown_signal()).await
+}

@@ -1,0 +1,47 @@
+//! The audit record: who changed what in a loop, and when.
+
+use sqlx::SqliteExecutor;
+
+use crate::clock::UnixMillis;
+use crate::domain::interview_loop::LoopId;
+
+pub async fn record(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    actor_id: &str,
+    action: &str,
+    detail: &str,
+    at: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (loop_id, actor_id, action, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(loop_id)
+    .bind(actor_id)
+    .bind(action)
+    .bind(detail)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub actor_id: String,
+    pub action: String,
+    pub detail: String,
+    pub at: UnixMillis,
+}
+
+pub async fn for_loop(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+) -> sqlx::Result<Vec<AuditEntry>> {
+    sqlx::query_as(
+        "SELECT actor_id, action, detail, at FROM audit_log WHERE loop_id = ?1 ORDER BY id",
+    )
+    .bind(loop_id)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,112 @@
+//! The `/loop` grammar: `start [candidate]`, `status`, `skip <stage> <reason>`, `decide`,
+//! `remind`, `panel`, `help`. Anything else is `Unknown` and gets the help text.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Start {
+        candidate: Option<String>,
+    },
+    Status,
+    Skip {
+        stage: String,
+        reason: String,
+    },
+    Decide,
+    Remind,
+    Panel,
+    Help,
+    /// A known subcommand used wrongly: the message says how to use it.
+    Usage {
+        message: String,
+    },
+    Unknown {
+        text: String,
+    },
+}
+
+pub fn parse(text: &str) -> Command {
+    let text = text.trim();
+    let (word, rest) = match text.split_once(char::is_whitespace) {
+        Some((word, rest)) => (word, rest.trim()),
+        None => (text, ""),
+    };
+    match word.to_ascii_lowercase().as_str() {
+        "" | "help" | "?" => Command::Help,
+        "start" | "new" => Command::Start {
+            candidate: (!rest.is_empty()).then(|| rest.to_string()),
+        },
+        "status" => Command::Status,
+        "decide" => Command::Decide,
+        "remind" => Command::Remind,
+        "panel" => Command::Panel,
+        "skip" => {
+            let (stage, reason) = rest
+                .split_once(char::is_whitespace)
+                .map(|(s, r)| (s.trim(), r.trim()))
+                .unwrap_or((rest, ""));
+            if stage.is_empty() || reason.is_empty() {
+                Command::Usage {
+                    message: "Usage: `/loop skip <stage> <reason>`, for example `/loop skip coding Candidate withdrew before the coding round`.".to_string(),
+                }
+            } else {
+                Command::Skip {
+                    stage: stage.to_string(),
+                    reason: reason.to_string(),
+                }
+            }
+        }
+        _ => Command::Unknown {
+            text: text.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grammar_parses() {
+        let cases = [
+            ("", Command::Help),
+            ("help", Command::Help),
+            ("  HELP  ", Command::Help),
+            ("start", Command::Start { candidate: None }),
+            (
+                "start  Ada Lovelace ",
+                Command::Start {
+                    candidate: Some("Ada Lovelace".into()),
+                },
+            ),
+            ("status", Command::Status),
+            ("decide", Command::Decide),
+            ("remind", Command::Remind),
+            ("panel", Command::Panel),
+            (
+                "skip coding candidate withdrew",
+                Command::Skip {
+                    stage: "coding".into(),
+                    reason: "candidate withdrew".into(),
+                },
+            ),
+            (
+                "dance",
+                Command::Unknown {
+                    text: "dance".into(),
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn skip_without_a_reason_explains_its_usage() {
+        for text in ["skip", "skip coding"] {
+            assert!(
+                matches!(parse(text), Command::Usage { message } if message.contains("<reason>"))
+            );
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! An interview loop as stored: the candidate, the people, the stages, and what has been
+//! provisioned in Slack for it.
+
+use crate::clock::UnixMillis;
+
+pub type LoopId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopStatus {
+    /// Stored; its channel, messages and pin are being made.
+    Provisioning,
+    Open,
+    Decided,
+    /// The channel was archived or deleted.
+    Closed,
+}
+
+impl LoopStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoopStatus::Provisioning => "provisioning",
+            LoopStatus::Open => "open",
+            LoopStatus::Decided => "decided",
+            LoopStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "provisioning" => LoopStatus::Provisioning,
+            "open" => LoopStatus::Open,
+            "decided" => LoopStatus::Decided,
+            "closed" => LoopStatus::Closed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// 1-based order within the loop.
+    pub position: u32,
+    pub key: String,
+    pub name: String,
+    pub interview_at: Option<UnixMillis>,
+    pub interviewers: Vec<String>,
+    /// The rubric message posted for this stage.
+    pub rubric_ts: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterviewLoop {
+    pub id: LoopId,
+    pub candidate_name: String,
+    pub rubric_id: String,
+    pub role: String,
+    pub coordinator_id: String,
+    pub hiring_manager_id: String,
+    pub origin_channel_id: Option<String>,
+    pub status: LoopStatus,
+    pub channel_name: Option<String>,
+    pub channel_id: Option<String>,
+    pub members_invited: bool,
+    pub topic_set: bool,
+    pub summary_ts: Option<String>,
+    pub summary_pinned: bool,
+    pub confirmation_sent: bool,
+    pub created_at: UnixMillis,
+    pub stages: Vec<Stage>,
+}
+
+impl InterviewLoop {
+    /// Everyone who belongs in the candidate channel, each once, in a stable order:
+    /// coordinator, hiring manager, then the panel by stage.
+    pub fn members(&self) -> Vec<String> {
+        let mut members: Vec<String> = Vec::new();
+        let people = [&self.coordinator_id, &self.hiring_manager_id]
+            .into_iter()
+            .chain(self.stages.iter().flat_map(|s| s.interviewers.iter()));
+        for person in people {
+            if !members.contains(person) {
+                members.push(person.clone());
+            }
+        }
+        members
+    }
+
+    /// Stages that nobody has been assigned to yet.
+    pub fn unstaffed_stages(&self) -> impl Iterator<Item = &Stage> {
+        self.stages.iter().filter(|s| s.interviewers.is_empty())
+    }
+
+    pub fn stage_at(&self, position: u32) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.position == position)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub fn sample_loop() -> InterviewLoop {
+        let stage = |position: u32, key: &str, name: &str, who: &[&str]| Stage {
+            position,
+            key: key.into(),
+            name: name.into(),
+            interview_at: None,
+            interviewers: who.iter().map(|s| s.to_string()).collect(),
+            rubric_ts: None,
+        };
+        InterviewLoop {
+            id: 1,
+            candidate_name: "Ada Lovelace".into(),
+            rubric_id: "senior-backend".into(),
+            role: "Senior Backend Engineer".into(),
+            coordinator_id: "UCOORD".into(),
+            hiring_manager_id: "UHM".into(),
+            origin_channel_id: Some("CORIGIN".into()),
+            status: LoopStatus::Open,
+            channel_name: Some("loop-ada-lovelace-senior-backend".into()),
+            channel_id: Some("C1".into()),
+            members_invited: true,
+            topic_set: true,
+            summary_ts: Some("1.000001".into()),
+            summary_pinned: true,
+            confirmation_sent: true,
+            created_at: 0,
+            stages: vec![
+                stage(1, "technical-screen", "Technical screen", &["UA"]),
+                stage(2, "system-design", "System design", &["UB", "UHM"]),
+                stage(3, "coding", "Coding", &[]),
+                stage(4, "values", "Values and collaboration", &["UA"]),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::sample_loop;
+
+    #[test]
+    fn members_are_listed_once_in_a_stable_order() {
+        assert_eq!(sample_loop().members(), ["UCOORD", "UHM", "UA", "UB"]);
+    }
+
+    #[test]
+    fn unstaffed_stages_are_found() {
+        let l = sample_loop();
+        let names: Vec<_> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Coding"]);
+    }
+}

@@ -1,0 +1,111 @@
+//! Counters for `/metrics`, rendered in the Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+}
+
+/// Name, help text.
+const HELP: &[(&str, &str)] = &[
+    (
+        "loopbot_http_requests_total",
+        "Requests received, by route.",
+    ),
+    (
+        "loopbot_slack_requests_rejected_total",
+        "Slack requests refused before any effect, by reason.",
+    ),
+    (
+        "loopbot_jobs_completed_total",
+        "Outbound jobs finished, by kind.",
+    ),
+    (
+        "loopbot_jobs_retried_total",
+        "Outbound job runs that failed and were rescheduled, by kind.",
+    ),
+    (
+        "loopbot_jobs_failed_total",
+        "Outbound jobs given up on, by kind (the reason is in the log and the jobs table).",
+    ),
+    ("loopbot_loops_started_total", "Interview loops stored."),
+];
+
+impl Metrics {
+    /// Adds one to `name{label}`; `label` is `key="value"` or empty.
+    pub fn inc(&self, name: &'static str, label: impl Into<String>) {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        *counters.entry((name, label.into())).or_default() += 1;
+    }
+
+    pub fn get(&self, name: &'static str, label: &str) -> u64 {
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        counters
+            .get(&(name, label.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The text exposition; `gauges` are extra lines computed at scrape time.
+    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, i64)>)]) -> String {
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        for (name, help) in HELP {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let mut any = false;
+            for ((n, label), value) in counters.iter() {
+                if n == name {
+                    any = true;
+                    if label.is_empty() {
+                        let _ = writeln!(out, "{name} {value}");
+                    } else {
+                        let _ = writeln!(out, "{name}{{{label}}} {value}");
+                    }
+                }
+            }
+            if !any {
+                let _ = writeln!(out, "{name} 0");
+            }
+        }
+        for (name, help, values) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (label, value) in values {
+                let _ = writeln!(out, "{name}{{{label}}} {value}");
+            }
+        }
+        out
+    }
+}
+
+/// `key="value"`, with the value escaped for the text format.
+pub fn label(key: &str, value: &str) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("{key}=\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_prometheus_text_format() {
+        let m = Metrics::default();
+        m.inc("loopbot_jobs_failed_total", label("kind", "provision_loop"));
+        m.inc("loopbot_jobs_failed_total", label("kind", "provision_loop"));
+        let text = m.render(&[(
+            "loopbot_jobs",
+            "Jobs by state.",
+            vec![(label("state", "queued"), 3)],
+        )]);
+        assert!(text.contains("# TYPE loopbot_jobs_failed_total counter"));
+        assert!(text.contains("loopbot_jobs_failed_total{kind=\"provision_loop\"} 2"));
+        assert!(text.contains("loopbot_loops_started_total 0"));
+        assert!(text.contains("loopbot_jobs{state=\"queued\"} 3"));
+    }
+}

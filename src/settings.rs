@@ -1,0 +1,403 @@
+//! The one place that reads configuration: environment variables (a `.env` file is read first by
+//! `main`), overridden by command-line flags. Every problem names the variable and what is wrong.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// How candidate channels are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelNaming {
+    /// `loop-ada-lovelace-senior-backend`
+    Name,
+    /// `loop-al-senior-backend`
+    Initials,
+}
+
+/// When reminders may be sent, in the recipient's own time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkHours {
+    Always,
+    /// Minutes after local midnight, `start < end`.
+    Window {
+        start_min: u16,
+        end_min: u16,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub signing_secret: Secret,
+    pub bot_token: Secret,
+    pub slack_api_url: String,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub feedback_due: Duration,
+    pub remind_every: Duration,
+    pub escalate_after: u32,
+    pub work_hours: WorkHours,
+    pub tick: Duration,
+    pub channel_naming: ChannelNaming,
+    pub rubrics_dir: Option<PathBuf>,
+    /// `None` keeps decided channels forever.
+    pub archive_after: Option<Duration>,
+    /// Not a user setting: tests and the demo drive the worker themselves.
+    pub run_worker: bool,
+}
+
+/// A setting that stops start-up. Displays as one line naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// What a command needs: `serve` needs the Slack secrets, `export` and `purge` only the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Slack,
+    DatabaseOnly,
+}
+
+/// Raw values, by variable name. Flags are merged in over the environment before parsing.
+pub type RawSettings = HashMap<String, String>;
+
+pub fn from_process_env() -> RawSettings {
+    const NAMES: &[&str] = &[
+        "SLACK_SIGNING_SECRET",
+        "SLACK_BOT_TOKEN",
+        "SLACK_API_URL",
+        "DATABASE_URL",
+        "LOOPBOT_LISTEN",
+        "LOOPBOT_FEEDBACK_DUE",
+        "LOOPBOT_REMIND_EVERY",
+        "LOOPBOT_ESCALATE_AFTER",
+        "LOOPBOT_WORK_HOURS",
+        "LOOPBOT_TICK",
+        "LOOPBOT_CHANNEL_NAMING",
+        "LOOPBOT_RUBRICS_DIR",
+        "LOOPBOT_ARCHIVE_AFTER",
+    ];
+    NAMES
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+        .collect()
+}
+
+impl Settings {
+    pub fn parse(raw: &RawSettings, needs: Needs) -> Result<Settings, SettingsError> {
+        let get = |name: &str| raw.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let (signing_secret, bot_token) = match needs {
+            Needs::Slack => (
+                parse_signing_secret(get("SLACK_SIGNING_SECRET"))?,
+                parse_bot_token(get("SLACK_BOT_TOKEN"))?,
+            ),
+            Needs::DatabaseOnly => (Secret::new(""), Secret::new("")),
+        };
+        Ok(Settings {
+            signing_secret,
+            bot_token,
+            slack_api_url: parse_api_url(get("SLACK_API_URL").unwrap_or("https://slack.com/api"))?,
+            database_url: parse_database_url(get("DATABASE_URL").unwrap_or("sqlite://loopbot.db"))?,
+            listen: get("LOOPBOT_LISTEN")
+                .unwrap_or("0.0.0.0:3000")
+                .parse()
+                .map_err(|_| {
+                    problem(
+                        "LOOPBOT_LISTEN",
+                        "expected an address and port such as 0.0.0.0:3000",
+                    )
+                })?,
+            feedback_due: parse_duration(
+                "LOOPBOT_FEEDBACK_DUE",
+                get("LOOPBOT_FEEDBACK_DUE"),
+                "24h",
+            )?,
+            remind_every: parse_duration(
+                "LOOPBOT_REMIND_EVERY",
+                get("LOOPBOT_REMIND_EVERY"),
+                "24h",
+            )?,
+            escalate_after: parse_escalate_after(get("LOOPBOT_ESCALATE_AFTER").unwrap_or("2"))?,
+            work_hours: parse_work_hours(get("LOOPBOT_WORK_HOURS").unwrap_or("09:00-18:00"))?,
+            tick: parse_duration("LOOPBOT_TICK", get("LOOPBOT_TICK"), "30s")?,
+            channel_naming: match get("LOOPBOT_CHANNEL_NAMING").unwrap_or("name") {
+                "name" => ChannelNaming::Name,
+                "initials" => ChannelNaming::Initials,
+                other => {
+                    return Err(problem(
+                        "LOOPBOT_CHANNEL_NAMING",
+                        format!("expected `name` or `initials`, got `{other}`"),
+                    ));
+                }
+            },
+            rubrics_dir: parse_rubrics_dir(get("LOOPBOT_RUBRICS_DIR"))?,
+            archive_after: match get("LOOPBOT_ARCHIVE_AFTER").unwrap_or("7d") {
+                "never" => None,
+                value => Some(parse_duration("LOOPBOT_ARCHIVE_AFTER", Some(value), "7d")?),
+            },
+            run_worker: true,
+        })
+    }
+}
+
+fn parse_signing_secret(value: Option<&str>) -> Result<Secret, SettingsError> {
+    const NAME: &str = "SLACK_SIGNING_SECRET";
+    let value = value.ok_or_else(|| {
+        problem(
+            NAME,
+            "missing: copy the Signing Secret from your app's Basic Information page",
+        )
+    })?;
+    if value.len() < 16 || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(problem(
+            NAME,
+            "does not look like a Slack signing secret (expected 16 or more letters and digits)",
+        ));
+    }
+    Ok(Secret::new(value))
+}
+
+fn parse_bot_token(value: Option<&str>) -> Result<Secret, SettingsError> {
+    const NAME: &str = "SLACK_BOT_TOKEN";
+    let value = value.ok_or_else(|| {
+        problem(
+            NAME,
+            "missing: copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page",
+        )
+    })?;
+    if !value.starts_with("xoxb-") {
+        return Err(problem(
+            NAME,
+            "must be a bot token starting with xoxb- (user and app-level tokens do not work)",
+        ));
+    }
+    Ok(Secret::new(value))
+}
+
+fn parse_api_url(value: &str) -> Result<String, SettingsError> {
+    let parsed = url::Url::parse(value).map_err(|_| {
+        problem(
+            "SLACK_API_URL",
+            "expected an http(s) URL such as https://slack.com/api",
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(problem("SLACK_API_URL", "expected an http or https URL"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+fn parse_database_url(value: &str) -> Result<String, SettingsError> {
+    let path = value
+        .strip_prefix("sqlite://")
+        .or_else(|| value.strip_prefix("sqlite:"));
+    match path {
+        Some(path) if !path.is_empty() => Ok(value.to_string()),
+        _ => Err(problem(
+            "DATABASE_URL",
+            "expected sqlite://loopbot.db (relative) or sqlite:///var/lib/loopbot/loopbot.db (absolute)",
+        )),
+    }
+}
+
+fn parse_duration(
+    variable: &'static str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<Duration, SettingsError> {
+    let value = value.unwrap_or(default);
+    let duration = humantime::parse_duration(value).map_err(|_| {
+        problem(
+            variable,
+            format!("`{value}` is not a duration; use forms like 90s, 15m, 24h or 2d"),
+        )
+    })?;
+    if duration.is_zero() {
+        return Err(problem(variable, "must be longer than zero"));
+    }
+    Ok(duration)
+}
+
+fn parse_escalate_after(value: &str) -> Result<u32, SettingsError> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=20).contains(&n) => Ok(n),
+        _ => Err(problem(
+            "LOOPBOT_ESCALATE_AFTER",
+            format!("expected a whole number of reminders from 1 to 20, got `{value}`"),
+        )),
+    }
+}
+
+fn parse_work_hours(value: &str) -> Result<WorkHours, SettingsError> {
+    const NAME: &str = "LOOPBOT_WORK_HOURS";
+    if value == "always" {
+        return Ok(WorkHours::Always);
+    }
+    let bad = || {
+        problem(
+            NAME,
+            format!("expected HH:MM-HH:MM such as 09:00-18:00, or `always`; got `{value}`"),
+        )
+    };
+    let (start, end) = value.split_once('-').ok_or_else(bad)?;
+    let start_min = parse_clock_time(start).ok_or_else(bad)?;
+    let end_min = parse_clock_time(end).ok_or_else(bad)?;
+    if start_min >= end_min {
+        return Err(problem(NAME, "the window must start before it ends"));
+    }
+    Ok(WorkHours::Window { start_min, end_min })
+}
+
+fn parse_clock_time(text: &str) -> Option<u16> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
+    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+}
+
+fn parse_rubrics_dir(value: Option<&str>) -> Result<Option<PathBuf>, SettingsError> {
+    let Some(value) = value else { return Ok(None) };
+    let path = PathBuf::from(value);
+    if !path.is_dir() {
+        return Err(problem(
+            "LOOPBOT_RUBRICS_DIR",
+            format!("`{value}` is not a readable folder"),
+        ));
+    }
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawSettings {
+        let mut map: RawSettings = [
+            ("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5"),
+            ("SLACK_BOT_TOKEN", "xoxb-1-2-abc"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            map.insert(k.to_string(), v.to_string());
+        }
+        map
+    }
+
+    #[test]
+    fn defaults_match_the_product_contract() {
+        let s = Settings::parse(&raw(&[]), Needs::Slack).unwrap();
+        assert_eq!(s.slack_api_url, "https://slack.com/api");
+        assert_eq!(s.database_url, "sqlite://loopbot.db");
+        assert_eq!(s.listen.to_string(), "0.0.0.0:3000");
+        assert_eq!(s.feedback_due, Duration::from_secs(24 * 3600));
+        assert_eq!(s.remind_every, Duration::from_secs(24 * 3600));
+        assert_eq!(s.escalate_after, 2);
+        assert_eq!(
+            s.work_hours,
+            WorkHours::Window {
+                start_min: 540,
+                end_min: 1080
+            }
+        );
+        assert_eq!(s.tick, Duration::from_secs(30));
+        assert_eq!(s.channel_naming, ChannelNaming::Name);
+        assert_eq!(s.rubrics_dir, None);
+        assert_eq!(s.archive_after, Some(Duration::from_secs(7 * 86400)));
+    }
+
+    #[test]
+    fn each_bad_setting_is_named_with_what_is_wrong() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("SLACK_SIGNING_SECRET", "", "missing"),
+            ("SLACK_SIGNING_SECRET", "short", "does not look like"),
+            ("SLACK_BOT_TOKEN", "", "missing"),
+            ("SLACK_BOT_TOKEN", "xoxp-user", "xoxb-"),
+            ("SLACK_API_URL", "not a url", "URL"),
+            ("DATABASE_URL", "postgres://x", "sqlite://"),
+            ("LOOPBOT_LISTEN", "3000", "address"),
+            ("LOOPBOT_FEEDBACK_DUE", "soon", "not a duration"),
+            ("LOOPBOT_REMIND_EVERY", "0s", "longer than zero"),
+            ("LOOPBOT_ESCALATE_AFTER", "many", "whole number"),
+            ("LOOPBOT_WORK_HOURS", "9-5", "HH:MM"),
+            ("LOOPBOT_WORK_HOURS", "18:00-09:00", "start before"),
+            ("LOOPBOT_TICK", "fast", "not a duration"),
+            ("LOOPBOT_CHANNEL_NAMING", "emoji", "`name` or `initials`"),
+            ("LOOPBOT_RUBRICS_DIR", "/no/such/dir", "folder"),
+            ("LOOPBOT_ARCHIVE_AFTER", "later", "not a duration"),
+        ];
+        for (variable, value, expected) in cases {
+            let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
+            assert_eq!(err.variable, *variable, "case {variable}={value}");
+            let line = err.to_string();
+            assert!(line.starts_with(variable), "{line}");
+            assert!(line.contains(expected), "{variable}={value}: {line}");
+            assert!(!line.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn alternative_forms_parse() {
+        let s = Settings::parse(
+            &raw(&[
+                ("LOOPBOT_WORK_HOURS", "always"),
+                ("LOOPBOT_ARCHIVE_AFTER", "never"),
+                ("LOOPBOT_CHANNEL_NAMING", "initials"),
+                ("DATABASE_URL", "sqlite:///var/lib/loopbot/loopbot.db"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+            ]),
+            Needs::Slack,
+        )
+        .unwrap();
+        assert_eq!(s.work_hours, WorkHours::Always);
+        assert_eq!(s.archive_after, None);
+        assert_eq!(s.channel_naming, ChannelNaming::Initials);
+        assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Settings::parse(&raw(&[]), Needs::Slack).unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("8f742231b10e8888abcd99yyyzzz85a5"));
+        assert!(!debug.contains("xoxb-1-2-abc"));
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn database_only_commands_need_no_slack_secrets() {
+        let s = Settings::parse(&RawSettings::new(), Needs::DatabaseOnly).unwrap();
+        assert_eq!(s.database_url, "sqlite://loopbot.db");
+    }
+}

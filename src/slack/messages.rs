@@ -1,0 +1,307 @@
+//! Channel messages and ephemeral replies, rendered from domain values into Block Kit JSON.
+//! Pure functions: no I/O.
+
+use serde_json::{Value, json};
+
+use crate::domain::interview_loop::{InterviewLoop, Stage};
+use crate::domain::rubric::{Rubric, StageRubric};
+use crate::slack::mrkdwn::{clip, date_time, escape, mention, mentions};
+
+/// A message: blocks, and the plain text Slack shows in notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub blocks: Vec<Value>,
+}
+
+impl Message {
+    pub fn plain(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Message {
+            blocks: vec![section(&text)],
+            text,
+        }
+    }
+}
+
+pub const SECTION_MAX: usize = 3000;
+pub const HEADER_MAX: usize = 150;
+
+pub fn header(text: &str) -> Value {
+    json!({ "type": "header", "text": { "type": "plain_text", "text": clip(text, HEADER_MAX), "emoji": true } })
+}
+
+pub fn section(text: &str) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, SECTION_MAX) } })
+}
+
+pub fn fields(items: &[String]) -> Value {
+    let fields: Vec<Value> = items
+        .iter()
+        .take(10)
+        .map(|t| json!({ "type": "mrkdwn", "text": clip(t, 2000) }))
+        .collect();
+    json!({ "type": "section", "fields": fields })
+}
+
+pub fn context(text: &str) -> Value {
+    json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": clip(text, SECTION_MAX) } ] })
+}
+
+pub fn divider() -> Value {
+    json!({ "type": "divider" })
+}
+
+/// The channel topic: who and what, short (Slack allows 250 characters).
+pub fn topic(l: &InterviewLoop) -> String {
+    clip(
+        &format!(
+            "Interview loop: {} for {}. Summary is pinned; scores stay hidden until the loop is complete.",
+            l.candidate_name, l.role
+        ),
+        250,
+    )
+}
+
+fn stage_when(stage: &Stage) -> String {
+    match stage.interview_at {
+        Some(at) => date_time(at),
+        None => "not scheduled yet".to_string(),
+    }
+}
+
+/// One message per stage: what to ask, what to listen for, and who runs it when.
+pub fn rubric_message(
+    l: &InterviewLoop,
+    stage: &Stage,
+    rubric: &Rubric,
+    feedback_due: std::time::Duration,
+) -> Message {
+    let stage_rubric = rubric.stage(&stage.key);
+    let total = l.stages.len();
+    let title = format!(
+        "Stage {} of {total} · {}{}",
+        stage.position,
+        stage.name,
+        stage_rubric
+            .map(|s| format!(" ({})", s.duration_label()))
+            .unwrap_or_default()
+    );
+    let mut blocks = vec![header(&title)];
+    blocks.push(fields(&[
+        format!(
+            "*Interviewer{}*\n{}",
+            if stage.interviewers.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            mentions(&stage.interviewers, ":warning: not assigned yet")
+        ),
+        format!("*When*\n{}", stage_when(stage)),
+    ]));
+    if let Some(sr) = stage_rubric {
+        blocks.extend(rubric_body(sr));
+    }
+    let due = humantime::format_duration(feedback_due).to_string();
+    blocks.push(context(&format!(
+        "Scorecard due {due} after the interview ends. Rate each criterion 1–4 (no middle option). Your scores stay hidden from other interviewers until they have submitted theirs."
+    )));
+    Message {
+        text: format!(
+            "{title} for {}: {}",
+            escape(&l.candidate_name),
+            mentions(&stage.interviewers, "no interviewer assigned yet")
+        ),
+        blocks,
+    }
+}
+
+fn rubric_body(sr: &StageRubric) -> Vec<Value> {
+    let mut blocks = vec![section(&format!(
+        "*The one question:* {}\n{}",
+        sr.question, sr.format
+    ))];
+    for (i, c) in sr.criteria.iter().enumerate() {
+        blocks.push(section(&format!(
+            "*{}. {}*\n:ear: *Listen for:* {}\n:white_check_mark: *Strong:* {}\n:mortar_board: *Merely well prepared:* {}",
+            i + 1,
+            c.name,
+            c.listen_for,
+            c.strong,
+            c.well_prepared
+        )));
+    }
+    if !sr.red_flags.is_empty() {
+        let flags: Vec<String> = sr.red_flags.iter().map(|f| format!("• {f}")).collect();
+        blocks.push(section(&format!(
+            ":triangular_flag_on_post: *Red flags*\n{}",
+            flags.join("\n")
+        )));
+    }
+    blocks
+}
+
+/// The pinned summary: the candidate, the people, one row per stage, warnings, the decision.
+pub fn summary_message(l: &InterviewLoop, rubric: Option<&Rubric>) -> Message {
+    let mut blocks = vec![header(&format!("Interview loop · {}", l.candidate_name))];
+    blocks.push(fields(&[
+        format!("*Role*\n{}", escape(&l.role)),
+        format!("*Hiring manager*\n{}", mention(&l.hiring_manager_id)),
+        format!("*Coordinator*\n{}", mention(&l.coordinator_id)),
+        format!("*Stages*\n{}", l.stages.len()),
+    ]));
+    blocks.push(divider());
+    for stage in &l.stages {
+        let duration = rubric
+            .and_then(|r| r.stage(&stage.key))
+            .map(|s| format!(" · {}", s.duration_label()))
+            .unwrap_or_default();
+        let status = if stage.interview_at.is_some() {
+            ":hourglass_flowing_sand: pending"
+        } else {
+            ":calendar: unscheduled"
+        };
+        blocks.push(section(&format!(
+            "*{}. {}*{duration}\n{} · {} · {status}",
+            stage.position,
+            stage.name,
+            mentions(&stage.interviewers, ":warning: no interviewer"),
+            stage_when(stage),
+        )));
+    }
+    let unstaffed: Vec<&str> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
+    if !unstaffed.is_empty() {
+        blocks.push(context(&format!(
+            ":warning: No interviewer yet for: {}. Every stage checks something the others cannot; assign someone before the loop moves on.",
+            unstaffed.join(", ")
+        )));
+    }
+    blocks.push(divider());
+    blocks.push(section("*Decision:* not recorded yet"));
+    blocks.push(context(
+        "Who has submitted shows here as scorecards arrive. Ratings stay hidden until every stage is submitted or skipped, or the decision is recorded.",
+    ));
+    Message {
+        text: format!(
+            "Interview loop summary for {}: {} stages",
+            escape(&l.candidate_name),
+            l.stages.len()
+        ),
+        blocks,
+    }
+}
+
+/// The coordinator's confirmation once the channel is ready.
+pub fn loop_ready(l: &InterviewLoop) -> Message {
+    let channel = l
+        .channel_id
+        .as_deref()
+        .map(crate::slack::mrkdwn::channel_link)
+        .unwrap_or_else(|| "the candidate channel".into());
+    let mut text = format!(
+        ":white_check_mark: The loop for *{}* is ready in {channel}: panel invited, rubric posted for each stage, summary pinned.",
+        escape(&l.candidate_name)
+    );
+    let unstaffed: Vec<&str> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
+    if !unstaffed.is_empty() {
+        text.push_str(&format!(
+            "\n:warning: Still without an interviewer: {}.",
+            unstaffed.join(", ")
+        ));
+    }
+    Message::plain(text)
+}
+
+pub const HELP_COMMANDS: &[(&str, &str)] = &[
+    (
+        "/loop start [candidate name]",
+        "open a new interview loop, e.g. `/loop start Ada Lovelace`",
+    ),
+    ("/loop help", "show this list"),
+];
+
+/// The command list, optionally after a note (such as why the input was not understood).
+pub fn help(note: Option<&str>) -> Message {
+    let mut lines = Vec::new();
+    if let Some(note) = note {
+        lines.push(note.to_string());
+        lines.push(String::new());
+    }
+    lines.push("*Loopbot runs structured interview loops.* Commands:".to_string());
+    for (usage, what) in HELP_COMMANDS {
+        lines.push(format!("• `{usage}` — {what}"));
+    }
+    Message::plain(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interview_loop::fixtures::sample_loop;
+    use crate::domain::rubric::RubricSet;
+    use std::time::Duration;
+
+    fn text_of(m: &Message) -> String {
+        serde_json::to_string(&m.blocks).unwrap()
+    }
+
+    #[test]
+    fn rubric_message_names_interviewers_time_and_criteria() {
+        let rubrics = RubricSet::builtin();
+        let rubric = rubrics.default_rubric();
+        let mut l = sample_loop();
+        l.stages[1].interview_at = Some(1_795_000_000_000);
+        let m = rubric_message(&l, &l.stages[1], rubric, Duration::from_secs(86400));
+        let body = text_of(&m);
+        assert!(body.contains("Stage 2 of 4"));
+        assert!(body.contains("<@UB>, <@UHM>"));
+        assert!(body.contains("<!date^1795000000^"));
+        for c in &rubric.stages[1].criteria {
+            assert!(body.contains(&c.name), "{}", c.name);
+        }
+        assert!(body.contains("24h"));
+        assert!(m.blocks.len() <= 50);
+    }
+
+    #[test]
+    fn unstaffed_stage_is_flagged_in_rubric_and_summary() {
+        let rubrics = RubricSet::builtin();
+        let l = sample_loop();
+        let m = rubric_message(
+            &l,
+            &l.stages[2],
+            rubrics.default_rubric(),
+            Duration::from_secs(3600),
+        );
+        assert!(text_of(&m).contains("not assigned yet"));
+        let s = summary_message(&l, Some(rubrics.default_rubric()));
+        assert!(text_of(&s).contains("No interviewer yet for: Coding"));
+    }
+
+    #[test]
+    fn summary_shows_people_and_every_stage_but_no_scores() {
+        let rubrics = RubricSet::builtin();
+        let s = summary_message(&sample_loop(), Some(rubrics.default_rubric()));
+        let body = text_of(&s);
+        for needle in [
+            "Ada Lovelace",
+            "<@UHM>",
+            "<@UCOORD>",
+            "1. Technical screen",
+            "4. Values and collaboration",
+            "not recorded yet",
+        ] {
+            assert!(body.contains(needle), "{needle}");
+        }
+        assert!(s.blocks.len() <= 50);
+    }
+
+    #[test]
+    fn candidate_names_cannot_break_mrkdwn() {
+        let mut l = sample_loop();
+        l.candidate_name = "<!here> Eve".into();
+        let m = loop_ready(&l);
+        assert!(m.text.contains("&lt;!here&gt; Eve"));
+    }
+}

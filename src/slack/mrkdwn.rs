@@ -1,0 +1,76 @@
+//! Small helpers for Slack's mrkdwn: escaping user text, mentions, and dates that each viewer
+//! sees in their own time zone.
+
+use crate::clock::UnixMillis;
+
+/// Escapes the three characters Slack treats as control characters in mrkdwn.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub fn mention(user: &str) -> String {
+    format!("<@{user}>")
+}
+
+pub fn channel_link(channel: &str) -> String {
+    format!("<#{channel}>")
+}
+
+/// People as mentions, joined with commas; `none` when there are none.
+pub fn mentions(users: &[String], none: &str) -> String {
+    if users.is_empty() {
+        none.to_string()
+    } else {
+        users
+            .iter()
+            .map(|u| mention(u))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A moment shown in the reader's own time zone, with a UTC fallback for old clients.
+pub fn date_time(at: UnixMillis) -> String {
+    let secs = at.div_euclid(1000);
+    let fallback = jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%a %d %b %Y %H:%M UTC").to_string())
+        .unwrap_or_else(|_| "unknown time".into());
+    format!("<!date^{secs}^{{date_short_pretty}} at {{time}}|{fallback}>")
+}
+
+/// Cuts text to `max` characters, ending with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_inject_mentions() {
+        assert_eq!(escape("<!channel> & co"), "&lt;!channel&gt; &amp; co");
+    }
+
+    #[test]
+    fn dates_render_for_each_viewer_with_a_fallback() {
+        let s = date_time(1_795_000_000_000);
+        assert!(s.starts_with("<!date^1795000000^{date_short_pretty} at {time}|"));
+        assert!(s.ends_with("UTC>"));
+    }
+
+    #[test]
+    fn clipping_counts_characters() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("äbc", 3), "äbc");
+        assert_eq!(mentions(&[], "nobody"), "nobody");
+        assert_eq!(mentions(&["U1".into(), "U2".into()], ""), "<@U1>, <@U2>");
+    }
+}

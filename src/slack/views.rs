@@ -1,0 +1,282 @@
+//! Modals: how they look (rendering) and how their submissions are read back (parsing).
+//! Block and action ids are defined here once, for both directions.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::domain::rubric::{Rubric, RubricSet};
+use crate::domain::start_form::{
+    Field, FieldError, MAX_INTERVIEWERS_PER_STAGE, StageInput, StartInput,
+};
+use crate::slack::mrkdwn::clip;
+
+pub const START_CALLBACK: &str = "loop_start";
+pub const RUBRIC_SELECT_ACTION: &str = "rubric_select";
+
+const CANDIDATE_BLOCK: &str = "candidate";
+const RUBRIC_BLOCK: &str = "rubric";
+const HIRING_MANAGER_BLOCK: &str = "hiring_manager";
+const VALUE: &str = "value";
+
+fn panel_block(stage_key: &str) -> String {
+    format!("panel:{stage_key}")
+}
+
+fn time_block(stage_key: &str) -> String {
+    format!("time:{stage_key}")
+}
+
+/// The block a form problem is shown next to.
+pub fn block_for(field: &Field) -> String {
+    match field {
+        Field::Candidate => CANDIDATE_BLOCK.into(),
+        Field::Rubric => RUBRIC_BLOCK.into(),
+        Field::HiringManager => HIRING_MANAGER_BLOCK.into(),
+        Field::StageInterviewers(key) => panel_block(key),
+        Field::StageTime(key) => time_block(key),
+    }
+}
+
+/// `{"response_action":"errors","errors":{block_id: message}}`
+pub fn errors_response(errors: &[FieldError]) -> Value {
+    let map: serde_json::Map<String, Value> = errors
+        .iter()
+        .map(|e| (block_for(&e.field), Value::String(e.message.clone())))
+        .collect();
+    json!({ "response_action": "errors", "errors": map })
+}
+
+/// What the start modal carries between opening and submission.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StartMetadata {
+    /// Where `/loop start` was typed; the confirmation goes there.
+    pub origin_channel: Option<String>,
+    /// The rubric the stage fields were built from.
+    pub rubric: String,
+}
+
+fn plain(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": text, "emoji": true })
+}
+
+/// The `/loop start` modal.
+pub fn start_modal(
+    rubrics: &RubricSet,
+    rubric: &Rubric,
+    candidate: Option<&str>,
+    metadata: &StartMetadata,
+) -> Value {
+    let mut name_input = json!({
+        "type": "plain_text_input",
+        "action_id": VALUE,
+        "max_length": crate::domain::start_form::MAX_CANDIDATE_NAME,
+        "placeholder": plain("Full name, as the candidate writes it"),
+    });
+    if let Some(candidate) = candidate {
+        name_input["initial_value"] = json!(clip(candidate.trim(), 80));
+    }
+    let mut blocks = vec![json!({
+        "type": "input",
+        "block_id": CANDIDATE_BLOCK,
+        "label": plain("Candidate"),
+        "element": name_input,
+    })];
+    let options: Vec<Value> = rubrics
+        .all()
+        .iter()
+        .map(|r| json!({ "text": plain(&clip(&r.role, 75)), "value": r.id }))
+        .collect();
+    let selected = options
+        .iter()
+        .find(|o| o["value"] == json!(rubric.id))
+        .cloned()
+        .unwrap_or(Value::Null);
+    blocks.push(json!({
+        "type": "input",
+        "block_id": RUBRIC_BLOCK,
+        "dispatch_action": true,
+        "label": plain("Role rubric"),
+        "hint": plain("The stages and questions below come from this rubric."),
+        "element": {
+            "type": "static_select",
+            "action_id": RUBRIC_SELECT_ACTION,
+            "options": options,
+            "initial_option": selected,
+        },
+    }));
+    blocks.push(json!({
+        "type": "input",
+        "block_id": HIRING_MANAGER_BLOCK,
+        "label": plain("Hiring manager"),
+        "hint": plain("Owns the loop: can skip a stage with a reason and records the decision."),
+        "element": { "type": "users_select", "action_id": VALUE, "placeholder": plain("Choose a person") },
+    }));
+    for (i, stage) in rubric.stages.iter().enumerate() {
+        blocks.push(json!({ "type": "divider" }));
+        blocks.push(json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": clip(&format!("*Stage {}: {}* ({})\n_{}_", i + 1, stage.name, stage.duration_label(), stage.question), 3000) },
+        }));
+        blocks.push(json!({
+            "type": "input",
+            "block_id": panel_block(&stage.key),
+            "optional": true,
+            "label": plain("Interviewers"),
+            "hint": plain("You can leave this empty for now; the summary will flag the stage."),
+            "element": {
+                "type": "multi_users_select",
+                "action_id": VALUE,
+                "max_selected_items": MAX_INTERVIEWERS_PER_STAGE,
+                "placeholder": plain("Who runs this interview"),
+            },
+        }));
+        blocks.push(json!({
+            "type": "input",
+            "block_id": time_block(&stage.key),
+            "optional": true,
+            "label": plain("Interview date and time"),
+            "element": { "type": "datetimepicker", "action_id": VALUE },
+        }));
+    }
+    json!({
+        "type": "modal",
+        "callback_id": START_CALLBACK,
+        "title": plain("Start interview loop"),
+        "submit": plain("Start loop"),
+        "close": plain("Cancel"),
+        "private_metadata": serde_json::to_string(metadata).unwrap_or_default(),
+        "blocks": blocks,
+    })
+}
+
+/// `view.state.values`: block id → action id → value object.
+pub type StateValues = HashMap<String, HashMap<String, Value>>;
+
+fn value_of<'a>(values: &'a StateValues, block: &str) -> Option<&'a Value> {
+    values
+        .get(block)
+        .and_then(|actions| actions.values().next())
+}
+
+/// Reads the start modal's answers; missing or malformed fields read as empty.
+pub fn read_start(values: &StateValues, rubric: &Rubric) -> StartInput {
+    let text = |block: &str| {
+        value_of(values, block)
+            .and_then(|v| v.get("value"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let stages = rubric
+        .stages
+        .iter()
+        .map(|stage| StageInput {
+            key: stage.key.clone(),
+            interviewers: value_of(values, &panel_block(&stage.key))
+                .and_then(|v| v.get("selected_users"))
+                .and_then(Value::as_array)
+                .map(|users| {
+                    users
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            interview_at_secs: value_of(values, &time_block(&stage.key))
+                .and_then(|v| v.get("selected_date_time"))
+                .and_then(Value::as_i64),
+        })
+        .collect();
+    StartInput {
+        candidate: text(CANDIDATE_BLOCK),
+        rubric_id: value_of(values, RUBRIC_BLOCK)
+            .and_then(|v| v.pointer("/selected_option/value"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        hiring_manager: value_of(values, HIRING_MANAGER_BLOCK)
+            .and_then(|v| v.get("selected_user"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        stages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, Value)]) -> StateValues {
+        pairs
+            .iter()
+            .map(|(block, v)| {
+                (
+                    block.to_string(),
+                    HashMap::from([(VALUE.to_string(), v.clone())]),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_modal_reads_back_what_was_entered() {
+        let rubrics = RubricSet::builtin();
+        let rubric = rubrics.default_rubric();
+        let state = values(&[
+            (
+                "candidate",
+                json!({"type": "plain_text_input", "value": "Ada"}),
+            ),
+            (
+                "hiring_manager",
+                json!({"type": "users_select", "selected_user": "UHM"}),
+            ),
+            (
+                "panel:coding",
+                json!({"type": "multi_users_select", "selected_users": ["UA", "UB"]}),
+            ),
+            (
+                "time:coding",
+                json!({"type": "datetimepicker", "selected_date_time": 1795000000}),
+            ),
+        ]);
+        let input = read_start(&state, rubric);
+        assert_eq!(input.candidate, "Ada");
+        assert_eq!(input.hiring_manager.as_deref(), Some("UHM"));
+        let coding = input.stages.iter().find(|s| s.key == "coding").unwrap();
+        assert_eq!(coding.interviewers, ["UA", "UB"]);
+        assert_eq!(coding.interview_at_secs, Some(1795000000));
+    }
+
+    #[test]
+    fn the_modal_has_a_field_for_every_stage_and_fits_slack_limits() {
+        let rubrics = RubricSet::builtin();
+        for rubric in rubrics.all() {
+            let view = start_modal(&rubrics, rubric, Some("Ada"), &StartMetadata::default());
+            let blocks = view["blocks"].as_array().unwrap();
+            assert!(blocks.len() <= 100);
+            assert!(view["title"]["text"].as_str().unwrap().chars().count() <= 24);
+            for stage in &rubric.stages {
+                assert!(
+                    blocks
+                        .iter()
+                        .any(|b| b["block_id"] == json!(format!("panel:{}", stage.key)))
+                );
+            }
+            assert_eq!(blocks[0]["element"]["initial_value"], json!("Ada"));
+        }
+    }
+
+    #[test]
+    fn errors_are_keyed_by_the_block_they_belong_to() {
+        let body = errors_response(&[FieldError {
+            field: Field::HiringManager,
+            message: "Choose".into(),
+        }]);
+        assert_eq!(
+            body,
+            json!({"response_action": "errors", "errors": {"hiring_manager": "Choose"}})
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Building and running the application: `Application::build` binds (port 0 in tests) and
+//! returns; `run_until_stopped` serves HTTP and runs the worker until a shutdown signal, then
+//! drains both.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::clock::SharedClock;
+use crate::db::{self, Db};
+use crate::domain::rubric::RubricSet;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::slack::SlackApi;
+use crate::slack::verify::ReplayGuard;
+
+/// Everything a request handler or job needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    /// For the worker: patient (10 s per call).
+    pub slack: SlackApi,
+    /// For calls inside a request (views.open): short, to answer Slack within 3 s.
+    pub slack_inline: SlackApi,
+    pub settings: Arc<Settings>,
+    pub rubrics: Arc<RubricSet>,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the worker when a request has queued work.
+    pub wake: Arc<Notify>,
+    pub replay: Arc<ReplayGuard>,
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+        let rubrics = RubricSet::load(settings.rubrics_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("LOOPBOT_RUBRICS_DIR: {e}"))?;
+        let db = db::connect(&settings.database_url).await?;
+        let slack = SlackApi::new(
+            &settings.slack_api_url,
+            settings.bot_token.clone(),
+            Duration::from_secs(10),
+        )?;
+        let slack_inline = SlackApi::new(
+            &settings.slack_api_url,
+            settings.bot_token.clone(),
+            Duration::from_millis(2_000),
+        )?;
+        Ok(AppState {
+            db,
+            slack,
+            slack_inline,
+            settings: Arc::new(settings),
+            rubrics: Arc::new(rubrics),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+            replay: Arc::new(ReplayGuard::default()),
+        })
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
+        let listen = settings.listen;
+        let state = AppState::new(settings, clock).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("LOOPBOT_LISTEN: cannot listen on {listen}: {e}"))?;
+        let address = listener.local_addr()?;
+        Ok(Application {
+            listener,
+            address,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests, lets in-flight requests
+    /// and the current job finish (bounded), and returns.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = self.state.settings.run_worker.then(|| {
+            tokio::spawn(crate::worker::run_until_stopped(
+                self.state.clone(),
+                stop_rx.clone(),
+            ))
+        });
+        let router = crate::routes::router(self.state.clone());
+        let mut server_stop = stop_rx.clone();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests and the current job");
+        let _ = stop_tx.send(true);
+        let drain = async {
+            let _ = server.await;
+            if let Some(worker) = worker {
+                let _ = worker.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(9), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown took longer than 9 s; unfinished jobs resume on next start");
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

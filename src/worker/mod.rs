@@ -1,0 +1,105 @@
+//! The worker: claims one due job at a time, runs it, and records the outcome. Tests and the
+//! demo call [`run_due_jobs`] directly instead of running the loop.
+
+pub mod jobs;
+pub mod retry;
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::db;
+use crate::metrics::label;
+use crate::services::provision;
+use crate::startup::AppState;
+use jobs::Job;
+use retry::{JobError, Next, next_step};
+
+/// How long a claimed job is reserved for its worker; after that another worker may take it.
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ran,
+    Idle,
+}
+
+/// Claims and runs one due job, if any.
+pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
+    let now = state.clock.now_ms();
+    let Some(claimed) = db::jobs::claim_due(&state.db, now, LEASE_MS).await? else {
+        return Ok(Outcome::Idle);
+    };
+    let kind = claimed.kind.clone();
+    let result = match Job::from_payload(&claimed.payload) {
+        Ok(job) => execute(state, &job).await,
+        Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
+    };
+    let now = state.clock.now_ms();
+    match result {
+        Ok(()) => {
+            db::jobs::complete(&state.db, claimed.id, now).await?;
+            state
+                .metrics
+                .inc("loopbot_jobs_completed_total", label("kind", &kind));
+        }
+        Err(error) => match next_step(&error, claimed.attempts, fastrand::f64()) {
+            Next::RetryAfter(wait) => {
+                let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                tracing::warn!(job = claimed.id, kind, attempt = claimed.attempts, error = %error, retry_in = ?wait, "job failed; will retry");
+                db::jobs::retry_at(&state.db, claimed.id, run_at, &error.to_string(), now).await?;
+                state
+                    .metrics
+                    .inc("loopbot_jobs_retried_total", label("kind", &kind));
+            }
+            Next::GiveUp => {
+                tracing::error!(job = claimed.id, kind, attempts = claimed.attempts, error = %error, "job failed; giving up");
+                db::jobs::give_up(&state.db, claimed.id, &error.to_string(), now).await?;
+                state
+                    .metrics
+                    .inc("loopbot_jobs_failed_total", label("kind", &kind));
+            }
+        },
+    }
+    Ok(Outcome::Ran)
+}
+
+async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
+    match job {
+        Job::ProvisionLoop { loop_id } => provision::provision_loop(state, *loop_id).await,
+    }
+}
+
+/// Runs every job that is due now (by the app's clock); returns how many ran.
+pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
+    let mut ran = 0;
+    while run_one(state).await? == Outcome::Ran {
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// The background loop: runs due jobs, then sleeps until woken, the next job is due, or the
+/// tick passes. Stops between jobs once `stop` turns true.
+pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
+    tracing::info!("worker started");
+    while !*stop.borrow() {
+        match run_one(&state).await {
+            Ok(Outcome::Ran) => continue,
+            Ok(Outcome::Idle) => {}
+            Err(e) => tracing::error!(error = %e, "worker could not read the jobs table"),
+        }
+        let next_due = db::jobs::next_due_at(&state.db).await.ok().flatten();
+        let mut wait = state.settings.tick;
+        if let Some(due) = next_due {
+            let until = u64::try_from(due - state.clock.now_ms()).unwrap_or(0);
+            wait = wait.min(Duration::from_millis(until));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            _ = state.wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+    tracing::info!("worker stopped");
+}

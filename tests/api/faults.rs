@@ -1,0 +1,184 @@
+//! Slack failures and restarts delay provisioning; they never lose it or duplicate it.
+
+use std::time::Duration;
+
+use loopbot::sim::Fault;
+
+use crate::helpers::*;
+
+fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
+    world
+        .sim
+        .channels()
+        .into_iter()
+        .filter(|c| c.name.starts_with("loop-"))
+        .collect()
+}
+
+/// Exactly one channel with 5 messages, the summary pinned, one confirmation.
+fn assert_one_complete_channel(world: &World) {
+    let channels = loop_channels(world);
+    assert_eq!(channels.len(), 1, "one channel");
+    let messages = world.sim.messages(&channels[0].id);
+    assert_eq!(
+        messages.len(),
+        5,
+        "four rubric messages and a summary, once each"
+    );
+    assert_eq!(
+        world.sim.pins(&channels[0].id),
+        vec![messages[4].ts.clone()]
+    );
+    assert_eq!(world.sim.ephemerals_for(COORDINATOR).len(), 1);
+    assert_eq!(
+        channels[0].members.len(),
+        6,
+        "bot, coordinator, hiring manager, three interviewers"
+    );
+}
+
+#[tokio::test]
+async fn a_429_and_a_500_during_provisioning_still_end_in_one_complete_channel() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world.sim.inject_fault(
+        "conversations.invite",
+        Fault::RateLimited {
+            retry_after_secs: 7,
+        },
+    );
+    world.sim.inject_fault("chat.postMessage", Fault::Http(500));
+    start_standard_loop(&world, &app).await;
+
+    app.run_jobs().await;
+    // The 429: nothing more runs until Retry-After has passed.
+    assert_eq!(app.run_jobs().await, 0);
+    assert!(
+        !world
+            .sim
+            .channel(&loop_channels(&world)[0].id)
+            .unwrap()
+            .members
+            .contains(&SCREENER.to_string())
+    );
+    world.clock.advance(Duration::from_secs(6));
+    assert_eq!(app.run_jobs().await, 0, "Retry-After is honoured");
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    // The 500: retried after a backoff.
+    world.clock.advance(Duration::from_secs(10));
+    app.run_jobs().await;
+
+    assert_one_complete_channel(&world);
+    let jobs = app
+        .count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+        .await;
+    assert_eq!(jobs, 1);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("loopbot_jobs_retried_total{kind=\"provision_loop\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_provisioning_finishes_without_duplicates() {
+    for failing_step in [
+        "conversations.setTopic",
+        "chat.postMessage",
+        "pins.add",
+        "chat.postEphemeral",
+    ] {
+        let world = World::new().await;
+        let app = world.spawn_app().await;
+        world.sim.inject_fault(failing_step, Fault::Http(502));
+        start_standard_loop(&world, &app).await;
+        app.run_jobs().await;
+        assert_eq!(
+            loop_channels(&world).len(),
+            1,
+            "{failing_step}: the channel exists already"
+        );
+        // The process stops (SIGTERM) with provisioning half done.
+        app.stop().await;
+
+        let app = world.spawn_app().await;
+        world.clock.advance(Duration::from_secs(60));
+        app.run_jobs().await;
+        assert_one_complete_channel(&world);
+        let topic_calls = world.sim.call_count("conversations.setTopic");
+        assert_eq!(
+            topic_calls, 1,
+            "{failing_step}: steps already done are not repeated"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    // A worker claims the job and dies before doing anything.
+    let now = START_MS;
+    let claimed = loopbot::db::jobs::claim_due(&app.state.db, now, loopbot::worker::LEASE_MS)
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+    app.stop().await;
+
+    let app = world.spawn_app().await;
+    assert_eq!(app.run_jobs().await, 0, "the lease still holds");
+    assert!(loop_channels(&world).is_empty());
+    world
+        .clock
+        .advance(Duration::from_millis(loopbot::worker::LEASE_MS as u64));
+    assert_eq!(app.run_jobs().await, 1);
+    assert_one_complete_channel(&world);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_gives_up_and_says_why() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world.sim.inject_fault(
+        "conversations.create",
+        Fault::Error("restricted_action".into()),
+    );
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    let (state, error): (String, String) = sqlx::query_as("SELECT state, last_error FROM jobs")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(state, "failed");
+    assert!(error.contains("restricted_action"), "{error}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("loopbot_jobs_failed_total{kind=\"provision_loop\"} 1"));
+    assert!(metrics.contains("loopbot_jobs{state=\"failed\"} 1"));
+}
+
+#[tokio::test]
+async fn an_outage_is_retried_until_a_bound_then_given_up() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    for _ in 0..loopbot::worker::retry::MAX_ATTEMPTS {
+        world
+            .sim
+            .inject_fault("conversations.create", Fault::Http(503));
+    }
+    start_standard_loop(&world, &app).await;
+    for _ in 0..loopbot::worker::retry::MAX_ATTEMPTS {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(3600));
+    }
+    let (state, attempts): (String, i64) = sqlx::query_as("SELECT state, attempts FROM jobs")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        (state.as_str(), attempts),
+        ("failed", loopbot::worker::retry::MAX_ATTEMPTS)
+    );
+}

@@ -1,0 +1,49 @@
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_does() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status(), 200);
+    app.state.db.close().await;
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status(), 503);
+}
+
+#[tokio::test]
+async fn metrics_are_in_prometheus_text_format() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    assert!(text.contains("# TYPE loopbot_loops_started_total counter"));
+    assert!(text.contains("loopbot_loops_started_total 1"));
+    assert!(text.contains("loopbot_jobs{state=\"queued\"} 1"));
+}
+
+#[tokio::test]
+async fn the_database_file_is_created_and_migrated_on_start() {
+    let world = World::new().await;
+    assert!(!world.db_path().exists());
+    let app = world.spawn_app().await;
+    assert!(world.db_path().exists());
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+}

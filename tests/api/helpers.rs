@@ -1,0 +1,223 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use loopbot::clock::{ManualClock, SharedClock};
+use loopbot::harness::{FormValues, SlackSide};
+use loopbot::settings::{Needs, RawSettings, Settings};
+use loopbot::sim::{SimServer, SimUser, Simulator};
+use loopbot::slack::SlackApi;
+use loopbot::startup::{AppState, Application};
+use loopbot::worker;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const SIGNING_SECRET: &str = "e2e0signing0secret0for0tests0only";
+pub const BOT_TOKEN: &str = "xoxb-test-token";
+
+pub const COORDINATOR: &str = "UCOORD";
+pub const HIRING_MANAGER: &str = "UHM";
+pub const SCREENER: &str = "UINT1";
+pub const DESIGNER: &str = "UINT2";
+pub const CODER: &str = "UINT3";
+pub const OUTSIDER: &str = "UOUT";
+
+/// 2026-11-23 09:00:00 UTC
+pub const START_MS: i64 = 1_795_424_400_000;
+
+pub struct World {
+    pub clock: Arc<ManualClock>,
+    pub sim: Simulator,
+    pub sim_server: SimServer,
+    pub db_dir: tempfile::TempDir,
+    /// Where people type commands; the bot is a member.
+    pub hiring_channel: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        loopbot::install_crypto_provider();
+        let clock = ManualClock::starting_at(START_MS);
+        let shared: SharedClock = clock.clone();
+        let sim = Simulator::new(shared, BOT_TOKEN);
+        for (id, name, real, tz, offset) in [
+            (
+                COORDINATOR,
+                "casey",
+                "Casey Coordinator",
+                "America/New_York",
+                -18000,
+            ),
+            (
+                HIRING_MANAGER,
+                "harper",
+                "Harper Manager",
+                "Europe/London",
+                0,
+            ),
+            (SCREENER, "ines", "Ines Screener", "Europe/Berlin", 3600),
+            (DESIGNER, "dev", "Dev Designer", "Asia/Kolkata", 19800),
+            (CODER, "cody", "Cody Coder", "America/Los_Angeles", -28800),
+            (OUTSIDER, "olive", "Olive Outsider", "Europe/Paris", 3600),
+        ] {
+            sim.add_user(SimUser::new(id, name, real, tz, offset));
+        }
+        let sim_server = sim.serve().await.expect("simulator starts");
+        let api = SlackApi::new(
+            &sim_server.base_url,
+            loopbot::settings::Secret::new(BOT_TOKEN),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        let hiring_channel = api.create_private_channel("hiring").await.unwrap();
+        api.invite(
+            &hiring_channel,
+            &[COORDINATOR.to_string(), HIRING_MANAGER.to_string()],
+        )
+        .await
+        .unwrap();
+        World {
+            clock,
+            sim,
+            sim_server,
+            db_dir: tempfile::tempdir().unwrap(),
+            hiring_channel,
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.db_dir.path().join("loopbot.db")
+    }
+
+    pub fn raw_settings(&self) -> RawSettings {
+        [
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+            ("SLACK_API_URL", self.sim_server.base_url.clone()),
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", self.db_path().display()),
+            ),
+            ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    pub async fn spawn_app(&self) -> TestApp {
+        self.spawn_app_with(&[]).await
+    }
+
+    pub async fn spawn_app_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut raw = self.raw_settings();
+        for (k, v) in extra {
+            raw.insert(k.to_string(), v.to_string());
+        }
+        let mut settings = Settings::parse(&raw, Needs::Slack).expect("test settings are valid");
+        settings.run_worker = false;
+        let app = Application::build(settings, self.clock.clone())
+            .await
+            .expect("app builds");
+        let address = format!("http://{}", app.address());
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let slack = SlackSide::new(
+            &address,
+            SIGNING_SECRET,
+            self.clock.clone(),
+            self.sim.clone(),
+        );
+        TestApp {
+            address,
+            state,
+            slack,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub slack: SlackSide,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Runs every job that is due now (no sleeping: the clock is moved by the test).
+    pub async fn run_jobs(&self) -> usize {
+        worker::run_due_jobs(&self.state)
+            .await
+            .expect("worker runs")
+    }
+
+    /// Stops the app as SIGTERM would.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.address))
+            .await
+            .unwrap()
+    }
+}
+
+/// The id of the newest modal opened for `user`.
+pub fn latest_view(world: &World, user: &str) -> loopbot::sim::SimView {
+    world
+        .sim
+        .views_of(user)
+        .into_iter()
+        .last()
+        .expect("a modal was opened")
+}
+
+/// The filled-in start form for the standard test loop.
+pub fn full_start_form() -> FormValues {
+    FormValues::new()
+        .text("candidate", "Ada Lovelace")
+        .user("hiring_manager", HIRING_MANAGER)
+        .users("panel:technical-screen", &[SCREENER])
+        .date_time("time:technical-screen", START_MS / 1000 + 86_400)
+        .users("panel:system-design", &[DESIGNER, HIRING_MANAGER])
+        .date_time("time:system-design", START_MS / 1000 + 2 * 86_400)
+        .users("panel:coding", &[CODER])
+        .users("panel:values", &[SCREENER])
+}
+
+/// `/loop start Ada Lovelace`, then the form submitted in full; returns the submit response.
+pub async fn start_standard_loop(world: &World, app: &TestApp) -> reqwest::Response {
+    let opened = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(world, COORDINATOR);
+    app.slack
+        .submit_view(COORDINATOR, &view.id, &full_start_form())
+        .await
+}
+
+/// All text of a message's blocks, for assertions on what people read.
+pub fn blocks_text(blocks: &Value) -> String {
+    blocks.to_string()
+}

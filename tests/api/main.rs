@@ -1,0 +1,8 @@
+//! Integration tests: the real app on port 0 with its own SQLite file, Slack played by the
+//! stateful simulator, every request signed as Slack signs it.
+
+mod faults;
+mod health;
+mod helpers;
+mod signature;
+mod start_loop;

@@ -1,0 +1,203 @@
+//! Every /slack/* request is checked before anything else; refused requests change nothing.
+
+use loopbot::clock::Clock;
+use loopbot::harness::{FORM, JSON};
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn nothing_happened(world: &World, app: &TestApp) {
+    assert!(
+        world.sim.views_of(COORDINATOR).is_empty(),
+        "no modal may open"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM loops").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM slack_receipts").await, 0);
+}
+
+#[tokio::test]
+async fn unsigned_stale_tampered_and_replayed_requests_are_refused_with_no_effect() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let body = app
+        .slack
+        .command_body(COORDINATOR, &world.hiring_channel, "start Ada");
+    let now = world.clock.now_secs();
+
+    // Unsigned.
+    let r = app
+        .slack
+        .post_raw("/slack/commands", FORM, &body, None)
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("not signed"));
+
+    // Stale: signed correctly, but 6 minutes ago.
+    let old = now - 360;
+    let r = app
+        .slack
+        .post_raw(
+            "/slack/commands",
+            FORM,
+            &body,
+            Some((old, app.slack.signature_for(old, &body))),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("5-minute window"));
+
+    // From the future, beyond the window.
+    let ahead = now + 360;
+    let r = app
+        .slack
+        .post_raw(
+            "/slack/commands",
+            FORM,
+            &body,
+            Some((ahead, app.slack.signature_for(ahead, &body))),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+
+    // Tampered: the signature of another body.
+    let tampered = body.replace("start+Ada", "start+Eve");
+    let r = app
+        .slack
+        .post_raw(
+            "/slack/commands",
+            FORM,
+            &tampered,
+            Some((now, app.slack.signature_for(now, &body))),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("does not match"));
+
+    // Signed with the wrong secret.
+    let wrong = loopbot::slack::verify::sign("not-the-signing-secret-at-all", now, body.as_bytes());
+    let r = app
+        .slack
+        .post_raw("/slack/commands", FORM, &body, Some((now, wrong)))
+        .await;
+    assert_eq!(r.status(), 401);
+
+    nothing_happened(&world, &app).await;
+
+    // The genuine request works once; the same bytes replayed are refused.
+    let signature = app.slack.signature_for(now, &body);
+    let r = app
+        .slack
+        .post_raw(
+            "/slack/commands",
+            FORM,
+            &body,
+            Some((now, signature.clone())),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(world.sim.views_of(COORDINATOR).len(), 1);
+    let r = app
+        .slack
+        .post_raw("/slack/commands", FORM, &body, Some((now, signature)))
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("already received"));
+    assert_eq!(
+        world.sim.views_of(COORDINATOR).len(),
+        1,
+        "a replay opens nothing"
+    );
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for reason in ["unsigned", "stale", "bad_signature", "replayed"] {
+        assert!(
+            metrics.contains(&format!(
+                "loopbot_slack_requests_rejected_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_slack_endpoint_is_guarded() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let event = json!({"type": "url_verification", "challenge": "abc", "token": "t"}).to_string();
+    for (path, content_type, body) in [
+        (
+            "/slack/commands",
+            FORM,
+            "command=%2Floop&text=help".to_string(),
+        ),
+        ("/slack/interactions", FORM, "payload=%7B%7D".to_string()),
+        ("/slack/events", JSON, event),
+    ] {
+        let r = app.slack.post_raw(path, content_type, &body, None).await;
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    nothing_happened(&world, &app).await;
+}
+
+#[tokio::test]
+async fn url_verification_answers_the_challenge() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let body = json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+    let r = app
+        .slack
+        .post_signed("/slack/events", JSON, &body.to_string())
+        .await;
+    assert_eq!(r.status(), 200);
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        answer["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_get_clear_answers_and_change_nothing() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let huge = format!("payload={}", "x".repeat(300 * 1024));
+    let r = app
+        .slack
+        .post_signed("/slack/interactions", FORM, &huge)
+        .await;
+    assert_eq!(r.status(), 413);
+
+    let r = app
+        .slack
+        .post_signed("/slack/interactions", FORM, "payload=%7Bnot-json")
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("malformed interaction"));
+
+    let r = app
+        .slack
+        .post_signed("/slack/commands", FORM, "command=%2Floop&text=help")
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("user_id"));
+
+    let r = app
+        .slack
+        .post_signed("/slack/events", JSON, "{\"type\":\"nonsense\"}")
+        .await;
+    assert_eq!(r.status(), 400);
+    nothing_happened(&world, &app).await;
+}
+
+#[tokio::test]
+async fn a_repeated_event_delivery_has_one_effect() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let event = json!({"type": "app_home_opened", "user": OUTSIDER, "channel": "D1", "tab": "home", "event_ts": "1.0"});
+    for _ in 0..3 {
+        let r = app.slack.event("Ev0001", event.clone()).await;
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM slack_receipts").await, 1);
+}
