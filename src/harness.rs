@@ -24,24 +24,39 @@ impl FormValues {
         Self::default()
     }
     pub fn text(mut self, block: &str, value: &str) -> Self {
-        self.values.insert(block.into(), json!({ "type": "plain_text_input", "value": value }));
+        self.values.insert(
+            block.into(),
+            json!({ "type": "plain_text_input", "value": value }),
+        );
         self
     }
     pub fn user(mut self, block: &str, user: &str) -> Self {
-        self.values.insert(block.into(), json!({ "type": "users_select", "selected_user": user }));
+        self.values.insert(
+            block.into(),
+            json!({ "type": "users_select", "selected_user": user }),
+        );
         self
     }
     pub fn users(mut self, block: &str, users: &[&str]) -> Self {
-        self.values.insert(block.into(), json!({ "type": "multi_users_select", "selected_users": users }));
+        self.values.insert(
+            block.into(),
+            json!({ "type": "multi_users_select", "selected_users": users }),
+        );
         self
     }
     pub fn date_time(mut self, block: &str, unix_secs: i64) -> Self {
-        self.values.insert(block.into(), json!({ "type": "datetimepicker", "selected_date_time": unix_secs }));
+        self.values.insert(
+            block.into(),
+            json!({ "type": "datetimepicker", "selected_date_time": unix_secs }),
+        );
         self
     }
     /// A static select or radio choice, by option value.
     pub fn option(mut self, block: &str, value: &str) -> Self {
-        self.values.insert(block.into(), json!({ "selected_option": { "value": value } }));
+        self.values.insert(
+            block.into(),
+            json!({ "selected_option": { "value": value } }),
+        );
         self
     }
     /// Clears a field (as if the person emptied it).
@@ -73,10 +88,16 @@ impl SlackSide {
     }
 
     /// Posts `body` signed now by the app's clock, as Slack does.
-    pub async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
         let ts = self.clock.now_secs();
         let signature = sign(&self.signing_secret, ts, body.as_bytes());
-        self.post_raw(path, content_type, body, Some((ts, signature))).await
+        self.post_raw(path, content_type, body, Some((ts, signature)))
+            .await
     }
 
     /// Posts with any (or no) signature headers: for testing refusals.
@@ -119,7 +140,10 @@ impl SlackSide {
             .append_pair("text", text)
             .append_pair("api_app_id", "A0LOOPBOT")
             .append_pair("is_enterprise_install", "false")
-            .append_pair("response_url", "https://hooks.slack.com/commands/T0LOOPBOT/1/abc")
+            .append_pair(
+                "response_url",
+                "https://hooks.slack.com/commands/T0LOOPBOT/1/abc",
+            )
             .append_pair("trigger_id", &trigger)
             .finish()
     }
@@ -171,14 +195,32 @@ impl SlackSide {
     }
 
     /// `user` presses the submit button of modal `view_id`.
-    pub async fn submit_view(&self, user: &str, view_id: &str, values: &FormValues) -> reqwest::Response {
+    pub async fn submit_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: &FormValues,
+    ) -> reqwest::Response {
         let payload = self.submission_payload(user, view_id, values);
-        self.post_signed("/slack/interactions", FORM, &Self::interaction_body(&payload)).await
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
     }
 
     /// `user` picks an option in a modal's dispatch-action menu.
-    pub async fn pick_in_view(&self, user: &str, view_id: &str, block: &str, action_id: &str, value: &str) -> reqwest::Response {
-        let submission = self.submission_payload(user, view_id, &FormValues::new().option(block, value));
+    pub async fn pick_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        block: &str,
+        action_id: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        let submission =
+            self.submission_payload(user, view_id, &FormValues::new().option(block, value));
         let payload = json!({
             "type": "block_actions",
             "team": submission["team"],
@@ -193,7 +235,12 @@ impl SlackSide {
                 "action_ts": format!("{}.000100", self.clock.now_secs()),
             }],
         });
-        self.post_signed("/slack/interactions", FORM, &Self::interaction_body(&payload)).await
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
     }
 
     /// Slack delivers an Events API callback.
@@ -208,22 +255,37 @@ impl SlackSide {
             "event_time": self.clock.now_secs(),
             "authorizations": [{ "team_id": "T0LOOPBOT", "user_id": "U0LOOPBOT", "is_bot": true, "is_enterprise_install": false }],
         });
-        self.post_signed("/slack/events", JSON, &body.to_string()).await
+        self.post_signed("/slack/events", JSON, &body.to_string())
+            .await
     }
 }
 
 /// `view.state.values` as Slack builds it: every input block, keyed by block id then action id.
 fn state_values(view: &Value, given: &FormValues) -> Value {
     let mut values = serde_json::Map::new();
-    for block in view.get("blocks").and_then(Value::as_array).into_iter().flatten() {
+    for block in view
+        .get("blocks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if block.get("type").and_then(Value::as_str) != Some("input") {
             continue;
         }
-        let (Some(block_id), Some(element)) = (block.get("block_id").and_then(Value::as_str), block.get("element")) else {
+        let (Some(block_id), Some(element)) = (
+            block.get("block_id").and_then(Value::as_str),
+            block.get("element"),
+        ) else {
             continue;
         };
-        let action_id = element.get("action_id").and_then(Value::as_str).unwrap_or("value");
-        let kind = element.get("type").and_then(Value::as_str).unwrap_or_default();
+        let action_id = element
+            .get("action_id")
+            .and_then(Value::as_str)
+            .unwrap_or("value");
+        let kind = element
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let value = match given.values.get(block_id) {
             Some(Value::Null) => empty_value(kind),
             Some(v) => {
@@ -253,8 +315,12 @@ fn initial_value(kind: &str, element: &Value) -> Value {
     match kind {
         "plain_text_input" => json!({ "type": kind, "value": initial("initial_value") }),
         "users_select" => json!({ "type": kind, "selected_user": initial("initial_user") }),
-        "multi_users_select" => json!({ "type": kind, "selected_users": element.get("initial_users").cloned().unwrap_or(json!([])) }),
-        "datetimepicker" => json!({ "type": kind, "selected_date_time": initial("initial_date_time") }),
+        "multi_users_select" => {
+            json!({ "type": kind, "selected_users": element.get("initial_users").cloned().unwrap_or(json!([])) })
+        }
+        "datetimepicker" => {
+            json!({ "type": kind, "selected_date_time": initial("initial_date_time") })
+        }
         _ => json!({ "type": kind, "selected_option": initial("initial_option") }),
     }
 }

@@ -2,11 +2,14 @@
 
 pub mod clock;
 pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod harness;
 pub mod metrics;
 pub mod routes;
 pub mod services;
 pub mod settings;
+pub mod sim;
 pub mod slack;
 pub mod startup;
 pub mod telemetry;

@@ -195,7 +195,9 @@ async fn a_repeated_event_delivery_has_one_effect() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     let event = json!({"type": "app_home_opened", "user": OUTSIDER, "channel": "D1", "tab": "home", "event_ts": "1.0"});
-    for _ in 0..3 {
+    // Slack retries immediately, after 1 minute and after 5 minutes, signing each delivery anew.
+    for wait in [0, 1, 60, 300] {
+        world.clock.advance(std::time::Duration::from_secs(wait));
         let r = app.slack.event("Ev0001", event.clone()).await;
         assert_eq!(r.status(), 200);
     }

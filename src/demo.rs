@@ -1,0 +1,318 @@
+//! `loopbot demo`: a whole loop through the real HTTP handlers and worker, against the built-in
+//! Slack simulator, printed as each person would see it. No Slack account, no network.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::clock::{ManualClock, SharedClock};
+use crate::harness::{FormValues, SlackSide};
+use crate::settings::{Needs, RawSettings, Secret, Settings};
+use crate::sim::{SimUser, Simulator, render_blocks, render_message, render_view};
+use crate::slack::SlackApi;
+use crate::startup::{AppState, Application};
+
+const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
+const BOT_TOKEN: &str = "xoxb-demo-token";
+/// Monday 2026-11-23 09:00 UTC.
+const START_MS: i64 = 1_795_424_400_000;
+
+struct Person {
+    id: &'static str,
+    name: &'static str,
+    tz: &'static str,
+}
+
+const COORDINATOR: Person = Person {
+    id: "UCASEY",
+    name: "Casey (coordinator)",
+    tz: "America/New_York",
+};
+const HIRING_MANAGER: Person = Person {
+    id: "UHARPER",
+    name: "Harper (hiring manager)",
+    tz: "Europe/London",
+};
+const SCREENER: Person = Person {
+    id: "UINES",
+    name: "Ines (interviewer)",
+    tz: "Europe/Berlin",
+};
+const DESIGNER: Person = Person {
+    id: "UDEV",
+    name: "Dev (interviewer)",
+    tz: "Asia/Kolkata",
+};
+const CODER: Person = Person {
+    id: "UCODY",
+    name: "Cody (interviewer)",
+    tz: "America/Los_Angeles",
+};
+
+/// The running demo: simulator, app, and Slack's side of the wire.
+struct Demo {
+    sim: Simulator,
+    slack: SlackSide,
+    state: AppState,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db_file: std::path::PathBuf,
+    hiring_channel: String,
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let demo = Demo::start().await?;
+    let result = demo.play().await;
+    demo.finish().await;
+    result
+}
+
+impl Demo {
+    async fn start() -> anyhow::Result<Demo> {
+        crate::install_crypto_provider();
+        let clock = ManualClock::starting_at(START_MS);
+        let shared: SharedClock = clock.clone();
+        let sim = Simulator::new(shared.clone(), BOT_TOKEN);
+        for (p, offset) in [
+            (&COORDINATOR, -18_000),
+            (&HIRING_MANAGER, 0),
+            (&SCREENER, 3_600),
+            (&DESIGNER, 19_800),
+            (&CODER, -28_800),
+        ] {
+            let short = p.name.split(' ').next().unwrap_or(p.name);
+            sim.add_user(SimUser::new(
+                p.id,
+                &short.to_lowercase(),
+                short,
+                p.tz,
+                offset,
+            ));
+        }
+        let sim_server = sim.serve().await?;
+        let base_url = sim_server.base_url.clone();
+        // The simulator runs as long as the process.
+        std::mem::forget(sim_server);
+
+        // #hiring, where Casey types commands.
+        let api = SlackApi::new(&base_url, Secret::new(BOT_TOKEN), Duration::from_secs(5))?;
+        let hiring_channel = api.create_private_channel("hiring").await?;
+        api.invite(
+            &hiring_channel,
+            &[COORDINATOR.id.to_string(), HIRING_MANAGER.id.to_string()],
+        )
+        .await?;
+
+        let db_file = std::env::temp_dir().join(format!("loopbot-demo-{}.db", std::process::id()));
+        let raw: RawSettings = [
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+            ("SLACK_API_URL", base_url),
+            ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
+            ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut settings = Settings::parse(&raw, Needs::Slack)?;
+        settings.run_worker = false;
+        let app = Application::build(settings, shared.clone()).await?;
+        let address = format!("http://{}", app.address());
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let slack = SlackSide::new(&address, SIGNING_SECRET, shared, sim.clone());
+        Ok(Demo {
+            sim,
+            slack,
+            state,
+            stop,
+            server,
+            db_file,
+            hiring_channel,
+        })
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.state.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db_file.display()));
+        }
+    }
+
+    async fn run_worker(&self) -> anyhow::Result<usize> {
+        crate::worker::run_due_jobs(&self.state).await
+    }
+
+    async fn play(&self) -> anyhow::Result<()> {
+        title("Loopbot demo: one interview loop, start to finish, on a simulated Slack");
+        println!(
+            "People: {}, {}, {}, {}, {}.",
+            COORDINATOR.name, HIRING_MANAGER.name, SCREENER.name, DESIGNER.name, CODER.name
+        );
+        println!(
+            "Each sees times in their own time zone. Every request below is signed and goes through Loopbot's real HTTP endpoints."
+        );
+
+        step(&format!(
+            "{} types `/loop start Ada Lovelace` in #hiring",
+            COORDINATOR.name
+        ));
+        let answer = self
+            .slack
+            .command(COORDINATOR.id, &self.hiring_channel, "start Ada Lovelace")
+            .await;
+        anyhow::ensure!(
+            answer.status().is_success(),
+            "the command was refused: {}",
+            answer.status()
+        );
+        let view = self
+            .sim
+            .views_of(COORDINATOR.id)
+            .into_iter()
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("no modal opened"))?;
+        seen_by(
+            &COORDINATOR,
+            "the start form",
+            &render_view(&self.sim, &view.view, COORDINATOR.tz),
+        );
+
+        step(&format!(
+            "{} submits without choosing a hiring manager",
+            COORDINATOR.name
+        ));
+        let answer = self
+            .slack
+            .submit_view(COORDINATOR.id, &view.id, &FormValues::new())
+            .await;
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        let errors = body["errors"].as_object().map(|e| {
+            e.iter()
+                .map(|(field, msg)| {
+                    format!("  next to `{field}`: {}", msg.as_str().unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        seen_by(
+            &COORDINATOR,
+            "the form stays open, with",
+            &errors.unwrap_or_else(|| "no errors?".into()),
+        );
+
+        step(&format!(
+            "{} fills in the panel and times, leaving Values and collaboration unstaffed, and submits",
+            COORDINATOR.name
+        ));
+        let first_day = START_MS / 1000 + 86_400 + 5 * 3600; // Tue 14:00 UTC
+        let form = FormValues::new()
+            .user("hiring_manager", HIRING_MANAGER.id)
+            .users("panel:technical-screen", &[SCREENER.id])
+            .date_time("time:technical-screen", first_day)
+            .users("panel:system-design", &[DESIGNER.id, HIRING_MANAGER.id])
+            .date_time("time:system-design", first_day + 86_400)
+            .users("panel:coding", &[CODER.id])
+            .date_time("time:coding", first_day + 2 * 86_400);
+        let answer = self
+            .slack
+            .submit_view(COORDINATOR.id, &view.id, &form)
+            .await;
+        anyhow::ensure!(
+            answer.text().await.unwrap_or_default().is_empty(),
+            "the form was not accepted"
+        );
+        println!(
+            "The modal closes at once: the loop and its Slack work are stored in one transaction."
+        );
+        let ran = self.run_worker().await?;
+        println!(
+            "The worker runs {ran} job(s): channel, invitations, topic, rubric messages, summary, pin, confirmation."
+        );
+
+        let channel = self
+            .sim
+            .channels()
+            .into_iter()
+            .find(|c| c.name.starts_with("loop-"))
+            .ok_or_else(|| anyhow::anyhow!("no candidate channel was created"))?;
+        step("The candidate channel");
+        let members: Vec<String> = channel
+            .members
+            .iter()
+            .map(|m| {
+                self.sim
+                    .user(m)
+                    .map(|u| u.real_name)
+                    .unwrap_or_else(|| m.clone())
+            })
+            .collect();
+        println!(
+            "#{} ({}), topic: {}",
+            channel.name,
+            if channel.is_private {
+                "private"
+            } else {
+                "public"
+            },
+            channel.topic
+        );
+        println!("Members: {}", members.join(", "));
+
+        for confirmation in self.sim.ephemerals_for(COORDINATOR.id) {
+            seen_by(
+                &COORDINATOR,
+                "only for them, in #hiring",
+                &render_blocks(&self.sim, &confirmation.blocks, COORDINATOR.tz),
+            );
+        }
+        let messages = self.sim.messages(&channel.id);
+        let pins = self.sim.pins(&channel.id);
+        if let Some(summary) = messages.iter().find(|m| pins.contains(&m.ts)) {
+            seen_by(
+                &HIRING_MANAGER,
+                "the pinned summary",
+                &render_message(&self.sim, summary, HIRING_MANAGER.tz),
+            );
+        }
+        if let Some(design) = messages.iter().find(|m| m.text.contains("System design")) {
+            seen_by(
+                &DESIGNER,
+                "the rubric for their stage",
+                &render_message(&self.sim, design, DESIGNER.tz),
+            );
+        }
+        println!(
+            "\n({} messages in the channel: one rubric per stage and the summary.)",
+            messages.len()
+        );
+        title("Demo finished");
+        Ok(())
+    }
+}
+
+fn title(text: &str) {
+    println!(
+        "\n{}\n{text}\n{}",
+        "=".repeat(text.len().min(100)),
+        "=".repeat(text.len().min(100))
+    );
+}
+
+fn step(text: &str) {
+    println!("\n▶ {text}");
+}
+
+fn seen_by(person: &Person, what: &str, body: &str) {
+    println!("\n┌─ {} sees {what}:", person.name);
+    for line in body.lines() {
+        println!("│ {line}");
+    }
+    println!("└─");
+}

@@ -1,0 +1,108 @@
+//! Axum glue: turns HTTP requests into [`Simulator::handle`] calls and answers back.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value};
+
+use super::Simulator;
+use super::state::{Answer, AnswerBody};
+
+pub(super) fn router(sim: Simulator) -> Router {
+    Router::new()
+        .route("/api/{method}", get(handle).post(handle))
+        .with_state(sim)
+}
+
+async fn handle(
+    State(sim): State<Simulator>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = Map::new();
+    if let Some(q) = query {
+        params.extend(form_pairs(q.as_bytes()));
+    }
+    match parse_body(&headers, &body) {
+        Ok(fields) => params.extend(fields),
+        Err(code) => return into_response(sim.reject(&method, code)),
+    }
+    let token = bearer(&headers).or_else(|| {
+        params
+            .remove("token")
+            .and_then(|v| v.as_str().map(str::to_string))
+    });
+    params.remove("token");
+    let answer = sim.handle(&method, token.as_deref(), Value::Object(params));
+    into_response(answer)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+fn form_pairs(bytes: &[u8]) -> Map<String, Value> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+/// Body fields: JSON object for `application/json`, form pairs otherwise.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, &'static str> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err("invalid_json"),
+        };
+    }
+    Ok(form_pairs(body))
+}
+
+fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+fn into_response(answer: Answer) -> Response {
+    match &answer.body {
+        AnswerBody::Json(body) => json_response(answer.status, body, answer.retry_after),
+        AnswerBody::Text(text) => {
+            let status =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                text.clone(),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! A stateful, strict, in-process fake of the Slack Web API.
+//!
+//! [`Simulator`] holds the workspace state (users, channels, messages, views ...) behind a mutex and
+//! answers Web API calls either in-process (see [`state`]) or over HTTP ([`Simulator::serve`]).
+//! It enforces Slack's rules (tokens, channel names, membership, single-use triggers with a
+//! 3-second life, Block Kit limits) and records every call for inspection.
+
+pub mod blockkit;
+mod http;
+pub mod render;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+
+use crate::clock::SharedClock;
+
+pub use render::{render_blocks, render_message, render_view};
+pub use state::{Answer, SimState};
+
+pub const BOT_USER_ID: &str = "U0LOOPBOT";
+pub const BOT_ID: &str = "B0LOOPBOT";
+pub const TEAM_ID: &str = "T0LOOPBOT";
+pub const APP_ID: &str = "A0LOOPBOT";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimUser {
+    pub id: String,
+    pub name: String,
+    pub real_name: String,
+    /// IANA zone name, e.g. "Europe/Berlin".
+    pub tz: String,
+    /// Seconds east of UTC.
+    pub tz_offset: i32,
+    pub is_bot: bool,
+    pub deleted: bool,
+}
+
+impl SimUser {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        real_name: impl Into<String>,
+        tz: impl Into<String>,
+        tz_offset: i32,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            real_name: real_name.into(),
+            tz: tz.into(),
+            tz_offset,
+            is_bot: false,
+            deleted: false,
+        }
+    }
+}
+
+/// A failure injected in front of the next matching call. The faulted call changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 429, `Retry-After: N`, body `{"ok":false,"error":"ratelimited"}`.
+    RateLimited { retry_after_secs: u64 },
+    /// That HTTP status with a short non-JSON body, as an upstream proxy would send.
+    Http(u16),
+    /// HTTP 200 `{"ok":false,"error":<code>}`.
+    Error(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimChannel {
+    pub id: String,
+    pub name: String,
+    pub is_private: bool,
+    pub is_archived: bool,
+    pub is_im: bool,
+    pub members: Vec<String>,
+    pub topic: String,
+    pub creator: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimMessage {
+    pub channel: String,
+    pub ts: String,
+    /// The poster's user id.
+    pub user: String,
+    pub text: String,
+    /// Array of blocks, or `Null` when the message has none.
+    pub blocks: Value,
+    /// Thread parent, when posted as a reply.
+    pub thread_ts: Option<String>,
+    /// Previous versions, oldest first.
+    pub edits: Vec<SimEdit>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimEdit {
+    pub text: String,
+    pub blocks: Value,
+    pub replaced_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimEphemeral {
+    pub channel: String,
+    pub user: String,
+    pub text: String,
+    pub blocks: Value,
+    pub ts: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimView {
+    pub id: String,
+    /// The user the modal was opened for ("" when the trigger named no user).
+    pub user: String,
+    /// The latest view, as the app sent it.
+    pub view: Value,
+    pub hash: String,
+    /// Previous versions, oldest first.
+    pub history: Vec<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimCall {
+    pub method: String,
+    pub at_ms: i64,
+    pub http_status: u16,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Arguments as received (token removed; JSON-string arguments decoded).
+    pub params: Value,
+}
+
+/// Handle to the simulated workspace. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct Simulator {
+    state: Arc<Mutex<SimState>>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").finish_non_exhaustive()
+    }
+}
+
+/// A running HTTP simulator. Shuts down when dropped.
+pub struct SimServer {
+    /// e.g. "http://127.0.0.1:PORT/api"
+    pub base_url: String,
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+    }
+}
+
+impl Simulator {
+    pub fn new(clock: SharedClock, bot_token: impl Into<String>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(SimState::new(bot_token.into()))),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        // A panic while holding the lock must not take the whole simulator down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Answers one Web API call. `token` is the bearer or `token` argument, if any.
+    pub fn handle(&self, method: &str, token: Option<&str>, params: Value) -> Answer {
+        let now = self.now_ms();
+        self.lock().handle(now, method, token, params)
+    }
+
+    /// Records a call whose request could not be parsed and answers `{"ok":false,"error":code}`.
+    pub fn reject(&self, method: &str, code: &str) -> Answer {
+        let now = self.now_ms();
+        self.lock().reject(now, method, code)
+    }
+
+    /// Axum router serving `POST` and `GET /api/{method}`.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Binds 127.0.0.1:0 and serves the router on a spawned task.
+    pub async fn serve(&self) -> std::io::Result<SimServer> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "simulator server stopped");
+            }
+        });
+        Ok(SimServer {
+            base_url: format!("http://{addr}/api"),
+            addr,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn add_user(&self, user: SimUser) {
+        self.lock().add_user(user);
+    }
+
+    pub fn bot_user_id(&self) -> String {
+        BOT_USER_ID.to_string()
+    }
+
+    /// A trigger for no particular user; valid 3 s by the clock, single use.
+    pub fn issue_trigger_id(&self) -> String {
+        let now = self.now_ms();
+        self.lock().issue_trigger(now, None)
+    }
+
+    /// A trigger belonging to `user` (as if that user clicked something).
+    pub fn issue_trigger_id_for(&self, user: &str) -> String {
+        let now = self.now_ms();
+        self.lock().issue_trigger(now, Some(user.to_string()))
+    }
+
+    /// Queues a fault for the next call of `method` ("*" = any method). FIFO.
+    pub fn inject_fault(&self, method: &str, fault: Fault) {
+        self.lock().faults.push_back((method.to_string(), fault));
+    }
+
+    /// Later calls with the bot token fail with `token_revoked`.
+    pub fn revoke_token(&self) {
+        self.lock().token_revoked = true;
+    }
+
+    pub fn archive_channel_by_user(&self, channel: &str) {
+        if let Some(c) = self.lock().channel_mut(channel) {
+            c.is_archived = true;
+        }
+    }
+
+    pub fn rename_channel_by_user(&self, channel: &str, new_name: &str) {
+        self.lock().rename_channel(channel, new_name);
+    }
+
+    pub fn users(&self) -> Vec<SimUser> {
+        self.lock().users.clone()
+    }
+
+    pub fn user(&self, id: &str) -> Option<SimUser> {
+        self.lock().user(id).cloned()
+    }
+
+    pub fn channels(&self) -> Vec<SimChannel> {
+        self.lock().channels.clone()
+    }
+
+    pub fn channel(&self, id: &str) -> Option<SimChannel> {
+        self.lock().channel(id).cloned()
+    }
+
+    pub fn channel_named(&self, name: &str) -> Option<SimChannel> {
+        self.lock()
+            .channels
+            .iter()
+            .find(|c| c.name == name && !c.is_im)
+            .cloned()
+    }
+
+    /// Messages of a channel in post order.
+    pub fn messages(&self, channel: &str) -> Vec<SimMessage> {
+        self.lock()
+            .messages
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn message(&self, channel: &str, ts: &str) -> Option<SimMessage> {
+        self.lock().message(channel, ts).cloned()
+    }
+
+    /// Timestamps of pinned messages, in pin order.
+    pub fn pins(&self, channel: &str) -> Vec<String> {
+        self.lock().pins.get(channel).cloned().unwrap_or_default()
+    }
+
+    pub fn ephemerals_for(&self, user: &str) -> Vec<SimEphemeral> {
+        self.lock()
+            .ephemerals
+            .iter()
+            .filter(|e| e.user == user)
+            .cloned()
+            .collect()
+    }
+
+    pub fn dm_channel_of(&self, user: &str) -> Option<String> {
+        self.lock().dms.get(user).cloned()
+    }
+
+    /// Bot messages in the user's DM, in post order.
+    pub fn dms_to(&self, user: &str) -> Vec<SimMessage> {
+        let state = self.lock();
+        let Some(dm) = state.dms.get(user) else {
+            return Vec::new();
+        };
+        state
+            .messages
+            .get(dm)
+            .map(|m| {
+                m.iter()
+                    .filter(|m| m.user == BOT_USER_ID)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Modals opened for the user (latest state of each), in open order.
+    pub fn views_of(&self, user: &str) -> Vec<SimView> {
+        self.lock()
+            .views
+            .iter()
+            .filter(|v| v.user == user)
+            .cloned()
+            .collect()
+    }
+
+    /// The App Home view last published for the user.
+    pub fn home_of(&self, user: &str) -> Option<Value> {
+        self.lock().homes.get(user).map(|(view, _)| view.clone())
+    }
+
+    pub fn calls(&self) -> Vec<SimCall> {
+        self.lock().calls.clone()
+    }
+
+    /// Number of successful (ok:true) calls of `method`.
+    pub fn call_count(&self, method: &str) -> usize {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.ok && c.method == method)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod http_tests;
