@@ -84,7 +84,7 @@ impl Demo {
             let short = p.name.split(' ').next().unwrap_or(p.name);
             sim.add_user(SimUser::new(
                 p.id,
-                &short.to_lowercase(),
+                short.to_lowercase(),
                 short,
                 p.tz,
                 offset,

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bot: Slack endpoints and background work.
-    Serve(Overrides),
+    Serve(Box<Overrides>),
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
     Demo,
 }
@@ -88,15 +88,19 @@ impl Overrides {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if let Err(e) = dotenvy::dotenv() {
-        if !e.not_found() {
-            eprintln!("loopbot: .env: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("loopbot: .env: {e}");
+        return ExitCode::from(2);
     }
-    loopbot::telemetry::init();
-    loopbot::install_crypto_provider();
     let cli = Cli::parse();
+    // The demo prints what people see; only warnings belong between those lines.
+    loopbot::telemetry::init(match cli.command {
+        Command::Demo => "warn",
+        _ => "info,sqlx=warn",
+    });
+    loopbot::install_crypto_provider();
     let result = match cli.command {
         Command::Serve(overrides) => serve(&overrides).await,
         Command::Demo => loopbot::demo::run().await,

@@ -50,7 +50,7 @@ impl Metrics {
     }
 
     /// The text exposition; `gauges` are extra lines computed at scrape time.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, i64)>)]) -> String {
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         for (name, help) in HELP {
@@ -79,6 +79,9 @@ impl Metrics {
         out
     }
 }
+
+/// A gauge computed at scrape time: name, help text, and (label, value) pairs.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, i64)>);
 
 /// `key="value"`, with the value escaped for the text format.
 pub fn label(key: &str, value: &str) -> String {

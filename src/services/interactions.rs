@@ -26,10 +26,10 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
         },
         Interaction::BlockActions { view, actions, .. } => {
             for action in &actions {
-                if action.action_id == RUBRIC_SELECT_ACTION {
-                    if let (Some(view), Some(rubric)) = (&view, &action.selected_option) {
-                        return start_loop::change_rubric(state, view, rubric).await;
-                    }
+                if let (RUBRIC_SELECT_ACTION, Some(view), Some(rubric)) =
+                    (action.action_id.as_str(), &view, &action.selected_option)
+                {
+                    return start_loop::change_rubric(state, view, rubric).await;
                 }
             }
             InteractionReply::Ack

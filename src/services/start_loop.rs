@@ -87,13 +87,12 @@ pub async fn submit(state: &AppState, user_id: &str, view: &SubmittedView) -> In
         );
     };
     let input = views::read_start(&view.values, rubric);
-    if let Some(chosen) = input.rubric_id.as_deref().filter(|id| *id != rubric.id) {
-        if state.rubrics.get(chosen).is_some() {
-            return field_error(
-                Field::Rubric,
-                "The stages below are from another rubric. Choose the rubric again to refresh them.",
-            );
-        }
+    let other_rubric = input.rubric_id.as_deref().filter(|id| *id != rubric.id);
+    if other_rubric.is_some_and(|id| state.rubrics.get(id).is_some()) {
+        return field_error(
+            Field::Rubric,
+            "The stages below are from another rubric. Choose the rubric again to refresh them.",
+        );
     }
     let new =
         match start_form::validate(&input, rubric, user_id, metadata.origin_channel.as_deref()) {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::rubric::{Rubric, StageRubric};
-use crate::slack::mrkdwn::{clip, date_time, escape, mention, mentions};
+use crate::slack::mrkdwn::{clip, date_time, duration_words, escape, mention, mentions};
 
 /// A message: blocks, and the plain text Slack shows in notifications.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +103,7 @@ pub fn rubric_message(
     if let Some(sr) = stage_rubric {
         blocks.extend(rubric_body(sr));
     }
-    let due = humantime::format_duration(feedback_due).to_string();
+    let due = duration_words(feedback_due);
     blocks.push(context(&format!(
         "Scorecard due {due} after the interview ends. Rate each criterion 1–4 (no middle option). Your scores stay hidden from other interviewers until they have submitted theirs."
     )));
@@ -260,7 +260,7 @@ mod tests {
         for c in &rubric.stages[1].criteria {
             assert!(body.contains(&c.name), "{}", c.name);
         }
-        assert!(body.contains("24h"));
+        assert!(body.contains("due 24 hours after"));
         assert!(m.blocks.len() <= 50);
     }
 

@@ -40,6 +40,21 @@ pub fn date_time(at: UnixMillis) -> String {
     format!("<!date^{secs}^{{date_short_pretty}} at {{time}}|{fallback}>")
 }
 
+/// A duration in words: "24 hours", "2 days", "90 minutes".
+pub fn duration_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs >= 2 * 86_400 && secs % 86_400 == 0 {
+        plural(secs / 86_400, "day")
+    } else if secs >= 3_600 && secs % 3_600 == 0 {
+        plural(secs / 3_600, "hour")
+    } else if secs >= 60 && secs % 60 == 0 {
+        plural(secs / 60, "minute")
+    } else {
+        plural(secs, "second")
+    }
+}
+
 /// Cuts text to `max` characters, ending with an ellipsis when cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -64,6 +79,16 @@ mod tests {
         let s = date_time(1_795_000_000_000);
         assert!(s.starts_with("<!date^1795000000^{date_short_pretty} at {time}|"));
         assert!(s.ends_with("UTC>"));
+    }
+
+    #[test]
+    fn durations_read_as_words() {
+        use std::time::Duration;
+        assert_eq!(duration_words(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(duration_words(Duration::from_secs(2 * 86_400)), "2 days");
+        assert_eq!(duration_words(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(duration_words(Duration::from_secs(5_400)), "90 minutes");
+        assert_eq!(duration_words(Duration::from_secs(45)), "45 seconds");
     }
 
     #[test]
