@@ -311,6 +311,54 @@ impl SimState {
             .push(old);
     }
 
+    /// A channel created by a person (the bot is a member only if listed in `members`).
+    pub fn create_channel_by_user(
+        &mut self,
+        now_ms: i64,
+        name: &str,
+        creator: &str,
+        members: &[&str],
+        is_private: bool,
+    ) -> String {
+        let id = self.next_id('C');
+        self.channels.push(SimChannel {
+            id: id.clone(),
+            name: name.to_string(),
+            is_private,
+            is_archived: false,
+            is_im: false,
+            members: members.iter().map(|m| m.to_string()).collect(),
+            topic: String::new(),
+            creator: creator.to_string(),
+            created: now_ms.div_euclid(1000),
+        });
+        id
+    }
+
+    /// A message posted by a person; returns its ts.
+    pub fn post_message_by_user(
+        &mut self,
+        now_ms: i64,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> String {
+        let ts = self.next_ts(now_ms);
+        self.messages
+            .entry(channel.to_string())
+            .or_default()
+            .push(SimMessage {
+                channel: channel.to_string(),
+                ts: ts.clone(),
+                user: user.to_string(),
+                text: text.to_string(),
+                blocks: Value::Null,
+                thread_ts: None,
+                edits: Vec::new(),
+            });
+        ts
+    }
+
     pub fn issue_trigger(&mut self, now_ms: i64, user: Option<String>) -> String {
         let n = self.next();
         let id = format!(
@@ -420,7 +468,7 @@ impl SimState {
             "auth.test" => auth_test(),
             "users.info" => self.users_info(now_ms, args),
             "conversations.create" => self.conversations_create(now_ms, args),
-            "conversations.invite" => self.conversations_invite(args),
+            "conversations.invite" => self.conversations_invite(now_ms, args),
             "conversations.setTopic" => self.conversations_set_topic(now_ms, args),
             "conversations.open" => self.conversations_open(now_ms, args),
             "conversations.archive" => self.conversations_archive(args),
@@ -519,11 +567,13 @@ impl SimState {
         ok_body(body)
     }
 
-    fn conversations_invite(&mut self, args: &Args<'_>) -> MethodResult {
+    fn conversations_invite(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
         let id = args
             .str("channel")
             .ok_or_else(|| err("channel_not_found"))?;
-        self.writable_channel(&id)?;
+        if self.writable_channel(&id)?.is_im {
+            return Err(err("method_not_supported_for_channel_type"));
+        }
         let users = args.list("users");
         if users.is_empty() {
             return Err(err("no_user"));
@@ -552,7 +602,7 @@ impl SimState {
             .channel(&id)
             .cloned()
             .ok_or_else(|| err("channel_not_found"))?;
-        ok_body(json!({ "channel": self.channel_json(&channel, 0) }))
+        ok_body(json!({ "channel": self.channel_json(&channel, now_ms) }))
     }
 
     fn invite_check(
@@ -627,6 +677,9 @@ impl SimState {
 
     /// The DM channel with `user`, created on first use. Returns (id, already existed).
     fn open_dm(&mut self, now_ms: i64, user: &str) -> Result<(String, bool), ApiError> {
+        if user == BOT_USER_ID {
+            return Err(err("cannot_dm_bot"));
+        }
         let u = self.user(user).ok_or_else(|| err("user_not_found"))?;
         if u.deleted {
             return Err(err("user_disabled"));
