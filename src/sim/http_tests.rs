@@ -247,6 +247,24 @@ async fn http_500_fault_has_a_non_json_body() {
 }
 
 #[tokio::test]
+async fn timeout_fault_makes_the_client_time_out_and_changes_nothing() {
+    let h = harness().await;
+    h.sim
+        .inject_fault("chat.postMessage", Fault::Timeout { after_ms: 5_000 });
+    let result = h
+        .client
+        .post(h.url("chat.postMessage"))
+        .bearer_auth(TOKEN)
+        .timeout(std::time::Duration::from_millis(100))
+        .json(&json!({"channel": "U1", "text": "hi"}))
+        .send()
+        .await;
+    assert!(result.is_err_and(|e| e.is_timeout()));
+    assert!(h.sim.dms_to("U1").is_empty());
+    assert_eq!(h.sim.calls()[0].http_status, 504);
+}
+
+#[tokio::test]
 async fn unknown_method() {
     let h = harness().await;
     assert_eq!(

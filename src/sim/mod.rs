@@ -67,6 +67,9 @@ pub enum Fault {
     Http(u16),
     /// HTTP 200 `{"ok":false,"error":<code>}`.
     Error(String),
+    /// Over HTTP the server waits `after_ms` (real time) before answering 504 with a non-JSON
+    /// body, so a client with a shorter timeout sees a timeout. In-process: an immediate 504.
+    Timeout { after_ms: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]

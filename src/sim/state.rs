@@ -22,6 +22,8 @@ pub struct Answer {
     pub status: u16,
     pub retry_after: Option<u64>,
     pub body: AnswerBody,
+    /// How long the HTTP server waits before answering (timeout faults).
+    pub delay_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +38,7 @@ impl Answer {
             status,
             retry_after: None,
             body: AnswerBody::Json(body),
+            delay_ms: 0,
         }
     }
 
@@ -1015,11 +1018,19 @@ fn fault_answer(fault: Fault) -> Answer {
             status: 429,
             retry_after: Some(retry_after_secs),
             body: AnswerBody::Json(err("ratelimited").into_body()),
+            delay_ms: 0,
         },
         Fault::Http(status) => Answer {
             status,
             retry_after: None,
             body: AnswerBody::Text(format!("upstream error: HTTP {status}\n")),
+            delay_ms: 0,
+        },
+        Fault::Timeout { after_ms } => Answer {
+            status: 504,
+            retry_after: None,
+            body: AnswerBody::Text("upstream request timeout\n".into()),
+            delay_ms: after_ms,
         },
         Fault::Error(code) => Answer::json(200, err(&code).into_body()),
     }
