@@ -79,41 +79,13 @@ impl SimState {
         if existing.user != BOT_USER_ID {
             return Err(err("cant_update_message"));
         }
-        let text = args.raw_str("text");
-        if text
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > UPDATE_TEXT_MAX)
-        {
-            return Err(err("msg_too_long"));
-        }
-        let blocks_arg = args
-            .json("blocks")
-            .map_err(|m| ApiError::with_messages("invalid_blocks_format", vec![m]))?;
-        if let Some(b) = &blocks_arg {
-            blockkit::validate_blocks(b, Surface::Message)
-                .map_err(|m| ApiError::with_messages("invalid_blocks", vec![m]))?;
-        }
-        let messages = self
+        let (text, blocks) = update_content(args)?;
+        let message = self
             .messages
             .get_mut(&channel)
+            .and_then(|m| m.iter_mut().find(|m| m.ts == ts))
             .ok_or_else(|| err("message_not_found"))?;
-        let message = messages
-            .iter_mut()
-            .find(|m| m.ts == ts)
-            .ok_or_else(|| err("message_not_found"))?;
-        message.edits.push(SimEdit {
-            text: message.text.clone(),
-            blocks: message.blocks.clone(),
-            replaced_at_ms: now_ms,
-        });
-        match (&text, blocks_arg) {
-            (_, Some(b)) => message.blocks = non_empty_blocks(b),
-            (Some(_), None) => message.blocks = Value::Null,
-            (None, None) => {}
-        }
-        if let Some(t) = text {
-            message.text = t;
-        }
+        apply_edit(message, text, blocks, now_ms);
         let msg_json = message_json(message);
         let text = message.text.clone();
         ok_body(json!({ "channel": channel, "ts": ts, "text": text, "message": msg_json }))
@@ -169,6 +141,43 @@ impl SimState {
         }
         pins.push(ts);
         ok_body(json!({}))
+    }
+}
+
+/// The validated `text` and `blocks` of a `chat.update` call (`None` = omitted).
+fn update_content(args: &Args<'_>) -> Result<(Option<String>, Option<Value>), ApiError> {
+    let text = args.raw_str("text");
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > UPDATE_TEXT_MAX)
+    {
+        return Err(err("msg_too_long"));
+    }
+    let blocks = args
+        .json("blocks")
+        .map_err(|m| ApiError::with_messages("invalid_blocks_format", vec![m]))?;
+    if let Some(b) = &blocks {
+        blockkit::validate_blocks(b, Surface::Message)
+            .map_err(|m| ApiError::with_messages("invalid_blocks", vec![m]))?;
+    }
+    Ok((text, blocks))
+}
+
+/// Slack's update semantics: blocks given → replaced (`[]` removes them); text without blocks
+/// → blocks removed; neither → blocks kept. The previous version goes to `edits`.
+fn apply_edit(message: &mut SimMessage, text: Option<String>, blocks: Option<Value>, now_ms: i64) {
+    message.edits.push(SimEdit {
+        text: message.text.clone(),
+        blocks: message.blocks.clone(),
+        replaced_at_ms: now_ms,
+    });
+    match (&text, blocks) {
+        (_, Some(b)) => message.blocks = non_empty_blocks(b),
+        (Some(_), None) => message.blocks = Value::Null,
+        (None, None) => {}
+    }
+    if let Some(t) = text {
+        message.text = t;
     }
 }
 
