@@ -39,6 +39,9 @@ async fn handle(
     });
     params.remove("token");
     let answer = sim.handle(&method, token.as_deref(), Value::Object(params));
+    if answer.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(answer.delay_ms)).await;
+    }
     into_response(answer)
 }
 

@@ -1,1 +1,467 @@
+//! HTTP-level tests: a real server on 127.0.0.1:0, called with reqwest.
 
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::clock::ManualClock;
+use crate::sim::{Fault, SimServer, SimUser, Simulator};
+
+const TOKEN: &str = "xoxb-http-test";
+
+struct Harness {
+    sim: Simulator,
+    server: SimServer,
+    client: reqwest::Client,
+    _clock: Arc<ManualClock>,
+}
+
+async fn harness() -> Harness {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let clock = ManualClock::starting_at(1_795_000_000_000);
+    let sim = Simulator::new(clock.clone(), TOKEN);
+    sim.add_user(SimUser::new(
+        "U1",
+        "ada",
+        "Ada Lovelace",
+        "Europe/Berlin",
+        3600,
+    ));
+    sim.add_user(SimUser::new(
+        "U2",
+        "bob",
+        "Bob Builder",
+        "America/New_York",
+        -18000,
+    ));
+    let server = sim.serve().await.expect("serve");
+    let client = reqwest::Client::builder().build().expect("client");
+    Harness {
+        sim,
+        server,
+        client,
+        _clock: clock,
+    }
+}
+
+impl Harness {
+    fn url(&self, method: &str) -> String {
+        format!("{}/{method}", self.server.base_url)
+    }
+
+    async fn json(&self, method: &str, body: Value) -> Value {
+        let resp = self
+            .client
+            .post(self.url(method))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("json body")
+    }
+
+    async fn form(&self, method: &str, fields: &[(&str, &str)]) -> Value {
+        let resp = self
+            .client
+            .post(self.url(method))
+            .form(fields)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("json body")
+    }
+}
+
+#[tokio::test]
+async fn json_and_form_bodies_both_work() {
+    let h = harness().await;
+    let created = h
+        .form(
+            "conversations.create",
+            &[
+                ("token", TOKEN),
+                ("name", "loop-ada"),
+                ("is_private", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(created["ok"], json!(true), "{created}");
+    let channel = created["channel"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(created["channel"]["is_private"], json!(true));
+    let blocks =
+        json!([{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]).to_string();
+    let posted = h
+        .form(
+            "chat.postMessage",
+            &[
+                ("token", TOKEN),
+                ("channel", &channel),
+                ("text", "hi"),
+                ("blocks", &blocks),
+            ],
+        )
+        .await;
+    assert_eq!(posted["ok"], json!(true), "{posted}");
+    let invited = h
+        .form(
+            "conversations.invite",
+            &[("token", TOKEN), ("channel", &channel), ("users", "U1,U2")],
+        )
+        .await;
+    assert_eq!(invited["ok"], json!(true), "{invited}");
+    let via_json = h
+        .json(
+            "chat.postMessage",
+            json!({"channel": channel, "text": "json"}),
+        )
+        .await;
+    assert_eq!(via_json["ok"], json!(true), "{via_json}");
+    let messages = h.sim.messages(&channel);
+    assert_eq!(messages.len(), 2);
+    assert!(messages[0].blocks.is_array());
+    let users = h
+        .sim
+        .channel(&channel)
+        .map(|c| c.members)
+        .unwrap_or_default();
+    assert_eq!(users.len(), 3);
+}
+
+#[tokio::test]
+async fn users_info_via_get_query() {
+    let h = harness().await;
+    let resp = h
+        .client
+        .get(format!("{}?user=U1&token={TOKEN}", h.url("users.info")))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["user"]["real_name"], json!("Ada Lovelace"), "{body}");
+}
+
+#[tokio::test]
+async fn token_errors_over_http() {
+    let h = harness().await;
+    let none: Value = h
+        .client
+        .post(h.url("auth.test"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(none["error"], json!("not_authed"));
+    let wrong: Value = h
+        .client
+        .post(h.url("auth.test"))
+        .bearer_auth("xoxb-wrong")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(wrong["error"], json!("invalid_auth"));
+    h.sim.revoke_token();
+    assert_eq!(
+        h.json("auth.test", json!({})).await["error"],
+        json!("token_revoked")
+    );
+    let bad_json = h
+        .client
+        .post(h.url("chat.postMessage"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad_json.status(), 200);
+    let bad_json: Value = bad_json.json().await.expect("json");
+    assert_eq!(bad_json["error"], json!("invalid_json"));
+    assert_eq!(h.sim.calls().len(), 4);
+}
+
+#[tokio::test]
+async fn rate_limit_fault_sets_retry_after_and_changes_nothing() {
+    let h = harness().await;
+    h.sim.inject_fault(
+        "conversations.create",
+        Fault::RateLimited {
+            retry_after_secs: 3,
+        },
+    );
+    let resp = h
+        .client
+        .post(h.url("conversations.create"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "loop"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 429);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("3")
+    );
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body, json!({"ok": false, "error": "ratelimited"}));
+    assert!(h.sim.channels().is_empty());
+    assert_eq!(h.sim.call_count("conversations.create"), 0);
+    assert_eq!(
+        h.json("conversations.create", json!({"name": "loop"}))
+            .await["ok"],
+        json!(true)
+    );
+    assert_eq!(h.sim.call_count("conversations.create"), 1);
+}
+
+#[tokio::test]
+async fn http_500_fault_has_a_non_json_body() {
+    let h = harness().await;
+    h.sim.inject_fault("*", Fault::Http(500));
+    let resp = h
+        .client
+        .post(h.url("chat.postMessage"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"channel": "U1", "text": "hi"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 500);
+    let text = resp.text().await.expect("text");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    assert!(h.sim.dms_to("U1").is_empty());
+    let calls = h.sim.calls();
+    assert_eq!((calls[0].http_status, calls[0].ok), (500, false));
+}
+
+#[tokio::test]
+async fn timeout_fault_makes_the_client_time_out_and_changes_nothing() {
+    let h = harness().await;
+    h.sim
+        .inject_fault("chat.postMessage", Fault::Timeout { after_ms: 5_000 });
+    let result = h
+        .client
+        .post(h.url("chat.postMessage"))
+        .bearer_auth(TOKEN)
+        .timeout(std::time::Duration::from_millis(100))
+        .json(&json!({"channel": "U1", "text": "hi"}))
+        .send()
+        .await;
+    assert!(result.is_err_and(|e| e.is_timeout()));
+    assert!(h.sim.dms_to("U1").is_empty());
+    assert_eq!(h.sim.calls()[0].http_status, 504);
+}
+
+#[tokio::test]
+async fn unknown_method() {
+    let h = harness().await;
+    assert_eq!(
+        h.json("chat.delete", json!({})).await["error"],
+        json!("unknown_method")
+    );
+}
+
+/// Offending paths: keys in `ours` that the sample does not have at the same place.
+fn unknown_keys(ours: &Value, sample: &Value, path: &str, out: &mut Vec<String>) {
+    match (ours, sample) {
+        (_, Value::Object(s)) if s.is_empty() => {}
+        (Value::Object(o), Value::Object(s)) => {
+            for (key, value) in o {
+                let p = format!("{path}.{key}");
+                match s.get(key) {
+                    Some(sv) => unknown_keys(value, sv, &p, out),
+                    None => out.push(p),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(s)) => {
+            let Some(element) = merged(s) else { return };
+            for (i, value) in o.iter().enumerate() {
+                unknown_keys(value, &element, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Union of the keys of all elements of a sample array (objects merged recursively).
+fn merged(items: &[Value]) -> Option<Value> {
+    let mut iter = items.iter();
+    let mut acc = iter.next()?.clone();
+    for item in iter {
+        merge_into(&mut acc, item);
+    }
+    Some(acc)
+}
+
+fn merge_into(acc: &mut Value, other: &Value) {
+    match (acc, other) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(existing) => merge_into(existing, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.extend(b.iter().cloned());
+            if let Some(m) = merged(a) {
+                *a = vec![m];
+            }
+        }
+        _ => {}
+    }
+}
+
+fn sample(method: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/slack-reference/api-samples/{method}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test]
+async fn success_responses_use_only_sample_field_names() {
+    let h = harness().await;
+    let mut responses: Vec<(&str, Value)> = Vec::new();
+    responses.push(("auth.test", h.json("auth.test", json!({})).await));
+    responses.push((
+        "users.info",
+        h.json("users.info", json!({"user": "U1"})).await,
+    ));
+    let created = h
+        .json(
+            "conversations.create",
+            json!({"name": "loop", "is_private": true}),
+        )
+        .await;
+    let channel = created["channel"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    responses.push(("conversations.create", created));
+    responses.push((
+        "conversations.invite",
+        h.json(
+            "conversations.invite",
+            json!({"channel": channel, "users": ["U1"]}),
+        )
+        .await,
+    ));
+    responses.push((
+        "conversations.setTopic",
+        h.json(
+            "conversations.setTopic",
+            json!({"channel": channel, "topic": "Loop"}),
+        )
+        .await,
+    ));
+    let blocks = json!([
+        {"type": "section", "block_id": "s", "text": {"type": "mrkdwn", "text": "*Rubric*"}},
+        {"type": "actions", "block_id": "a", "elements": [
+            {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}, "value": "1"}]}
+    ]);
+    let posted = h
+        .json(
+            "chat.postMessage",
+            json!({"channel": channel, "text": "t", "blocks": blocks, "thread_ts": null}),
+        )
+        .await;
+    let ts = posted["ts"].as_str().unwrap_or_default().to_string();
+    responses.push(("chat.postMessage", posted));
+    responses.push((
+        "chat.update",
+        h.json(
+            "chat.update",
+            json!({"channel": channel, "ts": ts, "text": "t2", "blocks": blocks}),
+        )
+        .await,
+    ));
+    responses.push((
+        "chat.postEphemeral",
+        h.json(
+            "chat.postEphemeral",
+            json!({"channel": channel, "user": "U1", "text": "psst"}),
+        )
+        .await,
+    ));
+    responses.push((
+        "pins.add",
+        h.json("pins.add", json!({"channel": channel, "timestamp": ts}))
+            .await,
+    ));
+    h.json("conversations.open", json!({"users": "U2"})).await;
+    responses.push((
+        "conversations.open",
+        h.json("conversations.open", json!({"users": "U2"})).await,
+    ));
+    let modal = json!({"type": "modal", "callback_id": "scorecard", "private_metadata": "loop=1",
+        "title": {"type": "plain_text", "text": "Scorecard"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [{"type": "input", "block_id": "notes", "label": {"type": "plain_text", "text": "Notes"},
+                    "element": {"type": "plain_text_input", "action_id": "notes", "multiline": true}}]});
+    let opened = h
+        .json(
+            "views.open",
+            json!({"trigger_id": h.sim.issue_trigger_id_for("U1"), "view": modal}),
+        )
+        .await;
+    let view_id = opened["view"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    responses.push(("views.open", opened));
+    responses.push((
+        "views.update",
+        h.json("views.update", json!({"view_id": view_id, "view": modal}))
+            .await,
+    ));
+    responses.push((
+        "views.publish",
+        h.json(
+            "views.publish",
+            json!({"user_id": "U1", "view": {"type": "home", "blocks": blocks}}),
+        )
+        .await,
+    ));
+    responses.push((
+        "conversations.archive",
+        h.json("conversations.archive", json!({"channel": channel}))
+            .await,
+    ));
+    for (method, body) in responses {
+        assert_eq!(body["ok"], json!(true), "{method}: {body}");
+        let mut bad = Vec::new();
+        unknown_keys(&body, &sample(method), method, &mut bad);
+        assert!(
+            bad.is_empty(),
+            "{method}: fields not in the sample: {bad:?}\n{body}"
+        );
+    }
+}
+
+#[test]
+fn field_name_check_catches_unknown_fields() {
+    let mut bad = Vec::new();
+    let ours = json!({"ok": true, "bogus": 1, "channel": {"id": "D1", "nope": true}});
+    unknown_keys(&ours, &sample("conversations.open"), "m", &mut bad);
+    assert_eq!(bad, ["m.bogus", "m.channel.nope"]);
+}

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::clock::SharedClock;
 
 pub use render::{render_blocks, render_message, render_view};
-pub use state::{Answer, SimState};
+pub use state::{Answer, AnswerBody, ApiError, SimState};
 
 pub const BOT_USER_ID: &str = "U0LOOPBOT";
 pub const BOT_ID: &str = "B0LOOPBOT";
@@ -67,6 +67,9 @@ pub enum Fault {
     Http(u16),
     /// HTTP 200 `{"ok":false,"error":<code>}`.
     Error(String),
+    /// Over HTTP the server waits `after_ms` (real time) before answering 504 with a non-JSON
+    /// body, so a client with a shorter timeout sees a timeout. In-process: an immediate 504.
+    Timeout { after_ms: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -260,6 +263,35 @@ impl Simulator {
     pub fn archive_channel_by_user(&self, channel: &str) {
         if let Some(c) = self.lock().channel_mut(channel) {
             c.is_archived = true;
+        }
+    }
+
+    /// A person creates a channel; the bot is in it only if `members` lists it. Returns the id.
+    /// Handy for `not_in_channel` cases.
+    pub fn create_channel_by_user(
+        &self,
+        name: &str,
+        creator: &str,
+        members: &[&str],
+        is_private: bool,
+    ) -> String {
+        let now = self.now_ms();
+        self.lock()
+            .create_channel_by_user(now, name, creator, members, is_private)
+    }
+
+    /// A person posts a message (no membership checks). Returns its ts.
+    pub fn post_message_by_user(&self, channel: &str, user: &str, text: &str) -> String {
+        let now = self.now_ms();
+        self.lock().post_message_by_user(now, channel, user, text)
+    }
+
+    /// A person adds someone to a channel (e.g. the bot to a channel it was not in).
+    pub fn add_member_by_user(&self, channel: &str, user: &str) {
+        if let Some(c) = self.lock().channel_mut(channel)
+            && !c.members.iter().any(|m| m == user)
+        {
+            c.members.push(user.to_string());
         }
     }
 

@@ -57,12 +57,7 @@ fn create(sim: &Simulator, name: &str) -> String {
 
 /// A channel the bot is not a member of (created by a person).
 fn foreign_channel(sim: &Simulator) -> String {
-    let id = create(sim, "foreign");
-    let mut state = sim.lock();
-    if let Some(c) = state.channel_mut(&id) {
-        c.members = vec!["U1".into()];
-    }
-    id
+    sim.create_channel_by_user("foreign", "U1", &["U1"], false)
 }
 
 fn post(sim: &Simulator, channel: &str, text: &str) -> String {
@@ -408,10 +403,12 @@ fn update_keeps_edit_history_and_block_semantics() {
 fn cannot_update_someone_elses_message() {
     let (sim, _) = sim();
     let id = create(&sim, "loop");
-    let ts = post(&sim, &id, "mine");
-    if let Some(m) = sim.lock().messages.get_mut(&id).and_then(|m| m.first_mut()) {
-        m.user = "U1".into();
-    }
+    call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1"}),
+    );
+    let ts = sim.post_message_by_user(&id, "U1", "hello");
     assert_eq!(
         error(
             &sim,
@@ -749,4 +746,38 @@ fn garbage_input_never_panics() {
             assert!(answer.json_body().is_some(), "{method}");
         }
     }
+}
+
+#[test]
+fn bot_added_by_a_person_can_post() {
+    let (sim, _) = sim();
+    let id = foreign_channel(&sim);
+    assert_eq!(
+        error(
+            &sim,
+            "chat.postMessage",
+            json!({"channel": id, "text": "x"})
+        ),
+        "not_in_channel"
+    );
+    sim.add_member_by_user(&id, &sim.bot_user_id());
+    post(&sim, &id, "now I can");
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.open",
+            json!({"users": sim.bot_user_id()})
+        ),
+        "cannot_dm_bot"
+    );
+    let dm = call(&sim, "conversations.open", json!({"users": "U1"}));
+    let dm = dm["channel"]["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.invite",
+            json!({"channel": dm, "users": "U2"})
+        ),
+        "method_not_supported_for_channel_type"
+    );
 }
