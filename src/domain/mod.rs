@@ -1,0 +1,3 @@
+//! Pure domain types: rubrics, and (later) loops and scorecards.
+
+pub mod rubric;
