@@ -74,10 +74,12 @@ fn validator_accepts_upstream_valid_and_rejects_upstream_invalid_examples() {
     }
 }
 
+type Mutation = fn(&mut Value);
+
 #[test]
 fn validator_rejects_broken_variants_of_our_manifest() {
     let v = validator("1.0.0");
-    let mutations: [(&str, fn(&mut Value)); 4] = [
+    let mutations: [(&str, Mutation); 4] = [
         ("name longer than 35", |m| {
             m["display_information"]["name"] = "L".repeat(36).into()
         }),
