@@ -9,7 +9,10 @@ const TOKEN: &str = "xoxb-cli-test-token-value";
 
 fn loopbot(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loopbot"));
-    command.env_clear().current_dir(dir).env("DATABASE_URL", format!("sqlite://{}/l.db", dir.display()));
+    command
+        .env_clear()
+        .current_dir(dir)
+        .env("DATABASE_URL", format!("sqlite://{}/l.db", dir.display()));
     command
 }
 
@@ -29,10 +32,16 @@ fn a_bad_or_missing_setting_stops_start_up_with_one_line_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = serve_error(dir.path(), &[("SLACK_BOT_TOKEN", TOKEN)]);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("loopbot: SLACK_SIGNING_SECRET: missing"), "{err}");
+    assert!(
+        err.starts_with("loopbot: SLACK_SIGNING_SECRET: missing"),
+        "{err}"
+    );
 
     let ok = [("SLACK_SIGNING_SECRET", SECRET), ("SLACK_BOT_TOKEN", TOKEN)];
-    let err = serve_error(dir.path(), &[ok[0], ok[1], ("LOOPBOT_WORK_HOURS", "nine to five")]);
+    let err = serve_error(
+        dir.path(),
+        &[ok[0], ok[1], ("LOOPBOT_WORK_HOURS", "nine to five")],
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("LOOPBOT_WORK_HOURS"), "{err}");
 
@@ -40,7 +49,10 @@ fn a_bad_or_missing_setting_stops_start_up_with_one_line_naming_it() {
     let mut command = loopbot(dir.path());
     command.args(["serve", "--tick", "often"]).envs(ok);
     let err = String::from_utf8(command.output().unwrap().stderr).unwrap();
-    assert!(err.contains("LOOPBOT_TICK: `often` is not a duration"), "{err}");
+    assert!(
+        err.contains("LOOPBOT_TICK: `often` is not a duration"),
+        "{err}"
+    );
     assert!(!err.contains(SECRET) && !err.contains(TOKEN));
 }
 
@@ -49,7 +61,8 @@ fn a_malformed_rubric_file_names_the_file_and_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let rubrics = dir.path().join("rubrics");
     std::fs::create_dir(&rubrics).unwrap();
-    let broken = include_str!("fixtures/rubrics/staff-sre.toml").replacen("question = ", "questoin = ", 1);
+    let broken =
+        include_str!("fixtures/rubrics/staff-sre.toml").replacen("question = ", "questoin = ", 1);
     std::fs::write(rubrics.join("staff-sre.toml"), broken).unwrap();
     let err = serve_error(
         dir.path(),
@@ -65,7 +78,11 @@ fn a_malformed_rubric_file_names_the_file_and_the_field() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -92,21 +109,43 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(dir.path().join("l.db").exists(), "the database file is created on start");
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(
+        dir.path().join("l.db").exists(),
+        "the database file is created on start"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let stopped_by = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < stopped_by, "still running 10 s after SIGTERM");
+        assert!(
+            Instant::now() < stopped_by,
+            "still running 10 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
     let mut logs = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut logs).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
     assert!(logs.contains("listening"), "{logs}");
-    assert!(!logs.contains(SECRET) && !logs.contains(TOKEN), "secrets leaked: {logs}");
+    assert!(
+        !logs.contains(SECRET) && !logs.contains(TOKEN),
+        "secrets leaked: {logs}"
+    );
 }
