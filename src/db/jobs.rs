@@ -49,6 +49,38 @@ pub async fn enqueue(
     Ok(result.rows_affected() == 1)
 }
 
+/// Queues a refresh job (re-rendering a message from the current state). If it is queued
+/// already, nothing changes: it will render the latest state when it runs. If it is running,
+/// it runs once more when done. If it ran before, it is queued again, but not earlier than
+/// `min_gap_ms` after its last run, so a burst of changes makes one update per gap.
+pub async fn enqueue_refresh(
+    db: impl SqliteExecutor<'_>,
+    job: &NewJob,
+    now: UnixMillis,
+    min_gap_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT (dedupe_key) DO UPDATE SET
+             rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.rerun END,
+             run_at = CASE WHEN jobs.state IN ('done', 'failed')
+                           THEN MAX(excluded.run_at, jobs.updated_at + ?7) ELSE jobs.run_at END,
+             attempts = CASE WHEN jobs.state IN ('done', 'failed') THEN 0 ELSE jobs.attempts END,
+             state = CASE WHEN jobs.state IN ('done', 'failed') THEN 'queued' ELSE jobs.state END",
+    )
+    .bind(&job.kind)
+    .bind(job.loop_id)
+    .bind(&job.payload)
+    .bind(&job.dedupe_key)
+    .bind(job.run_at)
+    .bind(now)
+    .bind(min_gap_ms)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Claims the next due job: queued and due, or running with an expired lease.
 pub async fn claim_due(
     db: impl SqliteExecutor<'_>,
@@ -71,13 +103,24 @@ pub async fn claim_due(
     .await
 }
 
-pub async fn complete(db: impl SqliteExecutor<'_>, id: i64, now: UnixMillis) -> sqlx::Result<()> {
+/// Marks a job done, or queues it again `rerun_gap_ms` from now if it was asked for again
+/// while it ran.
+pub async fn complete(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    now: UnixMillis,
+    rerun_gap_ms: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = ?2
+        "UPDATE jobs SET state = CASE rerun WHEN 1 THEN 'queued' ELSE 'done' END,
+                run_at = CASE rerun WHEN 1 THEN ?2 + ?3 ELSE run_at END,
+                attempts = CASE rerun WHEN 1 THEN 0 ELSE attempts END,
+                rerun = 0, locked_until = NULL, last_error = NULL, updated_at = ?2
           WHERE id = ?1",
     )
     .bind(id)
     .bind(now)
+    .bind(rerun_gap_ms)
     .execute(db)
     .await?;
     Ok(())

@@ -245,6 +245,14 @@ pub async fn record_step(
     Ok(())
 }
 
+pub async fn status(db: impl SqliteExecutor<'_>, id: LoopId) -> sqlx::Result<Option<LoopStatus>> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM loops WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(status.as_deref().and_then(LoopStatus::parse))
+}
+
 pub async fn set_status(
     db: impl SqliteExecutor<'_>,
     id: LoopId,

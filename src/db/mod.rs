@@ -5,6 +5,7 @@ pub mod audit;
 pub mod jobs;
 pub mod loops;
 pub mod receipts;
+pub mod scorecards;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,6 +35,12 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
         .await
         .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot apply migrations: {e}"))?;
     Ok(pool)
+}
+
+/// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so a use case that
+/// reads, decides and writes cannot interleave with another writer.
+pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    db.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// 200 from /healthz needs this to answer.

@@ -1,7 +1,10 @@
 //! Pure rules: no I/O, no clock reads.
 
+pub mod access;
 pub mod channel_name;
 pub mod command;
 pub mod interview_loop;
+pub mod progress;
 pub mod rubric;
+pub mod scorecard;
 pub mod start_form;

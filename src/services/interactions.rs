@@ -2,8 +2,10 @@
 
 use serde_json::Value;
 
-use crate::services::start_loop;
+use crate::services::{scorecards, start_loop};
+use crate::slack::actions;
 use crate::slack::payloads::Interaction;
+use crate::slack::scorecard_views::SCORECARD_CALLBACK;
 use crate::slack::views::{RUBRIC_SELECT_ACTION, START_CALLBACK};
 use crate::startup::AppState;
 
@@ -19,13 +21,36 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
     match interaction {
         Interaction::ViewSubmission { user_id, view } => match view.callback_id.as_str() {
             START_CALLBACK => start_loop::submit(state, &user_id, &view).await,
+            SCORECARD_CALLBACK => scorecards::submit(state, &user_id, &view).await,
             other => {
                 tracing::warn!(callback_id = other, "submission of an unknown form");
                 InteractionReply::Ack
             }
         },
-        Interaction::BlockActions { view, actions, .. } => {
+        Interaction::BlockActions {
+            user_id,
+            trigger_id,
+            view,
+            actions,
+            ..
+        } => {
             for action in &actions {
+                let value = action.value.as_deref().unwrap_or_default();
+                match (action.action_id.as_str(), trigger_id.as_deref()) {
+                    (actions::SCORECARD_OPEN, Some(trigger)) => {
+                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
+                            scorecards::open(state, &user_id, trigger, loop_id, position).await;
+                        }
+                        return InteractionReply::Ack;
+                    }
+                    (actions::SCORECARDS_VIEW, Some(trigger)) => {
+                        if let Some(loop_id) = actions::parse_loop_value(value) {
+                            scorecards::view(state, &user_id, trigger, loop_id).await;
+                        }
+                        return InteractionReply::Ack;
+                    }
+                    _ => {}
+                }
                 if let (RUBRIC_SELECT_ACTION, Some(view), Some(rubric)) =
                     (action.action_id.as_str(), &view, &action.selected_option)
                 {

@@ -4,6 +4,8 @@ pub mod commands;
 pub mod events;
 pub mod interactions;
 pub mod provision;
+pub mod refresh;
+pub mod scorecards;
 pub mod start_loop;
 
 /// A problem a user can act on, worded for them; internal errors never reach Slack verbatim.

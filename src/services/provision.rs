@@ -6,6 +6,8 @@ use crate::db;
 use crate::db::loops::Provisioned;
 use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
+use crate::domain::progress::LoopProgress;
+use crate::services::refresh;
 use crate::slack::messages::{loop_ready, rubric_message, summary_message, topic};
 use crate::startup::AppState;
 use crate::worker::retry::JobError;
@@ -48,7 +50,7 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         .unwrap_or(state.settings.feedback_due);
     for stage in l.stages.iter().filter(|s| s.rubric_ts.is_none()) {
         let message = match rubric {
-            Some(rubric) => rubric_message(&l, stage, rubric, due),
+            Some(rubric) => rubric_message(&l, stage, rubric, due, &LoopProgress::default()),
             None => {
                 return Err(JobError::Permanent(format!(
                     "rubric `{}` is not loaded",
@@ -70,8 +72,10 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
     let summary_ts = match &l.summary_ts {
         Some(ts) => ts.clone(),
         None => {
+            // Rendered from the state as it is now: a scorecard may already be in.
+            let (current, progress) = refresh::current_state(state, loop_id).await?;
             let ts = slack
-                .post_message(&channel, &summary_message(&l, rubric))
+                .post_message(&channel, &summary_message(&current, rubric, &progress))
                 .await?;
             record(state, loop_id, Provisioned::SummaryPosted { ts: &ts }).await?;
             ts

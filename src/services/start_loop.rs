@@ -116,7 +116,7 @@ async fn store(
     view_id: &str,
 ) -> anyhow::Result<Option<i64>> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut tx = db::begin_write(&state.db).await?;
     let Some(loop_id) = db::loops::insert(&mut tx, new, view_id, now).await? else {
         tracing::info!(
             view_id,
@@ -124,12 +124,9 @@ async fn store(
         );
         return Ok(None);
     };
-    db::jobs::enqueue(
-        &mut *tx,
-        &Job::ProvisionLoop { loop_id }.queue_now(now),
-        now,
-    )
-    .await?;
+    Job::ProvisionLoop { loop_id }
+        .enqueue(&mut *tx, now)
+        .await?;
     let detail = format!("candidate={} rubric={}", new.candidate_name, new.rubric_id);
     db::audit::record(
         &mut *tx,

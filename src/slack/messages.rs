@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 
 use crate::domain::interview_loop::{InterviewLoop, Stage};
+use crate::domain::progress::{LoopProgress, StageStatus};
 use crate::domain::rubric::{Rubric, StageRubric};
+use crate::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW, stage_value};
 use crate::slack::mrkdwn::{clip, date_time, duration_words, escape, mention, mentions};
 
 /// A message: blocks, and the plain text Slack shows in notifications.
@@ -76,6 +78,7 @@ pub fn rubric_message(
     stage: &Stage,
     rubric: &Rubric,
     feedback_due: std::time::Duration,
+    progress: &LoopProgress,
 ) -> Message {
     let stage_rubric = rubric.stage(&stage.key);
     let total = l.stages.len();
@@ -103,6 +106,21 @@ pub fn rubric_message(
     if let Some(sr) = stage_rubric {
         blocks.extend(rubric_body(sr));
     }
+    let submitted: Vec<String> = progress
+        .stage(stage.position)
+        .map(|(u, _)| u.to_string())
+        .collect();
+    if !submitted.is_empty() {
+        blocks.push(context(&format!(
+            ":white_check_mark: Scorecard submitted by {}",
+            mentions(&submitted, "")
+        )));
+    }
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": format!("stage_actions:{}", stage.position),
+        "elements": [scorecard_button(l, stage, progress)],
+    }));
     let due = duration_words(feedback_due);
     blocks.push(context(&format!(
         "Scorecard due {due} after the interview ends. Rate each criterion 1–4 (no middle option). Your scores stay hidden from other interviewers until they have submitted theirs."
@@ -142,8 +160,46 @@ fn rubric_body(sr: &StageRubric) -> Vec<Value> {
     blocks
 }
 
+/// The button that opens a stage's scorecard: "Edit my scorecard" once the stage's panel
+/// has submitted (channel messages look the same to everyone), "Submit scorecard" before.
+fn scorecard_button(l: &InterviewLoop, stage: &Stage, progress: &LoopProgress) -> Value {
+    let label = if progress.stage_complete(stage) {
+        "Edit my scorecard"
+    } else {
+        "Submit scorecard"
+    };
+    let mut button = json!({
+        "type": "button",
+        "action_id": SCORECARD_OPEN,
+        "text": { "type": "plain_text", "text": label },
+        "value": stage_value(l.id, stage.position),
+    });
+    if !progress.stage_complete(stage) {
+        button["style"] = json!("primary");
+    }
+    button
+}
+
+fn status_text(status: &StageStatus) -> String {
+    match status {
+        StageStatus::Submitted => ":white_check_mark: submitted".into(),
+        StageStatus::Pending { submitted: 0, .. } => ":hourglass_flowing_sand: pending".into(),
+        StageStatus::Pending { submitted, of } => {
+            format!(":hourglass_flowing_sand: {submitted} of {of} submitted")
+        }
+        StageStatus::Unscheduled => ":calendar: unscheduled".into(),
+        StageStatus::NoInterviewer => ":warning: no interviewer".into(),
+    }
+}
+
 /// The pinned summary: the candidate, the people, one row per stage, warnings, the decision.
-pub fn summary_message(l: &InterviewLoop, rubric: Option<&Rubric>) -> Message {
+/// Recommendations appear only once blindness allows.
+pub fn summary_message(
+    l: &InterviewLoop,
+    rubric: Option<&Rubric>,
+    progress: &LoopProgress,
+) -> Message {
+    let visible = progress.recommendations_visible(l);
     let mut blocks = vec![header(&format!("Interview loop · {}", l.candidate_name))];
     blocks.push(fields(&[
         format!("*Role*\n{}", escape(&l.role)),
@@ -157,18 +213,28 @@ pub fn summary_message(l: &InterviewLoop, rubric: Option<&Rubric>) -> Message {
             .and_then(|r| r.stage(&stage.key))
             .map(|s| format!(" · {}", s.duration_label()))
             .unwrap_or_default();
-        let status = if stage.interview_at.is_some() {
-            ":hourglass_flowing_sand: pending"
-        } else {
-            ":calendar: unscheduled"
-        };
-        blocks.push(section(&format!(
-            "*{}. {}*{duration}\n{} · {} · {status}",
+        let mut text = format!(
+            "*{}. {}*{duration}\n{} · {} · {}",
             stage.position,
             stage.name,
             mentions(&stage.interviewers, ":warning: no interviewer"),
             stage_when(stage),
-        )));
+            status_text(&progress.status(stage)),
+        );
+        if visible {
+            let recommendations: Vec<String> = progress
+                .stage(stage.position)
+                .map(|(user, rating)| format!("{}: *{}*", mention(user), rating.display()))
+                .collect();
+            if !recommendations.is_empty() {
+                text.push_str(&format!("\nRecommendation: {}", recommendations.join(", ")));
+            }
+        }
+        let mut row = section(&text);
+        if !stage.interviewers.is_empty() {
+            row["accessory"] = scorecard_button(l, stage, progress);
+        }
+        blocks.push(row);
     }
     let unstaffed: Vec<&str> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
     if !unstaffed.is_empty() {
@@ -179,9 +245,21 @@ pub fn summary_message(l: &InterviewLoop, rubric: Option<&Rubric>) -> Message {
     }
     blocks.push(divider());
     blocks.push(section("*Decision:* not recorded yet"));
-    blocks.push(context(
-        "Who has submitted shows here as scorecards arrive. Ratings stay hidden until every stage is submitted or skipped, or the decision is recorded.",
-    ));
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": "summary_actions",
+        "elements": [{
+            "type": "button",
+            "action_id": SCORECARDS_VIEW,
+            "text": { "type": "plain_text", "text": "View scorecards" },
+            "value": l.id.to_string(),
+        }],
+    }));
+    blocks.push(context(if visible {
+        "Every stage is in: recommendations are shown above. Full scorecards: *View scorecards*."
+    } else {
+        "Blind until every stage is in: the channel shows who has submitted, never ratings. Full scorecards are open to the hiring manager, the coordinator, and interviewers who have submitted their own."
+    }));
     Message {
         text: format!(
             "Interview loop summary for {}: {} stages",
@@ -189,6 +267,23 @@ pub fn summary_message(l: &InterviewLoop, rubric: Option<&Rubric>) -> Message {
             l.stages.len()
         ),
         blocks,
+    }
+}
+
+/// The channel note on a submission: who, which stage, never the ratings.
+pub fn scorecard_note(stage: &Stage, user: &str, version: i64) -> Message {
+    if version > 1 {
+        Message::plain(format!(
+            ":pencil2: {} updated their scorecard for *{}*.",
+            mention(user),
+            stage.name
+        ))
+    } else {
+        Message::plain(format!(
+            ":white_check_mark: {} submitted a scorecard for *{}*.",
+            mention(user),
+            stage.name
+        ))
     }
 }
 
@@ -252,7 +347,13 @@ mod tests {
         let rubric = rubrics.default_rubric();
         let mut l = sample_loop();
         l.stages[1].interview_at = Some(1_795_000_000_000);
-        let m = rubric_message(&l, &l.stages[1], rubric, Duration::from_secs(86400));
+        let m = rubric_message(
+            &l,
+            &l.stages[1],
+            rubric,
+            Duration::from_secs(86400),
+            &LoopProgress::default(),
+        );
         let body = text_of(&m);
         assert!(body.contains("Stage 2 of 4"));
         assert!(body.contains("<@UB>, <@UHM>"));
@@ -273,16 +374,21 @@ mod tests {
             &l.stages[2],
             rubrics.default_rubric(),
             Duration::from_secs(3600),
+            &LoopProgress::default(),
         );
         assert!(text_of(&m).contains("not assigned yet"));
-        let s = summary_message(&l, Some(rubrics.default_rubric()));
+        let s = summary_message(&l, Some(rubrics.default_rubric()), &LoopProgress::default());
         assert!(text_of(&s).contains("No interviewer yet for: Coding"));
     }
 
     #[test]
     fn summary_shows_people_and_every_stage_but_no_scores() {
         let rubrics = RubricSet::builtin();
-        let s = summary_message(&sample_loop(), Some(rubrics.default_rubric()));
+        let s = summary_message(
+            &sample_loop(),
+            Some(rubrics.default_rubric()),
+            &LoopProgress::default(),
+        );
         let body = text_of(&s);
         for needle in [
             "Ada Lovelace",

@@ -1,11 +1,13 @@
 //! The Slack boundary: request verification, the Web API client, and rendering of messages and
 //! views. Nothing outside this module knows Slack's wire formats.
 
+pub mod actions;
 pub mod client;
 pub mod events;
 pub mod messages;
 pub mod mrkdwn;
 pub mod payloads;
+pub mod scorecard_views;
 pub mod verify;
 pub mod views;
 

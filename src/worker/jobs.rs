@@ -1,50 +1,91 @@
 //! The kinds of outbound work, as stored in the jobs table.
 
 use serde::{Deserialize, Serialize};
+use sqlx::SqliteExecutor;
 
 use crate::clock::UnixMillis;
+use crate::db;
 use crate::db::jobs::NewJob;
 use crate::domain::interview_loop::LoopId;
+
+/// At most one edit of the same message per this many milliseconds (Slack allows about one
+/// message per second per channel).
+pub const MESSAGE_EDIT_GAP_MS: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     /// Channel, invitations, topic, rubric messages, summary, pin, confirmation.
     ProvisionLoop { loop_id: LoopId },
+    /// Re-render the pinned summary from the current state (coalesced).
+    RefreshSummary { loop_id: LoopId },
+    /// Re-render one stage's rubric message (its button and who has submitted).
+    RefreshRubric { loop_id: LoopId, position: u32 },
+    /// Tell the channel who submitted for which stage (never the scores).
+    ScorecardNote { loop_id: LoopId, scorecard_id: i64 },
 }
 
 impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::ProvisionLoop { .. } => "provision_loop",
+            Job::RefreshSummary { .. } => "refresh_summary",
+            Job::RefreshRubric { .. } => "refresh_rubric",
+            Job::ScorecardNote { .. } => "scorecard_note",
         }
     }
 
-    fn loop_id(&self) -> Option<LoopId> {
+    fn loop_id(&self) -> LoopId {
         match self {
-            Job::ProvisionLoop { loop_id } => Some(*loop_id),
+            Job::ProvisionLoop { loop_id }
+            | Job::RefreshSummary { loop_id }
+            | Job::RefreshRubric { loop_id, .. }
+            | Job::ScorecardNote { loop_id, .. } => *loop_id,
         }
     }
 
-    /// One provisioning job per loop, ever.
-    fn dedupe_key(&self) -> Option<String> {
+    fn dedupe_key(&self) -> String {
         match self {
-            Job::ProvisionLoop { loop_id } => Some(format!("provision:{loop_id}")),
+            Job::ProvisionLoop { loop_id } => format!("provision:{loop_id}"),
+            Job::RefreshSummary { loop_id } => format!("summary:{loop_id}"),
+            Job::RefreshRubric { loop_id, position } => format!("rubric:{loop_id}:{position}"),
+            Job::ScorecardNote { scorecard_id, .. } => format!("note:scorecard:{scorecard_id}"),
+        }
+    }
+
+    /// Refresh jobs re-render from the current state: asking again while one is pending
+    /// costs nothing, and they run at most once per gap.
+    fn is_refresh(&self) -> bool {
+        matches!(self, Job::RefreshSummary { .. } | Job::RefreshRubric { .. })
+    }
+
+    /// How long to wait before running again when asked for again mid-run.
+    pub fn rerun_gap_ms(&self) -> i64 {
+        if self.is_refresh() {
+            MESSAGE_EDIT_GAP_MS
+        } else {
+            0
         }
     }
 
     pub fn queue_at(&self, run_at: UnixMillis) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
-            loop_id: self.loop_id(),
+            loop_id: Some(self.loop_id()),
             payload: serde_json::to_string(self).unwrap_or_default(),
-            dedupe_key: self.dedupe_key(),
+            dedupe_key: Some(self.dedupe_key()),
             run_at,
         }
     }
 
-    pub fn queue_now(&self, now: UnixMillis) -> NewJob {
-        self.queue_at(now)
+    /// Queues the job in the caller's transaction.
+    pub async fn enqueue(&self, db: impl SqliteExecutor<'_>, now: UnixMillis) -> sqlx::Result<()> {
+        let job = self.queue_at(now);
+        if self.is_refresh() {
+            db::jobs::enqueue_refresh(db, &job, now, MESSAGE_EDIT_GAP_MS).await
+        } else {
+            db::jobs::enqueue(db, &job, now).await.map(drop)
+        }
     }
 
     pub fn from_payload(payload: &str) -> Result<Job, serde_json::Error> {
@@ -58,10 +99,28 @@ mod tests {
 
     #[test]
     fn jobs_round_trip_through_their_stored_form() {
-        let job = Job::ProvisionLoop { loop_id: 7 };
-        let stored = job.queue_now(5);
-        assert_eq!(stored.kind, "provision_loop");
-        assert_eq!(stored.dedupe_key.as_deref(), Some("provision:7"));
-        assert_eq!(Job::from_payload(&stored.payload).unwrap(), job);
+        for job in [
+            Job::ProvisionLoop { loop_id: 7 },
+            Job::RefreshSummary { loop_id: 7 },
+            Job::RefreshRubric {
+                loop_id: 7,
+                position: 2,
+            },
+            Job::ScorecardNote {
+                loop_id: 7,
+                scorecard_id: 9,
+            },
+        ] {
+            let stored = job.queue_at(5);
+            assert_eq!(stored.kind, job.kind());
+            assert_eq!(Job::from_payload(&stored.payload).unwrap(), job);
+        }
+        assert_eq!(
+            Job::ProvisionLoop { loop_id: 7 }
+                .queue_at(0)
+                .dedupe_key
+                .as_deref(),
+            Some("provision:7")
+        );
     }
 }

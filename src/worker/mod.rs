@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::db;
 use crate::metrics::label;
-use crate::services::provision;
+use crate::services::{provision, refresh};
 use crate::startup::AppState;
 use jobs::Job;
 use retry::{JobError, Next, next_step};
@@ -31,14 +31,16 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Idle);
     };
     let kind = claimed.kind.clone();
-    let result = match Job::from_payload(&claimed.payload) {
-        Ok(job) => execute(state, &job).await,
+    let job = Job::from_payload(&claimed.payload);
+    let result = match &job {
+        Ok(job) => execute(state, job).await,
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
     };
     let now = state.clock.now_ms();
     match result {
         Ok(()) => {
-            db::jobs::complete(&state.db, claimed.id, now).await?;
+            let gap = job.as_ref().map(Job::rerun_gap_ms).unwrap_or(0);
+            db::jobs::complete(&state.db, claimed.id, now, gap).await?;
             state
                 .metrics
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
@@ -67,6 +69,14 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
 async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job {
         Job::ProvisionLoop { loop_id } => provision::provision_loop(state, *loop_id).await,
+        Job::RefreshSummary { loop_id } => refresh::summary(state, *loop_id).await,
+        Job::RefreshRubric { loop_id, position } => {
+            refresh::rubric(state, *loop_id, *position).await
+        }
+        Job::ScorecardNote {
+            loop_id,
+            scorecard_id,
+        } => refresh::scorecard_note(state, *loop_id, *scorecard_id).await,
     }
 }
 

@@ -1,0 +1,108 @@
+//! Who may do what with scorecards. Each refusal carries the reason, worded for the person.
+
+use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
+use crate::domain::progress::LoopProgress;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotOnPanel { stage: String },
+    NoSuchStage,
+    LoopDecided,
+    LoopNotReady,
+    NotYetSubmitted,
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::NotOnPanel { stage } => format!(
+                "Only the interviewers assigned to {stage} can submit its scorecard. If you ran this interview, ask the coordinator to add you to the panel."
+            ),
+            Refusal::NoSuchStage => "This stage no longer exists in the loop.".into(),
+            Refusal::LoopDecided => "The decision for this loop has been recorded, so its scorecards are final and can no longer be changed.".into(),
+            Refusal::LoopNotReady => "This loop is still being set up. Try again in a minute.".into(),
+            Refusal::NotYetSubmitted => "Scorecards are blind: you can read the others once you have submitted your own for this loop. The hiring manager and the coordinator can always read them.".into(),
+        }
+    }
+}
+
+/// Opening or submitting the scorecard of stage `position`.
+pub fn may_score(l: &InterviewLoop, position: u32, user: &str) -> Result<(), Refusal> {
+    let stage = l.stage_at(position).ok_or(Refusal::NoSuchStage)?;
+    if l.status == LoopStatus::Decided {
+        return Err(Refusal::LoopDecided);
+    }
+    if l.status == LoopStatus::Provisioning && l.summary_ts.is_none() {
+        return Err(Refusal::LoopNotReady);
+    }
+    if !stage.interviewers.iter().any(|u| u == user) {
+        return Err(Refusal::NotOnPanel {
+            stage: stage.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Reading everyone's full scorecards.
+pub fn may_view(l: &InterviewLoop, progress: &LoopProgress, user: &str) -> Result<(), Refusal> {
+    if user == l.hiring_manager_id || user == l.coordinator_id || progress.has_submitted_any(user) {
+        Ok(())
+    } else {
+        Err(Refusal::NotYetSubmitted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interview_loop::fixtures::sample_loop;
+    use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody};
+
+    fn submitted_by(who: &str, position: u32) -> LoopProgress {
+        LoopProgress::from_scorecards(&[Scorecard {
+            loop_id: 1,
+            position,
+            interviewer_id: who.into(),
+            version: 1,
+            body: ScorecardBody {
+                ratings: Default::default(),
+                overall: Rating::Yes,
+                evidence: "e".into(),
+                concerns: String::new(),
+            },
+            submitted_at: 0,
+        }])
+    }
+
+    #[test]
+    fn only_the_stage_panel_may_score_and_never_after_the_decision() {
+        let l = sample_loop();
+        assert_eq!(may_score(&l, 1, "UA"), Ok(()));
+        assert!(matches!(
+            may_score(&l, 1, "UB"),
+            Err(Refusal::NotOnPanel { .. })
+        ));
+        assert!(matches!(
+            may_score(&l, 1, "UCOORD"),
+            Err(Refusal::NotOnPanel { .. })
+        ));
+        assert_eq!(may_score(&l, 9, "UA"), Err(Refusal::NoSuchStage));
+        let mut decided = sample_loop();
+        decided.status = LoopStatus::Decided;
+        assert_eq!(may_score(&decided, 1, "UA"), Err(Refusal::LoopDecided));
+    }
+
+    #[test]
+    fn full_scorecards_are_for_the_owners_and_those_who_submitted() {
+        let l = sample_loop();
+        let none = LoopProgress::default();
+        assert_eq!(may_view(&l, &none, "UHM"), Ok(()));
+        assert_eq!(may_view(&l, &none, "UCOORD"), Ok(()));
+        assert_eq!(may_view(&l, &none, "UA"), Err(Refusal::NotYetSubmitted));
+        assert_eq!(may_view(&l, &submitted_by("UA", 1), "UA"), Ok(()));
+        assert_eq!(
+            may_view(&l, &submitted_by("UA", 1), "UOUT"),
+            Err(Refusal::NotYetSubmitted)
+        );
+    }
+}
