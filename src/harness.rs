@@ -164,13 +164,25 @@ impl SlackSide {
     /// The `view_submission` payload for the modal `view_id` as `user` filled it in: fields
     /// given in `values`, and every other input with its initial value (or empty).
     pub fn submission_payload(&self, user: &str, view_id: &str, values: &FormValues) -> Value {
-        let view = self
+        let opened = self
             .sim
             .views_of(user)
             .into_iter()
-            .find(|v| v.id == view_id)
-            .map(|v| v.view)
-            .unwrap_or(Value::Null);
+            .find(|v| v.id == view_id);
+        let hash = opened.as_ref().map(|v| v.hash.clone()).unwrap_or_default();
+        let view = opened.map(|v| v.view).unwrap_or(Value::Null);
+        self.submission_of(user, view_id, &hash, &view, values)
+    }
+
+    /// A `view_submission` of any view (also one opened for someone else: a forged submission).
+    pub fn submission_of(
+        &self,
+        user: &str,
+        view_id: &str,
+        hash: &str,
+        view: &Value,
+        values: &FormValues,
+    ) -> Value {
         json!({
             "type": "view_submission",
             "team": { "id": "T0LOOPBOT", "domain": "example" },
@@ -184,10 +196,10 @@ impl SlackSide {
                 "type": "modal",
                 "callback_id": view.get("callback_id").cloned().unwrap_or(json!("")),
                 "private_metadata": view.get("private_metadata").cloned().unwrap_or(json!("")),
-                "hash": self.sim.views_of(user).into_iter().find(|v| v.id == view_id).map(|v| v.hash).unwrap_or_default(),
+                "hash": hash,
                 "title": view.get("title").cloned().unwrap_or(Value::Null),
                 "blocks": view.get("blocks").cloned().unwrap_or(json!([])),
-                "state": { "values": state_values(&view, values) },
+                "state": { "values": state_values(view, values) },
                 "app_id": "A0LOOPBOT",
                 "bot_id": "B0LOOPBOT",
             },
@@ -202,6 +214,40 @@ impl SlackSide {
         values: &FormValues,
     ) -> reqwest::Response {
         let payload = self.submission_payload(user, view_id, values);
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
+    }
+
+    /// `user` presses a button in a channel message.
+    pub async fn press_button(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        let payload = json!({
+            "type": "block_actions",
+            "team": { "id": "T0LOOPBOT", "domain": "example" },
+            "user": { "id": user, "username": user, "name": user, "team_id": "T0LOOPBOT" },
+            "api_app_id": "A0LOOPBOT",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.sim.issue_trigger_id_for(user),
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+            "channel": { "id": channel, "name": "" },
+            "message": { "type": "message", "ts": message_ts },
+            "response_url": "https://hooks.slack.com/actions/T0LOOPBOT/1/abc",
+            "actions": [{
+                "type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                "text": { "type": "plain_text", "text": "" },
+                "action_ts": format!("{}.000200", self.clock.now_secs()),
+            }],
+        });
         self.post_signed(
             "/slack/interactions",
             FORM,

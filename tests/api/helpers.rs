@@ -221,3 +221,62 @@ pub async fn start_standard_loop(world: &World, app: &TestApp) -> reqwest::Respo
 pub fn blocks_text(blocks: &Value) -> String {
     blocks.to_string()
 }
+
+/// The first button with `action_id` in some blocks: (value, label).
+pub fn button(blocks: &Value, action_id: &str) -> Option<(String, String)> {
+    fn walk(v: &Value, action_id: &str) -> Option<(String, String)> {
+        match v {
+            Value::Object(map) => {
+                if map.get("type") == Some(&Value::from("button"))
+                    && map.get("action_id") == Some(&Value::from(action_id))
+                {
+                    return Some((
+                        map.get("value")?.as_str()?.to_string(),
+                        map.get("text")?.get("text")?.as_str()?.to_string(),
+                    ));
+                }
+                map.values().find_map(|v| walk(v, action_id))
+            }
+            Value::Array(items) => items.iter().find_map(|v| walk(v, action_id)),
+            _ => None,
+        }
+    }
+    walk(blocks, action_id)
+}
+
+/// A complete scorecard for the stage whose modal is `view`: every criterion rated `rating`.
+pub fn filled_scorecard(view: &Value, rating: &str, evidence: &str) -> FormValues {
+    let mut form = FormValues::new();
+    for block in view["blocks"].as_array().into_iter().flatten() {
+        if let Some(id) = block["block_id"].as_str()
+            && (id.starts_with("crit:") || id == "overall")
+        {
+            form = form.option(id, rating);
+        }
+    }
+    form.text("evidence", evidence)
+}
+
+pub const EVIDENCE: &str = "Explained the sharded queue they built, the hot partition it hit in 2023, and the fix they shipped.";
+
+/// The loop channel, its messages (rubrics 0..4, summary at 4).
+pub fn loop_channel(world: &World) -> loopbot::sim::SimChannel {
+    world
+        .sim
+        .channels()
+        .into_iter()
+        .find(|c| c.name.starts_with("loop-"))
+        .expect("a loop channel exists")
+}
+
+/// The pinned summary message.
+pub fn summary(world: &World) -> loopbot::sim::SimMessage {
+    let channel = loop_channel(world);
+    let pins = world.sim.pins(&channel.id);
+    world
+        .sim
+        .messages(&channel.id)
+        .into_iter()
+        .find(|m| pins.contains(&m.ts))
+        .expect("a pinned summary")
+}

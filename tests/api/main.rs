@@ -4,5 +4,6 @@
 mod faults;
 mod health;
 mod helpers;
+mod scorecards;
 mod signature;
 mod start_loop;

@@ -1,0 +1,495 @@
+//! Scorecards through signed interactions: the form, its rules, blindness, who may do what,
+//! and the pinned summary kept current without flooding Slack.
+
+use std::time::Duration;
+
+use loopbot::harness::FormValues;
+use loopbot::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// A started, provisioned loop: stage 1 Ines (SCREENER), 2 Dev (DESIGNER) + Harper (HM),
+/// 3 Cody (CODER), 4 Ines.
+async fn provisioned(world: &World, app: &TestApp) {
+    start_standard_loop(world, app).await;
+    app.run_jobs().await;
+}
+
+/// `user` presses the scorecard button of stage `position` (1-based) on its rubric message;
+/// returns the modal that opened for them.
+async fn press_stage(
+    world: &World,
+    app: &TestApp,
+    user: &str,
+    position: usize,
+) -> loopbot::sim::SimView {
+    let channel = loop_channel(world);
+    let message = &world.sim.messages(&channel.id)[position - 1];
+    let (value, _) =
+        button(&message.blocks, SCORECARD_OPEN).expect("the rubric message has the button");
+    let before = world.sim.views_of(user).len();
+    let r = app
+        .slack
+        .press_button(user, &channel.id, &message.ts, SCORECARD_OPEN, &value)
+        .await;
+    assert_eq!(r.status(), 200);
+    let views = world.sim.views_of(user);
+    assert_eq!(views.len(), before + 1, "a modal opens for {user}");
+    views.into_iter().last().unwrap()
+}
+
+async fn press_view_scorecards(world: &World, app: &TestApp, user: &str) -> loopbot::sim::SimView {
+    let channel = loop_channel(world);
+    let s = summary(world);
+    let (value, label) = button(&s.blocks, SCORECARDS_VIEW).unwrap();
+    assert_eq!(label, "View scorecards");
+    let before = world.sim.views_of(user).len();
+    app.slack
+        .press_button(user, &channel.id, &s.ts, SCORECARDS_VIEW, &value)
+        .await;
+    let views = world.sim.views_of(user);
+    assert_eq!(views.len(), before + 1);
+    views.into_iter().last().unwrap()
+}
+
+/// Submits a complete scorecard for stage `position` as `user`; returns the response body.
+async fn submit_stage(
+    world: &World,
+    app: &TestApp,
+    user: &str,
+    position: usize,
+    rating: &str,
+) -> String {
+    let view = press_stage(world, app, user, position).await;
+    assert_eq!(view.view["callback_id"], "scorecard", "{}", view.view);
+    let form = filled_scorecard(&view.view, rating, EVIDENCE);
+    app.slack
+        .submit_view(user, &view.id, &form)
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
+fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
+    view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
+}
+
+async fn versions(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM scorecards").await
+}
+
+#[tokio::test]
+async fn the_form_is_built_from_the_stage_rubric_on_a_four_point_scale() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let view = press_stage(&world, &app, SCREENER, 1).await;
+    let v = &view.view;
+    assert_eq!(v["title"]["text"], "Technical screen");
+    let rubrics = loopbot::domain::rubric::RubricSet::builtin();
+    let stage = &rubrics.default_rubric().stages[0];
+    let blocks = v["blocks"].as_array().unwrap();
+    for criterion in &stage.criteria {
+        let block = blocks
+            .iter()
+            .find(|b| b["block_id"] == format!("crit:{}", criterion.key))
+            .expect("a rating per criterion");
+        assert_eq!(block["label"]["text"], criterion.name.as_str());
+        assert!(
+            block["hint"]["text"]
+                .as_str()
+                .unwrap()
+                .contains(&criterion.listen_for[..30]),
+            "signals as help text"
+        );
+        let options: Vec<&str> = block["element"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["text"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            options,
+            ["1 · Strong no", "2 · No", "3 · Yes", "4 · Strong yes"]
+        );
+    }
+    for id in ["overall", "evidence", "concerns"] {
+        assert!(blocks.iter().any(|b| b["block_id"] == id), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_submission_is_stored_and_the_channel_learns_who_but_not_the_scores() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let body = submit_stage(&world, &app, SCREENER, 1, "4").await;
+    assert!(body.is_empty(), "the modal closes: {body}");
+    let (position, user, version): (i64, String, i64) =
+        sqlx::query_as("SELECT position, interviewer_id, version FROM scorecards")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!((position, user.as_str(), version), (1, SCREENER, 1));
+
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    let messages = world.sim.messages(&channel.id);
+    let note = messages.last().unwrap();
+    assert!(
+        note.text.contains(&format!(
+            "<@{SCREENER}> submitted a scorecard for *Technical screen*"
+        )),
+        "{}",
+        note.text
+    );
+    for secret in ["Strong yes", "4 ·", "sharded queue"] {
+        assert!(!note.text.contains(secret) && !note.blocks.to_string().contains(secret));
+    }
+    let s = summary(&world);
+    let text = s.blocks.to_string();
+    assert!(text.contains("submitted"), "{text}");
+    assert!(!text.contains("Recommendation"), "blind: no ratings yet");
+    assert!(!text.contains("Strong yes"));
+    assert_eq!(s.edits.len(), 1, "the summary was edited in place once");
+    let rubric = &world.sim.messages(&channel.id)[0];
+    assert_eq!(
+        button(&rubric.blocks, SCORECARD_OPEN).unwrap().1,
+        "Edit my scorecard"
+    );
+    assert!(rubric.blocks.to_string().contains("Scorecard submitted by"));
+}
+
+#[tokio::test]
+async fn missing_fields_are_shown_next_to_the_field_and_nothing_is_stored() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let view = press_stage(&world, &app, SCREENER, 1).await;
+    let form = FormValues::new()
+        .option("overall", "3")
+        .text("evidence", "Good.");
+    let r = app.slack.submit_view(SCREENER, &view.id, &form).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["response_action"], "errors");
+    let errors = body["errors"].as_object().unwrap();
+    assert!(
+        errors["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("at least 40 characters")
+    );
+    assert!(
+        errors.keys().filter(|k| k.starts_with("crit:")).count() >= 3,
+        "every unrated criterion"
+    );
+    assert!(!errors.contains_key("overall"));
+    assert_eq!(versions(&app).await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind != 'provision_loop'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_one_effect() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    submit_stage(&world, &app, SCREENER, 1, "3").await;
+
+    // Editing: the form opens prefilled.
+    let view = press_stage(&world, &app, SCREENER, 1).await;
+    assert_eq!(view.view["submit"]["text"], "Save changes");
+    assert!(
+        view.view.to_string().contains(EVIDENCE),
+        "evidence prefilled"
+    );
+    let overall = view.view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "overall")
+        .unwrap();
+    assert_eq!(overall["element"]["initial_option"]["value"], "3");
+    let edited = filled_scorecard(
+        &view.view,
+        "2",
+        "On reflection the migration story fell apart under follow-up questions.",
+    );
+    // A double click: the same payload twice.
+    let payload = app.slack.submission_payload(SCREENER, &view.id, &edited);
+    let body = loopbot::harness::SlackSide::interaction_body(&payload);
+    for _ in 0..2 {
+        let r = app
+            .slack
+            .post_signed("/slack/interactions", loopbot::harness::FORM, &body)
+            .await;
+        assert_eq!(r.status(), 200);
+        world.clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(versions(&app).await, 2, "version 1 kept, one version 2");
+    let latest: (i64, i64) =
+        sqlx::query_as("SELECT version, overall FROM scorecards ORDER BY version DESC LIMIT 1")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(latest, (2, 2));
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    let notes: Vec<String> = world
+        .sim
+        .messages(&channel.id)
+        .into_iter()
+        .skip(5)
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[1].contains("updated their scorecard"));
+    let audit = app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('scorecard_submitted', 'scorecard_edited')").await;
+    assert_eq!(audit, 2);
+}
+
+#[tokio::test]
+async fn who_may_open_submit_and_view_scorecards() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // A loop where the hiring manager is not on the panel.
+    app.slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    let form = FormValues::new()
+        .user("hiring_manager", HIRING_MANAGER)
+        .users("panel:technical-screen", &[SCREENER])
+        .users("panel:system-design", &[DESIGNER])
+        .users("panel:coding", &[CODER])
+        .users("panel:values", &[CODER]);
+    app.slack
+        .submit_view(COORDINATOR, &latest_view(&world, COORDINATOR).id, &form)
+        .await;
+    app.run_jobs().await;
+
+    // (person, may open stage 1, may submit stage 1, may view all before submitting anything)
+    let table = [
+        (COORDINATOR, false, false, true),
+        (HIRING_MANAGER, false, false, true),
+        (SCREENER, true, true, false),
+        (DESIGNER, false, false, false),
+        (OUTSIDER, false, false, false),
+    ];
+    let screener_view = press_stage(&world, &app, SCREENER, 1).await;
+    for (who, may_open, _, _) in table {
+        let view = press_stage(&world, &app, who, 1).await;
+        if may_open {
+            assert_eq!(
+                view.view["callback_id"], "scorecard",
+                "{who} opens the form"
+            );
+        } else {
+            assert!(
+                is_notice(&view, "Only the interviewers assigned to Technical screen"),
+                "{who}: {}",
+                view.view
+            );
+        }
+    }
+    for (who, _, _, may_view) in table {
+        let view = press_view_scorecards(&world, &app, who).await;
+        if may_view {
+            assert_eq!(view.view["title"]["text"], "Scorecards", "{who}");
+        } else {
+            assert!(
+                is_notice(&view, "Scorecards are blind"),
+                "{who}: {}",
+                view.view
+            );
+        }
+    }
+    for (who, _, may_submit, _) in table {
+        let form = filled_scorecard(&screener_view.view, "3", EVIDENCE);
+        // Everyone but the screener forges a submission of the screener's form.
+        let payload = app.slack.submission_of(
+            who,
+            &screener_view.id,
+            &screener_view.hash,
+            &screener_view.view,
+            &form,
+        );
+        let r = app
+            .slack
+            .post_signed(
+                "/slack/interactions",
+                loopbot::harness::FORM,
+                &loopbot::harness::SlackSide::interaction_body(&payload),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let body = r.text().await.unwrap();
+        if may_submit {
+            assert!(body.is_empty(), "{who}: {body}");
+        } else {
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                body["errors"]["evidence"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Only the interviewers assigned"),
+                "{who}"
+            );
+        }
+    }
+    assert_eq!(
+        versions(&app).await,
+        1,
+        "only the screener's scorecard was stored"
+    );
+    let stored: String = sqlx::query_scalar("SELECT interviewer_id FROM scorecards")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, SCREENER);
+    // Having submitted, the screener may now read the scorecards.
+    let view = press_view_scorecards(&world, &app, SCREENER).await;
+    assert_eq!(view.view["title"]["text"], "Scorecards");
+    assert!(view.view.to_string().contains("sharded queue"));
+    // Another stage's interviewer is still refused.
+    assert!(is_notice(
+        &press_view_scorecards(&world, &app, DESIGNER).await,
+        "Scorecards are blind"
+    ));
+}
+
+#[tokio::test]
+async fn a_decided_loop_refuses_scorecards_with_the_reason() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let view = press_stage(&world, &app, SCREENER, 1).await;
+    sqlx::query("UPDATE loops SET status = 'decided'")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let r = app
+        .slack
+        .submit_view(
+            SCREENER,
+            &view.id,
+            &filled_scorecard(&view.view, "4", EVIDENCE),
+        )
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["errors"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("decision for this loop has been recorded")
+    );
+    let notice = press_stage(&world, &app, SCREENER, 1).await;
+    assert!(is_notice(&notice, "can no longer be changed"));
+    assert_eq!(versions(&app).await, 0);
+}
+
+#[tokio::test]
+async fn recommendations_show_in_the_channel_once_every_stage_is_in() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    for (who, position, rating) in [
+        (SCREENER, 1, "4"),
+        (DESIGNER, 2, "3"),
+        (HIRING_MANAGER, 2, "2"),
+        (CODER, 3, "3"),
+    ] {
+        submit_stage(&world, &app, who, position, rating).await;
+        world.clock.advance(Duration::from_secs(2));
+        app.run_jobs().await;
+        assert!(
+            !summary(&world)
+                .blocks
+                .to_string()
+                .contains("Recommendation"),
+            "still blind after {who}"
+        );
+    }
+    submit_stage(&world, &app, SCREENER, 4, "4").await;
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    let text = summary(&world).blocks.to_string();
+    assert!(
+        text.contains(&format!("<@{SCREENER}>: *4 · Strong yes*")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("<@{HIRING_MANAGER}>: *2 · No*")));
+    assert!(text.contains("Every stage is in"));
+}
+
+#[tokio::test]
+async fn a_burst_of_submissions_makes_at_most_one_summary_edit_per_second_and_ends_current() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    let summary_ts = summary(&world).ts;
+
+    // Three submissions in the same instant, then two more 300 ms apart.
+    for (who, position) in [(SCREENER, 1), (DESIGNER, 2), (CODER, 3)] {
+        submit_stage(&world, &app, who, position, "3").await;
+    }
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_millis(300));
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "3").await;
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_millis(300));
+    submit_stage(&world, &app, SCREENER, 4, "3").await;
+    app.run_jobs().await;
+    // Let every pending refresh run.
+    for _ in 0..5 {
+        world.clock.advance(Duration::from_millis(500));
+        app.run_jobs().await;
+    }
+
+    let updates: Vec<i64> = world
+        .sim
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "chat.update"
+                && c.ok
+                && c.params["ts"] == summary_ts.as_str()
+                && c.params["channel"] == channel.id.as_str()
+        })
+        .map(|c| c.at_ms)
+        .collect();
+    assert!(
+        updates.len() >= 2 && updates.len() <= 3,
+        "coalesced: {updates:?}"
+    );
+    for pair in updates.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 1000,
+            "at most one edit per second: {updates:?}"
+        );
+    }
+    let text = summary(&world).blocks.to_string();
+    assert!(
+        text.contains("Every stage is in"),
+        "the last edit shows the latest state"
+    );
+}
+
+#[tokio::test]
+async fn the_summary_catches_up_after_a_restart() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    submit_stage(&world, &app, SCREENER, 1, "3").await;
+    // The process stops before the worker ran the refresh.
+    app.stop().await;
+    let app = world.spawn_app().await;
+    app.run_jobs().await;
+    let text = summary(&world).blocks.to_string();
+    assert!(text.contains(":white_check_mark: submitted"), "{text}");
+}
