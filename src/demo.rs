@@ -9,8 +9,9 @@ use tokio::sync::oneshot;
 use crate::clock::{ManualClock, SharedClock};
 use crate::harness::{FormValues, SlackSide};
 use crate::settings::{Needs, RawSettings, Secret, Settings};
-use crate::sim::{SimUser, Simulator, render_blocks, render_message, render_view};
+use crate::sim::{SimMessage, SimUser, Simulator, render_blocks, render_message, render_view};
 use crate::slack::SlackApi;
+use crate::slack::actions;
 use crate::startup::{AppState, Application};
 
 const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
@@ -52,6 +53,7 @@ const CODER: Person = Person {
 
 /// The running demo: simulator, app, and Slack's side of the wire.
 struct Demo {
+    clock: std::sync::Arc<ManualClock>,
     sim: Simulator,
     slack: SlackSide,
     state: AppState,
@@ -126,6 +128,7 @@ impl Demo {
         }));
         let slack = SlackSide::new(&address, SIGNING_SECRET, shared, sim.clone());
         Ok(Demo {
+            clock,
             sim,
             slack,
             state,
@@ -292,9 +295,217 @@ impl Demo {
             "\n({} messages in the channel: one rubric per stage and the summary.)",
             messages.len()
         );
+        self.scorecards(&channel.id).await?;
         title("Demo finished");
         Ok(())
     }
+
+    /// Presses a button in a channel message; returns the modal that opened for `person`.
+    async fn press(
+        &self,
+        person: &Person,
+        channel: &str,
+        message: &SimMessage,
+        action_id: &str,
+    ) -> anyhow::Result<Value> {
+        let value = find_button(&message.blocks, action_id)
+            .ok_or_else(|| anyhow::anyhow!("no {action_id} button"))?;
+        self.slack
+            .press_button(person.id, channel, &message.ts, action_id, &value)
+            .await;
+        self.sim
+            .views_of(person.id)
+            .into_iter()
+            .last()
+            .map(|v| v.view)
+            .ok_or_else(|| anyhow::anyhow!("no modal opened"))
+    }
+
+    fn summary(&self, channel: &str) -> Option<SimMessage> {
+        let pins = self.sim.pins(channel);
+        self.sim
+            .messages(channel)
+            .into_iter()
+            .find(|m| pins.contains(&m.ts))
+    }
+
+    async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {
+        title("Scorecards: blind by default");
+        let rubric_of = |stage: &str| {
+            self.sim
+                .messages(channel)
+                .into_iter()
+                .find(|m| m.text.contains(stage))
+                .ok_or_else(|| anyhow::anyhow!("no rubric message for {stage}"))
+        };
+
+        step(&format!(
+            "{} presses \"Submit scorecard\" on the Technical screen rubric",
+            SCREENER.name
+        ));
+        let screen = rubric_of("Technical screen")?;
+        self.press(&SCREENER, channel, &screen, actions::SCORECARD_OPEN)
+            .await?;
+        let form = self
+            .sim
+            .views_of(SCREENER.id)
+            .into_iter()
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("no form"))?;
+        seen_by(
+            &SCREENER,
+            "the scorecard form",
+            &render_view(&self.sim, &form.view, SCREENER.tz),
+        );
+
+        step(&format!(
+            "{} rates every criterion but forgets the evidence, and submits",
+            SCREENER.name
+        ));
+        let mut ratings = FormValues::new();
+        for block in form.view["blocks"].as_array().into_iter().flatten() {
+            if let Some(id) = block["block_id"]
+                .as_str()
+                .filter(|id| id.starts_with("crit:") || *id == "overall")
+            {
+                ratings = ratings.option(id, "4");
+            }
+        }
+        let answer = self
+            .slack
+            .submit_view(
+                SCREENER.id,
+                &form.id,
+                &ratings.clone().text("evidence", "Great."),
+            )
+            .await;
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        seen_by(&SCREENER, "the form stays open, with", &field_errors(&body));
+
+        step(&format!(
+            "{} adds the evidence and submits again",
+            SCREENER.name
+        ));
+        let evidence = "Walked through the payments ledger they built: why they chose idempotency keys over exactly-once delivery, and the double-charge incident that taught them to.";
+        self.slack
+            .submit_view(SCREENER.id, &form.id, &ratings.text("evidence", evidence))
+            .await;
+        self.run_worker().await?;
+        if let Some(note) = self.sim.messages(channel).into_iter().last() {
+            seen_by(
+                &HIRING_MANAGER,
+                "a note in the channel (who, never the scores)",
+                &render_message(&self.sim, &note, HIRING_MANAGER.tz),
+            );
+        }
+
+        step(&format!(
+            "{}, who has not submitted anything, tries to peek at the scorecards",
+            CODER.name
+        ));
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        let peek = self
+            .press(&CODER, channel, &summary, actions::SCORECARDS_VIEW)
+            .await?;
+        seen_by(
+            &CODER,
+            "a refusal",
+            &render_view(&self.sim, &peek, CODER.tz),
+        );
+
+        step(&format!(
+            "{}, {} and {} submit their scorecards for System design and Coding",
+            DESIGNER.name, HIRING_MANAGER.name, CODER.name
+        ));
+        for (person, stage, rating) in [
+            (&DESIGNER, "System design", "3"),
+            (&HIRING_MANAGER, "System design", "3"),
+            (&CODER, "Coding", "2"),
+        ] {
+            let message = rubric_of(stage)?;
+            let view = self
+                .press(person, channel, &message, actions::SCORECARD_OPEN)
+                .await?;
+            let view_id = self
+                .sim
+                .views_of(person.id)
+                .into_iter()
+                .last()
+                .map(|v| v.id)
+                .unwrap_or_default();
+            let mut form = FormValues::new().text(
+                "evidence",
+                "Specific, checkable evidence of what the candidate said and did in this round.",
+            );
+            for block in view["blocks"].as_array().into_iter().flatten() {
+                if let Some(id) = block["block_id"]
+                    .as_str()
+                    .filter(|id| id.starts_with("crit:") || *id == "overall")
+                {
+                    form = form.option(id, rating);
+                }
+            }
+            self.slack.submit_view(person.id, &view_id, &form).await;
+        }
+        // Edits of the summary are coalesced: at most one per second.
+        for _ in 0..3 {
+            self.clock.advance(Duration::from_secs(1));
+            self.run_worker().await?;
+        }
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        seen_by(
+            &CODER,
+            "the pinned summary, edited in place (still blind: Values and collaboration has no scorecard)",
+            &render_message(&self.sim, &summary, CODER.tz),
+        );
+        println!(
+            "(The summary has been edited {} time(s); Slack shows one message, always current.)",
+            summary.edits.len()
+        );
+
+        step(&format!(
+            "{} presses \"View scorecards\"",
+            HIRING_MANAGER.name
+        ));
+        let full = self
+            .press(&HIRING_MANAGER, channel, &summary, actions::SCORECARDS_VIEW)
+            .await?;
+        seen_by(
+            &HIRING_MANAGER,
+            "every scorecard in full",
+            &render_view(&self.sim, &full, HIRING_MANAGER.tz),
+        );
+        Ok(())
+    }
+}
+
+fn find_button(blocks: &Value, action_id: &str) -> Option<String> {
+    match blocks {
+        Value::Object(map) if map.get("action_id").and_then(Value::as_str) == Some(action_id) => {
+            map.get("value").and_then(Value::as_str).map(str::to_string)
+        }
+        Value::Object(map) => map.values().find_map(|v| find_button(v, action_id)),
+        Value::Array(items) => items.iter().find_map(|v| find_button(v, action_id)),
+        _ => None,
+    }
+}
+
+fn field_errors(body: &Value) -> String {
+    body["errors"]
+        .as_object()
+        .map(|e| {
+            e.iter()
+                .map(|(field, msg)| {
+                    format!("  next to `{field}`: {}", msg.as_str().unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_else(|| "no errors?".into())
 }
 
 fn title(text: &str) {

@@ -149,3 +149,31 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
         "secrets leaked: {logs}"
     );
 }
+
+#[test]
+fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = loopbot(dir.path()).arg("demo").output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "sees the start form",
+        "next to `hiring_manager`: Choose the hiring manager",
+        "#loop-ada-lovelace-senior-backend (private)",
+        "sees the pinned summary",
+        "next to `evidence`: Write at least 40 characters",
+        "submitted a scorecard for *Technical screen*",
+        "Scorecards are blind",
+        "sees every scorecard in full",
+        "Demo finished",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

@@ -217,7 +217,7 @@ pub fn summary_message(
             "*{}. {}*{duration}\n{} · {} · {}",
             stage.position,
             stage.name,
-            mentions(&stage.interviewers, ":warning: no interviewer"),
+            mentions(&stage.interviewers, "nobody assigned"),
             stage_when(stage),
             status_text(&progress.status(stage)),
         );

@@ -247,17 +247,23 @@ pub fn scorecards_modal(l: &InterviewLoop, rubric: Option<&Rubric>, cards: &[Sco
         }
         let stage_rubric = rubric.and_then(|r| r.stage(&stage.key));
         for card in stage_cards {
-            let ratings: Vec<String> = card
-                .body
-                .ratings
-                .iter()
-                .map(|(key, rating)| {
-                    let name = stage_rubric
-                        .and_then(|s| s.criterion(key))
-                        .map(|c| c.name.as_str())
-                        .unwrap_or(key);
-                    format!("• {name}: {}", rating.display())
-                })
+            // In the rubric's order; criteria no longer in the rubric come last, by key.
+            let name_of = |key: &str| {
+                stage_rubric
+                    .and_then(|s| s.criterion(key))
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| key.to_string())
+            };
+            let order = |key: &str| {
+                stage_rubric
+                    .and_then(|s| s.criteria.iter().position(|c| c.key == key))
+                    .unwrap_or(usize::MAX)
+            };
+            let mut rated: Vec<(&String, &Rating)> = card.body.ratings.iter().collect();
+            rated.sort_by_key(|(key, _)| (order(key), (*key).clone()));
+            let ratings: Vec<String> = rated
+                .into_iter()
+                .map(|(key, rating)| format!("• {}: {}", name_of(key), rating.display()))
                 .collect();
             blocks.push(json!({
                 "type": "section",
