@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Wakes the worker when a request has queued work.
     pub wake: Arc<Notify>,
     pub replay: Arc<ReplayGuard>,
+    /// Outbound work is paused: the app was uninstalled or its token revoked.
+    pub paused: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -50,7 +53,9 @@ impl AppState {
             settings.bot_token.clone(),
             Duration::from_millis(2_000),
         )?;
+        let paused = crate::db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
         Ok(AppState {
+            paused: Arc::new(AtomicBool::new(paused.is_some())),
             db,
             slack,
             slack_inline,
@@ -74,6 +79,7 @@ impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         let listen = settings.listen;
         let state = AppState::new(settings, clock).await?;
+        crate::services::events::resume_if_token_works(&state).await;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("LOOPBOT_LISTEN: cannot listen on {listen}: {e}"))?;

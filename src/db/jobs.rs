@@ -147,6 +147,28 @@ pub async fn retry_at(
     Ok(())
 }
 
+/// Puts a claimed job back without counting the run (the failure was not the job's).
+pub async fn release(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    run_at: UnixMillis,
+    error: &str,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, last_error = ?3,
+                attempts = MAX(attempts - 1, 0), updated_at = ?4
+          WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(run_at)
+    .bind(error)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn give_up(
     db: impl SqliteExecutor<'_>,
     id: i64,

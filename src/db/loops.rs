@@ -3,7 +3,9 @@
 use sqlx::{Sqlite, SqliteExecutor, Transaction};
 
 use crate::clock::UnixMillis;
-use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
+use crate::domain::interview_loop::{
+    Decision, InterviewLoop, LoopId, LoopStatus, Outcome, Skip, Stage,
+};
 use crate::domain::start_form::NewLoop;
 
 /// Stores a new loop. Returns `None` when a loop was already stored for this start form
@@ -76,6 +78,11 @@ struct LoopRow {
     summary_pinned: bool,
     confirmation_sent: bool,
     created_at: UnixMillis,
+    decision: Option<String>,
+    decision_rationale: Option<String>,
+    decided_by: Option<String>,
+    decided_at: Option<UnixMillis>,
+    archived_at: Option<UnixMillis>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -91,7 +98,8 @@ macro_rules! loop_columns {
     () => {
         "id, candidate_name, rubric_id, role, coordinator_id, hiring_manager_id, origin_channel_id,
          status, channel_name, channel_id, members_invited, topic_set, summary_ts, summary_pinned,
-         confirmation_sent, created_at"
+         confirmation_sent, created_at, decision, decision_rationale, decided_by, decided_at,
+         archived_at"
     };
 }
 
@@ -164,7 +172,45 @@ where
             rubric_ts: s.rubric_ts,
         })
         .collect();
+    let skips: Vec<(u32, String, String, UnixMillis)> = sqlx::query_as(
+        "SELECT position, reason, skipped_by, skipped_at FROM stage_skips WHERE loop_id = ?1
+          ORDER BY position",
+    )
+    .bind(row.id)
+    .fetch_all(db)
+    .await?;
+    let warned: Vec<u32> = sqlx::query_scalar(
+        "SELECT position FROM skip_warnings WHERE loop_id = ?1 ORDER BY position",
+    )
+    .bind(row.id)
+    .fetch_all(db)
+    .await?;
+    let decision = match (
+        row.decision.as_deref().and_then(Outcome::parse),
+        row.decided_by,
+        row.decided_at,
+    ) {
+        (Some(outcome), Some(decided_by), Some(decided_at)) => Some(Decision {
+            outcome,
+            rationale: row.decision_rationale.unwrap_or_default(),
+            decided_by,
+            decided_at,
+        }),
+        _ => None,
+    };
     Ok(InterviewLoop {
+        decision,
+        skips: skips
+            .into_iter()
+            .map(|(position, reason, skipped_by, skipped_at)| Skip {
+                position,
+                reason,
+                skipped_by,
+                skipped_at,
+            })
+            .collect(),
+        warned,
+        archived_at: row.archived_at,
         id: row.id,
         candidate_name: row.candidate_name,
         rubric_id: row.rubric_id,
@@ -266,4 +312,179 @@ pub async fn set_status(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Records the decision; `false` if the loop was already decided.
+pub async fn record_decision(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    decision: &Decision,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE loops SET status = 'decided', decision = ?2, decision_rationale = ?3,
+                decided_by = ?4, decided_at = ?5, updated_at = ?5
+          WHERE id = ?1 AND status != 'decided'",
+    )
+    .bind(id)
+    .bind(decision.outcome.as_str())
+    .bind(&decision.rationale)
+    .bind(&decision.decided_by)
+    .bind(decision.decided_at)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Records a deliberate skip; `false` if the stage was already skipped.
+pub async fn insert_skip(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    skip: &Skip,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO stage_skips (loop_id, position, reason, skipped_by, skipped_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (loop_id, position) DO NOTHING",
+    )
+    .bind(id)
+    .bind(skip.position)
+    .bind(&skip.reason)
+    .bind(&skip.skipped_by)
+    .bind(skip.skipped_at)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Notes that a missing-stage warning is due; `false` if one was already given for the stage.
+pub async fn insert_warning(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    position: u32,
+    cause: &str,
+    now: UnixMillis,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (loop_id, position) DO NOTHING",
+    )
+    .bind(id)
+    .bind(position)
+    .bind(cause)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The cause of a stage's warning, once given.
+pub async fn warning_cause(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    position: u32,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT cause FROM skip_warnings WHERE loop_id = ?1 AND position = ?2")
+        .bind(id)
+        .bind(position)
+        .fetch_optional(db)
+        .await
+}
+
+/// Replaces a stage's panel and time. Returns the people newly added.
+pub async fn set_panel(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: LoopId,
+    position: u32,
+    interviewers: &[String],
+    interview_at: Option<UnixMillis>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE stages SET interview_at = ?3 WHERE loop_id = ?1 AND position = ?2")
+        .bind(id)
+        .bind(position)
+        .bind(interview_at)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM stage_interviewers WHERE loop_id = ?1 AND position = ?2")
+        .bind(id)
+        .bind(position)
+        .execute(&mut **tx)
+        .await?;
+    for user in interviewers {
+        sqlx::query(
+            "INSERT INTO stage_interviewers (loop_id, position, user_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(position)
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The channel was archived (or unarchived, `at = None`) outside Loopbot.
+pub async fn set_archived(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    at: Option<UnixMillis>,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE loops SET archived_at = ?2,
+                status = CASE
+                    WHEN status = 'decided' THEN status
+                    WHEN ?2 IS NULL THEN 'open'
+                    ELSE 'closed' END,
+                updated_at = ?3
+          WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_channel_name(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    name: &str,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE loops SET channel_name = ?2, updated_at = ?3 WHERE id = ?1")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ids of loops not yet decided or closed in which `user` has a part, newest first.
+pub async fn open_loop_ids_for(
+    db: impl SqliteExecutor<'_>,
+    user: &str,
+) -> sqlx::Result<Vec<LoopId>> {
+    sqlx::query_scalar(
+        "SELECT id FROM loops
+          WHERE status IN ('provisioning', 'open')
+            AND (coordinator_id = ?1 OR hiring_manager_id = ?1
+                 OR id IN (SELECT loop_id FROM stage_interviewers WHERE user_id = ?1))
+          ORDER BY created_at DESC, id DESC
+          LIMIT 20",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn id_by_channel(
+    db: impl SqliteExecutor<'_>,
+    channel_id: &str,
+) -> sqlx::Result<Option<LoopId>> {
+    sqlx::query_scalar("SELECT id FROM loops WHERE channel_id = ?1")
+        .bind(channel_id)
+        .fetch_optional(db)
+        .await
 }

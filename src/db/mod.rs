@@ -2,6 +2,7 @@
 //! or a transaction) and return domain types.
 
 pub mod audit;
+pub mod flags;
 pub mod jobs;
 pub mod loops;
 pub mod receipts;

@@ -48,6 +48,55 @@ pub struct Stage {
     pub rubric_ts: Option<String>,
 }
 
+/// The hiring decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Hire,
+    NoHire,
+    Hold,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Hire, Outcome::NoHire, Outcome::Hold];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hire => "hire",
+            Outcome::NoHire => "no_hire",
+            Outcome::Hold => "hold",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Hire => "Hire",
+            Outcome::NoHire => "No hire",
+            Outcome::Hold => "Hold",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub rationale: String,
+    pub decided_by: String,
+    pub decided_at: UnixMillis,
+}
+
+/// A stage skipped on purpose, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub position: u32,
+    pub reason: String,
+    pub skipped_by: String,
+    pub skipped_at: UnixMillis,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterviewLoop {
     pub id: LoopId,
@@ -67,6 +116,11 @@ pub struct InterviewLoop {
     pub confirmation_sent: bool,
     pub created_at: UnixMillis,
     pub stages: Vec<Stage>,
+    pub decision: Option<Decision>,
+    pub skips: Vec<Skip>,
+    /// Stages a missing-stage warning was posted for (once per stage).
+    pub warned: Vec<u32>,
+    pub archived_at: Option<UnixMillis>,
 }
 
 impl InterviewLoop {
@@ -92,6 +146,38 @@ impl InterviewLoop {
 
     pub fn stage_at(&self, position: u32) -> Option<&Stage> {
         self.stages.iter().find(|s| s.position == position)
+    }
+
+    pub fn skip_of(&self, position: u32) -> Option<&Skip> {
+        self.skips.iter().find(|s| s.position == position)
+    }
+
+    /// The coordinator and the hiring manager run the loop: skips, decisions, panel changes.
+    pub fn is_owner(&self, user: &str) -> bool {
+        user == self.coordinator_id || user == self.hiring_manager_id
+    }
+
+    /// Finds a stage by its number, key, or (the start of) its name, ignoring case.
+    pub fn find_stage(&self, text: &str) -> Option<&Stage> {
+        let wanted = text.trim().to_lowercase();
+        if wanted.is_empty() {
+            return None;
+        }
+        if let Ok(n) = wanted.parse::<u32>() {
+            return self.stage_at(n);
+        }
+        self.stages
+            .iter()
+            .find(|s| s.key == wanted || s.name.to_lowercase() == wanted)
+            .or_else(|| {
+                let mut matches = self.stages.iter().filter(|s| {
+                    s.key.starts_with(&wanted) || s.name.to_lowercase().starts_with(&wanted)
+                });
+                match (matches.next(), matches.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            })
     }
 }
 
@@ -125,6 +211,10 @@ pub(crate) mod fixtures {
             summary_pinned: true,
             confirmation_sent: true,
             created_at: 0,
+            decision: None,
+            skips: Vec::new(),
+            warned: Vec::new(),
+            archived_at: None,
             stages: vec![
                 stage(1, "technical-screen", "Technical screen", &["UA"]),
                 stage(2, "system-design", "System design", &["UB", "UHM"]),
@@ -142,6 +232,23 @@ mod tests {
     #[test]
     fn members_are_listed_once_in_a_stable_order() {
         assert_eq!(sample_loop().members(), ["UCOORD", "UHM", "UA", "UB"]);
+    }
+
+    #[test]
+    fn stages_are_found_by_number_key_or_name() {
+        let l = sample_loop();
+        for (text, expected) in [
+            ("3", Some(3)),
+            ("coding", Some(3)),
+            ("System Design", Some(2)),
+            ("tech", Some(1)),
+            ("values", Some(4)),
+            ("9", None),
+            ("", None),
+            ("s", Some(2)),
+        ] {
+            assert_eq!(l.find_stage(text).map(|s| s.position), expected, "{text}");
+        }
     }
 
     #[test]

@@ -14,9 +14,17 @@ pub struct LoopProgress {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageStatus {
+    Skipped {
+        reason: String,
+    },
+    /// No feedback, not skipped, and a warning about it has been posted.
+    Missing,
     NoInterviewer,
     Unscheduled,
-    Pending { submitted: usize, of: usize },
+    Pending {
+        submitted: usize,
+        of: usize,
+    },
     Submitted,
 }
 
@@ -61,9 +69,22 @@ impl LoopProgress {
                 .all(|u| self.has_submitted(stage.position, u))
     }
 
-    pub fn status(&self, stage: &Stage) -> StageStatus {
+    /// Whether anyone has submitted a scorecard for the stage.
+    pub fn has_feedback(&self, position: u32) -> bool {
+        self.submitted.get(&position).is_some_and(|m| !m.is_empty())
+    }
+
+    pub fn status(&self, l: &InterviewLoop, stage: &Stage) -> StageStatus {
         if self.stage_complete(stage) {
             return StageStatus::Submitted;
+        }
+        if let Some(skip) = l.skip_of(stage.position) {
+            return StageStatus::Skipped {
+                reason: skip.reason.clone(),
+            };
+        }
+        if l.warned.contains(&stage.position) && !self.has_feedback(stage.position) {
+            return StageStatus::Missing;
         }
         if stage.interviewers.is_empty() {
             return StageStatus::NoInterviewer;
@@ -85,7 +106,39 @@ impl LoopProgress {
     /// Blind by default: recommendations show in the channel only once every stage is complete,
     /// or the decision is recorded.
     pub fn recommendations_visible(&self, l: &InterviewLoop) -> bool {
-        l.status == LoopStatus::Decided || l.stages.iter().all(|s| self.stage_complete(s))
+        l.status == LoopStatus::Decided
+            || l.stages
+                .iter()
+                .all(|s| self.stage_complete(s) || l.skip_of(s.position).is_some())
+    }
+
+    /// Stages with no feedback and no skip that come before a stage that has feedback: the
+    /// loop moved on without them.
+    pub fn missing_before_feedback(&self, l: &InterviewLoop) -> Vec<u32> {
+        let Some(last) = l
+            .stages
+            .iter()
+            .map(|s| s.position)
+            .filter(|p| self.has_feedback(*p))
+            .max()
+        else {
+            return Vec::new();
+        };
+        l.stages
+            .iter()
+            .filter(|s| s.position < last)
+            .filter(|s| !self.has_feedback(s.position) && l.skip_of(s.position).is_none())
+            .map(|s| s.position)
+            .collect()
+    }
+
+    /// Stages with no feedback and no skip: what a decision now would be missing.
+    pub fn missing_for_decision(&self, l: &InterviewLoop) -> Vec<u32> {
+        l.stages
+            .iter()
+            .filter(|s| !self.has_feedback(s.position) && l.skip_of(s.position).is_none())
+            .map(|s| s.position)
+            .collect()
     }
 }
 
@@ -117,23 +170,51 @@ mod tests {
         l.stages[0].interview_at = Some(1);
         let p = LoopProgress::from_scorecards(&[card(2, "UB", Rating::Yes)]);
         assert_eq!(
-            p.status(&l.stages[0]),
+            p.status(&l, &l.stages[0]),
             StageStatus::Pending {
                 submitted: 0,
                 of: 1
             }
         );
         assert_eq!(
-            p.status(&l.stages[1]),
+            p.status(&l, &l.stages[1]),
             StageStatus::Pending {
                 submitted: 1,
                 of: 2
             }
         );
-        assert_eq!(p.status(&l.stages[2]), StageStatus::NoInterviewer);
-        assert_eq!(p.status(&l.stages[3]), StageStatus::Unscheduled);
+        assert_eq!(p.status(&l, &l.stages[2]), StageStatus::NoInterviewer);
+        assert_eq!(p.status(&l, &l.stages[3]), StageStatus::Unscheduled);
         assert!(p.has_submitted_any("UB"));
         assert!(!p.has_submitted_any("UA"));
+    }
+
+    #[test]
+    fn a_stage_is_missing_when_a_later_one_has_feedback_and_it_has_none() {
+        let mut l = sample_loop();
+        let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)]);
+        assert_eq!(p.missing_before_feedback(&l), [1, 2]);
+        l.skips.push(crate::domain::interview_loop::Skip {
+            position: 1,
+            reason: "withdrew".into(),
+            skipped_by: "UHM".into(),
+            skipped_at: 0,
+        });
+        assert_eq!(p.missing_before_feedback(&l), [2]);
+        assert_eq!(p.missing_for_decision(&l), [2, 4]);
+        assert_eq!(
+            p.status(&l, &l.stages[0]),
+            StageStatus::Skipped {
+                reason: "withdrew".into()
+            }
+        );
+        l.warned.push(2);
+        assert_eq!(p.status(&l, &l.stages[1]), StageStatus::Missing);
+        assert!(
+            LoopProgress::default()
+                .missing_before_feedback(&l)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,20 +1,112 @@
 //! Events API callbacks. Each `event_id` has one effect, however often Slack delivers it.
+//! Loopbot notices its channels being archived, renamed or deleted, and stops outbound work
+//! when the app is uninstalled or its token revoked.
+
+use std::sync::atomic::Ordering;
 
 use crate::db;
+use crate::db::flags::OUTBOUND_PAUSED;
 use crate::slack::events::AppEvent;
 use crate::startup::AppState;
 
 pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut tx = db::begin_write(&state.db).await?;
     if !db::receipts::record_once(&mut *tx, &format!("event:{event_id}"), now).await? {
         tracing::debug!(event_id, "duplicate event delivery ignored");
         return Ok(());
     }
-    match &event {
-        AppEvent::Other { kind } => tracing::debug!(kind, "event not used by Loopbot"),
-        other => tracing::info!(event = ?other, "event received"),
+    let channel_of = |event: &AppEvent| match event {
+        AppEvent::ChannelArchived { channel }
+        | AppEvent::ChannelUnarchived { channel }
+        | AppEvent::ChannelRenamed { channel, .. }
+        | AppEvent::ChannelDeleted { channel } => Some(channel.clone()),
+        _ => None,
+    };
+    let loop_id = match channel_of(&event) {
+        Some(channel) => sqlx_loop_id(&mut tx, &channel).await?,
+        None => None,
+    };
+    let mut pause = false;
+    match (&event, loop_id) {
+        (AppEvent::ChannelArchived { channel }, Some(id)) => {
+            db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
+            db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
+        }
+        (AppEvent::ChannelUnarchived { channel }, Some(id)) => {
+            db::loops::set_archived(&mut *tx, id, None, now).await?;
+            db::audit::record(&mut *tx, id, "slack", "channel_unarchived", channel, now).await?;
+        }
+        (AppEvent::ChannelRenamed { name, .. }, Some(id)) => {
+            db::loops::set_channel_name(&mut *tx, id, name, now).await?;
+            db::audit::record(&mut *tx, id, "slack", "channel_renamed", name, now).await?;
+        }
+        (AppEvent::ChannelDeleted { channel }, Some(id)) => {
+            db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
+            db::loops::set_status(
+                &mut *tx,
+                id,
+                crate::domain::interview_loop::LoopStatus::Closed,
+                now,
+            )
+            .await?;
+            db::audit::record(&mut *tx, id, "slack", "channel_deleted", channel, now).await?;
+        }
+        (AppEvent::AppUninstalled | AppEvent::TokensRevoked, _) => {
+            let reason = if event == AppEvent::AppUninstalled {
+                "app_uninstalled"
+            } else {
+                "tokens_revoked"
+            };
+            db::flags::set(&mut *tx, OUTBOUND_PAUSED, reason, now).await?;
+            pause = true;
+        }
+        (AppEvent::Other { kind }, _) => tracing::debug!(kind, "event not used by Loopbot"),
+        (other, _) => tracing::debug!(event = ?other, "event for a channel that is not a loop"),
     }
     tx.commit().await?;
+    if pause {
+        state.paused.store(true, Ordering::SeqCst);
+        tracing::warn!(
+            "Loopbot was uninstalled or its token revoked: outbound Slack work is paused and kept queued until it works again"
+        );
+    }
     Ok(())
+}
+
+async fn sqlx_loop_id(tx: &mut sqlx::SqliteConnection, channel: &str) -> sqlx::Result<Option<i64>> {
+    db::loops::id_by_channel(&mut *tx, channel).await
+}
+
+/// Pauses outbound work after Slack refused the token (no storm of failing calls).
+pub async fn pause_outbound(state: &AppState, reason: &str) {
+    let now = state.clock.now_ms();
+    if let Err(e) = db::flags::set(&state.db, OUTBOUND_PAUSED, reason, now).await {
+        tracing::error!(error = %e, "could not record the outbound pause");
+    }
+    if !state.paused.swap(true, Ordering::SeqCst) {
+        tracing::warn!(
+            reason,
+            "Slack refused Loopbot's token: outbound work is paused and kept queued"
+        );
+    }
+}
+
+/// At start-up: if outbound work was paused, check the token again (a reinstall gives a new
+/// one) and resume when it works.
+pub async fn resume_if_token_works(state: &AppState) {
+    if !state.paused.load(Ordering::SeqCst) {
+        return;
+    }
+    match state.slack.auth_test().await {
+        Ok(_) => {
+            if db::flags::clear(&state.db, OUTBOUND_PAUSED).await.is_ok() {
+                state.paused.store(false, Ordering::SeqCst);
+                tracing::info!("the Slack token works again: outbound work resumes");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "outbound work stays paused: the Slack token still does not work")
+        }
+    }
 }

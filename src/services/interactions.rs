@@ -2,8 +2,10 @@
 
 use serde_json::Value;
 
-use crate::services::{scorecards, start_loop};
+use crate::services::skips::{self, SKIP_CALLBACK};
+use crate::services::{decide, panel, scorecards, start_loop};
 use crate::slack::actions;
+use crate::slack::loop_views::{DECIDE_CALLBACK, PANEL_CALLBACK};
 use crate::slack::payloads::Interaction;
 use crate::slack::scorecard_views::SCORECARD_CALLBACK;
 use crate::slack::views::{RUBRIC_SELECT_ACTION, START_CALLBACK};
@@ -22,6 +24,9 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
         Interaction::ViewSubmission { user_id, view } => match view.callback_id.as_str() {
             START_CALLBACK => start_loop::submit(state, &user_id, &view).await,
             SCORECARD_CALLBACK => scorecards::submit(state, &user_id, &view).await,
+            DECIDE_CALLBACK => decide::submit(state, &user_id, &view).await,
+            PANEL_CALLBACK => panel::submit(state, &user_id, &view).await,
+            SKIP_CALLBACK => skips::submit_skip_form(state, &user_id, &view).await,
             other => {
                 tracing::warn!(callback_id = other, "submission of an unknown form");
                 InteractionReply::Ack
@@ -40,6 +45,19 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
                     (actions::SCORECARD_OPEN, Some(trigger)) => {
                         if let Some((loop_id, position)) = actions::parse_stage_value(value) {
                             scorecards::open(state, &user_id, trigger, loop_id, position).await;
+                        }
+                        return InteractionReply::Ack;
+                    }
+                    (actions::STAGE_SKIP, Some(trigger)) => {
+                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
+                            skips::open_skip_form(state, &user_id, trigger, loop_id, position)
+                                .await;
+                        }
+                        return InteractionReply::Ack;
+                    }
+                    (actions::STAGE_REMIND, Some(trigger)) => {
+                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
+                            skips::remind_stage(state, &user_id, trigger, loop_id, position).await;
                         }
                         return InteractionReply::Ack;
                     }

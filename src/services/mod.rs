@@ -1,11 +1,14 @@
 //! Use cases: the only place that decides things. Shared by the HTTP routes and the worker.
 
 pub mod commands;
+pub mod decide;
 pub mod events;
 pub mod interactions;
+pub mod panel;
 pub mod provision;
 pub mod refresh;
 pub mod scorecards;
+pub mod skips;
 pub mod start_loop;
 
 /// A problem a user can act on, worded for them; internal errors never reach Slack verbatim.

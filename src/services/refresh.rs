@@ -2,7 +2,7 @@
 //! stage's rubric message, and the channel note on a submission.
 
 use crate::db;
-use crate::domain::interview_loop::{InterviewLoop, LoopId};
+use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::slack::messages::{self, rubric_message, summary_message};
 use crate::startup::AppState;
@@ -24,7 +24,9 @@ pub async fn current_state(
 /// there is nothing to edit: provisioning posts it from the current state.
 pub async fn summary(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
     let (l, progress) = current_state(state, loop_id).await?;
-    let (Some(channel), Some(ts)) = (&l.channel_id, &l.summary_ts) else {
+    let (Some(channel), Some(ts), false) =
+        (&l.channel_id, &l.summary_ts, l.status == LoopStatus::Closed)
+    else {
         return Ok(());
     };
     let message = summary_message(&l, state.rubrics.get(&l.rubric_id), &progress);
@@ -77,6 +79,132 @@ pub async fn scorecard_note(
     state
         .slack
         .post_message(channel, &messages::scorecard_note(stage, &user, version))
+        .await?;
+    Ok(())
+}
+
+/// The loop, unless its channel is gone (then there is nothing to post to).
+async fn live_loop(
+    state: &AppState,
+    loop_id: LoopId,
+) -> Result<Option<(InterviewLoop, String)>, JobError> {
+    let l = db::loops::get(&state.db, loop_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
+    if l.status == LoopStatus::Closed {
+        return Ok(None);
+    }
+    Ok(l.channel_id.clone().map(|channel| (l, channel)))
+}
+
+pub async fn skip_warning(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    let cause = db::loops::warning_cause(&state.db, loop_id, position)
+        .await?
+        .unwrap_or_else(|| "out_of_order".into());
+    let message = messages::skip_warning(&l, stage, state.rubrics.get(&l.rubric_id), &cause);
+    state.slack.post_message(&channel, &message).await?;
+    Ok(())
+}
+
+pub async fn skip_note(state: &AppState, loop_id: LoopId, position: u32) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let (Some(stage), Some(skip)) = (l.stage_at(position), l.skip_of(position)) else {
+        return Ok(());
+    };
+    state
+        .slack
+        .post_message(&channel, &messages::skip_note(stage, skip))
+        .await?;
+    Ok(())
+}
+
+pub async fn decision_message(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let Some(decision) = &l.decision else {
+        return Ok(());
+    };
+    let message = messages::decision_message(&l, decision, state.settings.archive_after);
+    state.slack.post_message(&channel, &message).await?;
+    Ok(())
+}
+
+pub async fn archive_channel(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    if l.archived_at.is_some() {
+        return Ok(());
+    }
+    state.slack.archive(&channel).await?;
+    let now = state.clock.now_ms();
+    db::loops::set_archived(&state.db, loop_id, Some(now), now).await?;
+    db::audit::record(
+        &state.db,
+        loop_id,
+        "loopbot",
+        "channel_archived",
+        &channel,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn invite_members(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let outcome = state.slack.invite(&channel, &l.members()).await?;
+    for (user, reason) in &outcome.refused {
+        tracing::warn!(
+            loop_id,
+            user,
+            reason,
+            "Slack refused to invite a panel member"
+        );
+    }
+    Ok(())
+}
+
+pub async fn nudge(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> Result<(), JobError> {
+    let Some((l, _)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    if l.status == LoopStatus::Decided {
+        return Ok(());
+    }
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    if db::scorecards::latest(&state.db, loop_id, position, user)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let dm = state.slack.open_dm(user).await?;
+    state
+        .slack
+        .post_message(&dm, &messages::nudge(&l, stage, None))
         .await?;
     Ok(())
 }

@@ -7,8 +7,8 @@ use crate::domain::access::{self, Refusal};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::domain::scorecard;
-use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::interactions::InteractionReply;
+use crate::services::{SOMETHING_WENT_WRONG, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::scorecard_views::{self, ScorecardMetadata};
 use crate::startup::AppState;
@@ -171,6 +171,10 @@ async fn store(
         }
         .enqueue(&mut *tx, now)
         .await?;
+        // A later stage has feedback now: any earlier stage without feedback is missing.
+        let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
+        let missing = LoopProgress::from_scorecards(&cards).missing_before_feedback(l);
+        skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
     }
     tx.commit().await?;
     state.wake.notify_one();

@@ -8,6 +8,11 @@ pub const SCORECARD_OPEN: &str = "scorecard_open";
 /// "View scorecards": value `<loop>`.
 pub const SCORECARDS_VIEW: &str = "scorecards_view";
 
+/// "Remind interviewers" on a missing-stage warning: value `<loop>:<stage position>`.
+pub const STAGE_REMIND: &str = "stage_remind";
+/// "Skip with a reason" on a missing-stage warning: value `<loop>:<stage position>`.
+pub const STAGE_SKIP: &str = "stage_skip";
+
 pub fn stage_value(loop_id: LoopId, position: u32) -> String {
     format!("{loop_id}:{position}")
 }

@@ -3,10 +3,13 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::interview_loop::{Decision, Skip};
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::progress::{LoopProgress, StageStatus};
 use crate::domain::rubric::{Rubric, StageRubric};
-use crate::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW, stage_value};
+use crate::slack::actions::{
+    SCORECARD_OPEN, SCORECARDS_VIEW, STAGE_REMIND, STAGE_SKIP, stage_value,
+};
 use crate::slack::mrkdwn::{clip, date_time, duration_words, escape, mention, mentions};
 
 /// A message: blocks, and the plain text Slack shows in notifications.
@@ -182,6 +185,10 @@ fn scorecard_button(l: &InterviewLoop, stage: &Stage, progress: &LoopProgress) -
 
 fn status_text(status: &StageStatus) -> String {
     match status {
+        StageStatus::Skipped { reason } => format!(":fast_forward: skipped: _{}_", escape(reason)),
+        StageStatus::Missing => {
+            ":rotating_light: *missing*: no feedback, and the loop moved on".into()
+        }
         StageStatus::Submitted => ":white_check_mark: submitted".into(),
         StageStatus::Pending { submitted: 0, .. } => ":hourglass_flowing_sand: pending".into(),
         StageStatus::Pending { submitted, of } => {
@@ -219,7 +226,7 @@ pub fn summary_message(
             stage.name,
             mentions(&stage.interviewers, "nobody assigned"),
             stage_when(stage),
-            status_text(&progress.status(stage)),
+            status_text(&progress.status(l, stage)),
         );
         if visible {
             let recommendations: Vec<String> = progress
@@ -244,7 +251,16 @@ pub fn summary_message(
         )));
     }
     blocks.push(divider());
-    blocks.push(section("*Decision:* not recorded yet"));
+    blocks.push(section(&match &l.decision {
+        Some(d) => format!(
+            "*Decision:* *{}*, recorded by {} on {}.\n_{}_",
+            d.outcome.label(),
+            mention(&d.decided_by),
+            date_time(d.decided_at),
+            escape(&clip(&d.rationale, 1500))
+        ),
+        None => "*Decision:* not recorded yet".to_string(),
+    }));
     blocks.push(json!({
         "type": "actions",
         "block_id": "summary_actions",
@@ -267,6 +283,161 @@ pub fn summary_message(
             l.stages.len()
         ),
         blocks,
+    }
+}
+
+fn button(action_id: &str, label: &str, value: &str, style: Option<&str>) -> Value {
+    let mut b = json!({
+        "type": "button",
+        "action_id": action_id,
+        "text": { "type": "plain_text", "text": label },
+        "value": value,
+    });
+    if let Some(style) = style {
+        b["style"] = json!(style);
+    }
+    b
+}
+
+/// Why a loop needs a stage: its one question, and how the stages depend on each other.
+fn why_needed(stage: &Stage, rubric: Option<&Rubric>) -> String {
+    let question = rubric
+        .and_then(|r| r.stage(&stage.key))
+        .map(|s| format!("It is the stage that answers: _{}_ ", s.question))
+        .unwrap_or_default();
+    let linked = rubric
+        .map(|r| r.summary.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "Each stage checks something the others cannot.".into());
+    format!("{question}{linked}")
+}
+
+/// The once-per-stage warning that a stage has no feedback.
+pub fn skip_warning(
+    l: &InterviewLoop,
+    stage: &Stage,
+    rubric: Option<&Rubric>,
+    cause: &str,
+) -> Message {
+    let what = match cause {
+        "decision" => format!(
+            ":rotating_light: *A decision was asked for while {} has no feedback.*",
+            stage.name
+        ),
+        _ => format!(
+            ":rotating_light: *{} has no feedback, but a later stage does: the loop has moved on without it.*",
+            stage.name
+        ),
+    };
+    let people = if stage.interviewers.is_empty() {
+        "Nobody is assigned to it.".to_string()
+    } else {
+        format!("Assigned: {}.", mentions(&stage.interviewers, ""))
+    };
+    let text = format!(
+        "{what}\n{} {people}\nThe hiring manager or the coordinator can remind the interviewers, or skip the stage with a reason so the record shows why.",
+        why_needed(stage, rubric)
+    );
+    let value = stage_value(l.id, stage.position);
+    Message {
+        text: format!("{} has no feedback", stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": format!("warning_actions:{}", stage.position),
+                "elements": [
+                    button(STAGE_REMIND, "Remind interviewers", &value, Some("primary")),
+                    button(STAGE_SKIP, "Skip with a reason", &value, None),
+                ],
+            }),
+        ],
+    }
+}
+
+/// The channel note on a deliberate skip.
+pub fn skip_note(stage: &Stage, skip: &Skip) -> Message {
+    Message::plain(format!(
+        ":fast_forward: {} skipped *{}*. Reason: _{}_",
+        mention(&skip.skipped_by),
+        stage.name,
+        escape(&skip.reason)
+    ))
+}
+
+/// The decision, posted in the channel.
+pub fn decision_message(
+    l: &InterviewLoop,
+    decision: &Decision,
+    archive_after: Option<std::time::Duration>,
+) -> Message {
+    let mut blocks = vec![
+        header(&format!(
+            "Decision: {} · {}",
+            decision.outcome.label(),
+            l.candidate_name
+        )),
+        section(&format!(
+            "Recorded by {} on {}.\n*Rationale:* {}",
+            mention(&decision.decided_by),
+            date_time(decision.decided_at),
+            escape(&decision.rationale)
+        )),
+    ];
+    let skipped: Vec<String> = l
+        .skips
+        .iter()
+        .filter_map(|s| {
+            l.stage_at(s.position)
+                .map(|st| format!("{} (skipped: {})", st.name, escape(&s.reason)))
+        })
+        .collect();
+    if !skipped.is_empty() {
+        blocks.push(context(&format!(
+            ":fast_forward: Skipped on purpose: {}",
+            skipped.join("; ")
+        )));
+    }
+    let archive = match archive_after {
+        Some(after) => format!(
+            "This channel will be archived in {}.",
+            duration_words(after)
+        ),
+        None => "This channel stays open.".to_string(),
+    };
+    blocks.push(context(&format!(
+        "Scorecards are now final and every recommendation is shown on the pinned summary. Reminders have stopped. {archive}"
+    )));
+    Message {
+        text: format!(
+            "Decision for {}: {}",
+            escape(&l.candidate_name),
+            decision.outcome.label()
+        ),
+        blocks,
+    }
+}
+
+/// A direct message asking an interviewer for their scorecard.
+pub fn nudge(l: &InterviewLoop, stage: &Stage, asked_by: Option<&str>) -> Message {
+    let who = asked_by
+        .map(|u| format!("{} asks: ", mention(u)))
+        .unwrap_or_default();
+    let text = format!(
+        ":wave: {who}your scorecard for *{}* ({}) is still missing. It only takes a few minutes while the interview is fresh.",
+        stage.name,
+        escape(&l.candidate_name)
+    );
+    Message {
+        text: format!("Your scorecard for {} is missing", stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "nudge_actions",
+                "elements": [button(SCORECARD_OPEN, "Submit scorecard", &stage_value(l.id, stage.position), Some("primary"))],
+            }),
+        ],
     }
 }
 
@@ -312,6 +483,26 @@ pub const HELP_COMMANDS: &[(&str, &str)] = &[
     (
         "/loop start [candidate name]",
         "open a new interview loop, e.g. `/loop start Ada Lovelace`",
+    ),
+    (
+        "/loop status",
+        "in a loop channel: the summary, to you alone; elsewhere: your open loops and what you owe",
+    ),
+    (
+        "/loop skip <stage> <reason>",
+        "hiring manager or coordinator, in the loop channel: skip a stage on purpose, e.g. `/loop skip coding Candidate withdrew before the coding round`",
+    ),
+    (
+        "/loop decide",
+        "hiring manager or coordinator, in the loop channel: record hire, no hire or hold",
+    ),
+    (
+        "/loop panel",
+        "hiring manager or coordinator, in the loop channel: change a stage's interviewers or time",
+    ),
+    (
+        "/loop remind",
+        "hiring manager or coordinator, in the loop channel: nudge everyone who owes a scorecard now",
     ),
     ("/loop help", "show this list"),
 ];

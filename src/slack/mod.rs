@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod client;
 pub mod events;
+pub mod loop_views;
 pub mod messages;
 pub mod mrkdwn;
 pub mod payloads;

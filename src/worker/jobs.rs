@@ -23,6 +23,23 @@ pub enum Job {
     RefreshRubric { loop_id: LoopId, position: u32 },
     /// Tell the channel who submitted for which stage (never the scores).
     ScorecardNote { loop_id: LoopId, scorecard_id: i64 },
+    /// The once-per-stage warning that a stage is missing.
+    SkipWarning { loop_id: LoopId, position: u32 },
+    /// Tell the channel a stage was skipped on purpose, by whom and why.
+    SkipNote { loop_id: LoopId, position: u32 },
+    /// Post the decision in the channel.
+    DecisionMessage { loop_id: LoopId },
+    /// Archive the channel some time after the decision.
+    ArchiveChannel { loop_id: LoopId },
+    /// Invite everyone on the panel (after a panel change); people already there are fine.
+    InviteMembers { loop_id: LoopId },
+    /// A direct nudge to one interviewer about one stage, asked for by the loop's owner.
+    Nudge {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+        asked_at: i64,
+    },
 }
 
 impl Job {
@@ -32,6 +49,12 @@ impl Job {
             Job::RefreshSummary { .. } => "refresh_summary",
             Job::RefreshRubric { .. } => "refresh_rubric",
             Job::ScorecardNote { .. } => "scorecard_note",
+            Job::SkipWarning { .. } => "skip_warning",
+            Job::SkipNote { .. } => "skip_note",
+            Job::DecisionMessage { .. } => "decision_message",
+            Job::ArchiveChannel { .. } => "archive_channel",
+            Job::InviteMembers { .. } => "invite_members",
+            Job::Nudge { .. } => "nudge",
         }
     }
 
@@ -40,7 +63,13 @@ impl Job {
             Job::ProvisionLoop { loop_id }
             | Job::RefreshSummary { loop_id }
             | Job::RefreshRubric { loop_id, .. }
-            | Job::ScorecardNote { loop_id, .. } => *loop_id,
+            | Job::ScorecardNote { loop_id, .. }
+            | Job::SkipWarning { loop_id, .. }
+            | Job::SkipNote { loop_id, .. }
+            | Job::DecisionMessage { loop_id }
+            | Job::ArchiveChannel { loop_id }
+            | Job::InviteMembers { loop_id }
+            | Job::Nudge { loop_id, .. } => *loop_id,
         }
     }
 
@@ -50,13 +79,29 @@ impl Job {
             Job::RefreshSummary { loop_id } => format!("summary:{loop_id}"),
             Job::RefreshRubric { loop_id, position } => format!("rubric:{loop_id}:{position}"),
             Job::ScorecardNote { scorecard_id, .. } => format!("note:scorecard:{scorecard_id}"),
+            Job::SkipWarning { loop_id, position } => format!("warning:{loop_id}:{position}"),
+            Job::SkipNote { loop_id, position } => format!("skip:{loop_id}:{position}"),
+            Job::DecisionMessage { loop_id } => format!("decision:{loop_id}"),
+            Job::ArchiveChannel { loop_id } => format!("archive:{loop_id}"),
+            Job::InviteMembers { loop_id } => format!("invite:{loop_id}"),
+            Job::Nudge {
+                loop_id,
+                position,
+                user,
+                asked_at,
+            } => {
+                format!("nudge:{loop_id}:{position}:{user}:{asked_at}")
+            }
         }
     }
 
     /// Refresh jobs re-render from the current state: asking again while one is pending
     /// costs nothing, and they run at most once per gap.
     fn is_refresh(&self) -> bool {
-        matches!(self, Job::RefreshSummary { .. } | Job::RefreshRubric { .. })
+        matches!(
+            self,
+            Job::RefreshSummary { .. } | Job::RefreshRubric { .. } | Job::InviteMembers { .. }
+        )
     }
 
     /// How long to wait before running again when asked for again mid-run.
@@ -78,9 +123,19 @@ impl Job {
         }
     }
 
-    /// Queues the job in the caller's transaction.
+    /// Queues the job in the caller's transaction, to run now.
     pub async fn enqueue(&self, db: impl SqliteExecutor<'_>, now: UnixMillis) -> sqlx::Result<()> {
-        let job = self.queue_at(now);
+        self.enqueue_at(db, now, now).await
+    }
+
+    /// Queues the job in the caller's transaction, to run at `run_at`.
+    pub async fn enqueue_at(
+        &self,
+        db: impl SqliteExecutor<'_>,
+        run_at: UnixMillis,
+        now: UnixMillis,
+    ) -> sqlx::Result<()> {
+        let job = self.queue_at(run_at);
         if self.is_refresh() {
             db::jobs::enqueue_refresh(db, &job, now, MESSAGE_EDIT_GAP_MS).await
         } else {

@@ -26,6 +26,9 @@ pub enum Outcome {
 
 /// Claims and runs one due job, if any.
 pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
+    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(Outcome::Idle);
+    }
     let now = state.clock.now_ms();
     let Some(claimed) = db::jobs::claim_due(&state.db, now, LEASE_MS).await? else {
         return Ok(Outcome::Idle);
@@ -44,6 +47,12 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
             state
                 .metrics
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
+        }
+        Err(JobError::Slack(e)) if e.is_auth_failure() => {
+            // Not this job's fault: keep it queued, uncounted, and stop sending until the
+            // token works again.
+            db::jobs::release(&state.db, claimed.id, now + 60_000, &e.to_string(), now).await?;
+            crate::services::events::pause_outbound(state, e.code().unwrap_or("auth")).await;
         }
         Err(error) => match next_step(&error, claimed.attempts, fastrand::f64()) {
             Next::RetryAfter(wait) => {
@@ -77,6 +86,19 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             loop_id,
             scorecard_id,
         } => refresh::scorecard_note(state, *loop_id, *scorecard_id).await,
+        Job::SkipWarning { loop_id, position } => {
+            refresh::skip_warning(state, *loop_id, *position).await
+        }
+        Job::SkipNote { loop_id, position } => refresh::skip_note(state, *loop_id, *position).await,
+        Job::DecisionMessage { loop_id } => refresh::decision_message(state, *loop_id).await,
+        Job::ArchiveChannel { loop_id } => refresh::archive_channel(state, *loop_id).await,
+        Job::InviteMembers { loop_id } => refresh::invite_members(state, *loop_id).await,
+        Job::Nudge {
+            loop_id,
+            position,
+            user,
+            ..
+        } => refresh::nudge(state, *loop_id, *position, user).await,
     }
 }
 

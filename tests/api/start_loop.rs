@@ -250,7 +250,6 @@ async fn help_and_unknown_text_always_get_an_answer() {
         ("help", "Commands:"),
         ("", "Commands:"),
         ("dance wildly", "I didn't understand `dance wildly`"),
-        ("decide", "not available in this version"),
     ] {
         let r = app
             .slack
@@ -262,6 +261,17 @@ async fn help_and_unknown_text_always_get_an_answer() {
         let shown = ephemeral_text(&body);
         assert!(shown.contains(expected), "{text:?}: {shown}");
         assert!(shown.contains("/loop start"), "lists the commands");
+    }
+    for word in ["decide", "skip coding no show", "panel", "remind"] {
+        let r = app
+            .slack
+            .command(COORDINATOR, &world.hiring_channel, word)
+            .await;
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            ephemeral_text(&body).contains("works inside a candidate's loop channel"),
+            "{word}"
+        );
     }
     assert!(world.sim.views_of(COORDINATOR).is_empty());
 }

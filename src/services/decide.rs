@@ -1,0 +1,177 @@
+//! `/loop decide`: the decision, with an explicit confirmation when stages are missing.
+
+use crate::db;
+use crate::domain::interview_loop::{Decision, InterviewLoop, LoopStatus};
+use crate::domain::progress::LoopProgress;
+use crate::services::SOMETHING_WENT_WRONG;
+use crate::services::commands::CommandReply;
+use crate::services::interactions::InteractionReply;
+use crate::services::skips::{owners_only, warn_missing};
+use crate::slack::Message;
+use crate::slack::loop_views::{
+    self, CONFIRM_BLOCK, MIN_RATIONALE_CHARS, OUTCOME_BLOCK, RATIONALE_BLOCK,
+};
+use crate::slack::payloads::SubmittedView;
+use crate::startup::AppState;
+use crate::worker::jobs::Job;
+
+fn missing_names(l: &InterviewLoop, progress: &LoopProgress) -> Vec<String> {
+    progress
+        .missing_for_decision(l)
+        .into_iter()
+        .filter_map(|p| l.stage_at(p).map(|s| s.name.clone()))
+        .collect()
+}
+
+pub async fn open_form(
+    state: &AppState,
+    l: &InterviewLoop,
+    user: &str,
+    trigger_id: &str,
+) -> CommandReply {
+    if !l.is_owner(user) {
+        return CommandReply::Ephemeral(Message::plain(owners_only(l, "record the decision")));
+    }
+    if l.status == LoopStatus::Decided {
+        return CommandReply::Ephemeral(Message::plain(
+            "The decision for this loop is already recorded; it is shown on the pinned summary.",
+        ));
+    }
+    let cards = match db::scorecards::latest_for_loop(&state.db, l.id).await {
+        Ok(cards) => cards,
+        Err(e) => {
+            tracing::error!(error = %e, "could not load scorecards");
+            return CommandReply::Ephemeral(Message::plain(SOMETHING_WENT_WRONG));
+        }
+    };
+    let progress = LoopProgress::from_scorecards(&cards);
+    let missing = progress.missing_for_decision(l);
+    let view = loop_views::decide_modal(l, &missing_names(l, &progress));
+    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
+        tracing::warn!(error = %e, "could not open the decision form");
+        return CommandReply::Ephemeral(Message::plain(
+            "The decision form could not be opened in time. Please run `/loop decide` again.",
+        ));
+    }
+    // A decision was asked for while stages are missing: warn, once per stage.
+    if !missing.is_empty() {
+        let now = state.clock.now_ms();
+        let warned = async {
+            let mut tx = db::begin_write(&state.db).await?;
+            warn_missing(&mut tx, l.id, &missing, "decision", now).await?;
+            tx.commit().await
+        }
+        .await;
+        match warned {
+            Ok(()) => state.wake.notify_one(),
+            Err(e) => tracing::error!(error = %e, "could not record missing-stage warnings"),
+        }
+    }
+    CommandReply::Empty
+}
+
+pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> InteractionReply {
+    let error = |block: &str, text: &str| {
+        InteractionReply::Json(loop_views::errors(&[(block, text.to_string())]))
+    };
+    let Ok(loop_id) = view.private_metadata.parse::<i64>() else {
+        return error(
+            RATIONALE_BLOCK,
+            "This form is out of date. Close it and run `/loop decide` again.",
+        );
+    };
+    let (l, progress) = match crate::services::refresh::current_state(state, loop_id).await {
+        Ok(loaded) => loaded,
+        Err(_) => return error(RATIONALE_BLOCK, "This loop no longer exists."),
+    };
+    if !l.is_owner(user) {
+        return error(RATIONALE_BLOCK, &owners_only(&l, "record the decision"));
+    }
+    let input = loop_views::read_decide(&view.values);
+    let mut problems = Vec::new();
+    if input.outcome.is_none() {
+        problems.push((OUTCOME_BLOCK, "Choose hire, no hire or hold.".to_string()));
+    }
+    if input.rationale.chars().count() < MIN_RATIONALE_CHARS {
+        problems.push((
+            RATIONALE_BLOCK,
+            format!(
+                "Write at least {MIN_RATIONALE_CHARS} characters: why, in terms of the evidence."
+            ),
+        ));
+    }
+    let missing = missing_names(&l, &progress);
+    let has_confirm_box = view.values.contains_key(CONFIRM_BLOCK);
+    if !missing.is_empty() && !input.confirmed_missing {
+        if has_confirm_box {
+            problems.push((
+                CONFIRM_BLOCK,
+                format!(
+                    "Confirm that you are deciding without: {}.",
+                    missing.join(", ")
+                ),
+            ));
+        } else {
+            problems.push((RATIONALE_BLOCK, format!("Stages are missing now ({}). Close this form and run `/loop decide` again to confirm.", missing.join(", "))));
+        }
+    }
+    if !problems.is_empty() {
+        return InteractionReply::Json(loop_views::errors(&problems));
+    }
+    let Some(outcome) = input.outcome else {
+        return InteractionReply::Ack;
+    };
+    let now = state.clock.now_ms();
+    let decision = Decision {
+        outcome,
+        rationale: input.rationale,
+        decided_by: user.to_string(),
+        decided_at: now,
+    };
+    let stored = async {
+        let mut tx = db::begin_write(&state.db).await?;
+        if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
+            return Ok::<bool, sqlx::Error>(false);
+        }
+        let detail = format!(
+            "decision={} missing_confirmed={}",
+            outcome.as_str(),
+            missing.join("|")
+        );
+        db::audit::record(&mut *tx, l.id, user, "decided", &detail, now).await?;
+        Job::DecisionMessage { loop_id: l.id }
+            .enqueue(&mut *tx, now)
+            .await?;
+        Job::RefreshSummary { loop_id: l.id }
+            .enqueue(&mut *tx, now)
+            .await?;
+        if let Some(after) = state.settings.archive_after {
+            let at = now + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4);
+            Job::ArchiveChannel { loop_id: l.id }
+                .enqueue_at(&mut *tx, at, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await;
+    match stored {
+        Ok(true) => {
+            state.wake.notify_one();
+            tracing::info!(
+                loop_id = l.id,
+                outcome = outcome.as_str(),
+                "decision recorded"
+            );
+            InteractionReply::Ack
+        }
+        Ok(false) => error(
+            RATIONALE_BLOCK,
+            "The decision for this loop was already recorded.",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a decision");
+            error(RATIONALE_BLOCK, SOMETHING_WENT_WRONG)
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Modals for running a loop: the decision form and the panel form.
+
+use serde_json::{Value, json};
+
+use crate::clock::UnixMillis;
+use crate::domain::interview_loop::{InterviewLoop, Outcome};
+use crate::domain::start_form::MAX_INTERVIEWERS_PER_STAGE;
+use crate::slack::mrkdwn::{clip, escape};
+use crate::slack::views::StateValues;
+
+pub const DECIDE_CALLBACK: &str = "decide";
+pub const PANEL_CALLBACK: &str = "panel";
+pub const OUTCOME_BLOCK: &str = "outcome";
+pub const RATIONALE_BLOCK: &str = "rationale";
+pub const CONFIRM_BLOCK: &str = "confirm_missing";
+pub const MIN_RATIONALE_CHARS: usize = 20;
+const VALUE: &str = "value";
+
+fn plain(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": text, "emoji": true })
+}
+
+fn first_value<'a>(values: &'a StateValues, block: &str) -> Option<&'a Value> {
+    values.get(block).and_then(|a| a.values().next())
+}
+
+/// The decision form. `missing` names stages with no feedback and no skip; deciding anyway
+/// needs the explicit confirmation box.
+pub fn decide_modal(l: &InterviewLoop, missing: &[String]) -> Value {
+    let options: Vec<Value> = Outcome::ALL
+        .iter()
+        .map(|o| json!({ "text": plain(o.label()), "value": o.as_str() }))
+        .collect();
+    let mut blocks = vec![
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Record the decision for *{}* ({}). Scorecards become final and every recommendation is revealed.", escape(&l.candidate_name), escape(&l.role)), 3000) } }),
+        json!({ "type": "input", "block_id": OUTCOME_BLOCK, "label": plain("Decision"), "element": { "type": "radio_buttons", "action_id": VALUE, "options": options } }),
+        json!({ "type": "input", "block_id": RATIONALE_BLOCK, "label": plain("Rationale"), "hint": plain("Why, in terms of the evidence from the stages."), "element": { "type": "plain_text_input", "action_id": VALUE, "multiline": true, "max_length": 3000 } }),
+    ];
+    if !missing.is_empty() {
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!(":rotating_light: *Missing stages:* {}. They have no feedback and were not skipped. A loop that decides without a stage usually finds the gap after the hire.", missing.join(", ")), 3000) } }));
+        blocks.push(json!({
+            "type": "input",
+            "block_id": CONFIRM_BLOCK,
+            "label": plain("Confirm"),
+            "element": { "type": "checkboxes", "action_id": VALUE, "options": [ { "text": plain("I understand these stages are missing and want to decide anyway"), "value": "confirm" } ] },
+        }));
+    }
+    json!({
+        "type": "modal",
+        "callback_id": DECIDE_CALLBACK,
+        "title": plain("Record the decision"),
+        "submit": plain("Record decision"),
+        "close": plain("Cancel"),
+        "private_metadata": l.id.to_string(),
+        "blocks": blocks,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecideInput {
+    pub outcome: Option<Outcome>,
+    pub rationale: String,
+    pub confirmed_missing: bool,
+}
+
+pub fn read_decide(values: &StateValues) -> DecideInput {
+    DecideInput {
+        outcome: first_value(values, OUTCOME_BLOCK)
+            .and_then(|v| v.pointer("/selected_option/value"))
+            .and_then(Value::as_str)
+            .and_then(Outcome::parse),
+        rationale: first_value(values, RATIONALE_BLOCK)
+            .and_then(|v| v.get("value"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        confirmed_missing: first_value(values, CONFIRM_BLOCK)
+            .and_then(|v| v.get("selected_options"))
+            .and_then(Value::as_array)
+            .is_some_and(|o| o.iter().any(|o| o["value"] == "confirm")),
+    }
+}
+
+pub fn errors(pairs: &[(&str, String)]) -> Value {
+    let map: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(block, message)| (block.to_string(), Value::String(message.clone())))
+        .collect();
+    json!({ "response_action": "errors", "errors": map })
+}
+
+fn panel_block(key: &str) -> String {
+    format!("panel:{key}")
+}
+
+fn time_block(key: &str) -> String {
+    format!("time:{key}")
+}
+
+/// The panel form: every stage's interviewers and time, as they are now.
+pub fn panel_modal(l: &InterviewLoop) -> Value {
+    let mut blocks = vec![
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Change the panel for *{}*. Newcomers are invited to the channel; reminders follow the new panel and times.", escape(&l.candidate_name)), 3000) } }),
+    ];
+    for stage in &l.stages {
+        blocks.push(json!({ "type": "divider" }));
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*Stage {}: {}*", stage.position, stage.name) } }));
+        let mut users = json!({ "type": "multi_users_select", "action_id": VALUE, "max_selected_items": MAX_INTERVIEWERS_PER_STAGE, "placeholder": plain("Who runs this interview") });
+        if !stage.interviewers.is_empty() {
+            users["initial_users"] = json!(stage.interviewers);
+        }
+        blocks.push(json!({ "type": "input", "block_id": panel_block(&stage.key), "optional": true, "label": plain("Interviewers"), "element": users }));
+        let mut time = json!({ "type": "datetimepicker", "action_id": VALUE });
+        if let Some(at) = stage.interview_at {
+            time["initial_date_time"] = json!(at.div_euclid(1000));
+        }
+        blocks.push(json!({ "type": "input", "block_id": time_block(&stage.key), "optional": true, "label": plain("Interview date and time"), "element": time }));
+    }
+    json!({
+        "type": "modal",
+        "callback_id": PANEL_CALLBACK,
+        "title": plain("Change the panel"),
+        "submit": plain("Save panel"),
+        "close": plain("Cancel"),
+        "private_metadata": l.id.to_string(),
+        "blocks": blocks,
+    })
+}
+
+/// Per stage position: (interviewers, interview time).
+pub fn read_panel(
+    values: &StateValues,
+    l: &InterviewLoop,
+) -> Vec<(u32, Vec<String>, Option<UnixMillis>)> {
+    l.stages
+        .iter()
+        .map(|stage| {
+            let mut users: Vec<String> = Vec::new();
+            for u in first_value(values, &panel_block(&stage.key))
+                .and_then(|v| v.get("selected_users"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !users.iter().any(|x| x == u) {
+                    users.push(u.to_string());
+                }
+            }
+            let at = first_value(values, &time_block(&stage.key))
+                .and_then(|v| v.get("selected_date_time"))
+                .and_then(Value::as_i64)
+                .map(|s| s * 1000);
+            (stage.position, users, at)
+        })
+        .collect()
+}
+
+pub fn panel_block_of(key: &str) -> String {
+    panel_block(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interview_loop::fixtures::sample_loop;
+    use crate::sim::blockkit::validate_modal;
+
+    #[test]
+    fn the_forms_fit_slack_limits() {
+        let l = sample_loop();
+        assert_eq!(
+            validate_modal(&decide_modal(&l, &["Coding".into()])),
+            Ok(())
+        );
+        assert_eq!(validate_modal(&decide_modal(&l, &[])), Ok(()));
+        assert_eq!(validate_modal(&panel_modal(&l)), Ok(()));
+    }
+
+    #[test]
+    fn the_decision_form_reads_back() {
+        let mut values = StateValues::new();
+        values.insert(
+            "outcome".into(),
+            [(
+                "value".to_string(),
+                json!({"selected_option": {"value": "no_hire"}}),
+            )]
+            .into(),
+        );
+        values.insert(
+            "rationale".into(),
+            [(
+                "value".to_string(),
+                json!({"value": "  Design was weak.  "}),
+            )]
+            .into(),
+        );
+        values.insert(
+            "confirm_missing".into(),
+            [(
+                "value".to_string(),
+                json!({"selected_options": [{"value": "confirm"}]}),
+            )]
+            .into(),
+        );
+        assert_eq!(
+            read_decide(&values),
+            DecideInput {
+                outcome: Some(Outcome::NoHire),
+                rationale: "Design was weak.".into(),
+                confirmed_missing: true
+            }
+        );
+    }
+}
