@@ -59,6 +59,14 @@ impl FormValues {
         );
         self
     }
+    /// Ticks checkboxes, by option value.
+    pub fn checked(mut self, block: &str, values: &[&str]) -> Self {
+        let options: Vec<Value> = values.iter().map(|v| json!({ "value": v })).collect();
+        self.values
+            .insert(block.into(), json!({ "selected_options": options }));
+        self
+    }
+
     /// Clears a field (as if the person emptied it).
     pub fn empty(mut self, block: &str) -> Self {
         self.values.insert(block.into(), Value::Null);
@@ -352,6 +360,7 @@ fn empty_value(kind: &str) -> Value {
         "users_select" => json!({ "type": kind, "selected_user": null }),
         "multi_users_select" => json!({ "type": kind, "selected_users": [] }),
         "datetimepicker" => json!({ "type": kind, "selected_date_time": null }),
+        "checkboxes" => json!({ "type": kind, "selected_options": [] }),
         _ => json!({ "type": kind, "selected_option": null }),
     }
 }
@@ -366,6 +375,9 @@ fn initial_value(kind: &str, element: &Value) -> Value {
         }
         "datetimepicker" => {
             json!({ "type": kind, "selected_date_time": initial("initial_date_time") })
+        }
+        "checkboxes" => {
+            json!({ "type": kind, "selected_options": element.get("initial_options").cloned().unwrap_or(json!([])) })
         }
         _ => json!({ "type": kind, "selected_option": initial("initial_option") }),
     }

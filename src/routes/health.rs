@@ -21,11 +21,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_iter()
         .map(|(s, n)| (label("state", &s), n))
         .collect();
-    let body = state.metrics.render(&[(
-        "loopbot_jobs",
-        "Outbound jobs in the database, by state.",
-        jobs,
-    )]);
+    let paused = i64::from(state.paused.load(std::sync::atomic::Ordering::SeqCst));
+    let body = state.metrics.render(&[
+        (
+            "loopbot_jobs",
+            "Outbound jobs in the database, by state.",
+            jobs,
+        ),
+        (
+            "loopbot_outbound_paused",
+            "1 while outbound Slack work is paused (app uninstalled or token revoked).",
+            vec![(label("reason", "token"), paused)],
+        ),
+    ]);
     (
         [(
             header::CONTENT_TYPE,

@@ -260,6 +260,11 @@ impl Simulator {
         self.lock().token_revoked = true;
     }
 
+    /// The app was reinstalled: the token works again.
+    pub fn restore_token(&self) {
+        self.lock().token_revoked = false;
+    }
+
     pub fn archive_channel_by_user(&self, channel: &str) {
         if let Some(c) = self.lock().channel_mut(channel) {
             c.is_archived = true;

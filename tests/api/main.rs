@@ -4,6 +4,7 @@
 mod faults;
 mod health;
 mod helpers;
+mod lifecycle;
 mod scorecards;
 mod signature;
 mod start_loop;

@@ -4,77 +4,10 @@
 use std::time::Duration;
 
 use loopbot::harness::FormValues;
-use loopbot::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW};
+use loopbot::slack::actions::SCORECARD_OPEN;
 use serde_json::Value;
 
 use crate::helpers::*;
-
-/// A started, provisioned loop: stage 1 Ines (SCREENER), 2 Dev (DESIGNER) + Harper (HM),
-/// 3 Cody (CODER), 4 Ines.
-async fn provisioned(world: &World, app: &TestApp) {
-    start_standard_loop(world, app).await;
-    app.run_jobs().await;
-}
-
-/// `user` presses the scorecard button of stage `position` (1-based) on its rubric message;
-/// returns the modal that opened for them.
-async fn press_stage(
-    world: &World,
-    app: &TestApp,
-    user: &str,
-    position: usize,
-) -> loopbot::sim::SimView {
-    let channel = loop_channel(world);
-    let message = &world.sim.messages(&channel.id)[position - 1];
-    let (value, _) =
-        button(&message.blocks, SCORECARD_OPEN).expect("the rubric message has the button");
-    let before = world.sim.views_of(user).len();
-    let r = app
-        .slack
-        .press_button(user, &channel.id, &message.ts, SCORECARD_OPEN, &value)
-        .await;
-    assert_eq!(r.status(), 200);
-    let views = world.sim.views_of(user);
-    assert_eq!(views.len(), before + 1, "a modal opens for {user}");
-    views.into_iter().last().unwrap()
-}
-
-async fn press_view_scorecards(world: &World, app: &TestApp, user: &str) -> loopbot::sim::SimView {
-    let channel = loop_channel(world);
-    let s = summary(world);
-    let (value, label) = button(&s.blocks, SCORECARDS_VIEW).unwrap();
-    assert_eq!(label, "View scorecards");
-    let before = world.sim.views_of(user).len();
-    app.slack
-        .press_button(user, &channel.id, &s.ts, SCORECARDS_VIEW, &value)
-        .await;
-    let views = world.sim.views_of(user);
-    assert_eq!(views.len(), before + 1);
-    views.into_iter().last().unwrap()
-}
-
-/// Submits a complete scorecard for stage `position` as `user`; returns the response body.
-async fn submit_stage(
-    world: &World,
-    app: &TestApp,
-    user: &str,
-    position: usize,
-    rating: &str,
-) -> String {
-    let view = press_stage(world, app, user, position).await;
-    assert_eq!(view.view["callback_id"], "scorecard", "{}", view.view);
-    let form = filled_scorecard(&view.view, rating, EVIDENCE);
-    app.slack
-        .submit_view(user, &view.id, &form)
-        .await
-        .text()
-        .await
-        .unwrap()
-}
-
-fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
-    view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
-}
 
 async fn versions(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM scorecards").await
