@@ -6,6 +6,7 @@ pub mod flags;
 pub mod jobs;
 pub mod loops;
 pub mod receipts;
+pub mod reminders;
 pub mod scorecards;
 
 use std::str::FromStr;

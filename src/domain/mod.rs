@@ -6,5 +6,6 @@ pub mod command;
 pub mod interview_loop;
 pub mod progress;
 pub mod rubric;
+pub mod schedule;
 pub mod scorecard;
 pub mod start_form;

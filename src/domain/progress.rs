@@ -1,7 +1,7 @@
 //! Where a loop stands: who has submitted for which stage, what each stage's status is, and
 //! whether recommendations may be shown yet (blindness).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus, Stage};
 use crate::domain::scorecard::{Rating, Scorecard};
@@ -10,6 +10,19 @@ use crate::domain::scorecard::{Rating, Scorecard};
 pub struct LoopProgress {
     /// stage position → interviewer → overall recommendation of their latest scorecard.
     submitted: BTreeMap<u32, BTreeMap<String, Rating>>,
+    /// Stages whose feedback is past due (reminders are going out), and those escalated.
+    due: BTreeSet<u32>,
+    overdue: BTreeSet<u32>,
+}
+
+/// How far chasing someone for a stage has gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chase {
+    pub position: u32,
+    pub user: String,
+    pub reminders_sent: i64,
+    pub escalated: bool,
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +33,10 @@ pub enum StageStatus {
     /// No feedback, not skipped, and a warning about it has been posted.
     Missing,
     NoInterviewer,
+    /// Escalated to the hiring manager.
+    Overdue,
+    /// Past its deadline; reminders are going out.
+    Due,
     Unscheduled,
     Pending {
         submitted: usize,
@@ -38,7 +55,30 @@ impl LoopProgress {
                 .or_default()
                 .insert(card.interviewer_id.clone(), card.body.overall);
         }
-        LoopProgress { submitted }
+        LoopProgress {
+            submitted,
+            ..Default::default()
+        }
+    }
+
+    /// Adds what reminders know: which stages are due or overdue for someone who has not
+    /// submitted.
+    pub fn with_chases(mut self, chases: &[Chase]) -> Self {
+        for chase in chases {
+            if chase.stopped || self.has_submitted(chase.position, &chase.user) {
+                continue;
+            }
+            if chase.escalated {
+                self.overdue.insert(chase.position);
+            } else if chase.reminders_sent > 0 {
+                self.due.insert(chase.position);
+            }
+        }
+        self
+    }
+
+    pub fn is_overdue(&self, position: u32) -> bool {
+        self.overdue.contains(&position)
     }
 
     /// Recommendations for a stage, by interviewer.
@@ -88,6 +128,12 @@ impl LoopProgress {
         }
         if stage.interviewers.is_empty() {
             return StageStatus::NoInterviewer;
+        }
+        if self.overdue.contains(&stage.position) {
+            return StageStatus::Overdue;
+        }
+        if self.due.contains(&stage.position) {
+            return StageStatus::Due;
         }
         let submitted = stage
             .interviewers

@@ -142,6 +142,8 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
         Job::DecisionMessage { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;
+        crate::services::reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+        crate::services::home::refresh_for(&mut tx, &l, now).await?;
         Job::RefreshSummary { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;

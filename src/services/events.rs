@@ -31,6 +31,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
     match (&event, loop_id) {
         (AppEvent::ChannelArchived { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
+            crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
             db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
         }
         (AppEvent::ChannelUnarchived { channel }, Some(id)) => {
@@ -43,6 +44,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         }
         (AppEvent::ChannelDeleted { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
+            crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
             db::loops::set_status(
                 &mut *tx,
                 id,
@@ -61,10 +63,14 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
             db::flags::set(&mut *tx, OUTBOUND_PAUSED, reason, now).await?;
             pause = true;
         }
+        (AppEvent::AppHomeOpened { user, tab }, _) if tab == "home" => {
+            crate::services::home::opened(&mut tx, user, now).await?;
+        }
         (AppEvent::Other { kind }, _) => tracing::debug!(kind, "event not used by Loopbot"),
         (other, _) => tracing::debug!(event = ?other, "event for a channel that is not a loop"),
     }
     tx.commit().await?;
+    state.wake.notify_one();
     if pause {
         state.paused.store(true, Ordering::SeqCst);
         tracing::warn!(

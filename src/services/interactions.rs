@@ -61,6 +61,21 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
                         }
                         return InteractionReply::Ack;
                     }
+                    (actions::NOT_RUN, Some(trigger)) => {
+                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
+                            crate::services::reminders::not_run(
+                                state, &user_id, trigger, loop_id, position,
+                            )
+                            .await;
+                        }
+                        return InteractionReply::Ack;
+                    }
+                    (actions::PANEL_OPEN, Some(trigger)) => {
+                        if let Some(loop_id) = actions::parse_loop_value(value) {
+                            panel::open_from_button(state, &user_id, trigger, loop_id).await;
+                        }
+                        return InteractionReply::Ack;
+                    }
                     (actions::SCORECARDS_VIEW, Some(trigger)) => {
                         if let Some(loop_id) = actions::parse_loop_value(value) {
                             scorecards::view(state, &user_id, trigger, loop_id).await;

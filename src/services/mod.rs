@@ -3,10 +3,12 @@
 pub mod commands;
 pub mod decide;
 pub mod events;
+pub mod home;
 pub mod interactions;
 pub mod panel;
 pub mod provision;
 pub mod refresh;
+pub mod reminders;
 pub mod scorecards;
 pub mod skips;
 pub mod start_loop;

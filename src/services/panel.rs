@@ -2,10 +2,10 @@
 
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
-use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::commands::CommandReply;
 use crate::services::interactions::InteractionReply;
 use crate::services::skips::owners_only;
+use crate::services::{SOMETHING_WENT_WRONG, home, reminders};
 use crate::slack::Message;
 use crate::slack::loop_views;
 use crate::slack::payloads::SubmittedView;
@@ -37,6 +37,19 @@ pub async fn open_form(
             CommandReply::Ephemeral(Message::plain(
                 "The panel form could not be opened in time. Please run `/loop panel` again.",
             ))
+        }
+    }
+}
+
+/// "Change the panel" in the coordinator's notice.
+pub async fn open_from_button(state: &AppState, user: &str, trigger_id: &str, loop_id: i64) {
+    let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
+        return;
+    };
+    if let CommandReply::Ephemeral(message) = open_form(state, &l, user, trigger_id).await {
+        let view = crate::slack::scorecard_views::notice_modal("Change the panel", &message.text);
+        if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
+            tracing::warn!(error = %e, "could not show a notice");
         }
     }
 }
@@ -97,6 +110,19 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
             changed += 1;
         }
         if changed > 0 {
+            let mut stages = l.stages.clone();
+            for stage in &mut stages {
+                if let Some((_, interviewers, at)) =
+                    wanted.iter().find(|(p, _, _)| *p == stage.position)
+                {
+                    stage.interviewers = interviewers.clone();
+                    stage.interview_at = *at;
+                }
+            }
+            reminders::sync(&mut tx, state, l.id, &l.rubric_id, &stages).await?;
+            let mut updated = l.clone();
+            updated.stages = stages;
+            home::refresh_for(&mut tx, &updated, now).await?;
             Job::InviteMembers { loop_id: l.id }
                 .enqueue(&mut *tx, now)
                 .await?;

@@ -17,7 +17,11 @@ pub async fn current_state(
         .await?
         .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
-    Ok((l, LoopProgress::from_scorecards(&cards)))
+    let chases = crate::services::reminders::chases(state, loop_id).await?;
+    Ok((
+        l,
+        LoopProgress::from_scorecards(&cards).with_chases(&chases),
+    ))
 }
 
 /// Edits the pinned summary to show the current state. Before provisioning has posted it,

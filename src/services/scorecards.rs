@@ -8,7 +8,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::domain::scorecard;
 use crate::services::interactions::InteractionReply;
-use crate::services::{SOMETHING_WENT_WRONG, skips};
+use crate::services::{SOMETHING_WENT_WRONG, home, reminders, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::scorecard_views::{self, ScorecardMetadata};
 use crate::startup::AppState;
@@ -164,6 +164,8 @@ async fn store(
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;
+    reminders::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
+    home::refresh_for(&mut tx, l, now).await?;
     if stored.version == 1 {
         Job::RefreshRubric {
             loop_id: l.id,

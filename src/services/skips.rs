@@ -130,6 +130,8 @@ pub async fn skip(
         }
         .enqueue(&mut *tx, now)
         .await?;
+        crate::services::reminders::stop(&mut tx, l.id, Some(position), None, "skipped").await?;
+        crate::services::home::refresh_for(&mut tx, l, now).await?;
         Job::RefreshSummary { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;

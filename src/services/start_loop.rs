@@ -2,10 +2,12 @@
 //! queue its provisioning in one transaction.
 
 use crate::db;
+use crate::domain::interview_loop::Stage;
 use crate::domain::start_form::{self, Field, FieldError};
 use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::commands::CommandReply;
 use crate::services::interactions::InteractionReply;
+use crate::services::reminders;
 use crate::slack::Message;
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views::{self, StartMetadata};
@@ -127,6 +129,19 @@ async fn store(
     Job::ProvisionLoop { loop_id }
         .enqueue(&mut *tx, now)
         .await?;
+    let stages: Vec<Stage> = new
+        .stages
+        .iter()
+        .map(|s| Stage {
+            position: s.position,
+            key: s.key.clone(),
+            name: s.name.clone(),
+            interview_at: s.interview_at,
+            interviewers: s.interviewers.clone(),
+            rubric_ts: None,
+        })
+        .collect();
+    reminders::sync(&mut tx, state, loop_id, &new.rubric_id, &stages).await?;
     let detail = format!("candidate={} rubric={}", new.candidate_name, new.rubric_id);
     db::audit::record(
         &mut *tx,

@@ -13,6 +13,11 @@ pub const STAGE_REMIND: &str = "stage_remind";
 /// "Skip with a reason" on a missing-stage warning: value `<loop>:<stage position>`.
 pub const STAGE_SKIP: &str = "stage_skip";
 
+/// "I didn't run this interview" on a reminder: value `<loop>:<stage position>`.
+pub const NOT_RUN: &str = "not_run";
+/// "Change the panel" in the coordinator's notice: value `<loop>`.
+pub const PANEL_OPEN: &str = "panel_open";
+
 pub fn stage_value(loop_id: LoopId, position: u32) -> String {
     format!("{loop_id}:{position}")
 }

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod client;
 pub mod events;
+pub mod home;
 pub mod loop_views;
 pub mod messages;
 pub mod mrkdwn;

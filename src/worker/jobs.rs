@@ -40,6 +40,27 @@ pub enum Job {
         user: String,
         asked_at: i64,
     },
+    /// Reminder number `seq` for overdue feedback (claimed by the sweep before it is queued).
+    Reminder {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+        seq: i64,
+    },
+    /// The one escalation to the hiring manager.
+    Escalation {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+    },
+    /// Tell the coordinator that an interviewer says they did not run the interview.
+    NotRunNotice {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+    },
+    /// Re-render one person's App Home.
+    PublishHome { user: String },
 }
 
 impl Job {
@@ -55,11 +76,15 @@ impl Job {
             Job::ArchiveChannel { .. } => "archive_channel",
             Job::InviteMembers { .. } => "invite_members",
             Job::Nudge { .. } => "nudge",
+            Job::Reminder { .. } => "reminder",
+            Job::Escalation { .. } => "escalation",
+            Job::NotRunNotice { .. } => "not_run_notice",
+            Job::PublishHome { .. } => "publish_home",
         }
     }
 
-    fn loop_id(&self) -> LoopId {
-        match self {
+    fn loop_id(&self) -> Option<LoopId> {
+        Some(match self {
             Job::ProvisionLoop { loop_id }
             | Job::RefreshSummary { loop_id }
             | Job::RefreshRubric { loop_id, .. }
@@ -69,8 +94,12 @@ impl Job {
             | Job::DecisionMessage { loop_id }
             | Job::ArchiveChannel { loop_id }
             | Job::InviteMembers { loop_id }
-            | Job::Nudge { loop_id, .. } => *loop_id,
-        }
+            | Job::Nudge { loop_id, .. }
+            | Job::Reminder { loop_id, .. }
+            | Job::Escalation { loop_id, .. }
+            | Job::NotRunNotice { loop_id, .. } => *loop_id,
+            Job::PublishHome { .. } => return None,
+        })
     }
 
     fn dedupe_key(&self) -> String {
@@ -92,6 +121,25 @@ impl Job {
             } => {
                 format!("nudge:{loop_id}:{position}:{user}:{asked_at}")
             }
+            Job::Reminder {
+                loop_id,
+                position,
+                user,
+                seq,
+            } => {
+                format!("reminder:{loop_id}:{position}:{user}:{seq}")
+            }
+            Job::Escalation {
+                loop_id,
+                position,
+                user,
+            } => format!("escalation:{loop_id}:{position}:{user}"),
+            Job::NotRunNotice {
+                loop_id,
+                position,
+                user,
+            } => format!("not_run:{loop_id}:{position}:{user}"),
+            Job::PublishHome { user } => format!("home:{user}"),
         }
     }
 
@@ -100,7 +148,10 @@ impl Job {
     fn is_refresh(&self) -> bool {
         matches!(
             self,
-            Job::RefreshSummary { .. } | Job::RefreshRubric { .. } | Job::InviteMembers { .. }
+            Job::RefreshSummary { .. }
+                | Job::RefreshRubric { .. }
+                | Job::InviteMembers { .. }
+                | Job::PublishHome { .. }
         )
     }
 
@@ -116,7 +167,7 @@ impl Job {
     pub fn queue_at(&self, run_at: UnixMillis) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
-            loop_id: Some(self.loop_id()),
+            loop_id: self.loop_id(),
             payload: serde_json::to_string(self).unwrap_or_default(),
             dedupe_key: Some(self.dedupe_key()),
             run_at,

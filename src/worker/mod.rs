@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::db;
 use crate::metrics::label;
-use crate::services::{provision, refresh};
+use crate::services::{home, provision, refresh, reminders};
 use crate::startup::AppState;
 use jobs::Job;
 use retry::{JobError, Next, next_step};
@@ -47,6 +47,16 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
             state
                 .metrics
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
+        }
+        Err(JobError::Deferred { until }) => {
+            db::jobs::release(
+                &state.db,
+                claimed.id,
+                until,
+                "waiting for working hours",
+                now,
+            )
+            .await?;
         }
         Err(JobError::Slack(e)) if e.is_auth_failure() => {
             // Not this job's fault: keep it queued, uncounted, and stop sending until the
@@ -99,11 +109,30 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             user,
             ..
         } => refresh::nudge(state, *loop_id, *position, user).await,
+        Job::Reminder {
+            loop_id,
+            position,
+            user,
+            seq,
+        } => reminders::remind(state, *loop_id, *position, user, *seq).await,
+        Job::Escalation {
+            loop_id,
+            position,
+            user,
+        } => reminders::escalate(state, *loop_id, *position, user).await,
+        Job::NotRunNotice {
+            loop_id,
+            position,
+            user,
+        } => reminders::not_run_notice(state, *loop_id, *position, user).await,
+        Job::PublishHome { user } => home::publish(state, user).await,
     }
 }
 
-/// Runs every job that is due now (by the app's clock); returns how many ran.
+/// Sweeps for due reminders, then runs every job that is due now (by the app's clock);
+/// returns how many jobs ran.
 pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
+    reminders::sweep(state).await?;
     let mut ran = 0;
     while run_one(state).await? == Outcome::Ran {
         ran += 1;
@@ -115,7 +144,15 @@ pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
 /// tick passes. Stops between jobs once `stop` turns true.
 pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
     tracing::info!("worker started");
+    let mut last_sweep: Option<tokio::time::Instant> = None;
     while !*stop.borrow() {
+        // Every LOOPBOT_TICK, even under load: look for due reminders.
+        if last_sweep.is_none_or(|at| at.elapsed() >= state.settings.tick) {
+            if let Err(e) = reminders::sweep(&state).await {
+                tracing::error!(error = %e, "the reminder sweep failed; it runs again next tick");
+            }
+            last_sweep = Some(tokio::time::Instant::now());
+        }
         match run_one(&state).await {
             Ok(Outcome::Ran) => continue,
             Ok(Outcome::Idle) => {}

@@ -18,6 +18,9 @@ pub enum JobError {
     /// The job's subject no longer exists or cannot be acted on; retrying will not help.
     #[error("{0}")]
     Permanent(String),
+    /// Not now (outside the recipient's working hours): run again at `until`, uncounted.
+    #[error("waiting until {until}")]
+    Deferred { until: crate::clock::UnixMillis },
 }
 
 impl From<SlackError> for JobError {
@@ -43,7 +46,7 @@ pub fn next_step(error: &JobError, attempts: i64, jitter: f64) -> Next {
     let transient = match error {
         JobError::Slack(e) => e.is_transient(),
         JobError::Database(_) => true,
-        JobError::Permanent(_) => false,
+        JobError::Permanent(_) | JobError::Deferred { .. } => false,
     };
     if !transient || attempts >= MAX_ATTEMPTS {
         return Next::GiveUp;

@@ -509,7 +509,10 @@ async fn status_shows_the_summary_in_a_loop_channel_and_what_you_owe_elsewhere()
 #[tokio::test]
 async fn remind_nudges_everyone_who_owes_feedback_now_once() {
     let world = World::new().await;
-    let app = world.spawn_app().await;
+    // Automatic reminders are far off (30 days): only the nudge asked for is sent.
+    let app = world
+        .spawn_app_with(&[("LOOPBOT_FEEDBACK_DUE", "30d")])
+        .await;
     provisioned(&world, &app).await;
     assert!(
         command_in_loop(&world, &app, SCREENER, "remind")

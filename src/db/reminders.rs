@@ -1,0 +1,245 @@
+//! Reminder state per (loop, stage, interviewer), the cached Slack time zones, and who has
+//! opened the App Home.
+
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use crate::clock::UnixMillis;
+use crate::domain::interview_loop::LoopId;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReminderRow {
+    pub loop_id: LoopId,
+    pub position: u32,
+    pub user_id: String,
+    pub due_at: UnixMillis,
+    pub next_at: Option<UnixMillis>,
+    pub sent_count: i64,
+    pub escalated_at: Option<UnixMillis>,
+    pub stopped_reason: Option<String>,
+}
+
+/// The sweep: reminders due now, oldest first. Served by the partial index `reminders_due`.
+pub const DUE_SQL: &str =
+    "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
+   FROM reminders WHERE next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at LIMIT ?2";
+
+pub async fn due(
+    db: impl SqliteExecutor<'_>,
+    now: UnixMillis,
+    limit: i64,
+) -> sqlx::Result<Vec<ReminderRow>> {
+    sqlx::query_as(DUE_SQL)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn for_loop(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+) -> sqlx::Result<Vec<ReminderRow>> {
+    sqlx::query_as(
+        "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
+           FROM reminders WHERE loop_id = ?1 ORDER BY position, user_id",
+    )
+    .bind(loop_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> sqlx::Result<Option<ReminderRow>> {
+    sqlx::query_as(
+        "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
+           FROM reminders WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .fetch_optional(db)
+    .await
+}
+
+/// Sets the due time of an assignment. A row not yet reminded (and not stopped) is chased
+/// from its new due time; one already reminded keeps its cadence.
+pub async fn upsert(
+    db: &mut SqliteConnection,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    due_at: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO reminders (loop_id, position, user_id, due_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (loop_id, position, user_id) DO UPDATE SET
+             due_at = excluded.due_at,
+             next_at = CASE WHEN reminders.stopped_reason IS NOT NULL THEN NULL
+                            WHEN reminders.sent_count = 0 THEN excluded.due_at
+                            ELSE reminders.next_at END",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .bind(due_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(
+    db: &mut SqliteConnection,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM reminders WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3")
+        .bind(loop_id)
+        .bind(position)
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stops chasing one person for one stage.
+pub async fn stop(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    reason: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE reminders SET next_at = NULL, stopped_reason = ?4
+          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND stopped_reason IS NULL",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Stops chasing a whole stage (skipped) or, with `position = None`, a whole loop (decided).
+pub async fn stop_all(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: Option<u32>,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE reminders SET next_at = NULL, stopped_reason = ?3
+          WHERE loop_id = ?1 AND (?2 IS NULL OR position = ?2) AND stopped_reason IS NULL",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Claims a due reminder: counts it and moves the next one `next_at` forward, if nobody else
+/// has claimed it since it was read. Returns whether this caller claimed it.
+pub async fn claim(
+    db: impl SqliteExecutor<'_>,
+    row: &ReminderRow,
+    next_at: UnixMillis,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE reminders SET sent_count = sent_count + 1, next_at = ?5
+          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND next_at = ?4
+            AND stopped_reason IS NULL",
+    )
+    .bind(row.loop_id)
+    .bind(row.position)
+    .bind(&row.user_id)
+    .bind(row.next_at)
+    .bind(next_at)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Marks the escalation done; `false` if it was done before (it happens once).
+pub async fn mark_escalated(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    now: UnixMillis,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE reminders SET escalated_at = ?4
+          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND escalated_at IS NULL",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A cached time zone, if fetched after `fresh_after`.
+pub async fn cached_tz(
+    db: impl SqliteExecutor<'_>,
+    user: &str,
+    fresh_after: UnixMillis,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT tz FROM user_profiles WHERE user_id = ?1 AND fetched_at >= ?2")
+        .bind(user)
+        .bind(fresh_after)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn cache_tz(
+    db: impl SqliteExecutor<'_>,
+    user: &str,
+    tz: &str,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO user_profiles (user_id, tz, fetched_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id) DO UPDATE SET tz = excluded.tz, fetched_at = excluded.fetched_at",
+    )
+    .bind(user)
+    .bind(tz)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn add_home_viewer(
+    db: impl SqliteExecutor<'_>,
+    user: &str,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO home_viewers (user_id, opened_at) VALUES (?1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at",
+    )
+    .bind(user)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_home_viewer(db: impl SqliteExecutor<'_>, user: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM home_viewers WHERE user_id = ?1")
+        .bind(user)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}

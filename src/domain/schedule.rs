@@ -1,0 +1,131 @@
+//! When feedback is due, and when a reminder may be sent: within working hours in the
+//! recipient's own time zone. Pure: time is passed in.
+
+use std::time::Duration;
+
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan, Zoned};
+
+use crate::clock::UnixMillis;
+use crate::settings::WorkHours;
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// Feedback is due `feedback_due` after the interview ends (its time plus its planned length).
+pub fn due_at(
+    interview_at: UnixMillis,
+    planned_minutes: u32,
+    feedback_due: Duration,
+) -> UnixMillis {
+    interview_at + i64::from(planned_minutes) * 60_000 + ms(feedback_due)
+}
+
+/// The first moment at or after `at` inside the working hours of `tz` (an IANA name).
+/// An unknown time zone is treated as UTC.
+pub fn next_allowed(at: UnixMillis, tz: &str, hours: WorkHours) -> UnixMillis {
+    let WorkHours::Window { start_min, end_min } = hours else {
+        return at;
+    };
+    let zone = TimeZone::get(tz).unwrap_or(TimeZone::UTC);
+    let Ok(ts) = Timestamp::from_millisecond(at) else {
+        return at;
+    };
+    let local: Zoned = ts.to_zoned(zone);
+    let minute = i32::from(local.hour()) * 60 + i32::from(local.minute());
+    let (start, end) = (i32::from(start_min), i32::from(end_min));
+    if minute >= start && minute < end {
+        return at;
+    }
+    let start_time =
+        Time::new((start / 60) as i8, (start % 60) as i8, 0, 0).unwrap_or(Time::midnight());
+    let day = if minute < start {
+        local.date()
+    } else {
+        local.date().checked_add(1.day()).unwrap_or(local.date())
+    };
+    day.to_datetime(start_time)
+        .to_zoned(local.time_zone().clone())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOURS: WorkHours = WorkHours::Window {
+        start_min: 9 * 60,
+        end_min: 18 * 60,
+    };
+
+    fn at(text: &str) -> UnixMillis {
+        text.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn feedback_is_due_after_the_interview_ends() {
+        let start = at("2026-11-24T14:00:00Z");
+        assert_eq!(
+            due_at(start, 30, Duration::from_secs(86_400)),
+            at("2026-11-25T14:30:00Z")
+        );
+    }
+
+    #[test]
+    fn reminders_wait_for_working_hours_in_the_recipients_time_zone() {
+        let cases = [
+            // (moment, tz, allowed from)
+            (
+                "2026-11-25T14:30:00Z",
+                "Europe/Berlin",
+                "2026-11-25T14:30:00Z",
+            ), // 15:30 Berlin: now
+            (
+                "2026-11-25T01:00:00Z",
+                "Europe/Berlin",
+                "2026-11-25T08:00:00Z",
+            ), // 02:00 → 09:00 Berlin
+            (
+                "2026-11-25T18:30:00Z",
+                "Europe/Berlin",
+                "2026-11-26T08:00:00Z",
+            ), // 19:30 → next day
+            (
+                "2026-11-25T14:30:00Z",
+                "America/Los_Angeles",
+                "2026-11-25T17:00:00Z",
+            ), // 06:30 → 09:00
+            (
+                "2026-11-25T14:30:00Z",
+                "Asia/Kolkata",
+                "2026-11-26T03:30:00Z",
+            ), // 20:00 IST → next 09:00
+            ("2026-11-25T03:00:00Z", "Not/AZone", "2026-11-25T09:00:00Z"), // unknown: UTC
+        ];
+        for (moment, tz, expected) in cases {
+            assert_eq!(
+                next_allowed(at(moment), tz, HOURS),
+                at(expected),
+                "{moment} in {tz}"
+            );
+        }
+    }
+
+    #[test]
+    fn always_means_any_time() {
+        let t = at("2026-11-25T01:00:00Z");
+        assert_eq!(next_allowed(t, "Europe/Berlin", WorkHours::Always), t);
+    }
+
+    #[test]
+    fn daylight_saving_changes_keep_the_local_hour() {
+        // Berlin switches to summer time on 2026-03-29: 09:00 local is 07:00 UTC after it.
+        assert_eq!(
+            next_allowed(at("2026-03-29T20:00:00Z"), "Europe/Berlin", HOURS),
+            at("2026-03-30T07:00:00Z")
+        );
+    }
+}

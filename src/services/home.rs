@@ -1,0 +1,90 @@
+//! The App Home: published when someone opens it, and kept current while they use it.
+
+use sqlx::SqliteConnection;
+
+use crate::clock::UnixMillis;
+use crate::db;
+use crate::domain::interview_loop::InterviewLoop;
+use crate::domain::progress::LoopProgress;
+use crate::slack::home::{Owed, home_view};
+use crate::startup::AppState;
+use crate::worker::jobs::Job;
+use crate::worker::retry::JobError;
+
+/// `app_home_opened`: remember the person and publish their view.
+pub async fn opened(tx: &mut SqliteConnection, user: &str, now: UnixMillis) -> sqlx::Result<()> {
+    db::reminders::add_home_viewer(&mut *tx, user, now).await?;
+    Job::PublishHome {
+        user: user.to_string(),
+    }
+    .enqueue(&mut *tx, now)
+    .await
+}
+
+/// In the caller's transaction: re-publish the Home of everyone in the loop who uses it.
+pub async fn refresh_for(
+    tx: &mut SqliteConnection,
+    l: &InterviewLoop,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    for user in l.members() {
+        if db::reminders::is_home_viewer(&mut *tx, &user).await? {
+            Job::PublishHome { user }.enqueue(&mut *tx, now).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
+    let mut loops: Vec<(InterviewLoop, LoopProgress)> = Vec::new();
+    for id in db::loops::open_loop_ids_for(&state.db, user).await? {
+        loops.push(crate::services::refresh::current_state(state, id).await?);
+    }
+    let mut due_of = Vec::new();
+    for (l, _) in &loops {
+        for row in db::reminders::for_loop(&state.db, l.id).await? {
+            if row.user_id == user {
+                due_of.push((l.id, row.position, row.due_at));
+            }
+        }
+    }
+    let mut owed: Vec<Owed<'_>> = Vec::new();
+    for (l, progress) in &loops {
+        for stage in l
+            .stages
+            .iter()
+            .filter(|s| s.interviewers.iter().any(|u| u == user))
+        {
+            if progress.has_submitted(stage.position, user) || l.skip_of(stage.position).is_some() {
+                continue;
+            }
+            let due_at = due_of
+                .iter()
+                .find(|(id, p, _)| *id == l.id && *p == stage.position)
+                .map(|(_, _, d)| *d);
+            owed.push(Owed {
+                l,
+                stage,
+                due_at,
+                overdue: progress.is_overdue(stage.position),
+            });
+        }
+    }
+    owed.sort_by_key(|o| (!o.overdue, o.due_at.unwrap_or(i64::MAX)));
+    let mut running: Vec<(&InterviewLoop, &LoopProgress)> = loops
+        .iter()
+        .filter(|(l, _)| l.is_owner(user))
+        .map(|(l, p)| (l, p))
+        .collect();
+    running.sort_by_key(|(l, p)| {
+        (
+            !l.stages.iter().any(|s| p.is_overdue(s.position)),
+            -l.created_at,
+        )
+    });
+    state
+        .slack
+        .publish_home(user, &home_view(&owed, &running))
+        .await?;
+    Ok(())
+}

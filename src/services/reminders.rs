@@ -1,0 +1,359 @@
+//! Chasing overdue feedback: due times per interviewer, the sweep that queues reminders
+//! exactly once, working hours in each person's time zone, one escalation, and "I didn't run
+//! this interview".
+
+use std::sync::atomic::Ordering;
+
+use sqlx::SqliteConnection;
+
+use crate::db;
+use crate::db::reminders::ReminderRow;
+use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
+use crate::domain::progress::Chase;
+use crate::domain::schedule::{due_at, next_allowed};
+use crate::services::SOMETHING_WENT_WRONG;
+use crate::slack::messages;
+use crate::slack::scorecard_views::notice_modal;
+use crate::startup::AppState;
+use crate::worker::jobs::Job;
+use crate::worker::retry::JobError;
+
+/// How long a cached time zone is trusted.
+const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;
+/// How many due reminders one sweep queues at most (the next sweep takes the rest).
+const SWEEP_BATCH: i64 = 500;
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+pub async fn chases(state: &AppState, loop_id: LoopId) -> sqlx::Result<Vec<Chase>> {
+    Ok(db::reminders::for_loop(&state.db, loop_id)
+        .await?
+        .into_iter()
+        .map(|r| Chase {
+            position: r.position,
+            user: r.user_id,
+            reminders_sent: r.sent_count,
+            escalated: r.escalated_at.is_some(),
+            stopped: r.stopped_reason.is_some(),
+        })
+        .collect())
+}
+
+/// In the caller's transaction: brings the reminder rows of a loop in line with its stages:
+/// one row per scheduled (stage, interviewer); unscheduled stages and people no longer on
+/// the panel are not chased.
+pub async fn sync(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    loop_id: LoopId,
+    rubric_id: &str,
+    stages: &[Stage],
+) -> sqlx::Result<()> {
+    let rubric = state.rubrics.get(rubric_id);
+    let feedback_due = rubric
+        .and_then(|r| r.feedback_deadline)
+        .unwrap_or(state.settings.feedback_due);
+    let existing = db::reminders::for_loop(&mut *tx, loop_id).await?;
+    let mut wanted: Vec<(u32, &str)> = Vec::new();
+    for stage in stages {
+        let Some(at) = stage.interview_at else {
+            continue;
+        };
+        let minutes = rubric
+            .and_then(|r| r.stage(&stage.key))
+            .map(|s| s.planned_minutes())
+            .unwrap_or(60);
+        for user in &stage.interviewers {
+            db::reminders::upsert(
+                &mut *tx,
+                loop_id,
+                stage.position,
+                user,
+                due_at(at, minutes, feedback_due),
+            )
+            .await?;
+            wanted.push((stage.position, user));
+        }
+    }
+    for row in existing {
+        if !wanted.contains(&(row.position, row.user_id.as_str())) && row.stopped_reason.is_none() {
+            db::reminders::delete(&mut *tx, loop_id, row.position, &row.user_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds due reminders (an indexed query) and queues each exactly once: the row is claimed
+/// (counted, next time moved on) in the same transaction that queues the reminder job.
+pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
+    if state.paused.load(Ordering::SeqCst) {
+        return Ok(0);
+    }
+    let now = state.clock.now_ms();
+    let due = db::reminders::due(&state.db, now, SWEEP_BATCH).await?;
+    let mut queued = 0;
+    for row in due {
+        let mut tx = db::begin_write(&state.db).await?;
+        let next = now + ms(state.settings.remind_every);
+        if db::reminders::claim(&mut *tx, &row, next).await? {
+            let seq = row.sent_count + 1;
+            Job::Reminder {
+                loop_id: row.loop_id,
+                position: row.position,
+                user: row.user_id.clone(),
+                seq,
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+            if seq == 1 {
+                Job::RefreshSummary {
+                    loop_id: row.loop_id,
+                }
+                .enqueue(&mut *tx, now)
+                .await?;
+            }
+            queued += 1;
+        }
+        tx.commit().await?;
+    }
+    if queued > 0 {
+        tracing::info!(queued, "reminders queued");
+    }
+    Ok(queued)
+}
+
+/// The person's Slack time zone: cached, else from users.info.
+async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
+    let now = state.clock.now_ms();
+    if let Some(tz) = db::reminders::cached_tz(&state.db, user, now - TZ_FRESH_MS).await? {
+        return Ok(tz);
+    }
+    let info = state.slack.user_info(user).await?;
+    let tz = if info.tz.is_empty() {
+        "UTC".to_string()
+    } else {
+        info.tz
+    };
+    db::reminders::cache_tz(&state.db, user, &tz, now).await?;
+    Ok(tz)
+}
+
+/// Waits for the recipient's working hours (the job is put back, not counted).
+async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
+    let tz = tz_of(state, user).await?;
+    let now = state.clock.now_ms();
+    let allowed = next_allowed(now, &tz, state.settings.work_hours);
+    if allowed > now {
+        return Err(JobError::Deferred { until: allowed });
+    }
+    Ok(())
+}
+
+fn still_owed(l: &InterviewLoop, row: &Option<ReminderRow>) -> bool {
+    l.status == LoopStatus::Open && row.as_ref().is_some_and(|r| r.stopped_reason.is_none())
+}
+
+/// Sends reminder number `seq`; after `LOOPBOT_ESCALATE_AFTER` of them, escalates once.
+pub async fn remind(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    seq: i64,
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    let row = db::reminders::get(&state.db, loop_id, position, user).await?;
+    let submitted = db::scorecards::latest(&state.db, loop_id, position, user)
+        .await?
+        .is_some();
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    if submitted || !still_owed(&l, &row) {
+        return Ok(());
+    }
+    within_hours(state, user).await?;
+    let due = row.as_ref().map(|r| r.due_at).unwrap_or_default();
+    let dm = state.slack.open_dm(user).await?;
+    state
+        .slack
+        .post_message(&dm, &messages::reminder(&l, stage, due, seq))
+        .await?;
+    let now = state.clock.now_ms();
+    db::audit::record(
+        &state.db,
+        loop_id,
+        "loopbot",
+        "reminder_sent",
+        &format!("stage={position} user={user} n={seq}"),
+        now,
+    )
+    .await?;
+    if seq >= i64::from(state.settings.escalate_after) {
+        let mut tx = db::begin_write(&state.db).await?;
+        if db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await? {
+            Job::Escalation {
+                loop_id,
+                position,
+                user: user.to_string(),
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+            Job::RefreshSummary { loop_id }
+                .enqueue(&mut *tx, now)
+                .await?;
+            crate::services::home::refresh_for(&mut tx, &l, now).await?;
+            db::audit::record(
+                &mut *tx,
+                loop_id,
+                "loopbot",
+                "escalated",
+                &format!("stage={position} user={user}"),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        state.wake.notify_one();
+    }
+    Ok(())
+}
+
+/// The one escalation: a direct message to the hiring manager.
+pub async fn escalate(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    let row = db::reminders::get(&state.db, loop_id, position, user).await?;
+    let submitted = db::scorecards::latest(&state.db, loop_id, position, user)
+        .await?
+        .is_some();
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    if submitted || !still_owed(&l, &row) {
+        return Ok(());
+    }
+    within_hours(state, &l.hiring_manager_id).await?;
+    let (due, sent) = row.map(|r| (r.due_at, r.sent_count)).unwrap_or_default();
+    let dm = state.slack.open_dm(&l.hiring_manager_id).await?;
+    state
+        .slack
+        .post_message(&dm, &messages::escalation(&l, stage, user, due, sent))
+        .await?;
+    Ok(())
+}
+
+/// "I didn't run this interview": stop chasing, and tell the coordinator.
+pub async fn not_run(
+    state: &AppState,
+    user: &str,
+    trigger_id: &str,
+    loop_id: LoopId,
+    position: u32,
+) {
+    let text = match stop_not_run(state, user, loop_id, position).await {
+        Ok(Some(stage)) => format!(
+            "Thanks. Reminders for *{stage}* have stopped, and the coordinator has been told so they can fix the panel."
+        ),
+        Ok(None) => "You are not on this stage's panel, so there is nothing to stop.".to_string(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not record a not-run answer");
+            SOMETHING_WENT_WRONG.to_string()
+        }
+    };
+    if let Err(e) = state
+        .slack_inline
+        .open_view(trigger_id, &notice_modal("Reminders", &text))
+        .await
+    {
+        tracing::warn!(error = %e, "could not show a notice");
+    }
+}
+
+async fn stop_not_run(
+    state: &AppState,
+    user: &str,
+    loop_id: LoopId,
+    position: u32,
+) -> anyhow::Result<Option<String>> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(None);
+    };
+    let Some(stage) = l
+        .stage_at(position)
+        .filter(|s| s.interviewers.iter().any(|u| u == user))
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now_ms();
+    let mut tx = db::begin_write(&state.db).await?;
+    if db::reminders::stop(&mut *tx, loop_id, position, user, "not_run").await? {
+        db::audit::record(
+            &mut *tx,
+            loop_id,
+            user,
+            "interview_not_run",
+            &format!("stage={position}"),
+            now,
+        )
+        .await?;
+        Job::NotRunNotice {
+            loop_id,
+            position,
+            user: user.to_string(),
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+    }
+    tx.commit().await?;
+    state.wake.notify_one();
+    Ok(Some(stage.name.clone()))
+}
+
+pub async fn not_run_notice(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    let dm = state.slack.open_dm(&l.coordinator_id).await?;
+    state
+        .slack
+        .post_message(&dm, &messages::not_run_notice(&l, stage, user))
+        .await?;
+    Ok(())
+}
+
+/// Stops chasing: one person (submitted), a stage (skipped) or the whole loop (decided).
+pub async fn stop(
+    tx: &mut SqliteConnection,
+    loop_id: LoopId,
+    position: Option<u32>,
+    user: Option<&str>,
+    reason: &str,
+) -> sqlx::Result<()> {
+    match (position, user) {
+        (Some(position), Some(user)) => {
+            db::reminders::stop(&mut *tx, loop_id, position, user, reason)
+                .await
+                .map(drop)
+        }
+        _ => db::reminders::stop_all(&mut *tx, loop_id, position, reason).await,
+    }
+}
