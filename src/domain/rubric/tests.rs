@@ -32,7 +32,10 @@ fn builtin_parses_with_four_stages_in_article_order() {
     let r = set.default_rubric();
     assert_eq!(r.id, DEFAULT_RUBRIC_ID);
     assert_eq!(r.role, "Senior Backend Engineer");
-    assert_eq!(r.feedback_deadline, Some(Duration::from_secs(24 * 3600)));
+    assert_eq!(
+        r.feedback_deadline, None,
+        "LOOPBOT_FEEDBACK_DUE governs the default rubric"
+    );
     assert!(!r.summary.is_empty());
     let keys: Vec<_> = r.stages.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(
