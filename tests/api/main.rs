@@ -5,6 +5,7 @@ mod faults;
 mod health;
 mod helpers;
 mod lifecycle;
+mod reminders;
 mod scorecards;
 mod signature;
 mod start_loop;
