@@ -11,3 +11,13 @@ pub fn init(default: &str) {
         .with_target(false)
         .try_init();
 }
+
+/// Like [`init`], but logs go to stderr: for commands whose stdout is their output.
+pub fn init_stderr(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -2,8 +2,10 @@
 //! or a transaction) and return domain types.
 
 pub mod audit;
+pub mod export;
 pub mod jobs;
 pub mod loops;
+pub mod purge;
 pub mod receipts;
 pub mod scorecards;
 
