@@ -688,3 +688,24 @@ fn a_bad_date_is_one_line_naming_the_flag() {
         assert_eq!(text(&output.stdout), "");
     }
 }
+
+#[test]
+fn database_url_flag_overrides_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let output = loopbot(other.path())
+        .env("DATABASE_URL", url(other.path()))
+        .args([
+            "export",
+            "--table",
+            "loops",
+            "--database-url",
+            &url(dir.path()),
+        ])
+        .output()
+        .unwrap();
+    let rows = json(&ok(&output));
+    assert_eq!(rows[0]["id"], s.ada);
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+}
