@@ -23,6 +23,10 @@ enum Command {
     Serve(Box<Overrides>),
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
     Demo,
+    /// Write loops, stages, scorecards (every version), skips and decisions as JSON or CSV.
+    Export(loopbot::export::ExportArgs),
+    /// Delete the candidate data of loops decided before a date; counts are kept.
+    Purge(loopbot::purge::PurgeArgs),
 }
 
 /// Flags override the environment variable of the same name.
@@ -95,15 +99,23 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::parse();
-    // The demo prints what people see; only warnings belong between those lines.
+    // Logs go to stderr. The demo, export and purge print for people: only warnings there.
     loopbot::telemetry::init(match cli.command {
-        Command::Demo => "warn",
-        _ => "info,sqlx=warn",
+        Command::Serve(_) => "info,sqlx=warn",
+        _ => "warn",
     });
     loopbot::install_crypto_provider();
     let result = match cli.command {
         Command::Serve(overrides) => serve(&overrides).await,
         Command::Demo => loopbot::demo::run().await,
+        Command::Export(args) => match database_settings(args.database_url.as_ref()) {
+            Ok(settings) => loopbot::export::run(&args, &settings).await,
+            Err(e) => Err(e),
+        },
+        Command::Purge(args) => match database_settings(args.database_url.as_ref()) {
+            Ok(settings) => loopbot::purge::run(&args, &settings).await,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +130,17 @@ fn settings_from(overrides: &Overrides, needs: Needs) -> anyhow::Result<Settings
     let mut raw = settings::from_process_env();
     overrides.apply(&mut raw);
     Ok(Settings::parse(&raw, needs)?)
+}
+
+/// Settings for the commands that only use the database; `--database-url` overrides.
+fn database_settings(database_url: Option<&String>) -> anyhow::Result<Settings> {
+    settings_from(
+        &Overrides {
+            database_url: database_url.cloned(),
+            ..Overrides::default()
+        },
+        Needs::DatabaseOnly,
+    )
 }
 
 async fn serve(overrides: &Overrides) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
-//! Logging: `RUST_LOG` filters; secrets never reach the log because settings hold them in a
-//! type whose Debug output is redacted.
+//! Logging to stderr (stdout is for what commands print: the demo, exports). `RUST_LOG`
+//! filters. Secrets never reach the log because settings hold them in a type whose Debug
+//! output is redacted.
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,5 +10,6 @@ pub fn init(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }

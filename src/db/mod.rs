@@ -2,9 +2,11 @@
 //! or a transaction) and return domain types.
 
 pub mod audit;
+pub mod export;
 pub mod flags;
 pub mod jobs;
 pub mod loops;
+pub mod purge;
 pub mod receipts;
 pub mod reminders;
 pub mod scorecards;
