@@ -152,6 +152,57 @@ impl Demo {
         crate::worker::run_due_jobs(&self.state).await
     }
 
+    /// Lets every queued job run, moving the clock a little so coalesced edits can happen.
+    async fn settle(&self) -> anyhow::Result<()> {
+        for _ in 0..3 {
+            self.run_worker().await?;
+            self.clock.advance(Duration::from_secs(1));
+        }
+        self.run_worker().await.map(drop)
+    }
+
+    /// Moves the simulated clock to `at` (Unix ms) and runs what became due.
+    async fn advance_to(&self, at: i64, what: &str) -> anyhow::Result<()> {
+        use crate::clock::Clock;
+        let now = self.clock.now_ms();
+        if at > now {
+            self.clock.advance(Duration::from_millis((at - now) as u64));
+        }
+        let when = jiff::Timestamp::from_millisecond(at)
+            .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
+            .unwrap_or_default();
+        println!("\n⏩ The clock moves to {when}: {what}");
+        self.settle().await
+    }
+
+    async fn command(
+        &self,
+        person: &Person,
+        channel: &str,
+        text: &str,
+    ) -> anyhow::Result<Option<String>> {
+        let answer = self.slack.command(person.id, channel, text).await;
+        anyhow::ensure!(
+            answer.status().is_success(),
+            "the command was refused: {}",
+            answer.status()
+        );
+        let body = answer.text().await.unwrap_or_default();
+        if body.is_empty() {
+            return Ok(None);
+        }
+        let value: Value = serde_json::from_str(&body)?;
+        Ok(Some(render_blocks(&self.sim, &value["blocks"], person.tz)))
+    }
+
+    fn latest_modal(&self, person: &Person) -> anyhow::Result<crate::sim::SimView> {
+        self.sim
+            .views_of(person.id)
+            .into_iter()
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("no modal opened"))
+    }
+
     async fn play(&self) -> anyhow::Result<()> {
         title("Loopbot demo: one interview loop, start to finish, on a simulated Slack");
         println!(
@@ -159,28 +210,25 @@ impl Demo {
             COORDINATOR.name, HIRING_MANAGER.name, SCREENER.name, DESIGNER.name, CODER.name
         );
         println!(
-            "Each sees times in their own time zone. Every request below is signed and goes through Loopbot's real HTTP endpoints."
+            "Each sees times in their own time zone. Every request below is signed and goes through Loopbot's real HTTP endpoints; the clock is simulated and moved forward instead of waited for."
         );
+        let channel = self.start_loop().await?;
+        self.scorecards(&channel).await?;
+        self.reminders(&channel).await?;
+        self.decision(&channel).await?;
+        title("Demo finished");
+        Ok(())
+    }
 
+    async fn start_loop(&self) -> anyhow::Result<String> {
+        title("1. Starting the loop");
         step(&format!(
             "{} types `/loop start Ada Lovelace` in #hiring",
             COORDINATOR.name
         ));
-        let answer = self
-            .slack
-            .command(COORDINATOR.id, &self.hiring_channel, "start Ada Lovelace")
-            .await;
-        anyhow::ensure!(
-            answer.status().is_success(),
-            "the command was refused: {}",
-            answer.status()
-        );
-        let view = self
-            .sim
-            .views_of(COORDINATOR.id)
-            .into_iter()
-            .last()
-            .ok_or_else(|| anyhow::anyhow!("no modal opened"))?;
+        self.command(&COORDINATOR, &self.hiring_channel, "start Ada Lovelace")
+            .await?;
+        let view = self.latest_modal(&COORDINATOR)?;
         seen_by(
             &COORDINATOR,
             "the start form",
@@ -196,18 +244,10 @@ impl Demo {
             .submit_view(COORDINATOR.id, &view.id, &FormValues::new())
             .await;
         let body: Value = answer.json().await.unwrap_or(Value::Null);
-        let errors = body["errors"].as_object().map(|e| {
-            e.iter()
-                .map(|(field, msg)| {
-                    format!("  next to `{field}`: {}", msg.as_str().unwrap_or_default())
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
         seen_by(
             &COORDINATOR,
             "the form stays open, with",
-            &errors.unwrap_or_else(|| "no errors?".into()),
+            &field_errors(&body),
         );
 
         step(&format!(
@@ -219,7 +259,7 @@ impl Demo {
             .user("hiring_manager", HIRING_MANAGER.id)
             .users("panel:technical-screen", &[SCREENER.id])
             .date_time("time:technical-screen", first_day)
-            .users("panel:system-design", &[DESIGNER.id, HIRING_MANAGER.id])
+            .users("panel:system-design", &[DESIGNER.id])
             .date_time("time:system-design", first_day + 86_400)
             .users("panel:coding", &[CODER.id])
             .date_time("time:coding", first_day + 2 * 86_400);
@@ -267,7 +307,6 @@ impl Demo {
             channel.topic
         );
         println!("Members: {}", members.join(", "));
-
         for confirmation in self.sim.ephemerals_for(COORDINATOR.id) {
             seen_by(
                 &COORDINATOR,
@@ -275,16 +314,19 @@ impl Demo {
                 &render_blocks(&self.sim, &confirmation.blocks, COORDINATOR.tz),
             );
         }
-        let messages = self.sim.messages(&channel.id);
-        let pins = self.sim.pins(&channel.id);
-        if let Some(summary) = messages.iter().find(|m| pins.contains(&m.ts)) {
+        if let Some(summary) = self.summary(&channel.id) {
             seen_by(
                 &HIRING_MANAGER,
                 "the pinned summary",
-                &render_message(&self.sim, summary, HIRING_MANAGER.tz),
+                &render_message(&self.sim, &summary, HIRING_MANAGER.tz),
             );
         }
-        if let Some(design) = messages.iter().find(|m| m.text.contains("System design")) {
+        if let Some(design) = self
+            .sim
+            .messages(&channel.id)
+            .iter()
+            .find(|m| m.text.contains("System design"))
+        {
             seen_by(
                 &DESIGNER,
                 "the rubric for their stage",
@@ -293,14 +335,12 @@ impl Demo {
         }
         println!(
             "\n({} messages in the channel: one rubric per stage and the summary.)",
-            messages.len()
+            self.sim.messages(&channel.id).len()
         );
-        self.scorecards(&channel.id).await?;
-        title("Demo finished");
-        Ok(())
+        Ok(channel.id)
     }
 
-    /// Presses a button in a channel message; returns the modal that opened for `person`.
+    /// Presses a button in a message; returns the modal that opened for `person`.
     async fn press(
         &self,
         person: &Person,
@@ -313,12 +353,7 @@ impl Demo {
         self.slack
             .press_button(person.id, channel, &message.ts, action_id, &value)
             .await;
-        self.sim
-            .views_of(person.id)
-            .into_iter()
-            .last()
-            .map(|v| v.view)
-            .ok_or_else(|| anyhow::anyhow!("no modal opened"))
+        Ok(self.latest_modal(person)?.view)
     }
 
     fn summary(&self, channel: &str) -> Option<SimMessage> {
@@ -329,29 +364,52 @@ impl Demo {
             .find(|m| pins.contains(&m.ts))
     }
 
-    async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {
-        title("Scorecards: blind by default");
-        let rubric_of = |stage: &str| {
-            self.sim
-                .messages(channel)
-                .into_iter()
-                .find(|m| m.text.contains(stage))
-                .ok_or_else(|| anyhow::anyhow!("no rubric message for {stage}"))
-        };
+    fn rubric_of(&self, channel: &str, stage: &str) -> anyhow::Result<SimMessage> {
+        self.sim
+            .messages(channel)
+            .into_iter()
+            .find(|m| m.text.starts_with("Stage") && m.text.contains(stage))
+            .ok_or_else(|| anyhow::anyhow!("no rubric message for {stage}"))
+    }
 
+    /// `person` presses the stage's scorecard button and submits every criterion at `rating`.
+    async fn submit_scorecard(
+        &self,
+        person: &Person,
+        channel: &str,
+        stage: &str,
+        rating: &str,
+        evidence: &str,
+    ) -> anyhow::Result<()> {
+        let message = self.rubric_of(channel, stage)?;
+        self.press(person, channel, &message, actions::SCORECARD_OPEN)
+            .await?;
+        let form = self.latest_modal(person)?;
+        let answer = self
+            .slack
+            .submit_view(
+                person.id,
+                &form.id,
+                &all_rated(&form.view, rating).text("evidence", evidence),
+            )
+            .await;
+        anyhow::ensure!(
+            answer.text().await.unwrap_or_default().is_empty(),
+            "the scorecard was not accepted"
+        );
+        Ok(())
+    }
+
+    async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {
+        title("2. Scorecards: blind by default");
         step(&format!(
             "{} presses \"Submit scorecard\" on the Technical screen rubric",
             SCREENER.name
         ));
-        let screen = rubric_of("Technical screen")?;
+        let screen = self.rubric_of(channel, "Technical screen")?;
         self.press(&SCREENER, channel, &screen, actions::SCORECARD_OPEN)
             .await?;
-        let form = self
-            .sim
-            .views_of(SCREENER.id)
-            .into_iter()
-            .last()
-            .ok_or_else(|| anyhow::anyhow!("no form"))?;
+        let form = self.latest_modal(&SCREENER)?;
         seen_by(
             &SCREENER,
             "the scorecard form",
@@ -359,18 +417,10 @@ impl Demo {
         );
 
         step(&format!(
-            "{} rates every criterion but forgets the evidence, and submits",
+            "{} rates every criterion but writes almost no evidence, and submits",
             SCREENER.name
         ));
-        let mut ratings = FormValues::new();
-        for block in form.view["blocks"].as_array().into_iter().flatten() {
-            if let Some(id) = block["block_id"]
-                .as_str()
-                .filter(|id| id.starts_with("crit:") || *id == "overall")
-            {
-                ratings = ratings.option(id, "4");
-            }
-        }
+        let ratings = all_rated(&form.view, "4");
         let answer = self
             .slack
             .submit_view(
@@ -390,8 +440,14 @@ impl Demo {
         self.slack
             .submit_view(SCREENER.id, &form.id, &ratings.text("evidence", evidence))
             .await;
-        self.run_worker().await?;
-        if let Some(note) = self.sim.messages(channel).into_iter().last() {
+        self.settle().await?;
+        if let Some(note) = self
+            .sim
+            .messages(channel)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.contains("submitted a scorecard"))
+        {
             seen_by(
                 &HIRING_MANAGER,
                 "a note in the channel (who, never the scores)",
@@ -416,55 +472,30 @@ impl Demo {
         );
 
         step(&format!(
-            "{}, {} and {} submit their scorecards for System design and Coding",
-            DESIGNER.name, HIRING_MANAGER.name, CODER.name
+            "{} submits the Coding scorecard while System design still has none",
+            CODER.name
         ));
-        for (person, stage, rating) in [
-            (&DESIGNER, "System design", "3"),
-            (&HIRING_MANAGER, "System design", "3"),
-            (&CODER, "Coding", "2"),
-        ] {
-            let message = rubric_of(stage)?;
-            let view = self
-                .press(person, channel, &message, actions::SCORECARD_OPEN)
-                .await?;
-            let view_id = self
-                .sim
-                .views_of(person.id)
-                .into_iter()
-                .last()
-                .map(|v| v.id)
-                .unwrap_or_default();
-            let mut form = FormValues::new().text(
-                "evidence",
-                "Specific, checkable evidence of what the candidate said and did in this round.",
+        self.submit_scorecard(&CODER, channel, "Coding", "2", "Solid API design, but retries were unbounded and the failure of the downstream call was never handled.").await?;
+        self.settle().await?;
+        if let Some(warning) = self
+            .sim
+            .messages(channel)
+            .into_iter()
+            .find(|m| m.text.ends_with("has no feedback"))
+        {
+            seen_by(
+                &HIRING_MANAGER,
+                "a warning, posted once for the stage",
+                &render_message(&self.sim, &warning, HIRING_MANAGER.tz),
             );
-            for block in view["blocks"].as_array().into_iter().flatten() {
-                if let Some(id) = block["block_id"]
-                    .as_str()
-                    .filter(|id| id.starts_with("crit:") || *id == "overall")
-                {
-                    form = form.option(id, rating);
-                }
-            }
-            self.slack.submit_view(person.id, &view_id, &form).await;
-        }
-        // Edits of the summary are coalesced: at most one per second.
-        for _ in 0..3 {
-            self.clock.advance(Duration::from_secs(1));
-            self.run_worker().await?;
         }
         let summary = self
             .summary(channel)
             .ok_or_else(|| anyhow::anyhow!("no summary"))?;
         seen_by(
             &CODER,
-            "the pinned summary, edited in place (still blind: Values and collaboration has no scorecard)",
+            "the pinned summary, edited in place (still blind)",
             &render_message(&self.sim, &summary, CODER.tz),
-        );
-        println!(
-            "(The summary has been edited {} time(s); Slack shows one message, always current.)",
-            summary.edits.len()
         );
 
         step(&format!(
@@ -481,6 +512,187 @@ impl Demo {
         );
         Ok(())
     }
+
+    async fn reminders(&self, channel: &str) -> anyhow::Result<()> {
+        title("3. Reminders: by DM, in working hours, escalated once");
+        // System design: Wed 14:00 UTC, 60 minutes, due 24 h after it ends.
+        let design_due = START_MS + (2 * 86_400 + 6 * 3600) * 1000;
+        self.advance_to(design_due + 60_000, "Dev's System design scorecard is due")
+            .await?;
+        println!(
+            "It is 20:31 in Kolkata, outside Dev's working hours (09:00-18:00): the reminder waits."
+        );
+        println!(
+            "Direct messages to Dev so far: {}",
+            self.sim.dms_to(DESIGNER.id).len()
+        );
+        let kolkata_morning = START_MS + (3 * 86_400 + 18 * 3600 + 1800) * 1000; // Fri 03:30 UTC
+        self.advance_to(kolkata_morning, "09:00 in Kolkata").await?;
+        if let Some(reminder) = self.sim.dms_to(DESIGNER.id).last() {
+            seen_by(
+                &DESIGNER,
+                "a direct message",
+                &render_message(&self.sim, reminder, DESIGNER.tz),
+            );
+        }
+        self.advance_to(
+            kolkata_morning + 86_400_000,
+            "a day later, still nothing from Dev",
+        )
+        .await?;
+        println!(
+            "Dev gets a second reminder. After {} reminders the hiring manager is told, once, in their own working hours.",
+            self.state.settings.escalate_after
+        );
+        let london_morning = START_MS + (5 * 86_400) * 1000; // Sat 09:00 UTC
+        self.advance_to(london_morning, "09:00 in London").await?;
+        if let Some(escalation) = self
+            .sim
+            .dms_to(HIRING_MANAGER.id)
+            .into_iter()
+            .find(|m| m.text.contains("still missing"))
+        {
+            seen_by(
+                &HIRING_MANAGER,
+                "an escalation",
+                &render_message(&self.sim, &escalation, HIRING_MANAGER.tz),
+            );
+        }
+        step(&format!("{} opens Loopbot's App Home", DESIGNER.name));
+        self.slack.event("EvDemoHome", serde_json::json!({"type": "app_home_opened", "user": DESIGNER.id, "channel": "D0", "tab": "home", "event_ts": "1.0"})).await;
+        self.settle().await?;
+        if let Some(home) = self.sim.home_of(DESIGNER.id) {
+            seen_by(
+                &DESIGNER,
+                "their App Home",
+                &render_blocks(&self.sim, &home["blocks"], DESIGNER.tz),
+            );
+        }
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        seen_by(
+            &COORDINATOR,
+            "the pinned summary",
+            &render_message(&self.sim, &summary, COORDINATOR.tz),
+        );
+        Ok(())
+    }
+
+    async fn decision(&self, channel: &str) -> anyhow::Result<()> {
+        title("4. Skipping a stage and deciding");
+        step(&format!(
+            "{} types `/loop skip system-design Dev was pulled into an incident; design was probed in the coding round`",
+            HIRING_MANAGER.name
+        ));
+        if let Some(reply) = self.command(&HIRING_MANAGER, channel, "skip system-design Dev was pulled into an incident; design was probed in the coding round").await? {
+            seen_by(&HIRING_MANAGER, "only for them", &reply);
+        }
+        self.settle().await?;
+        if let Some(note) = self
+            .sim
+            .messages(channel)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.contains("skipped"))
+        {
+            seen_by(
+                &COORDINATOR,
+                "a note in the channel",
+                &render_message(&self.sim, &note, COORDINATOR.tz),
+            );
+        }
+
+        step(&format!("{} types `/loop decide`", HIRING_MANAGER.name));
+        self.command(&HIRING_MANAGER, channel, "decide").await?;
+        let form = self.latest_modal(&HIRING_MANAGER)?;
+        seen_by(
+            &HIRING_MANAGER,
+            "the decision form",
+            &render_view(&self.sim, &form.view, HIRING_MANAGER.tz),
+        );
+        self.settle().await?;
+        if let Some(warning) = self
+            .sim
+            .messages(channel)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.ends_with("has no feedback"))
+        {
+            seen_by(
+                &COORDINATOR,
+                "a warning in the channel",
+                &render_message(&self.sim, &warning, COORDINATOR.tz),
+            );
+        }
+
+        step(&format!(
+            "{} chooses Hire and submits without ticking the confirmation",
+            HIRING_MANAGER.name
+        ));
+        let decision = FormValues::new()
+            .option("outcome", "hire")
+            .text("rationale", "Strong production ownership in the screen; the coding concerns are coachable and design was probed there.");
+        let answer = self
+            .slack
+            .submit_view(HIRING_MANAGER.id, &form.id, &decision)
+            .await;
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        seen_by(
+            &HIRING_MANAGER,
+            "the form stays open, with",
+            &field_errors(&body),
+        );
+
+        step(&format!(
+            "{} ticks the confirmation and submits",
+            HIRING_MANAGER.name
+        ));
+        self.slack
+            .submit_view(
+                HIRING_MANAGER.id,
+                &form.id,
+                &decision.checked("confirm_missing", &["confirm"]),
+            )
+            .await;
+        self.settle().await?;
+        if let Some(message) = self
+            .sim
+            .messages(channel)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.starts_with("Decision for"))
+        {
+            seen_by(
+                &CODER,
+                "the decision in the channel",
+                &render_message(&self.sim, &message, CODER.tz),
+            );
+        }
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        seen_by(
+            &SCREENER,
+            "the final summary: every recommendation revealed",
+            &render_message(&self.sim, &summary, SCREENER.tz),
+        );
+        Ok(())
+    }
+}
+
+/// Every rating input of a scorecard form set to `rating`.
+fn all_rated(view: &Value, rating: &str) -> FormValues {
+    let mut form = FormValues::new();
+    for block in view["blocks"].as_array().into_iter().flatten() {
+        if let Some(id) = block["block_id"]
+            .as_str()
+            .filter(|id| id.starts_with("crit:") || *id == "overall")
+        {
+            form = form.option(id, rating);
+        }
+    }
+    form
 }
 
 fn find_button(blocks: &Value, action_id: &str) -> Option<String> {

@@ -169,6 +169,17 @@ fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
         "submitted a scorecard for *Technical screen*",
         "Scorecards are blind",
         "sees every scorecard in full",
+        "System design has no feedback, but a later stage does",
+        "the reminder waits",
+        "Your scorecard for *System design* with *Ada Lovelace* was due",
+        "I didn't run this interview",
+        "still missing after 2 reminders",
+        "Your scorecards",
+        "*overdue*",
+        "skipped *System design*",
+        "next to `confirm_missing`",
+        "Decision: Hire · Ada Lovelace",
+        "Recommendation: @Ines: *4 · Strong yes*",
         "Demo finished",
     ] {
         assert!(

@@ -123,14 +123,14 @@ impl LoopProgress {
                 reason: skip.reason.clone(),
             };
         }
+        if self.overdue.contains(&stage.position) {
+            return StageStatus::Overdue;
+        }
         if l.warned.contains(&stage.position) && !self.has_feedback(stage.position) {
             return StageStatus::Missing;
         }
         if stage.interviewers.is_empty() {
             return StageStatus::NoInterviewer;
-        }
-        if self.overdue.contains(&stage.position) {
-            return StageStatus::Overdue;
         }
         if self.due.contains(&stage.position) {
             return StageStatus::Due;

@@ -240,7 +240,7 @@ pub fn summary_message(
             }
         }
         let mut row = section(&text);
-        if !stage.interviewers.is_empty() {
+        if !stage.interviewers.is_empty() && l.decision.is_none() {
             row["accessory"] = scorecard_button(l, stage, progress);
         }
         blocks.push(row);
@@ -273,7 +273,9 @@ pub fn summary_message(
             "value": l.id.to_string(),
         }],
     }));
-    blocks.push(context(if visible {
+    blocks.push(context(if l.decision.is_some() {
+        "The decision is recorded: scorecards are final and every recommendation is shown above. Full scorecards: *View scorecards*."
+    } else if visible {
         "Every stage is in: recommendations are shown above. Full scorecards: *View scorecards*."
     } else {
         "Blind until every stage is in: the channel shows who has submitted, never ratings. Full scorecards are open to the hiring manager, the coordinator, and interviewers who have submitted their own."
