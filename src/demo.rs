@@ -356,6 +356,26 @@ impl Demo {
         Ok(self.latest_modal(person)?.view)
     }
 
+    /// Shows `person` the first (or, with `newest`, the last) channel message matching `which`.
+    fn show_message(
+        &self,
+        person: &Person,
+        what: &str,
+        channel: &str,
+        newest: bool,
+        which: impl Fn(&SimMessage) -> bool,
+    ) {
+        let messages = self.sim.messages(channel);
+        let found = if newest {
+            messages.iter().rev().find(|m| which(m))
+        } else {
+            messages.iter().find(|m| which(m))
+        };
+        if let Some(message) = found {
+            seen_by(person, what, &render_message(&self.sim, message, person.tz));
+        }
+    }
+
     fn summary(&self, channel: &str) -> Option<SimMessage> {
         let pins = self.sim.pins(channel);
         self.sim
@@ -441,19 +461,13 @@ impl Demo {
             .submit_view(SCREENER.id, &form.id, &ratings.text("evidence", evidence))
             .await;
         self.settle().await?;
-        if let Some(note) = self
-            .sim
-            .messages(channel)
-            .into_iter()
-            .rev()
-            .find(|m| m.text.contains("submitted a scorecard"))
-        {
-            seen_by(
-                &HIRING_MANAGER,
-                "a note in the channel (who, never the scores)",
-                &render_message(&self.sim, &note, HIRING_MANAGER.tz),
-            );
-        }
+        self.show_message(
+            &HIRING_MANAGER,
+            "a note in the channel (who, never the scores)",
+            channel,
+            true,
+            |m| m.text.contains("submitted a scorecard"),
+        );
 
         step(&format!(
             "{}, who has not submitted anything, tries to peek at the scorecards",
@@ -477,18 +491,13 @@ impl Demo {
         ));
         self.submit_scorecard(&CODER, channel, "Coding", "2", "Solid API design, but retries were unbounded and the failure of the downstream call was never handled.").await?;
         self.settle().await?;
-        if let Some(warning) = self
-            .sim
-            .messages(channel)
-            .into_iter()
-            .find(|m| m.text.ends_with("has no feedback"))
-        {
-            seen_by(
-                &HIRING_MANAGER,
-                "a warning, posted once for the stage",
-                &render_message(&self.sim, &warning, HIRING_MANAGER.tz),
-            );
-        }
+        self.show_message(
+            &HIRING_MANAGER,
+            "a warning, posted once for the stage",
+            channel,
+            false,
+            |m| m.text.ends_with("has no feedback"),
+        );
         let summary = self
             .summary(channel)
             .ok_or_else(|| anyhow::anyhow!("no summary"))?;
@@ -589,19 +598,9 @@ impl Demo {
             seen_by(&HIRING_MANAGER, "only for them", &reply);
         }
         self.settle().await?;
-        if let Some(note) = self
-            .sim
-            .messages(channel)
-            .into_iter()
-            .rev()
-            .find(|m| m.text.contains("skipped"))
-        {
-            seen_by(
-                &COORDINATOR,
-                "a note in the channel",
-                &render_message(&self.sim, &note, COORDINATOR.tz),
-            );
-        }
+        self.show_message(&COORDINATOR, "a note in the channel", channel, true, |m| {
+            m.text.contains("skipped")
+        });
 
         step(&format!("{} types `/loop decide`", HIRING_MANAGER.name));
         self.command(&HIRING_MANAGER, channel, "decide").await?;
@@ -612,19 +611,13 @@ impl Demo {
             &render_view(&self.sim, &form.view, HIRING_MANAGER.tz),
         );
         self.settle().await?;
-        if let Some(warning) = self
-            .sim
-            .messages(channel)
-            .into_iter()
-            .rev()
-            .find(|m| m.text.ends_with("has no feedback"))
-        {
-            seen_by(
-                &COORDINATOR,
-                "a warning in the channel",
-                &render_message(&self.sim, &warning, COORDINATOR.tz),
-            );
-        }
+        self.show_message(
+            &COORDINATOR,
+            "a warning in the channel",
+            channel,
+            true,
+            |m| m.text.ends_with("has no feedback"),
+        );
 
         step(&format!(
             "{} chooses Hire and submits without ticking the confirmation",
@@ -656,19 +649,9 @@ impl Demo {
             )
             .await;
         self.settle().await?;
-        if let Some(message) = self
-            .sim
-            .messages(channel)
-            .into_iter()
-            .rev()
-            .find(|m| m.text.starts_with("Decision for"))
-        {
-            seen_by(
-                &CODER,
-                "the decision in the channel",
-                &render_message(&self.sim, &message, CODER.tz),
-            );
-        }
+        self.show_message(&CODER, "the decision in the channel", channel, true, |m| {
+            m.text.starts_with("Decision for")
+        });
         let summary = self
             .summary(channel)
             .ok_or_else(|| anyhow::anyhow!("no summary"))?;

@@ -126,15 +126,19 @@ pub async fn complete(
     Ok(())
 }
 
-pub async fn retry_at(
+/// Puts a claimed job back in the queue to run at `run_at`. `counted: false` gives back the
+/// attempt (the failure was not the job's: a paused token, working hours).
+pub async fn requeue(
     db: impl SqliteExecutor<'_>,
     id: i64,
     run_at: UnixMillis,
     error: &str,
     now: UnixMillis,
+    counted: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, last_error = ?3,
+                attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END,
                 updated_at = ?4
           WHERE id = ?1",
     )
@@ -142,28 +146,7 @@ pub async fn retry_at(
     .bind(run_at)
     .bind(error)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Puts a claimed job back without counting the run (the failure was not the job's).
-pub async fn release(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    run_at: UnixMillis,
-    error: &str,
-    now: UnixMillis,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, last_error = ?3,
-                attempts = MAX(attempts - 1, 0), updated_at = ?4
-          WHERE id = ?1",
-    )
-    .bind(id)
-    .bind(run_at)
-    .bind(error)
-    .bind(now)
+    .bind(counted)
     .execute(db)
     .await?;
     Ok(())

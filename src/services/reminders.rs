@@ -151,8 +151,27 @@ async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
     Ok(())
 }
 
-fn still_owed(l: &InterviewLoop, row: &Option<ReminderRow>) -> bool {
-    l.status == LoopStatus::Open && row.as_ref().is_some_and(|r| r.stopped_reason.is_none())
+/// The loop and the reminder row, if the scorecard is still owed: the loop is open, the row
+/// is not stopped, and nothing was submitted (a submission may have raced the reminder).
+async fn still_owed(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> Result<Option<(InterviewLoop, ReminderRow)>, JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(None);
+    };
+    let Some(row) = db::reminders::get(&state.db, loop_id, position, user).await? else {
+        return Ok(None);
+    };
+    let submitted = db::scorecards::latest(&state.db, loop_id, position, user)
+        .await?
+        .is_some();
+    if submitted || l.status != LoopStatus::Open || row.stopped_reason.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((l, row)))
 }
 
 /// Sends reminder number `seq`; after `LOOPBOT_ESCALATE_AFTER` of them, escalates once.
@@ -163,21 +182,14 @@ pub async fn remind(
     user: &str,
     seq: i64,
 ) -> Result<(), JobError> {
-    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+    let Some((l, row)) = still_owed(state, loop_id, position, user).await? else {
         return Ok(());
     };
-    let row = db::reminders::get(&state.db, loop_id, position, user).await?;
-    let submitted = db::scorecards::latest(&state.db, loop_id, position, user)
-        .await?
-        .is_some();
     let Some(stage) = l.stage_at(position) else {
         return Ok(());
     };
-    if submitted || !still_owed(&l, &row) {
-        return Ok(());
-    }
     within_hours(state, user).await?;
-    let due = row.as_ref().map(|r| r.due_at).unwrap_or_default();
+    let due = row.due_at;
     let dm = state.slack.open_dm(user).await?;
     state
         .slack
@@ -230,21 +242,14 @@ pub async fn escalate(
     position: u32,
     user: &str,
 ) -> Result<(), JobError> {
-    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+    let Some((l, row)) = still_owed(state, loop_id, position, user).await? else {
         return Ok(());
     };
-    let row = db::reminders::get(&state.db, loop_id, position, user).await?;
-    let submitted = db::scorecards::latest(&state.db, loop_id, position, user)
-        .await?
-        .is_some();
     let Some(stage) = l.stage_at(position) else {
         return Ok(());
     };
-    if submitted || !still_owed(&l, &row) {
-        return Ok(());
-    }
     within_hours(state, &l.hiring_manager_id).await?;
-    let (due, sent) = row.map(|r| (r.due_at, r.sent_count)).unwrap_or_default();
+    let (due, sent) = (row.due_at, row.sent_count);
     let dm = state.slack.open_dm(&l.hiring_manager_id).await?;
     state
         .slack

@@ -49,26 +49,36 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
         }
         Err(JobError::Deferred { until }) => {
-            db::jobs::release(
+            db::jobs::requeue(
                 &state.db,
                 claimed.id,
                 until,
                 "waiting for working hours",
                 now,
+                false,
             )
             .await?;
         }
         Err(JobError::Slack(e)) if e.is_auth_failure() => {
             // Not this job's fault: keep it queued, uncounted, and stop sending until the
             // token works again.
-            db::jobs::release(&state.db, claimed.id, now + 60_000, &e.to_string(), now).await?;
+            db::jobs::requeue(
+                &state.db,
+                claimed.id,
+                now + 60_000,
+                &e.to_string(),
+                now,
+                false,
+            )
+            .await?;
             crate::services::events::pause_outbound(state, e.code().unwrap_or("auth")).await;
         }
         Err(error) => match next_step(&error, claimed.attempts, fastrand::f64()) {
             Next::RetryAfter(wait) => {
                 let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
                 tracing::warn!(job = claimed.id, kind, attempt = claimed.attempts, error = %error, retry_in = ?wait, "job failed; will retry");
-                db::jobs::retry_at(&state.db, claimed.id, run_at, &error.to_string(), now).await?;
+                db::jobs::requeue(&state.db, claimed.id, run_at, &error.to_string(), now, true)
+                    .await?;
                 state
                     .metrics
                     .inc("loopbot_jobs_retried_total", label("kind", &kind));
