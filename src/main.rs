@@ -145,8 +145,10 @@ fn database_settings(database_url: Option<&String>) -> anyhow::Result<Settings> 
 
 async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     let settings = settings_from(overrides, Needs::Slack)?;
+    // Handlers first: a SIGTERM that arrives while starting up still stops cleanly.
+    let shutdown = shutdown_signal();
     let app =
         Application::build(settings, std::sync::Arc::new(loopbot::clock::SystemClock)).await?;
     tracing::info!(address = %app.address(), "loopbot is listening");
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(shutdown).await
 }

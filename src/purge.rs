@@ -122,7 +122,10 @@ pub async fn run(args: &PurgeArgs, settings: &Settings) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now().as_millisecond();
     let purged = purge(&db, before, now).await?;
     db.close().await;
-    println!("Purged {purged} loops.");
+    println!(
+        "Purged {purged} loop{}.",
+        if purged == 1 { "" } else { "s" }
+    );
     Ok(())
 }
 

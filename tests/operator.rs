@@ -563,7 +563,7 @@ fn purge_asks_first_and_anything_but_yes_changes_nothing() {
         &["purge", "--decided-before", "2026-02-01"],
         "yes\n",
     );
-    assert!(ok(&output).contains("Purged 1 loops."));
+    assert!(ok(&output).contains("Purged 1 loop."));
     let loops = json(&ok(&run(dir.path(), &["export", "--table", "loops"])));
     assert_eq!(loops[0]["candidate_name"], "Purged candidate");
     assert_eq!(loops[0]["purged"], true);
@@ -580,7 +580,7 @@ fn purge_yes_removes_candidate_data_of_earlier_decisions_keeps_counts_and_is_ide
         &["purge", "--decided-before", "2026-02-01", "--yes"],
     );
     let stdout = ok(&output);
-    assert!(stdout.contains("Purged 1 loops."), "{stdout}");
+    assert!(stdout.contains("Purged 1 loop."), "{stdout}");
     assert!(!text(&output.stderr).contains("Type yes"));
 
     let after = json(&ok(&run(dir.path(), &["export"])));
@@ -669,7 +669,7 @@ fn purge_yes_removes_candidate_data_of_earlier_decisions_keeps_counts_and_is_ide
         dir.path(),
         &["purge", "--decided-before", "2026-03-01T12:00:01Z", "--yes"],
     );
-    assert!(ok(&output).contains("Purged 1 loops."));
+    assert!(ok(&output).contains("Purged 1 loop."));
     let last = json(&ok(&run(dir.path(), &["export"])));
     assert_eq!(loop_doc(&last, s.later)["purged"], true);
     assert_eq!(loop_doc(&last, s.open), loop_doc(&before, s.open));

@@ -93,10 +93,15 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     }
     let now = state.clock.now_ms();
     let due = db::reminders::due(&state.db, now, SWEEP_BATCH).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    // One transaction for the batch: each row is claimed (guarded by the next time it was
+    // read with) together with the job that sends it.
     let mut queued = 0;
+    let next = now + ms(state.settings.remind_every);
+    let mut tx = db::begin_write(&state.db).await?;
     for row in due {
-        let mut tx = db::begin_write(&state.db).await?;
-        let next = now + ms(state.settings.remind_every);
         if db::reminders::claim(&mut *tx, &row, next).await? {
             let seq = row.sent_count + 1;
             Job::Reminder {
@@ -116,8 +121,9 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
             }
             queued += 1;
         }
-        tx.commit().await?;
     }
+    tx.commit().await?;
+    state.wake.notify_one();
     if queued > 0 {
         tracing::info!(queued, "reminders queued");
     }

@@ -1,0 +1,230 @@
+//! `cargo bench --bench load`: a load generator against `loopbot serve` running as its own
+//! process on loopback, with the Slack simulator in this process. Eight connections send a
+//! mix of signed `/loop start` commands (each opens a modal through the simulator) and
+//! scorecard submissions (each stored with its follow-up Slack jobs). Reports requests per
+//! second, acknowledgement latency (p50, p99), the time until every follow-up Slack call was
+//! made, and the server's peak memory (VmHWM).
+//!
+//! Targets (PRODUCT.md): >= 10,000 requests/s, p99 <= 5 ms with 8 connections, <= 30 MiB.
+//! `LOAD_SECONDS` sets the duration (default 10).
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loopbot::clock::{SharedClock, SystemClock};
+use loopbot::harness::{FORM, FormValues, SlackSide};
+use loopbot::sim::{SimUser, Simulator};
+use serde_json::Value;
+
+const SECRET: &str = "bench0signing0secret0value";
+const TOKEN: &str = "xoxb-bench";
+const CONNECTIONS: usize = 8;
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    loopbot::install_crypto_provider();
+    let seconds: u64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let clock: SharedClock = Arc::new(SystemClock);
+    let sim = Simulator::new(clock.clone(), TOKEN);
+    for (id, tz) in [
+        ("UCOORD", "America/New_York"),
+        ("UHM", "Europe/London"),
+        ("UINT", "Europe/Berlin"),
+    ] {
+        sim.add_user(SimUser::new(id, id.to_lowercase(), id, tz, 0));
+    }
+    let server = sim.serve().await?;
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loopbot"))
+        .arg("serve")
+        .env_clear()
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_API_URL", &server.base_url)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/load.db", dir.path().display()),
+        )
+        .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOOPBOT_WORK_HOURS", "always")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let pid = child.id();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "loopbot serve did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let slack = SlackSide::new(&url, SECRET, clock.clone(), sim.clone());
+
+    // One provisioned loop whose stage 1 the interviewer scores over and over.
+    slack
+        .command("UCOORD", "CBENCH", "start Ada Lovelace")
+        .await;
+    let start = sim
+        .views_of("UCOORD")
+        .into_iter()
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no start modal"))?;
+    let form = FormValues::new()
+        .user("hiring_manager", "UHM")
+        .users("panel:technical-screen", &["UINT"]);
+    slack.submit_view("UCOORD", &start.id, &form).await;
+    let channel = loop {
+        if let Some(c) = sim
+            .channels()
+            .into_iter()
+            .find(|c| c.name.starts_with("loop-") && sim.messages(&c.id).len() >= 5)
+        {
+            break c;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the loop was not provisioned"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let rubric = sim.messages(&channel.id)[0].clone();
+    let value = find_value(&rubric.blocks).ok_or_else(|| anyhow::anyhow!("no scorecard button"))?;
+    slack
+        .press_button("UINT", &channel.id, &rubric.ts, "scorecard_open", &value)
+        .await;
+    let scorecard = sim
+        .views_of("UINT")
+        .into_iter()
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no scorecard modal"))?;
+    let calls_before = sim.calls().len();
+
+    println!(
+        "load: {CONNECTIONS} connections for {seconds} s, half /loop start, half scorecard submissions"
+    );
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..CONNECTIONS {
+        let slack = slack.clone();
+        let view = scorecard.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = if n.is_multiple_of(2) {
+                    (
+                        "/slack/commands",
+                        slack.command_body("UCOORD", "CBENCH", &format!("start Candidate {c}-{n}")),
+                    )
+                } else {
+                    let mut form = FormValues::new().text("evidence", &format!("Evidence {c}-{n}: explained the idempotent consumer they built and its failure modes."));
+                    for block in view.view["blocks"].as_array().into_iter().flatten() {
+                        if let Some(id) = block["block_id"].as_str().filter(|id| id.starts_with("crit:") || *id == "overall") {
+                            form = form.option(id, "3");
+                        }
+                    }
+                    let payload = slack.submission_of("UINT", &view.id, &view.hash, &view.view, &form);
+                    ("/slack/interactions", SlackSide::interaction_body(&payload))
+                };
+                let t = Instant::now();
+                let r = slack.post_signed(body.0, FORM, &body.1).await;
+                latencies.push(t.elapsed());
+                assert!(r.status().is_success(), "{}", r.status());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await?);
+    }
+    latencies.sort();
+    let total = latencies.len();
+    println!(
+        "requests: {total} in {seconds} s = {:.0} requests/s (target >= 10,000)",
+        total as f64 / seconds as f64
+    );
+    println!(
+        "acknowledgement latency: p50 {:?}, p99 {:?}, max {:?} (target p99 <= 5 ms)",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies[total - 1]
+    );
+
+    // Every follow-up Slack call: wait until the jobs table is drained.
+    let drained = Instant::now();
+    let db = format!("{}/load.db", dir.path().display());
+    loop {
+        let output = Command::new("python3")
+            .args(["-c", &format!("import sqlite3;print(sqlite3.connect('{db}').execute(\"select count(*) from jobs where state in ('queued','running')\").fetchone()[0])")])
+            .output();
+        let pending: i64 = output
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1);
+        if pending == 0 {
+            break;
+        }
+        if drained.elapsed() > Duration::from_secs(300) {
+            println!("follow-up work still pending after 300 s: {pending} jobs");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "follow-up Slack calls made: {} (drained {:?} after the load stopped)",
+        sim.calls().len() - calls_before,
+        drained.elapsed()
+    );
+    if let Some(kib) = peak_rss_kib(pid) {
+        println!(
+            "loopbot serve peak memory (VmHWM): {:.1} MiB (target <= 30 MiB)",
+            kib as f64 / 1024.0
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    Ok(())
+}
+
+fn find_value(blocks: &Value) -> Option<String> {
+    match blocks {
+        Value::Object(map)
+            if map.get("action_id").and_then(Value::as_str) == Some("scorecard_open") =>
+        {
+            map.get("value").and_then(Value::as_str).map(str::to_string)
+        }
+        Value::Object(map) => map.values().find_map(find_value),
+        Value::Array(items) => items.iter().find_map(find_value),
+        _ => None,
+    }
+}
