@@ -236,6 +236,23 @@ pub async fn add_home_viewer(
     Ok(())
 }
 
+/// The people of a loop (coordinator, hiring manager, panel) who have opened the App Home.
+pub async fn home_viewers_of_loop(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM home_viewers
+          WHERE user_id IN (SELECT coordinator_id FROM loops WHERE id = ?1
+                            UNION SELECT hiring_manager_id FROM loops WHERE id = ?1
+                            UNION SELECT user_id FROM stage_interviewers WHERE loop_id = ?1)
+          ORDER BY user_id",
+    )
+    .bind(loop_id)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn is_home_viewer(db: impl SqliteExecutor<'_>, user: &str) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM home_viewers WHERE user_id = ?1")
         .bind(user)

@@ -143,7 +143,7 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
             .enqueue(&mut *tx, now)
             .await?;
         crate::services::reminders::stop(&mut tx, l.id, None, None, "decided").await?;
-        crate::services::home::refresh_for(&mut tx, &l, now).await?;
+        crate::services::home::refresh_for(&mut tx, l.id, now).await?;
         Job::RefreshSummary { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;

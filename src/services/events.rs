@@ -32,6 +32,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         (AppEvent::ChannelArchived { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
             crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
+            crate::services::home::refresh_for(&mut tx, id, now).await?;
             db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
         }
         (AppEvent::ChannelUnarchived { channel }, Some(id)) => {
@@ -45,6 +46,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         (AppEvent::ChannelDeleted { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
             crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
+            crate::services::home::refresh_for(&mut tx, id, now).await?;
             db::loops::set_status(
                 &mut *tx,
                 id,

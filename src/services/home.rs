@@ -4,7 +4,7 @@ use sqlx::SqliteConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
-use crate::domain::interview_loop::InterviewLoop;
+use crate::domain::interview_loop::{InterviewLoop, LoopId};
 use crate::domain::progress::LoopProgress;
 use crate::slack::home::{Owed, home_view};
 use crate::startup::AppState;
@@ -21,16 +21,15 @@ pub async fn opened(tx: &mut SqliteConnection, user: &str, now: UnixMillis) -> s
     .await
 }
 
-/// In the caller's transaction: re-publish the Home of everyone in the loop who uses it.
+/// In the caller's transaction: re-publish the Home of everyone in the loop who uses it
+/// (as the loop stands in this transaction).
 pub async fn refresh_for(
     tx: &mut SqliteConnection,
-    l: &InterviewLoop,
+    loop_id: LoopId,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    for user in l.members() {
-        if db::reminders::is_home_viewer(&mut *tx, &user).await? {
-            Job::PublishHome { user }.enqueue(&mut *tx, now).await?;
-        }
+    for user in db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await? {
+        Job::PublishHome { user }.enqueue(&mut *tx, now).await?;
     }
     Ok(())
 }

@@ -120,9 +120,7 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
                 }
             }
             reminders::sync(&mut tx, state, l.id, &l.rubric_id, &stages).await?;
-            let mut updated = l.clone();
-            updated.stages = stages;
-            home::refresh_for(&mut tx, &updated, now).await?;
+            home::refresh_for(&mut tx, l.id, now).await?;
             Job::InviteMembers { loop_id: l.id }
                 .enqueue(&mut *tx, now)
                 .await?;

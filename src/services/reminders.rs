@@ -224,7 +224,7 @@ pub async fn remind(
             Job::RefreshSummary { loop_id }
                 .enqueue(&mut *tx, now)
                 .await?;
-            crate::services::home::refresh_for(&mut tx, &l, now).await?;
+            crate::services::home::refresh_for(&mut tx, l.id, now).await?;
             db::audit::record(
                 &mut *tx,
                 loop_id,

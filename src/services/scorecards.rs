@@ -165,7 +165,7 @@ async fn store(
         .enqueue(&mut *tx, now)
         .await?;
     reminders::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
-    home::refresh_for(&mut tx, l, now).await?;
+    home::refresh_for(&mut tx, l.id, now).await?;
     if stored.version == 1 {
         Job::RefreshRubric {
             loop_id: l.id,

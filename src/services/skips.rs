@@ -131,7 +131,7 @@ pub async fn skip(
         .enqueue(&mut *tx, now)
         .await?;
         crate::services::reminders::stop(&mut tx, l.id, Some(position), None, "skipped").await?;
-        crate::services::home::refresh_for(&mut tx, l, now).await?;
+        crate::services::home::refresh_for(&mut tx, l.id, now).await?;
         Job::RefreshSummary { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;

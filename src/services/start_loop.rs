@@ -142,6 +142,7 @@ async fn store(
         })
         .collect();
     reminders::sync(&mut tx, state, loop_id, &new.rubric_id, &stages).await?;
+    crate::services::home::refresh_for(&mut tx, loop_id, now).await?;
     let detail = format!("candidate={} rubric={}", new.candidate_name, new.rubric_id);
     db::audit::record(
         &mut *tx,

@@ -355,6 +355,27 @@ async fn the_app_home_lists_what_you_owe_and_the_loops_you_run_and_stays_current
         coordinator.contains("1. Technical screen · submitted"),
         "{coordinator}"
     );
+
+    // A new loop with the screener on its panel shows up on their Home without reopening it.
+    app.slack
+        .command(COORDINATOR, &world.hiring_channel, "start Grace Hopper")
+        .await;
+    let form = FormValues::new()
+        .user("hiring_manager", HIRING_MANAGER)
+        .users("panel:coding", &[SCREENER]);
+    app.slack
+        .submit_view(COORDINATOR, &latest_view(&world, COORDINATOR).id, &form)
+        .await;
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    assert!(
+        world
+            .sim
+            .home_of(SCREENER)
+            .unwrap()
+            .to_string()
+            .contains("Grace Hopper")
+    );
 }
 
 #[tokio::test]
