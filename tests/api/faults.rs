@@ -182,3 +182,46 @@ async fn an_outage_is_retried_until_a_bound_then_given_up() {
         ("failed", loopbot::worker::retry::MAX_ATTEMPTS)
     );
 }
+
+#[tokio::test]
+async fn concurrent_workers_claim_each_job_exactly_once() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // A second "process": its own pool on the same database file.
+    let other = loopbot::db::connect(&format!("sqlite://{}", world.db_path().display()))
+        .await
+        .unwrap();
+    for i in 0..200 {
+        let job = loopbot::db::jobs::NewJob {
+            kind: "test".into(),
+            loop_id: None,
+            payload: "{}".into(),
+            dedupe_key: Some(format!("test:{i}")),
+            run_at: START_MS,
+        };
+        loopbot::db::jobs::enqueue(&app.state.db, &job, START_MS)
+            .await
+            .unwrap();
+    }
+    let claim_all = |db: loopbot::db::Db| async move {
+        let mut mine = Vec::new();
+        while let Some(job) = loopbot::db::jobs::claim_due(&db, START_MS, 60_000)
+            .await
+            .unwrap()
+        {
+            mine.push(job.id);
+        }
+        mine
+    };
+    let (a, b, c, d) = tokio::join!(
+        claim_all(app.state.db.clone()),
+        claim_all(other.clone()),
+        claim_all(app.state.db.clone()),
+        claim_all(other.clone())
+    );
+    let mut all: Vec<i64> = [a, b, c, d].concat();
+    assert_eq!(all.len(), 200, "every job claimed");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 200, "no job claimed twice");
+}
