@@ -170,6 +170,15 @@ pub async fn give_up(
     Ok(())
 }
 
+/// Forgets finished jobs last touched before `older_than` (the table would grow forever).
+pub async fn prune_done(db: impl SqliteExecutor<'_>, older_than: UnixMillis) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1")
+        .bind(older_than)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// Number of jobs per state, for /metrics.
 pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")

@@ -252,11 +252,3 @@ pub async fn home_viewers_of_loop(
     .fetch_all(db)
     .await
 }
-
-pub async fn is_home_viewer(db: impl SqliteExecutor<'_>, user: &str) -> sqlx::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM home_viewers WHERE user_id = ?1")
-        .bind(user)
-        .fetch_optional(db)
-        .await?;
-    Ok(found.is_some())
-}

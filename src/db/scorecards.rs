@@ -138,14 +138,6 @@ pub async fn latest(
     Ok(row.map(Into::into))
 }
 
-/// How many versions exist (for tests and the audit view).
-pub async fn version_count(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM scorecards WHERE loop_id = ?1")
-        .bind(loop_id)
-        .fetch_one(db)
-        .await
-}
-
 /// Which stage, interviewer and version a stored scorecard row is.
 pub async fn identity(
     db: impl SqliteExecutor<'_>,

@@ -150,6 +150,16 @@ pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
     Ok(ran)
 }
 
+/// Forgets what is no longer needed: event receipts older than Slack's longest retry horizon
+/// (delayed events: 24 h), and finished jobs older than a week.
+pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let now = state.clock.now_ms();
+    db::receipts::prune(&state.db, now - 2 * DAY_MS).await?;
+    db::jobs::prune_done(&state.db, now - 7 * DAY_MS).await?;
+    Ok(())
+}
+
 /// The background loop: runs due jobs, then sleeps until woken, the next job is due, or the
 /// tick passes. Stops between jobs once `stop` turns true.
 pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -160,6 +170,9 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         if last_sweep.is_none_or(|at| at.elapsed() >= state.settings.tick) {
             if let Err(e) = reminders::sweep(&state).await {
                 tracing::error!(error = %e, "the reminder sweep failed; it runs again next tick");
+            }
+            if let Err(e) = housekeeping(&state).await {
+                tracing::warn!(error = %e, "housekeeping failed; it runs again next tick");
             }
             last_sweep = Some(tokio::time::Instant::now());
         }

@@ -47,3 +47,39 @@ async fn the_database_file_is_created_and_migrated_on_start() {
         .unwrap();
     assert_eq!(fk, 1);
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_old_receipts_and_finished_jobs_only() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    let event = serde_json::json!({"type": "app_home_opened", "user": OUTSIDER, "channel": "D1", "tab": "messages", "event_ts": "1.0"});
+    app.slack.event("EvOld", event).await;
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM slack_receipts").await,
+        1,
+        "recent: kept"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+            .await,
+        1
+    );
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(8 * 86_400));
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM slack_receipts").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM loops").await,
+        1,
+        "loops are never pruned"
+    );
+}
