@@ -55,6 +55,8 @@ const CODER: Person = Person {
 struct Demo {
     clock: std::sync::Arc<ManualClock>,
     sim: Simulator,
+    /// Keeps the simulator's HTTP server running for as long as the demo.
+    _sim_server: crate::sim::SimServer,
     slack: SlackSide,
     state: AppState,
     stop: oneshot::Sender<()>,
@@ -94,8 +96,6 @@ impl Demo {
         }
         let sim_server = sim.serve().await?;
         let base_url = sim_server.base_url.clone();
-        // The simulator runs as long as the process.
-        std::mem::forget(sim_server);
 
         // #hiring, where Casey types commands.
         let api = SlackApi::new(&base_url, Secret::new(BOT_TOKEN), Duration::from_secs(5))?;
@@ -130,6 +130,7 @@ impl Demo {
         Ok(Demo {
             clock,
             sim,
+            _sim_server: sim_server,
             slack,
             state,
             stop,
