@@ -6,7 +6,8 @@
 //! made, and the server's peak memory (VmHWM).
 //!
 //! Targets (PRODUCT.md): >= 10,000 requests/s, p99 <= 5 ms with 8 connections, <= 30 MiB.
-//! `LOAD_SECONDS` sets the duration (default 10).
+//! `LOAD_SECONDS` sets the duration (default 10); `LOAD_MIX` = `both` (default), `commands` or
+//! `submissions` isolates one kind of request.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -58,6 +59,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     loopbot::install_crypto_provider();
+    // LOAD_MIX: `both` (default), `commands` or `submissions`.
+    let mix = std::env::var("LOAD_MIX").unwrap_or_else(|_| "both".into());
     let seconds: u64 = std::env::var("LOAD_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -172,12 +175,18 @@ async fn main() -> anyhow::Result<()> {
     for c in 0..CONNECTIONS {
         let slack = slack.clone();
         let submission = submission.clone();
+        let mix = mix.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
-                let body = if n.is_multiple_of(2) {
+                let command = match mix.as_str() {
+                    "commands" => true,
+                    "submissions" => false,
+                    _ => n.is_multiple_of(2),
+                };
+                let body = if command {
                     (
                         "/slack/commands",
                         slack.command_body("UCOORD", "CBENCH", &format!("start Candidate {c}-{n}")),

@@ -85,13 +85,15 @@ struct LoopRow {
     archived_at: Option<UnixMillis>,
 }
 
+/// One row of the combined stages / panel / skips / warnings query.
 #[derive(sqlx::FromRow)]
-struct StageRow {
+struct PartRow {
+    kind: i64,
     position: u32,
-    stage_key: String,
-    name: String,
-    interview_at: Option<UnixMillis>,
-    rubric_ts: Option<String>,
+    text1: Option<String>,
+    text2: Option<String>,
+    number: Option<i64>,
+    text3: Option<String>,
 }
 
 macro_rules! loop_columns {
@@ -143,48 +145,51 @@ async fn with_stages<'c, E>(db: E, row: LoopRow) -> sqlx::Result<InterviewLoop>
 where
     E: SqliteExecutor<'c> + Copy,
 {
-    let stage_rows: Vec<StageRow> = sqlx::query_as(
-        "SELECT position, stage_key, name, interview_at, rubric_ts FROM stages
-          WHERE loop_id = ?1 ORDER BY position",
+    // Stages, panels, skips and warnings in one round trip: each row is one of them, told
+    // apart by `kind` (every statement costs a hop to SQLite's connection thread).
+    let parts: Vec<PartRow> = sqlx::query_as(
+        "SELECT 0 AS kind, position, stage_key AS text1, name AS text2, interview_at AS number,
+                rubric_ts AS text3, 0 AS seq
+           FROM stages WHERE loop_id = ?1
+         UNION ALL
+         SELECT 1, position, user_id, NULL, NULL, NULL, rowid
+           FROM stage_interviewers WHERE loop_id = ?1
+         UNION ALL
+         SELECT 2, position, reason, skipped_by, skipped_at, NULL, 0
+           FROM stage_skips WHERE loop_id = ?1
+         UNION ALL
+         SELECT 3, position, NULL, NULL, NULL, NULL, 0
+           FROM skip_warnings WHERE loop_id = ?1
+         ORDER BY kind, position, seq",
     )
     .bind(row.id)
     .fetch_all(db)
     .await?;
-    let panel: Vec<(u32, String)> = sqlx::query_as(
-        "SELECT position, user_id FROM stage_interviewers WHERE loop_id = ?1
-          ORDER BY position, rowid",
-    )
-    .bind(row.id)
-    .fetch_all(db)
-    .await?;
-    let stages = stage_rows
-        .into_iter()
+    let of_kind = |kind: i64| parts.iter().filter(move |p| p.kind == kind);
+    let stages = of_kind(0)
         .map(|s| Stage {
-            interviewers: panel
-                .iter()
-                .filter(|(position, _)| *position == s.position)
-                .map(|(_, user)| user.clone())
+            interviewers: of_kind(1)
+                .filter(|p| p.position == s.position)
+                .filter_map(|p| p.text1.clone())
                 .collect(),
             position: s.position,
-            key: s.stage_key,
-            name: s.name,
-            interview_at: s.interview_at,
-            rubric_ts: s.rubric_ts,
+            key: s.text1.clone().unwrap_or_default(),
+            name: s.text2.clone().unwrap_or_default(),
+            interview_at: s.number,
+            rubric_ts: s.text3.clone(),
         })
         .collect();
-    let skips: Vec<(u32, String, String, UnixMillis)> = sqlx::query_as(
-        "SELECT position, reason, skipped_by, skipped_at FROM stage_skips WHERE loop_id = ?1
-          ORDER BY position",
-    )
-    .bind(row.id)
-    .fetch_all(db)
-    .await?;
-    let warned: Vec<u32> = sqlx::query_scalar(
-        "SELECT position FROM skip_warnings WHERE loop_id = ?1 ORDER BY position",
-    )
-    .bind(row.id)
-    .fetch_all(db)
-    .await?;
+    let skips: Vec<(u32, String, String, UnixMillis)> = of_kind(2)
+        .map(|p| {
+            (
+                p.position,
+                p.text1.clone().unwrap_or_default(),
+                p.text2.clone().unwrap_or_default(),
+                p.number.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let warned: Vec<u32> = of_kind(3).map(|p| p.position).collect();
     let decision = match (
         row.decision.as_deref().and_then(Outcome::parse),
         row.decided_by,
