@@ -144,6 +144,14 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
             .await?;
         crate::services::reminders::stop(&mut tx, l.id, None, None, "decided").await?;
         crate::services::home::refresh_for(&mut tx, l.id, now).await?;
+        for stage in &l.stages {
+            Job::RefreshRubric {
+                loop_id: l.id,
+                position: stage.position,
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+        }
         Job::RefreshSummary { loop_id: l.id }
             .enqueue(&mut *tx, now)
             .await?;

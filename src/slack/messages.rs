@@ -119,11 +119,14 @@ pub fn rubric_message(
             mentions(&submitted, "")
         )));
     }
-    blocks.push(json!({
-        "type": "actions",
-        "block_id": format!("stage_actions:{}", stage.position),
-        "elements": [scorecard_button(l, stage, progress)],
-    }));
+    // After the decision scorecards are final: no button invites a change.
+    if l.decision.is_none() {
+        blocks.push(json!({
+            "type": "actions",
+            "block_id": format!("stage_actions:{}", stage.position),
+            "elements": [scorecard_button(l, stage, progress)],
+        }));
+    }
     let due = duration_words(feedback_due);
     blocks.push(context(&format!(
         "Scorecard due {due} after the interview ends. Rate each criterion 1–4 (no middle option). Your scores stay hidden from other interviewers until they have submitted theirs."

@@ -319,9 +319,39 @@ async fn deciding_with_a_missing_stage_needs_confirmation_then_freezes_the_loop(
         "every recommendation is revealed"
     );
 
-    // Frozen: scorecards, skips, panel and a second decision are refused.
+    let rubric = world.sim.message(&channel.id, &posted[0].ts).unwrap();
+    assert!(
+        rubric
+            .edits
+            .iter()
+            .any(|e| button(&e.blocks, loopbot::slack::actions::SCORECARD_OPEN).is_some()),
+        "the rubric message had a button before the decision"
+    );
+    assert!(
+        button(&rubric.blocks, loopbot::slack::actions::SCORECARD_OPEN).is_none(),
+        "and none after it"
+    );
+    assert!(
+        button(
+            &summary(&world).blocks,
+            loopbot::slack::actions::SCORECARD_OPEN
+        )
+        .is_none()
+    );
+    // Frozen: scorecards (a stale button, e.g. in an old reminder), skips, panel and a second
+    // decision are refused.
+    let stale = loopbot::slack::actions::stage_value(1, 1);
+    app.slack
+        .press_button(
+            SCREENER,
+            &channel.id,
+            &rubric.ts,
+            loopbot::slack::actions::SCORECARD_OPEN,
+            &stale,
+        )
+        .await;
     assert!(is_notice(
-        &press_stage(&world, &app, SCREENER, 1).await,
+        &latest_view(&world, SCREENER),
         "can no longer be changed"
     ));
     assert!(
