@@ -13,6 +13,8 @@ pub struct LoopProgress {
     /// Stages whose feedback is past due (reminders are going out), and those escalated.
     due: BTreeSet<u32>,
     overdue: BTreeSet<u32>,
+    /// (stage position, interviewer) → when their feedback is due, for scheduled stages.
+    due_at: BTreeMap<(u32, String), crate::clock::UnixMillis>,
 }
 
 /// How far chasing someone for a stage has gone.
@@ -20,6 +22,7 @@ pub struct LoopProgress {
 pub struct Chase {
     pub position: u32,
     pub user: String,
+    pub due_at: crate::clock::UnixMillis,
     pub reminders_sent: i64,
     pub escalated: bool,
     pub stopped: bool,
@@ -65,6 +68,8 @@ impl LoopProgress {
     /// submitted.
     pub fn with_chases(mut self, chases: &[Chase]) -> Self {
         for chase in chases {
+            self.due_at
+                .insert((chase.position, chase.user.clone()), chase.due_at);
             if chase.stopped || self.has_submitted(chase.position, &chase.user) {
                 continue;
             }
@@ -75,6 +80,11 @@ impl LoopProgress {
             }
         }
         self
+    }
+
+    /// When `user`'s feedback for the stage is due (scheduled stages only).
+    pub fn due_at(&self, position: u32, user: &str) -> Option<crate::clock::UnixMillis> {
+        self.due_at.get(&(position, user.to_string())).copied()
     }
 
     pub fn is_overdue(&self, position: u32) -> bool {

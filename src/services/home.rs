@@ -39,14 +39,6 @@ pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
     for id in db::loops::open_loop_ids_for(&state.db, user).await? {
         loops.push(crate::services::refresh::current_state(state, id).await?);
     }
-    let mut due_of = Vec::new();
-    for (l, _) in &loops {
-        for row in db::reminders::for_loop(&state.db, l.id).await? {
-            if row.user_id == user {
-                due_of.push((l.id, row.position, row.due_at));
-            }
-        }
-    }
     let mut owed: Vec<Owed<'_>> = Vec::new();
     for (l, progress) in &loops {
         for stage in l
@@ -57,10 +49,7 @@ pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
             if progress.has_submitted(stage.position, user) || l.skip_of(stage.position).is_some() {
                 continue;
             }
-            let due_at = due_of
-                .iter()
-                .find(|(id, p, _)| *id == l.id && *p == stage.position)
-                .map(|(_, _, d)| *d);
+            let due_at = progress.due_at(stage.position, user);
             owed.push(Owed {
                 l,
                 stage,

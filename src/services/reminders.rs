@@ -34,6 +34,7 @@ pub async fn chases(state: &AppState, loop_id: LoopId) -> sqlx::Result<Vec<Chase
         .map(|r| Chase {
             position: r.position,
             user: r.user_id,
+            due_at: r.due_at,
             reminders_sent: r.sent_count,
             escalated: r.escalated_at.is_some(),
             stopped: r.stopped_reason.is_some(),
