@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::clock::ManualClock;
-use crate::sim::{Fault, SimServer, SimUser, Simulator};
+use crate::sim::{Fault, SimServer, Simulator};
 
 const TOKEN: &str = "xoxb-http-test";
 
@@ -18,22 +18,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let clock = ManualClock::starting_at(1_795_000_000_000);
-    let sim = Simulator::new(clock.clone(), TOKEN);
-    sim.add_user(SimUser::new(
-        "U1",
-        "ada",
-        "Ada Lovelace",
-        "Europe/Berlin",
-        3600,
-    ));
-    sim.add_user(SimUser::new(
-        "U2",
-        "bob",
-        "Bob Builder",
-        "America/New_York",
-        -18000,
-    ));
+    let (sim, clock) = crate::sim::test_sim(TOKEN);
     let server = sim.serve().await.expect("serve");
     let client = reqwest::Client::builder().build().expect("client");
     Harness {

@@ -408,3 +408,26 @@ impl Simulator {
 
 #[cfg(test)]
 mod http_tests;
+
+/// A simulator for the module's own tests: a manual clock and two people, Ada (Berlin) and
+/// Bob (New York).
+#[cfg(test)]
+pub(crate) fn test_sim(token: &str) -> (Simulator, std::sync::Arc<crate::clock::ManualClock>) {
+    let clock = crate::clock::ManualClock::starting_at(1_795_000_000_000);
+    let sim = Simulator::new(clock.clone(), token);
+    sim.add_user(SimUser::new(
+        "U1",
+        "ada",
+        "Ada Lovelace",
+        "Europe/Berlin",
+        3600,
+    ));
+    sim.add_user(SimUser::new(
+        "U2",
+        "bob",
+        "Bob Builder",
+        "America/New_York",
+        -18000,
+    ));
+    (sim, clock)
+}

@@ -389,19 +389,10 @@ fn slack_date(spec: &str, tz: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
     use serde_json::json;
 
     fn sim() -> Simulator {
-        let sim = Simulator::new(ManualClock::starting_at(1_795_000_000_000), "xoxb-test");
-        sim.add_user(SimUser::new(
-            "U1",
-            "ada",
-            "Ada Lovelace",
-            "Europe/Berlin",
-            3600,
-        ));
-        sim
+        crate::sim::test_sim("xoxb-test").0
     }
 
     #[test]

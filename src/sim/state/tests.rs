@@ -4,29 +4,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::clock::ManualClock;
-use crate::sim::{Fault, SimUser, Simulator};
+use crate::sim::{Fault, Simulator};
 
 const TOKEN: &str = "xoxb-test";
 const T0: i64 = 1_795_000_000_000;
 
 fn sim() -> (Simulator, Arc<ManualClock>) {
-    let clock = ManualClock::starting_at(T0);
-    let sim = Simulator::new(clock.clone(), TOKEN);
-    sim.add_user(SimUser::new(
-        "U1",
-        "ada",
-        "Ada Lovelace",
-        "Europe/Berlin",
-        3600,
-    ));
-    sim.add_user(SimUser::new(
-        "U2",
-        "bob",
-        "Bob Builder",
-        "America/New_York",
-        -18000,
-    ));
-    (sim, clock)
+    crate::sim::test_sim(TOKEN)
 }
 
 fn call(sim: &Simulator, method: &str, params: Value) -> Value {
