@@ -6,14 +6,17 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod harness;
+pub mod jobs;
 pub mod metrics;
 pub mod purge;
 pub mod routes;
+pub mod secret;
 pub mod services;
 pub mod settings;
 pub mod sim;
 pub mod slack;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod worker;
 

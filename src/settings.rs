@@ -2,50 +2,13 @@
 //! `main`), overridden by command-line flags. Every problem names the variable and what is wrong.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A secret string: never printed by `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-/// How candidate channels are named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelNaming {
-    /// `loop-ada-lovelace-senior-backend`
-    Name,
-    /// `loop-al-senior-backend`
-    Initials,
-}
-
-/// When reminders may be sent, in the recipient's own time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkHours {
-    Always,
-    /// Minutes after local midnight, `start < end`.
-    Window {
-        start_min: u16,
-        end_min: u16,
-    },
-}
+pub use crate::domain::channel_name::ChannelNaming;
+pub use crate::domain::schedule::WorkHours;
+pub use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

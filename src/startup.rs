@@ -1,73 +1,17 @@
 //! Building and running the application: `Application::build` binds (port 0 in tests) and
 //! returns; `run_until_stopped` serves HTTP and runs the worker until a shutdown signal, then
-//! drains both.
+//! drains both. The only place that wires the routes and the worker together.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::clock::SharedClock;
-use crate::db::{self, Db};
-use crate::domain::rubric::RubricSet;
-use crate::metrics::Metrics;
 use crate::settings::Settings;
-use crate::slack::SlackApi;
-use crate::slack::verify::ReplayGuard;
-
-/// Everything a request handler or job needs.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub db: Db,
-    /// For the worker: patient (10 s per call).
-    pub slack: SlackApi,
-    /// For calls inside a request (views.open): short, to answer Slack within 3 s.
-    pub slack_inline: SlackApi,
-    pub settings: Arc<Settings>,
-    pub rubrics: Arc<RubricSet>,
-    pub clock: SharedClock,
-    pub metrics: Arc<Metrics>,
-    /// Wakes the worker when a request has queued work.
-    pub wake: Arc<Notify>,
-    pub replay: Arc<ReplayGuard>,
-    /// Outbound work is paused: the app was uninstalled or its token revoked.
-    pub paused: Arc<AtomicBool>,
-}
-
-impl AppState {
-    pub async fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
-        let rubrics = RubricSet::load(settings.rubrics_dir.as_deref())
-            .map_err(|e| anyhow::anyhow!("LOOPBOT_RUBRICS_DIR: {e}"))?;
-        let db = db::connect(&settings.database_url).await?;
-        let slack = SlackApi::new(
-            &settings.slack_api_url,
-            settings.bot_token.clone(),
-            Duration::from_secs(10),
-        )?;
-        let slack_inline = SlackApi::new(
-            &settings.slack_api_url,
-            settings.bot_token.clone(),
-            Duration::from_millis(2_000),
-        )?;
-        let paused = crate::db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
-        Ok(AppState {
-            paused: Arc::new(AtomicBool::new(paused.is_some())),
-            db,
-            slack,
-            slack_inline,
-            settings: Arc::new(settings),
-            rubrics: Arc::new(rubrics),
-            clock,
-            metrics: Arc::new(Metrics::default()),
-            wake: Arc::new(Notify::new()),
-            replay: Arc::new(ReplayGuard::default()),
-        })
-    }
-}
+pub use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,

@@ -1,10 +1,17 @@
 //! Candidate channel names within Slack's rules: lowercase letters, digits, `-` and `_`,
 //! at most 80 characters, and never only punctuation.
 
-use crate::settings::ChannelNaming;
-
 pub const MAX_CHANNEL_NAME: usize = 80;
 const PREFIX: &str = "loop-";
+
+/// How candidate channels are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelNaming {
+    /// `loop-ada-lovelace-senior-backend`
+    Name,
+    /// `loop-al-senior-backend`
+    Initials,
+}
 
 /// The name to try first for a candidate's channel.
 pub fn base_channel_name(candidate: &str, rubric_id: &str, naming: ChannelNaming) -> String {

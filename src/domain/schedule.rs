@@ -8,7 +8,6 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 
 use crate::clock::UnixMillis;
-use crate::settings::WorkHours;
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
@@ -21,6 +20,17 @@ pub fn due_at(
     feedback_due: Duration,
 ) -> UnixMillis {
     interview_at + i64::from(planned_minutes) * 60_000 + ms(feedback_due)
+}
+
+/// When reminders may be sent, in the recipient's own time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkHours {
+    Always,
+    /// Minutes after local midnight, `start < end`.
+    Window {
+        start_min: u16,
+        end_min: u16,
+    },
 }
 
 /// The first moment at or after `at` inside the working hours of `tz` (an IANA name).

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::services::commands::{self, CommandReply};
 use crate::slack::payloads::{is_ssl_check, parse_command};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     if is_ssl_check(&body) {

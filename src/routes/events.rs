@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::services::events;
 use crate::slack::events::{InboundEvent, parse};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     match parse(&body) {

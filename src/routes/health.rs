@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::db;
 use crate::metrics::label;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     if db::ping(&state.db).await {

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::services::interactions::{self, InteractionReply};
 use crate::slack::payloads::parse_interaction;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     let interaction = match parse_interaction(&body) {

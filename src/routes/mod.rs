@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 
 use crate::metrics::label;
 use crate::slack::verify;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Slack's payloads are small; a modal submission with every field filled is a few kB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

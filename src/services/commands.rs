@@ -11,7 +11,7 @@ use crate::slack::Message;
 use crate::slack::messages::{help, summary_message};
 use crate::slack::mrkdwn::{channel_link, clip, date_time, escape, mentions};
 use crate::slack::payloads::SlashCommand;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommandReply {

@@ -3,6 +3,7 @@
 use crate::db;
 use crate::domain::interview_loop::{Decision, InterviewLoop, LoopStatus};
 use crate::domain::progress::LoopProgress;
+use crate::jobs::Job;
 use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::commands::CommandReply;
 use crate::services::interactions::InteractionReply;
@@ -12,8 +13,7 @@ use crate::slack::loop_views::{
     self, CONFIRM_BLOCK, MIN_RATIONALE_CHARS, OUTCOME_BLOCK, RATIONALE_BLOCK,
 };
 use crate::slack::payloads::SubmittedView;
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
+use crate::state::AppState;
 
 fn missing_names(l: &InterviewLoop, progress: &LoopProgress) -> Vec<String> {
     progress

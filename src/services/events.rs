@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use crate::db;
 use crate::db::flags::OUTBOUND_PAUSED;
 use crate::slack::events::AppEvent;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow::Result<()> {
     let now = state.clock.now_ms();

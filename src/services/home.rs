@@ -6,10 +6,10 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopId};
 use crate::domain::progress::LoopProgress;
+use crate::jobs::Job;
+use crate::jobs::JobError;
 use crate::slack::home::{Owed, home_view};
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
-use crate::worker::retry::JobError;
+use crate::state::AppState;
 
 /// `app_home_opened`: remember the person and publish their view.
 pub async fn opened(tx: &mut SqliteConnection, user: &str, now: UnixMillis) -> sqlx::Result<()> {

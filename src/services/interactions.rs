@@ -9,7 +9,7 @@ use crate::slack::loop_views::{DECIDE_CALLBACK, PANEL_CALLBACK};
 use crate::slack::payloads::Interaction;
 use crate::slack::scorecard_views::SCORECARD_CALLBACK;
 use crate::slack::views::{RUBRIC_SELECT_ACTION, START_CALLBACK};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum InteractionReply {

@@ -2,6 +2,7 @@
 
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
+use crate::jobs::Job;
 use crate::services::commands::CommandReply;
 use crate::services::interactions::InteractionReply;
 use crate::services::skips::owners_only;
@@ -9,8 +10,7 @@ use crate::services::{SOMETHING_WENT_WRONG, home, reminders};
 use crate::slack::Message;
 use crate::slack::loop_views;
 use crate::slack::payloads::SubmittedView;
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
+use crate::state::AppState;
 
 pub async fn open_form(
     state: &AppState,

@@ -7,10 +7,10 @@ use crate::db::loops::Provisioned;
 use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
+use crate::jobs::JobError;
 use crate::services::refresh;
 use crate::slack::messages::{loop_ready, rubric_message, summary_message, topic};
-use crate::startup::AppState;
-use crate::worker::retry::JobError;
+use crate::state::AppState;
 
 /// Channel names tried before giving up (`name`, `name-2`, … `name-50`).
 const MAX_NAME_ATTEMPTS: u32 = 50;

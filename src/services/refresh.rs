@@ -4,9 +4,9 @@
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
+use crate::jobs::JobError;
 use crate::slack::messages::{self, rubric_message, summary_message};
-use crate::startup::AppState;
-use crate::worker::retry::JobError;
+use crate::state::AppState;
 
 /// The loop and where it stands, as stored now.
 pub async fn current_state(

@@ -11,12 +11,12 @@ use crate::db::reminders::ReminderRow;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
 use crate::domain::progress::Chase;
 use crate::domain::schedule::{due_at, next_allowed};
+use crate::jobs::Job;
+use crate::jobs::JobError;
 use crate::services::SOMETHING_WENT_WRONG;
 use crate::slack::messages;
 use crate::slack::scorecard_views::notice_modal;
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
-use crate::worker::retry::JobError;
+use crate::state::AppState;
 
 /// How long a cached time zone is trusted.
 const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;

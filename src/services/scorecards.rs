@@ -7,12 +7,12 @@ use crate::domain::access::{self, Refusal};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::domain::scorecard;
+use crate::jobs::Job;
 use crate::services::interactions::InteractionReply;
 use crate::services::{SOMETHING_WENT_WRONG, home, reminders, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::scorecard_views::{self, ScorecardMetadata};
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
+use crate::state::AppState;
 
 async fn load(
     state: &AppState,

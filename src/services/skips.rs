@@ -7,14 +7,14 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Skip};
 use crate::domain::progress::LoopProgress;
+use crate::jobs::Job;
 use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::interactions::InteractionReply;
 use crate::slack::actions::stage_value;
 use crate::slack::mrkdwn::{mention, mentions};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::scorecard_views::notice_modal;
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
+use crate::state::AppState;
 
 pub const SKIP_CALLBACK: &str = "stage_skip";
 pub const MAX_REASON_CHARS: usize = 500;

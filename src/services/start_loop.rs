@@ -4,6 +4,7 @@
 use crate::db;
 use crate::domain::interview_loop::Stage;
 use crate::domain::start_form::{self, Field, FieldError};
+use crate::jobs::Job;
 use crate::services::SOMETHING_WENT_WRONG;
 use crate::services::commands::CommandReply;
 use crate::services::interactions::InteractionReply;
@@ -11,8 +12,7 @@ use crate::services::reminders;
 use crate::slack::Message;
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views::{self, StartMetadata};
-use crate::startup::AppState;
-use crate::worker::jobs::Job;
+use crate::state::AppState;
 
 pub async fn open_form(
     state: &AppState,

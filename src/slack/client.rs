@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::settings::Secret;
+use crate::secret::Secret;
 use crate::slack::messages::Message;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

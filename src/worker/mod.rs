@@ -1,7 +1,6 @@
 //! The worker: claims one due job at a time, runs it, and records the outcome. Tests and the
 //! demo call [`run_due_jobs`] directly instead of running the loop.
 
-pub mod jobs;
 pub mod retry;
 
 use std::time::Duration;
@@ -9,11 +8,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db;
+use crate::jobs::{Job, JobError};
 use crate::metrics::label;
 use crate::services::{home, provision, refresh, reminders};
-use crate::startup::AppState;
-use jobs::Job;
-use retry::{JobError, Next, next_step};
+use crate::state::AppState;
+use retry::{Next, next_step};
 
 /// How long a claimed job is reserved for its worker; after that another worker may take it.
 pub const LEASE_MS: i64 = 5 * 60 * 1000;

@@ -2,38 +2,13 @@
 
 use std::time::Duration;
 
+use crate::jobs::JobError;
 use crate::slack::SlackError;
 
 /// A job runs at most this many times.
 pub const MAX_ATTEMPTS: i64 = 12;
 const BASE: Duration = Duration::from_secs(5);
 const CAP: Duration = Duration::from_secs(30 * 60);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JobError {
-    #[error("{0}")]
-    Slack(SlackError),
-    #[error("database: {0}")]
-    Database(String),
-    /// The job's subject no longer exists or cannot be acted on; retrying will not help.
-    #[error("{0}")]
-    Permanent(String),
-    /// Not now (outside the recipient's working hours): run again at `until`, uncounted.
-    #[error("waiting until {until}")]
-    Deferred { until: crate::clock::UnixMillis },
-}
-
-impl From<SlackError> for JobError {
-    fn from(e: SlackError) -> Self {
-        JobError::Slack(e)
-    }
-}
-
-impl From<sqlx::Error> for JobError {
-    fn from(e: sqlx::Error) -> Self {
-        JobError::Database(e.to_string())
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {

@@ -1,4 +1,6 @@
-//! The kinds of outbound work, as stored in the jobs table.
+//! The job vocabulary that services write and the worker reads: the kinds of outbound work
+//! and their payloads as stored in the jobs table, how to queue one in the caller's
+//! transaction, and how a job can fail.
 
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteExecutor;
@@ -7,6 +9,7 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::db::jobs::NewJob;
 use crate::domain::interview_loop::LoopId;
+use crate::slack::SlackError;
 
 /// At most one edit of the same message per this many milliseconds (Slack allows about one
 /// message per second per channel).
@@ -196,6 +199,32 @@ impl Job {
 
     pub fn from_payload(payload: &str) -> Result<Job, serde_json::Error> {
         serde_json::from_str(payload)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Slack(SlackError),
+    #[error("database: {0}")]
+    Database(String),
+    /// The job's subject no longer exists or cannot be acted on; retrying will not help.
+    #[error("{0}")]
+    Permanent(String),
+    /// Not now (outside the recipient's working hours): run again at `until`, uncounted.
+    #[error("waiting until {until}")]
+    Deferred { until: UnixMillis },
+}
+
+impl From<SlackError> for JobError {
+    fn from(e: SlackError) -> Self {
+        JobError::Slack(e)
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::Database(e.to_string())
     }
 }
 

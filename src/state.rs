@@ -1,0 +1,111 @@
+//! What a request or a job gets: the database, the Slack clients, settings, rubrics, the clock,
+//! metrics, and the worker's wake-up. Also the one way to write a change: [`AppState::begin`]
+//! opens a write transaction and [`Change::commit`] commits it and wakes the worker, so work
+//! queued in it starts at once.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::db::{self, Db};
+use crate::domain::rubric::RubricSet;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::slack::SlackApi;
+use crate::slack::verify::ReplayGuard;
+
+/// Everything a request handler or job needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    /// For the worker: patient (10 s per call).
+    pub slack: SlackApi,
+    /// For calls inside a request (views.open): short, to answer Slack within 3 s.
+    pub slack_inline: SlackApi,
+    pub settings: Arc<Settings>,
+    pub rubrics: Arc<RubricSet>,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the worker when a request has queued work.
+    pub wake: Arc<Notify>,
+    pub replay: Arc<ReplayGuard>,
+    /// Outbound work is paused: the app was uninstalled or its token revoked.
+    pub paused: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub async fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
+        let rubrics = RubricSet::load(settings.rubrics_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("LOOPBOT_RUBRICS_DIR: {e}"))?;
+        let db = db::connect(&settings.database_url).await?;
+        let slack = SlackApi::new(
+            &settings.slack_api_url,
+            settings.bot_token.clone(),
+            Duration::from_secs(10),
+        )?;
+        let slack_inline = SlackApi::new(
+            &settings.slack_api_url,
+            settings.bot_token.clone(),
+            Duration::from_millis(2_000),
+        )?;
+        let paused = db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
+        Ok(AppState {
+            paused: Arc::new(AtomicBool::new(paused.is_some())),
+            db,
+            slack,
+            slack_inline,
+            settings: Arc::new(settings),
+            rubrics: Arc::new(rubrics),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+            replay: Arc::new(ReplayGuard::default()),
+        })
+    }
+}
+
+impl AppState {
+    /// Starts a write (`BEGIN IMMEDIATE`): the use case's change and the jobs it implies go
+    /// in it together. Commit with [`Change::commit`]; dropping it rolls back.
+    pub async fn begin(&self) -> sqlx::Result<Change> {
+        Ok(Change {
+            tx: db::begin_write(&self.db).await?,
+            wake: Arc::clone(&self.wake),
+        })
+    }
+}
+
+/// A write transaction that wakes the worker when it commits. Derefs to the connection, so
+/// `&mut *change` goes wherever an executor is taken.
+pub struct Change {
+    tx: Transaction<'static, Sqlite>,
+    wake: Arc<Notify>,
+}
+
+impl Change {
+    /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
+    /// tick.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+impl Deref for Change {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Change {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
