@@ -11,7 +11,7 @@ use crate::harness::{FormValues, SlackSide};
 use crate::settings::{Needs, RawSettings, Secret, Settings};
 use crate::sim::{SimMessage, SimUser, Simulator, render_blocks, render_message, render_view};
 use crate::slack::SlackApi;
-use crate::slack::actions;
+use crate::slack::ids as actions;
 use crate::startup::{AppState, Application};
 
 const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";

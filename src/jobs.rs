@@ -216,6 +216,13 @@ pub enum JobError {
     Deferred { until: UnixMillis },
 }
 
+impl JobError {
+    /// The job's loop was deleted (purged): nothing left to do.
+    pub fn loop_gone(loop_id: LoopId) -> JobError {
+        JobError::Permanent(format!("loop {loop_id} no longer exists"))
+    }
+}
+
 impl From<SlackError> for JobError {
     fn from(e: SlackError) -> Self {
         JobError::Slack(e)

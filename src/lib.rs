@@ -4,6 +4,7 @@ pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod error;
 pub mod export;
 pub mod harness;
 pub mod jobs;

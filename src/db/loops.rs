@@ -1,6 +1,6 @@
 //! Loops, their stages and panels, and the Slack objects provisioned for them.
 
-use sqlx::{Sqlite, SqliteExecutor, Transaction};
+use sqlx::{SqliteConnection, SqliteExecutor};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{
@@ -11,7 +11,7 @@ use crate::domain::start_form::NewLoop;
 /// Stores a new loop. Returns `None` when a loop was already stored for this start form
 /// (`source_view_id`): a repeated submission has one effect.
 pub async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut SqliteConnection,
     new: &NewLoop,
     source_view_id: &str,
     now: UnixMillis,
@@ -31,7 +31,7 @@ pub async fn insert(
     .bind(&new.hiring_manager_id)
     .bind(&new.origin_channel_id)
     .bind(now)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else { return Ok(None) };
     for stage in &new.stages {
@@ -44,7 +44,7 @@ pub async fn insert(
         .bind(&stage.key)
         .bind(&stage.name)
         .bind(stage.interview_at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         for user in &stage.interviewers {
             sqlx::query(
@@ -53,7 +53,7 @@ pub async fn insert(
             .bind(id)
             .bind(stage.position)
             .bind(user)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
     }
@@ -396,7 +396,7 @@ pub async fn warning_cause(
 
 /// Replaces a stage's panel and time. Returns the people newly added.
 pub async fn set_panel(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut SqliteConnection,
     id: LoopId,
     position: u32,
     interviewers: &[String],
@@ -406,12 +406,12 @@ pub async fn set_panel(
         .bind(id)
         .bind(position)
         .bind(interview_at)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM stage_interviewers WHERE loop_id = ?1 AND position = ?2")
         .bind(id)
         .bind(position)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     for user in interviewers {
         sqlx::query(
@@ -421,7 +421,7 @@ pub async fn set_panel(
         .bind(id)
         .bind(position)
         .bind(user)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())

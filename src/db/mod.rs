@@ -6,6 +6,7 @@ pub mod export;
 pub mod flags;
 pub mod jobs;
 pub mod loops;
+pub mod progress;
 pub mod purge;
 pub mod receipts;
 pub mod reminders;

@@ -80,6 +80,9 @@ impl Outcome {
     }
 }
 
+/// A decision's rationale needs at least this many characters: why, in terms of the evidence.
+pub const MIN_RATIONALE_CHARS: usize = 20;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: Outcome,
@@ -87,6 +90,9 @@ pub struct Decision {
     pub decided_by: String,
     pub decided_at: UnixMillis,
 }
+
+/// A skip's reason may be at most this long.
+pub const MAX_REASON_CHARS: usize = 500;
 
 /// A stage skipped on purpose, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]

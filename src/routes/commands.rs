@@ -1,3 +1,6 @@
+//! `POST /slack/commands`: parse the form body, dispatch, and answer with the ephemeral reply
+//! (a use case's refusal or failure becomes that reply, worded for the person).
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -5,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::services::commands::{self, CommandReply};
+use crate::services::commands;
+use crate::slack::CommandReply;
 use crate::slack::payloads::{is_ssl_check, parse_command};
 use crate::state::AppState;
 
@@ -24,7 +28,11 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
         }
     };
     // Services keep within Slack's 3 s (see routes::interactions).
-    match commands::handle(&state, command).await {
+    let reply = commands::handle(&state, command).await.unwrap_or_else(|e| {
+        e.log("a slash command");
+        CommandReply::say(e.message())
+    });
+    match reply {
         CommandReply::Empty => StatusCode::OK.into_response(),
         CommandReply::Ephemeral(message) => Json(json!({
             "response_type": "ephemeral",

@@ -1,18 +1,18 @@
 //! `/loop decide`: the decision, with an explicit confirmation when stages are missing.
 
+use anyhow::Context;
+
 use crate::db;
-use crate::domain::interview_loop::{Decision, InterviewLoop, LoopStatus};
+use crate::domain::interview_loop::{Decision, InterviewLoop, LoopStatus, MIN_RATIONALE_CHARS};
 use crate::domain::progress::LoopProgress;
+use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::SOMETHING_WENT_WRONG;
-use crate::services::commands::CommandReply;
-use crate::services::interactions::InteractionReply;
-use crate::services::skips::{owners_only, warn_missing};
-use crate::slack::Message;
-use crate::slack::loop_views::{
-    self, CONFIRM_BLOCK, MIN_RATIONALE_CHARS, OUTCOME_BLOCK, RATIONALE_BLOCK,
-};
+use crate::services::skips::warn_missing;
+use crate::services::{home, owners_only, reminders};
+use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::SubmittedView;
+use crate::slack::views;
+use crate::slack::{CommandReply, InteractionReply};
 use crate::state::AppState;
 
 fn missing_names(l: &InterviewLoop, progress: &LoopProgress) -> Vec<String> {
@@ -28,28 +28,24 @@ pub async fn open_form(
     l: &InterviewLoop,
     user: &str,
     trigger_id: &str,
-) -> CommandReply {
+) -> AppResult<CommandReply> {
     if !l.is_owner(user) {
-        return CommandReply::Ephemeral(Message::plain(owners_only(l, "record the decision")));
+        return Err(AppError::refused(owners_only(l, "record the decision")));
     }
     if l.status == LoopStatus::Decided {
-        return CommandReply::Ephemeral(Message::plain(
+        return Err(AppError::refused(
             "The decision for this loop is already recorded; it is shown on the pinned summary.",
         ));
     }
-    let cards = match db::scorecards::latest_for_loop(&state.db, l.id).await {
-        Ok(cards) => cards,
-        Err(e) => {
-            tracing::error!(error = %e, "could not load scorecards");
-            return CommandReply::Ephemeral(Message::plain(SOMETHING_WENT_WRONG));
-        }
-    };
+    let cards = db::scorecards::latest_for_loop(&state.db, l.id)
+        .await
+        .context("could not load scorecards")?;
     let progress = LoopProgress::from_scorecards(&cards);
     let missing = progress.missing_for_decision(l);
-    let view = loop_views::decide_modal(l, &missing_names(l, &progress));
+    let view = views::decide_modal(l, &missing_names(l, &progress));
     if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
         tracing::warn!(error = %e, "could not open the decision form");
-        return CommandReply::Ephemeral(Message::plain(
+        return Ok(CommandReply::say(
             "The decision form could not be opened in time. Please run `/loop decide` again.",
         ));
     }
@@ -57,37 +53,37 @@ pub async fn open_form(
     if !missing.is_empty() {
         let now = state.clock.now_ms();
         let warned = async {
-            let mut tx = db::begin_write(&state.db).await?;
+            let mut tx = state.begin().await?;
             warn_missing(&mut tx, l.id, &missing, "decision", now).await?;
             tx.commit().await
         }
         .await;
-        match warned {
-            Ok(()) => state.wake.notify_one(),
-            Err(e) => tracing::error!(error = %e, "could not record missing-stage warnings"),
+        if let Err(e) = warned {
+            tracing::error!(error = %e, "could not record missing-stage warnings");
         }
     }
-    CommandReply::Empty
+    Ok(CommandReply::Empty)
 }
 
-pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> InteractionReply {
-    let error = |block: &str, text: &str| {
-        InteractionReply::Json(loop_views::errors(&[(block, text.to_string())]))
-    };
+/// The decision form was submitted. Refusals show next to the rationale unless they belong to
+/// another field.
+pub async fn submit(
+    state: &AppState,
+    user: &str,
+    view: &SubmittedView,
+) -> AppResult<InteractionReply> {
     let Ok(loop_id) = view.private_metadata.parse::<i64>() else {
-        return error(
-            RATIONALE_BLOCK,
+        return Err(AppError::refused(
             "This form is out of date. Close it and run `/loop decide` again.",
-        );
+        ));
     };
-    let (l, progress) = match crate::services::refresh::current_state(state, loop_id).await {
-        Ok(loaded) => loaded,
-        Err(_) => return error(RATIONALE_BLOCK, "This loop no longer exists."),
+    let Ok(Some((l, progress))) = db::progress::load(&state.db, loop_id).await else {
+        return Err(AppError::refused("This loop no longer exists."));
     };
     if !l.is_owner(user) {
-        return error(RATIONALE_BLOCK, &owners_only(&l, "record the decision"));
+        return Err(AppError::refused(owners_only(&l, "record the decision")));
     }
-    let input = loop_views::read_decide(&view.values);
+    let input = views::read_decide(&view.values);
     let mut problems = Vec::new();
     if input.outcome.is_none() {
         problems.push((OUTCOME_BLOCK, "Choose hire, no hire or hold.".to_string()));
@@ -116,10 +112,10 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
         }
     }
     if !problems.is_empty() {
-        return InteractionReply::Json(loop_views::errors(&problems));
+        return Ok(InteractionReply::Json(views::errors(&problems)));
     }
     let Some(outcome) = input.outcome else {
-        return InteractionReply::Ack;
+        return Ok(InteractionReply::Ack);
     };
     let now = state.clock.now_ms();
     let decision = Decision {
@@ -128,60 +124,45 @@ pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> Inter
         decided_by: user.to_string(),
         decided_at: now,
     };
-    let stored = async {
-        let mut tx = db::begin_write(&state.db).await?;
-        if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
-            return Ok::<bool, sqlx::Error>(false);
-        }
-        let detail = format!(
-            "decision={} missing_confirmed={}",
-            outcome.as_str(),
-            missing.join("|")
-        );
-        db::audit::record(&mut *tx, l.id, user, "decided", &detail, now).await?;
-        Job::DecisionMessage { loop_id: l.id }
-            .enqueue(&mut *tx, now)
-            .await?;
-        crate::services::reminders::stop(&mut tx, l.id, None, None, "decided").await?;
-        crate::services::home::refresh_for(&mut tx, l.id, now).await?;
-        for stage in &l.stages {
-            Job::RefreshRubric {
-                loop_id: l.id,
-                position: stage.position,
-            }
-            .enqueue(&mut *tx, now)
-            .await?;
-        }
-        Job::RefreshSummary { loop_id: l.id }
-            .enqueue(&mut *tx, now)
-            .await?;
-        if let Some(after) = state.settings.archive_after {
-            let at = now + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4);
-            Job::ArchiveChannel { loop_id: l.id }
-                .enqueue_at(&mut *tx, at, now)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-    .await;
-    match stored {
-        Ok(true) => {
-            state.wake.notify_one();
-            tracing::info!(
-                loop_id = l.id,
-                outcome = outcome.as_str(),
-                "decision recorded"
-            );
-            InteractionReply::Ack
-        }
-        Ok(false) => error(
-            RATIONALE_BLOCK,
+    let mut tx = state.begin().await.context("could not record a decision")?;
+    if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
+        return Err(AppError::refused(
             "The decision for this loop was already recorded.",
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "could not record a decision");
-            error(RATIONALE_BLOCK, SOMETHING_WENT_WRONG)
-        }
+        ));
     }
+    let detail = format!(
+        "decision={} missing_confirmed={}",
+        outcome.as_str(),
+        missing.join("|")
+    );
+    db::audit::record(&mut *tx, l.id, user, "decided", &detail, now).await?;
+    Job::DecisionMessage { loop_id: l.id }
+        .enqueue(&mut *tx, now)
+        .await?;
+    reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+    home::refresh_for(&mut tx, l.id, now).await?;
+    for stage in &l.stages {
+        Job::RefreshRubric {
+            loop_id: l.id,
+            position: stage.position,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+    }
+    Job::RefreshSummary { loop_id: l.id }
+        .enqueue(&mut *tx, now)
+        .await?;
+    if let Some(after) = state.settings.archive_after {
+        let at = now + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4);
+        Job::ArchiveChannel { loop_id: l.id }
+            .enqueue_at(&mut *tx, at, now)
+            .await?;
+    }
+    tx.commit().await.context("could not record a decision")?;
+    tracing::info!(
+        loop_id = l.id,
+        outcome = outcome.as_str(),
+        "decision recorded"
+    );
+    Ok(InteractionReply::Ack)
 }

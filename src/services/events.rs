@@ -6,12 +6,13 @@ use std::sync::atomic::Ordering;
 
 use crate::db;
 use crate::db::flags::OUTBOUND_PAUSED;
+use crate::services::{home, reminders};
 use crate::slack::events::AppEvent;
 use crate::state::AppState;
 
 pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = state.begin().await?;
     if !db::receipts::record_once(&mut *tx, &format!("event:{event_id}"), now).await? {
         tracing::debug!(event_id, "duplicate event delivery ignored");
         return Ok(());
@@ -31,8 +32,8 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
     match (&event, loop_id) {
         (AppEvent::ChannelArchived { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
-            crate::services::home::refresh_for(&mut tx, id, now).await?;
+            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            home::refresh_for(&mut tx, id, now).await?;
             db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
         }
         (AppEvent::ChannelUnarchived { channel }, Some(id)) => {
@@ -45,8 +46,8 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         }
         (AppEvent::ChannelDeleted { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            crate::services::reminders::stop(&mut tx, id, None, None, "closed").await?;
-            crate::services::home::refresh_for(&mut tx, id, now).await?;
+            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            home::refresh_for(&mut tx, id, now).await?;
             db::loops::set_status(
                 &mut *tx,
                 id,
@@ -66,13 +67,12 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
             pause = true;
         }
         (AppEvent::AppHomeOpened { user, tab }, _) if tab == "home" => {
-            crate::services::home::opened(&mut tx, user, now).await?;
+            home::opened(&mut tx, user, now).await?;
         }
         (AppEvent::Other { kind }, _) => tracing::debug!(kind, "event not used by Loopbot"),
         (other, _) => tracing::debug!(event = ?other, "event for a channel that is not a loop"),
     }
     tx.commit().await?;
-    state.wake.notify_one();
     if pause {
         state.paused.store(true, Ordering::SeqCst);
         tracing::warn!(

@@ -8,7 +8,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId};
 use crate::domain::progress::LoopProgress;
 use crate::jobs::Job;
 use crate::jobs::JobError;
-use crate::slack::home::{Owed, home_view};
+use crate::slack::views::{Owed, home_view};
 use crate::state::AppState;
 
 /// `app_home_opened`: remember the person and publish their view.
@@ -37,7 +37,11 @@ pub async fn refresh_for(
 pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
     let mut loops: Vec<(InterviewLoop, LoopProgress)> = Vec::new();
     for id in db::loops::open_loop_ids_for(&state.db, user).await? {
-        loops.push(crate::services::refresh::current_state(state, id).await?);
+        loops.push(
+            db::progress::load(&state.db, id)
+                .await?
+                .ok_or_else(|| JobError::loop_gone(id))?,
+        );
     }
     let mut owed: Vec<Owed<'_>> = Vec::new();
     for (l, progress) in &loops {

@@ -1,37 +1,51 @@
-//! Buttons, menus and modal submissions.
+//! The interaction dispatcher: buttons, menus and modal submissions go to their use case.
+//!
+//! A submission's refusal or failure is returned as an [`AppError`] placed next to a field of
+//! its form (the route turns it into `response_action: errors`). A button's answer is a modal
+//! opened with its single-use trigger, so a button's refusal or failure is shown here, as a
+//! notice.
 
-use serde_json::Value;
-
-use crate::services::skips::{self, SKIP_CALLBACK};
-use crate::services::{decide, panel, scorecards, start_loop};
-use crate::slack::actions;
-use crate::slack::loop_views::{DECIDE_CALLBACK, PANEL_CALLBACK};
+use crate::error::AppResult;
+use crate::services::{decide, notice, nudges, panel, reminders, scorecards, skips, start_loop};
+use crate::slack::InteractionReply;
+use crate::slack::ids::{
+    self, CANDIDATE_BLOCK, DECIDE_CALLBACK, EVIDENCE_BLOCK, PANEL_CALLBACK, RATIONALE_BLOCK,
+    RUBRIC_SELECT_ACTION, SCORECARD_CALLBACK, SKIP_CALLBACK, SKIP_REASON_BLOCK, START_CALLBACK,
+};
 use crate::slack::payloads::Interaction;
-use crate::slack::scorecard_views::SCORECARD_CALLBACK;
-use crate::slack::views::{RUBRIC_SELECT_ACTION, START_CALLBACK};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum InteractionReply {
-    /// Empty 200: closes a submitted modal.
-    Ack,
-    /// A `response_action` body, such as field errors.
-    Json(Value),
-}
-
-pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionReply {
+pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<InteractionReply> {
     match interaction {
-        Interaction::ViewSubmission { user_id, view } => match view.callback_id.as_str() {
-            START_CALLBACK => start_loop::submit(state, &user_id, &view).await,
-            SCORECARD_CALLBACK => scorecards::submit(state, &user_id, &view).await,
-            DECIDE_CALLBACK => decide::submit(state, &user_id, &view).await,
-            PANEL_CALLBACK => panel::submit(state, &user_id, &view).await,
-            SKIP_CALLBACK => skips::submit_skip_form(state, &user_id, &view).await,
-            other => {
-                tracing::warn!(callback_id = other, "submission of an unknown form");
-                InteractionReply::Ack
-            }
-        },
+        Interaction::ViewSubmission { user_id, view } => {
+            let (result, field) = match view.callback_id.as_str() {
+                START_CALLBACK => (
+                    start_loop::submit(state, &user_id, &view).await,
+                    CANDIDATE_BLOCK,
+                ),
+                SCORECARD_CALLBACK => (
+                    scorecards::submit(state, &user_id, &view).await,
+                    EVIDENCE_BLOCK,
+                ),
+                DECIDE_CALLBACK => (
+                    decide::submit(state, &user_id, &view).await,
+                    RATIONALE_BLOCK,
+                ),
+                PANEL_CALLBACK => (panel::submit(state, &user_id, &view).await, ""),
+                SKIP_CALLBACK => (
+                    skips::submit_skip_form(state, &user_id, &view).await,
+                    SKIP_REASON_BLOCK,
+                ),
+                other => {
+                    tracing::warn!(callback_id = other, "submission of an unknown form");
+                    return Ok(InteractionReply::Ack);
+                }
+            };
+            result.map_err(|e| match e.field() {
+                Some(_) => e,
+                None => e.at(field),
+            })
+        }
         Interaction::BlockActions {
             user_id,
             trigger_id,
@@ -41,48 +55,51 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
         } => {
             for action in &actions {
                 let value = action.value.as_deref().unwrap_or_default();
-                match (action.action_id.as_str(), trigger_id.as_deref()) {
-                    (actions::SCORECARD_OPEN, Some(trigger)) => {
-                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
-                            scorecards::open(state, &user_id, trigger, loop_id, position).await;
-                        }
-                        return InteractionReply::Ack;
+                let user = user_id.as_str();
+                if let Some(trigger) = trigger_id.as_deref() {
+                    let stage = ids::parse_stage_value(value);
+                    let loop_id = ids::parse_loop_value(value);
+                    let answered = match (action.action_id.as_str(), stage, loop_id) {
+                        (ids::SCORECARD_OPEN, Some((l, p)), _) => Some((
+                            "Scorecard",
+                            scorecards::open(state, user, trigger, l, p).await,
+                        )),
+                        (ids::STAGE_SKIP, Some((l, p)), _) => Some((
+                            "Skip a stage",
+                            skips::open_skip_form(state, user, trigger, l, p).await,
+                        )),
+                        (ids::STAGE_REMIND, Some((l, p)), _) => Some((
+                            "Remind",
+                            nudges::remind_stage(state, user, l, p).await.map(Some),
+                        )),
+                        (ids::NOT_RUN, Some((l, p)), _) => Some((
+                            "Reminders",
+                            reminders::not_run(state, user, l, p).await.map(Some),
+                        )),
+                        (ids::PANEL_OPEN, _, Some(l)) => Some((
+                            "Change the panel",
+                            panel::open_from_button(state, user, trigger, l).await,
+                        )),
+                        (ids::SCORECARDS_VIEW, _, Some(l)) => Some((
+                            "Scorecards",
+                            scorecards::view(state, user, trigger, l).await,
+                        )),
+                        (
+                            ids::SCORECARD_OPEN
+                            | ids::STAGE_SKIP
+                            | ids::STAGE_REMIND
+                            | ids::NOT_RUN
+                            | ids::PANEL_OPEN
+                            | ids::SCORECARDS_VIEW,
+                            _,
+                            _,
+                        ) => return Ok(InteractionReply::Ack),
+                        _ => None,
+                    };
+                    if let Some((title, result)) = answered {
+                        show(state, trigger, title, result).await;
+                        return Ok(InteractionReply::Ack);
                     }
-                    (actions::STAGE_SKIP, Some(trigger)) => {
-                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
-                            skips::open_skip_form(state, &user_id, trigger, loop_id, position)
-                                .await;
-                        }
-                        return InteractionReply::Ack;
-                    }
-                    (actions::STAGE_REMIND, Some(trigger)) => {
-                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
-                            skips::remind_stage(state, &user_id, trigger, loop_id, position).await;
-                        }
-                        return InteractionReply::Ack;
-                    }
-                    (actions::NOT_RUN, Some(trigger)) => {
-                        if let Some((loop_id, position)) = actions::parse_stage_value(value) {
-                            crate::services::reminders::not_run(
-                                state, &user_id, trigger, loop_id, position,
-                            )
-                            .await;
-                        }
-                        return InteractionReply::Ack;
-                    }
-                    (actions::PANEL_OPEN, Some(trigger)) => {
-                        if let Some(loop_id) = actions::parse_loop_value(value) {
-                            panel::open_from_button(state, &user_id, trigger, loop_id).await;
-                        }
-                        return InteractionReply::Ack;
-                    }
-                    (actions::SCORECARDS_VIEW, Some(trigger)) => {
-                        if let Some(loop_id) = actions::parse_loop_value(value) {
-                            scorecards::view(state, &user_id, trigger, loop_id).await;
-                        }
-                        return InteractionReply::Ack;
-                    }
-                    _ => {}
                 }
                 if let (RUBRIC_SELECT_ACTION, Some(view), Some(rubric)) =
                     (action.action_id.as_str(), &view, &action.selected_option)
@@ -90,8 +107,22 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> InteractionRe
                     return start_loop::change_rubric(state, view, rubric).await;
                 }
             }
-            InteractionReply::Ack
+            Ok(InteractionReply::Ack)
         }
-        Interaction::ViewClosed { .. } | Interaction::Other { .. } => InteractionReply::Ack,
+        Interaction::ViewClosed { .. } | Interaction::Other { .. } => Ok(InteractionReply::Ack),
     }
+}
+
+/// A button's outcome: `Ok(None)` means the use case opened its own modal; otherwise the text
+/// or the error is shown as a notice.
+async fn show(state: &AppState, trigger: &str, title: &str, result: AppResult<Option<String>>) {
+    let text = match result {
+        Ok(None) => return,
+        Ok(Some(text)) => text,
+        Err(e) => {
+            e.log(title);
+            e.message().to_string()
+        }
+    };
+    notice(state, trigger, title, &text).await;
 }

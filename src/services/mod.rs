@@ -1,10 +1,17 @@
-//! Use cases: the only place that decides things. Shared by the HTTP routes and the worker.
+//! Use cases: the only place that decides things. One file per use case; each returns
+//! `Result<_, AppError>` (what the person is told apart from what is logged) or, for jobs,
+//! `Result<(), JobError>`. Shared by the routes and the worker; a change is written with
+//! [`AppState::begin`](crate::state::AppState::begin) and its jobs in one transaction.
+//!
+//! `commands` and `interactions` are the two dispatchers: they route a parsed slash command or
+//! interaction to its use case. The use cases never import them back.
 
 pub mod commands;
 pub mod decide;
 pub mod events;
 pub mod home;
 pub mod interactions;
+pub mod nudges;
 pub mod panel;
 pub mod provision;
 pub mod refresh;
@@ -12,6 +19,30 @@ pub mod reminders;
 pub mod scorecards;
 pub mod skips;
 pub mod start_loop;
+pub mod status;
 
-/// A problem a user can act on, worded for them; internal errors never reach Slack verbatim.
-pub const SOMETHING_WENT_WRONG: &str = "Something went wrong on Loopbot's side and nothing was changed. Please try again in a minute; if it keeps happening, tell your Loopbot admin.";
+use crate::domain::interview_loop::InterviewLoop;
+use crate::slack::mrkdwn::mention;
+use crate::slack::views::notice_modal;
+use crate::state::AppState;
+
+/// Only the loop's owners may skip, decide, change the panel or nudge.
+pub fn owners_only(l: &InterviewLoop, what: &str) -> String {
+    format!(
+        "Only the hiring manager ({}) or the coordinator ({}) can {what} in this loop.",
+        mention(&l.hiring_manager_id),
+        mention(&l.coordinator_id)
+    )
+}
+
+/// Shows a short notice in a modal: the answer to a button, whose trigger is single use and
+/// this is its one use.
+pub async fn notice(state: &AppState, trigger_id: &str, title: &str, text: &str) {
+    if let Err(e) = state
+        .slack_inline
+        .open_view(trigger_id, &notice_modal(title, text))
+        .await
+    {
+        tracing::warn!(error = %e, "could not show a notice");
+    }
+}

@@ -18,7 +18,7 @@ const MAX_NAME_ATTEMPTS: u32 = 50;
 pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
     let l = db::loops::get(&state.db, loop_id)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
+        .ok_or_else(|| JobError::loop_gone(loop_id))?;
     if l.status == LoopStatus::Closed {
         return Ok(());
     }

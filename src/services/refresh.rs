@@ -8,20 +8,14 @@ use crate::jobs::JobError;
 use crate::slack::messages::{self, rubric_message, summary_message};
 use crate::state::AppState;
 
-/// The loop and where it stands, as stored now.
+/// The loop and where it stands, as stored now (see [`db::progress::load`]).
 pub async fn current_state(
     state: &AppState,
     loop_id: LoopId,
 ) -> Result<(InterviewLoop, LoopProgress), JobError> {
-    let l = db::loops::get(&state.db, loop_id)
+    db::progress::load(&state.db, loop_id)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
-    let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
-    let chases = crate::services::reminders::chases(state, loop_id).await?;
-    Ok((
-        l,
-        LoopProgress::from_scorecards(&cards).with_chases(&chases),
-    ))
+        .ok_or_else(|| JobError::loop_gone(loop_id))
 }
 
 /// Edits the pinned summary to show the current state. Before provisioning has posted it,
@@ -71,7 +65,7 @@ pub async fn scorecard_note(
 ) -> Result<(), JobError> {
     let l = db::loops::get(&state.db, loop_id)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
+        .ok_or_else(|| JobError::loop_gone(loop_id))?;
     let card: Option<(u32, String, i64)> =
         db::scorecards::identity(&state.db, scorecard_id).await?;
     let (Some((position, user, version)), Some(channel)) = (card, &l.channel_id) else {
@@ -94,7 +88,7 @@ async fn live_loop(
 ) -> Result<Option<(InterviewLoop, String)>, JobError> {
     let l = db::loops::get(&state.db, loop_id)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("loop {loop_id} no longer exists")))?;
+        .ok_or_else(|| JobError::loop_gone(loop_id))?;
     if l.status == LoopStatus::Closed {
         return Ok(None);
     }

@@ -4,18 +4,17 @@
 
 use std::sync::atomic::Ordering;
 
+use anyhow::Context;
 use sqlx::SqliteConnection;
 
 use crate::db;
 use crate::db::reminders::ReminderRow;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
-use crate::domain::progress::Chase;
 use crate::domain::schedule::{due_at, next_allowed};
-use crate::jobs::Job;
-use crate::jobs::JobError;
-use crate::services::SOMETHING_WENT_WRONG;
+use crate::error::AppResult;
+use crate::jobs::{Job, JobError};
+use crate::services::home;
 use crate::slack::messages;
-use crate::slack::scorecard_views::notice_modal;
 use crate::state::AppState;
 
 /// How long a cached time zone is trusted.
@@ -25,21 +24,6 @@ const SWEEP_BATCH: i64 = 500;
 
 fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
-pub async fn chases(state: &AppState, loop_id: LoopId) -> sqlx::Result<Vec<Chase>> {
-    Ok(db::reminders::for_loop(&state.db, loop_id)
-        .await?
-        .into_iter()
-        .map(|r| Chase {
-            position: r.position,
-            user: r.user_id,
-            due_at: r.due_at,
-            reminders_sent: r.sent_count,
-            escalated: r.escalated_at.is_some(),
-            stopped: r.stopped_reason.is_some(),
-        })
-        .collect())
 }
 
 /// In the caller's transaction: brings the reminder rows of a loop in line with its stages:
@@ -101,7 +85,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     // read with) together with the job that sends it.
     let mut queued = 0;
     let next = now + ms(state.settings.remind_every);
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = state.begin().await?;
     for row in due {
         if db::reminders::claim(&mut *tx, &row, next).await? {
             let seq = row.sent_count + 1;
@@ -124,7 +108,6 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     tx.commit().await?;
-    state.wake.notify_one();
     if queued > 0 {
         tracing::info!(queued, "reminders queued");
     }
@@ -213,7 +196,7 @@ pub async fn remind(
     )
     .await?;
     if seq >= i64::from(state.settings.escalate_after) {
-        let mut tx = db::begin_write(&state.db).await?;
+        let mut tx = state.begin().await?;
         if db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await? {
             Job::Escalation {
                 loop_id,
@@ -225,7 +208,7 @@ pub async fn remind(
             Job::RefreshSummary { loop_id }
                 .enqueue(&mut *tx, now)
                 .await?;
-            crate::services::home::refresh_for(&mut tx, l.id, now).await?;
+            home::refresh_for(&mut tx, l.id, now).await?;
             db::audit::record(
                 &mut *tx,
                 loop_id,
@@ -237,7 +220,6 @@ pub async fn remind(
             .await?;
         }
         tx.commit().await?;
-        state.wake.notify_one();
     }
     Ok(())
 }
@@ -269,27 +251,20 @@ pub async fn escalate(
 pub async fn not_run(
     state: &AppState,
     user: &str,
-    trigger_id: &str,
     loop_id: LoopId,
     position: u32,
-) {
-    let text = match stop_not_run(state, user, loop_id, position).await {
-        Ok(Some(stage)) => format!(
-            "Thanks. Reminders for *{stage}* have stopped, and the coordinator has been told so they can fix the panel."
-        ),
-        Ok(None) => "You are not on this stage's panel, so there is nothing to stop.".to_string(),
-        Err(e) => {
-            tracing::error!(error = %e, "could not record a not-run answer");
-            SOMETHING_WENT_WRONG.to_string()
-        }
-    };
-    if let Err(e) = state
-        .slack_inline
-        .open_view(trigger_id, &notice_modal("Reminders", &text))
-        .await
-    {
-        tracing::warn!(error = %e, "could not show a notice");
-    }
+) -> AppResult<String> {
+    Ok(
+        match stop_not_run(state, user, loop_id, position)
+            .await
+            .context("could not record a not-run answer")?
+        {
+            Some(stage) => format!(
+                "Thanks. Reminders for *{stage}* have stopped, and the coordinator has been told so they can fix the panel."
+            ),
+            None => "You are not on this stage's panel, so there is nothing to stop.".to_string(),
+        },
+    )
 }
 
 async fn stop_not_run(
@@ -308,7 +283,7 @@ async fn stop_not_run(
         return Ok(None);
     };
     let now = state.clock.now_ms();
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = state.begin().await?;
     if db::reminders::stop(&mut *tx, loop_id, position, user, "not_run").await? {
         db::audit::record(
             &mut *tx,
@@ -328,7 +303,6 @@ async fn stop_not_run(
         .await?;
     }
     tx.commit().await?;
-    state.wake.notify_one();
     Ok(Some(stage.name.clone()))
 }
 

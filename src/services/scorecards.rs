@@ -2,123 +2,100 @@
 //! version with its Slack follow-ups in one transaction, and show full scorecards to those
 //! allowed to read them.
 
+use anyhow::Context;
+
 use crate::db;
 use crate::domain::access::{self, Refusal};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
+use crate::domain::rubric::StageRubric;
 use crate::domain::scorecard;
+use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::interactions::InteractionReply;
-use crate::services::{SOMETHING_WENT_WRONG, home, reminders, skips};
+use crate::services::{home, reminders, skips};
+use crate::slack::InteractionReply;
 use crate::slack::payloads::SubmittedView;
-use crate::slack::scorecard_views::{self, ScorecardMetadata};
+use crate::slack::views::{self, ScorecardMetadata};
 use crate::state::AppState;
 
-async fn load(
-    state: &AppState,
-    loop_id: LoopId,
-) -> anyhow::Result<Option<(InterviewLoop, LoopProgress)>> {
-    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
-        return Ok(None);
-    };
-    let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
-    Ok(Some((l, LoopProgress::from_scorecards(&cards))))
+/// The loop and its progress, or a refusal when it no longer exists.
+async fn load(state: &AppState, loop_id: LoopId) -> AppResult<(InterviewLoop, LoopProgress)> {
+    db::progress::load(&state.db, loop_id)
+        .await
+        .context("could not load a loop")?
+        .ok_or_else(|| AppError::refused("This loop no longer exists."))
 }
 
-/// Shows a short notice in a modal (the trigger is single use; this is its one use).
-async fn notice(state: &AppState, trigger_id: &str, title: &str, text: &str) {
-    let view = scorecard_views::notice_modal(title, text);
-    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
-        tracing::warn!(error = %e, "could not show a notice");
-    }
-}
-
-/// "Submit scorecard" / "Edit my scorecard" was pressed.
-pub async fn open(state: &AppState, user: &str, trigger_id: &str, loop_id: LoopId, position: u32) {
-    let loaded = match load(state, loop_id).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => {
-            return notice(
-                state,
-                trigger_id,
-                "Scorecard",
-                "This loop no longer exists.",
-            )
-            .await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not load a loop");
-            return notice(state, trigger_id, "Scorecard", SOMETHING_WENT_WRONG).await;
-        }
-    };
-    let (l, _) = loaded;
-    if let Err(refusal) = access::may_score(&l, position, user) {
-        return notice(state, trigger_id, "Scorecard", &refusal.message()).await;
-    }
-    let (Some(stage), Some(stage_rubric)) = (
-        l.stage_at(position),
-        l.stage_at(position).and_then(|s| {
+/// The rubric of the stage, unless an operator removed it.
+fn stage_rubric<'a>(
+    state: &'a AppState,
+    l: &InterviewLoop,
+    position: u32,
+) -> AppResult<&'a StageRubric> {
+    l.stage_at(position)
+        .and_then(|s| {
             state
                 .rubrics
                 .get(&l.rubric_id)
                 .and_then(|r| r.stage(&s.key))
-        }),
-    ) else {
-        return notice(
-            state,
-            trigger_id,
-            "Scorecard",
-            "The rubric of this stage is no longer available; ask your Loopbot admin.",
-        )
-        .await;
+        })
+        .ok_or_else(|| {
+            AppError::refused(
+                "The rubric of this stage is no longer available; ask your Loopbot admin.",
+            )
+        })
+}
+
+/// "Submit scorecard" / "Edit my scorecard" was pressed.
+pub async fn open(
+    state: &AppState,
+    user: &str,
+    trigger_id: &str,
+    loop_id: LoopId,
+    position: u32,
+) -> AppResult<Option<String>> {
+    let (l, _) = load(state, loop_id).await?;
+    access::may_score(&l, position, user).map_err(|r| AppError::refused(r.message()))?;
+    let stage_rubric = stage_rubric(state, &l, position)?;
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(None);
     };
     let existing = db::scorecards::latest(&state.db, loop_id, position, user)
         .await
         .ok()
         .flatten();
-    let view = scorecard_views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref());
+    let view = views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref());
     if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
         tracing::warn!(error = %e, "could not open a scorecard form");
     }
+    Ok(None)
 }
 
-/// The scorecard form was submitted.
-pub async fn submit(state: &AppState, user: &str, view: &SubmittedView) -> InteractionReply {
-    let reply = |message: &str| InteractionReply::Json(scorecard_views::refusal_response(message));
+/// The scorecard form was submitted. Refusals show next to the evidence field.
+pub async fn submit(
+    state: &AppState,
+    user: &str,
+    view: &SubmittedView,
+) -> AppResult<InteractionReply> {
     let Ok(metadata) = serde_json::from_str::<ScorecardMetadata>(&view.private_metadata) else {
-        return reply("This form is out of date. Close it and open the scorecard again.");
+        return Err(AppError::refused(
+            "This form is out of date. Close it and open the scorecard again.",
+        ));
     };
-    let l = match db::loops::get(&state.db, metadata.loop_id).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return reply("This loop no longer exists."),
-        Err(e) => {
-            tracing::error!(error = %e, "could not load a loop");
-            return reply(SOMETHING_WENT_WRONG);
-        }
-    };
-    if let Err(refusal) = access::may_score(&l, metadata.position, user) {
-        return reply(&refusal.message());
-    }
-    let Some(stage_rubric) = l.stage_at(metadata.position).and_then(|s| {
-        state
-            .rubrics
-            .get(&l.rubric_id)
-            .and_then(|r| r.stage(&s.key))
-    }) else {
-        return reply("The rubric of this stage is no longer available; ask your Loopbot admin.");
-    };
-    let input = scorecard_views::read_scorecard(&view.values, stage_rubric);
+    let (l, _) = load(state, metadata.loop_id).await?;
+    access::may_score(&l, metadata.position, user).map_err(|r| AppError::refused(r.message()))?;
+    let stage_rubric = stage_rubric(state, &l, metadata.position)?;
+    let input = views::read_scorecard(&view.values, stage_rubric);
     let body = match scorecard::validate(&input, stage_rubric) {
         Ok(body) => body,
-        Err(errors) => return InteractionReply::Json(scorecard_views::errors_response(&errors)),
+        Err(errors) => return Ok(InteractionReply::Json(views::scorecard_errors(&errors))),
     };
-    match store(state, &l, metadata.position, user, &body, metadata.based_on).await {
-        Ok(Stored::Saved | Stored::AlreadySaved) => InteractionReply::Ack,
-        Ok(Stored::Decided) => reply(&Refusal::LoopDecided.message()),
-        Err(e) => {
-            tracing::error!(error = %e, "could not store a scorecard");
-            reply(SOMETHING_WENT_WRONG)
-        }
+    match store(state, &l, metadata.position, user, &body, metadata.based_on)
+        .await
+        .context("could not store a scorecard")?
+    {
+        Stored::Saved | Stored::AlreadySaved => Ok(InteractionReply::Ack),
+        Stored::Decided => Err(AppError::refused(Refusal::LoopDecided.message())),
     }
 }
 
@@ -137,7 +114,7 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = state.begin().await?;
     let Some(stored) =
         db::scorecards::insert_version(&mut *tx, l.id, position, user, body, based_on, now).await?
     else {
@@ -179,7 +156,6 @@ async fn store(
         skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
     }
     tx.commit().await?;
-    state.wake.notify_one();
     tracing::info!(
         loop_id = l.id,
         position,
@@ -190,31 +166,20 @@ async fn store(
 }
 
 /// "View scorecards" was pressed.
-pub async fn view(state: &AppState, user: &str, trigger_id: &str, loop_id: LoopId) {
-    let (l, progress) = match load(state, loop_id).await {
-        Ok(Some(loaded)) => loaded,
-        Ok(None) => {
-            return notice(
-                state,
-                trigger_id,
-                "Scorecards",
-                "This loop no longer exists.",
-            )
-            .await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not load a loop");
-            return notice(state, trigger_id, "Scorecards", SOMETHING_WENT_WRONG).await;
-        }
-    };
-    if let Err(refusal) = access::may_view(&l, &progress, user) {
-        return notice(state, trigger_id, "Scorecards", &refusal.message()).await;
-    }
+pub async fn view(
+    state: &AppState,
+    user: &str,
+    trigger_id: &str,
+    loop_id: LoopId,
+) -> AppResult<Option<String>> {
+    let (l, progress) = load(state, loop_id).await?;
+    access::may_view(&l, &progress, user).map_err(|r| AppError::refused(r.message()))?;
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
         .await
         .unwrap_or_default();
-    let view = scorecard_views::scorecards_modal(&l, state.rubrics.get(&l.rubric_id), &cards);
+    let view = views::scorecards_modal(&l, state.rubrics.get(&l.rubric_id), &cards);
     if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
         tracing::warn!(error = %e, "could not open the scorecards view");
     }
+    Ok(None)
 }

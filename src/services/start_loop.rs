@@ -1,17 +1,17 @@
 //! `/loop start`: open the form (inline, the trigger dies in 3 s), then store the loop and
 //! queue its provisioning in one transaction.
 
+use anyhow::Context;
+
 use crate::db;
 use crate::domain::interview_loop::Stage;
-use crate::domain::start_form::{self, Field, FieldError};
+use crate::domain::start_form::{self, Field};
+use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::SOMETHING_WENT_WRONG;
-use crate::services::commands::CommandReply;
-use crate::services::interactions::InteractionReply;
-use crate::services::reminders;
-use crate::slack::Message;
+use crate::services::{home, reminders};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
-use crate::slack::views::{self, StartMetadata};
+use crate::slack::views::{self, StartMetadata, start_block_for};
+use crate::slack::{CommandReply, InteractionReply};
 use crate::state::AppState;
 
 pub async fn open_form(
@@ -41,7 +41,7 @@ pub async fn open_form(
                     "The form could not be opened because Slack did not answer in time. Please run `/loop start` again in a moment."
                 }
             };
-            CommandReply::Ephemeral(Message::plain(text))
+            CommandReply::say(text)
         }
     }
 }
@@ -52,9 +52,9 @@ pub async fn change_rubric(
     state: &AppState,
     view: &SubmittedView,
     rubric_id: &str,
-) -> InteractionReply {
+) -> AppResult<InteractionReply> {
     let Some(rubric) = state.rubrics.get(rubric_id) else {
-        return InteractionReply::Ack;
+        return Ok(InteractionReply::Ack);
     };
     let mut metadata: StartMetadata =
         serde_json::from_str(&view.private_metadata).unwrap_or_default();
@@ -69,45 +69,45 @@ pub async fn change_rubric(
     {
         tracing::warn!(error = %e, "could not switch the start form to another rubric");
     }
-    InteractionReply::Ack
+    Ok(InteractionReply::Ack)
 }
 
-pub async fn submit(state: &AppState, user_id: &str, view: &SubmittedView) -> InteractionReply {
-    let metadata: StartMetadata = match serde_json::from_str(&view.private_metadata) {
-        Ok(m) => m,
-        Err(_) => {
-            return field_error(
-                Field::Candidate,
-                "This form is out of date. Close it and run `/loop start` again.",
-            );
-        }
+/// The start form was submitted. Refusals show next to the candidate's name unless they belong
+/// to another field.
+pub async fn submit(
+    state: &AppState,
+    user_id: &str,
+    view: &SubmittedView,
+) -> AppResult<InteractionReply> {
+    let Ok(metadata) = serde_json::from_str::<StartMetadata>(&view.private_metadata) else {
+        return Err(AppError::refused(
+            "This form is out of date. Close it and run `/loop start` again.",
+        ));
     };
+    let rubric_block = start_block_for(&Field::Rubric);
     let Some(rubric) = state.rubrics.get(&metadata.rubric) else {
-        return field_error(
-            Field::Rubric,
-            "This rubric is no longer available. Choose another one.",
+        return Err(
+            AppError::refused("This rubric is no longer available. Choose another one.")
+                .at(rubric_block),
         );
     };
     let input = views::read_start(&view.values, rubric);
     let other_rubric = input.rubric_id.as_deref().filter(|id| *id != rubric.id);
     if other_rubric.is_some_and(|id| state.rubrics.get(id).is_some()) {
-        return field_error(
-            Field::Rubric,
+        return Err(AppError::refused(
             "The stages below are from another rubric. Choose the rubric again to refresh them.",
-        );
+        )
+        .at(rubric_block));
     }
     let new =
         match start_form::validate(&input, rubric, user_id, metadata.origin_channel.as_deref()) {
             Ok(new) => new,
-            Err(errors) => return InteractionReply::Json(views::errors_response(&errors)),
+            Err(errors) => return Ok(InteractionReply::Json(views::start_errors(&errors))),
         };
-    match store(state, &new, &view.id).await {
-        Ok(_) => InteractionReply::Ack,
-        Err(e) => {
-            tracing::error!(error = %e, "could not store a new loop");
-            field_error(Field::Candidate, SOMETHING_WENT_WRONG)
-        }
-    }
+    store(state, &new, &view.id)
+        .await
+        .context("could not store a new loop")?;
+    Ok(InteractionReply::Ack)
 }
 
 /// Stores the loop and its provisioning job together. A second submission of the same form
@@ -118,7 +118,7 @@ async fn store(
     view_id: &str,
 ) -> anyhow::Result<Option<i64>> {
     let now = state.clock.now_ms();
-    let mut tx = db::begin_write(&state.db).await?;
+    let mut tx = state.begin().await?;
     let Some(loop_id) = db::loops::insert(&mut tx, new, view_id, now).await? else {
         tracing::info!(
             view_id,
@@ -142,7 +142,7 @@ async fn store(
         })
         .collect();
     reminders::sync(&mut tx, state, loop_id, &new.rubric_id, &stages).await?;
-    crate::services::home::refresh_for(&mut tx, loop_id, now).await?;
+    home::refresh_for(&mut tx, loop_id, now).await?;
     let detail = format!("candidate={} rubric={}", new.candidate_name, new.rubric_id);
     db::audit::record(
         &mut *tx,
@@ -155,14 +155,6 @@ async fn store(
     .await?;
     tx.commit().await?;
     state.metrics.inc("loopbot_loops_started_total", "");
-    state.wake.notify_one();
     tracing::info!(loop_id, rubric = %new.rubric_id, "loop stored; provisioning queued");
     Ok(Some(loop_id))
-}
-
-fn field_error(field: Field, message: &str) -> InteractionReply {
-    InteractionReply::Json(views::errors_response(&[FieldError {
-        field,
-        message: message.to_string(),
-    }]))
 }

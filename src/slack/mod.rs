@@ -1,17 +1,18 @@
-//! The Slack boundary: request verification, the Web API client, and rendering of messages and
-//! views. Nothing outside this module knows Slack's wire formats.
+//! The Slack boundary: request verification, payload parsing, the Web API client, every id
+//! Loopbot gives Slack (`ids`), the replies to Slack's requests (`replies`), and rendering of
+//! messages (`messages/`) and modals (`views/`). Nothing outside this module knows Slack's wire
+//! formats.
 
-pub mod actions;
 pub mod client;
 pub mod events;
-pub mod home;
-pub mod loop_views;
+pub mod ids;
 pub mod messages;
 pub mod mrkdwn;
 pub mod payloads;
-pub mod scorecard_views;
+pub mod replies;
 pub mod verify;
 pub mod views;
 
 pub use client::{SlackApi, SlackError};
 pub use messages::Message;
+pub use replies::{CommandReply, InteractionReply};

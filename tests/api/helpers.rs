@@ -6,7 +6,7 @@ use loopbot::harness::{FormValues, SlackSide};
 use loopbot::settings::{Needs, RawSettings, Settings};
 use loopbot::sim::{SimServer, SimUser, Simulator};
 use loopbot::slack::SlackApi;
-use loopbot::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW};
+use loopbot::slack::ids::{SCORECARD_OPEN, SCORECARDS_VIEW};
 use loopbot::startup::{AppState, Application};
 use loopbot::worker;
 use serde_json::Value;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use loopbot::harness::FormValues;
-use loopbot::slack::actions::{STAGE_REMIND, STAGE_SKIP};
+use loopbot::slack::ids::{STAGE_REMIND, STAGE_SKIP};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -180,7 +180,7 @@ async fn the_warning_buttons_skip_with_a_reason_or_remind_the_interviewers() {
     assert_eq!(dms.len(), 1);
     assert!(dms[0].text.contains("Technical screen"));
     assert_eq!(
-        button(&dms[0].blocks, loopbot::slack::actions::SCORECARD_OPEN)
+        button(&dms[0].blocks, loopbot::slack::ids::SCORECARD_OPEN)
             .unwrap()
             .1,
         "Submit scorecard"
@@ -324,29 +324,23 @@ async fn deciding_with_a_missing_stage_needs_confirmation_then_freezes_the_loop(
         rubric
             .edits
             .iter()
-            .any(|e| button(&e.blocks, loopbot::slack::actions::SCORECARD_OPEN).is_some()),
+            .any(|e| button(&e.blocks, loopbot::slack::ids::SCORECARD_OPEN).is_some()),
         "the rubric message had a button before the decision"
     );
     assert!(
-        button(&rubric.blocks, loopbot::slack::actions::SCORECARD_OPEN).is_none(),
+        button(&rubric.blocks, loopbot::slack::ids::SCORECARD_OPEN).is_none(),
         "and none after it"
     );
-    assert!(
-        button(
-            &summary(&world).blocks,
-            loopbot::slack::actions::SCORECARD_OPEN
-        )
-        .is_none()
-    );
+    assert!(button(&summary(&world).blocks, loopbot::slack::ids::SCORECARD_OPEN).is_none());
     // Frozen: scorecards (a stale button, e.g. in an old reminder), skips, panel and a second
     // decision are refused.
-    let stale = loopbot::slack::actions::stage_value(1, 1);
+    let stale = loopbot::slack::ids::stage_value(1, 1);
     app.slack
         .press_button(
             SCREENER,
             &channel.id,
             &rubric.ts,
-            loopbot::slack::actions::SCORECARD_OPEN,
+            loopbot::slack::ids::SCORECARD_OPEN,
             &stale,
         )
         .await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use loopbot::clock::Clock;
 use loopbot::harness::FormValues;
-use loopbot::slack::actions::{NOT_RUN, PANEL_OPEN, SCORECARD_OPEN};
+use loopbot::slack::ids::{NOT_RUN, PANEL_OPEN, SCORECARD_OPEN};
 use serde_json::json;
 
 use crate::helpers::*;

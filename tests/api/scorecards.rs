@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use loopbot::harness::FormValues;
-use loopbot::slack::actions::SCORECARD_OPEN;
+use loopbot::slack::ids::SCORECARD_OPEN;
 use serde_json::Value;
 
 use crate::helpers::*;

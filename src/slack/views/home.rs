@@ -1,12 +1,13 @@
 //! The App Home tab: what you owe, and the loops you run.
 
-use serde_json::{Value, json};
-
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::progress::{LoopProgress, StageStatus};
-use crate::slack::actions::{SCORECARD_OPEN, stage_value};
-use crate::slack::mrkdwn::{channel_link, clip, date_time, escape};
+use crate::slack::mrkdwn::{channel_link, date_time, escape};
+use serde_json::{Value, json};
+
+use crate::slack::ids::*;
+use crate::slack::messages::section;
 
 /// A scorecard someone owes.
 pub struct Owed<'a> {
@@ -14,10 +15,6 @@ pub struct Owed<'a> {
     pub stage: &'a Stage,
     pub due_at: Option<UnixMillis>,
     pub overdue: bool,
-}
-
-fn section(text: &str) -> Value {
-    json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, 3000) } })
 }
 
 fn stage_line(l: &InterviewLoop, stage: &Stage, progress: &LoopProgress) -> String {

@@ -1,34 +1,17 @@
-//! Modals: how they look (rendering) and how their submissions are read back (parsing).
-//! Block and action ids are defined here once, for both directions.
-
-use std::collections::HashMap;
-
-use serde_json::{Value, json};
+//! The `/loop start` form: candidate, rubric, hiring manager, and per stage its panel and time.
 
 use crate::domain::rubric::{Rubric, RubricSet};
 use crate::domain::start_form::{
     Field, FieldError, MAX_INTERVIEWERS_PER_STAGE, StageInput, StartInput,
 };
 use crate::slack::mrkdwn::clip;
+use serde_json::{Value, json};
 
-pub const START_CALLBACK: &str = "loop_start";
-pub const RUBRIC_SELECT_ACTION: &str = "rubric_select";
-
-const CANDIDATE_BLOCK: &str = "candidate";
-const RUBRIC_BLOCK: &str = "rubric";
-const HIRING_MANAGER_BLOCK: &str = "hiring_manager";
-const VALUE: &str = "value";
-
-fn panel_block(stage_key: &str) -> String {
-    format!("panel:{stage_key}")
-}
-
-fn time_block(stage_key: &str) -> String {
-    format!("time:{stage_key}")
-}
+use super::*;
+use crate::slack::ids::*;
 
 /// The block a form problem is shown next to.
-pub fn block_for(field: &Field) -> String {
+pub fn start_block_for(field: &Field) -> String {
     match field {
         Field::Candidate => CANDIDATE_BLOCK.into(),
         Field::Rubric => RUBRIC_BLOCK.into(),
@@ -39,10 +22,10 @@ pub fn block_for(field: &Field) -> String {
 }
 
 /// `{"response_action":"errors","errors":{block_id: message}}`
-pub fn errors_response(errors: &[FieldError]) -> Value {
+pub fn start_errors(errors: &[FieldError]) -> Value {
     let map: serde_json::Map<String, Value> = errors
         .iter()
-        .map(|e| (block_for(&e.field), Value::String(e.message.clone())))
+        .map(|e| (start_block_for(&e.field), Value::String(e.message.clone())))
         .collect();
     json!({ "response_action": "errors", "errors": map })
 }
@@ -54,10 +37,6 @@ pub struct StartMetadata {
     pub origin_channel: Option<String>,
     /// The rubric the stage fields were built from.
     pub rubric: String,
-}
-
-fn plain(text: &str) -> Value {
-    json!({ "type": "plain_text", "text": text, "emoji": true })
 }
 
 /// The `/loop start` modal.
@@ -148,54 +127,6 @@ pub fn start_modal(
         "private_metadata": serde_json::to_string(metadata).unwrap_or_default(),
         "blocks": blocks,
     })
-}
-
-pub const SKIP_REASON_BLOCK: &str = "skip_reason";
-
-/// The form for skipping a stage with a reason.
-pub fn skip_modal(
-    l: &crate::domain::interview_loop::InterviewLoop,
-    stage: &crate::domain::interview_loop::Stage,
-    metadata: &str,
-) -> Value {
-    json!({
-        "type": "modal",
-        "callback_id": crate::services::skips::SKIP_CALLBACK,
-        "title": plain("Skip a stage"),
-        "submit": plain("Skip stage"),
-        "close": plain("Cancel"),
-        "private_metadata": metadata,
-        "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Skip *{}* for *{}*? The reason goes on the loop's record and in the channel.", stage.name, crate::slack::mrkdwn::escape(&l.candidate_name)), 3000) } },
-            {
-                "type": "input",
-                "block_id": SKIP_REASON_BLOCK,
-                "label": plain("Reason"),
-                "element": { "type": "plain_text_input", "action_id": VALUE, "multiline": true, "max_length": crate::services::skips::MAX_REASON_CHARS },
-            },
-        ],
-    })
-}
-
-pub fn read_skip_reason(values: &StateValues) -> String {
-    value_of(values, SKIP_REASON_BLOCK)
-        .and_then(|v| v.get("value"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-pub fn skip_error(message: &str) -> Value {
-    json!({ "response_action": "errors", "errors": { SKIP_REASON_BLOCK: message } })
-}
-
-/// `view.state.values`: block id → action id → value object.
-pub type StateValues = HashMap<String, HashMap<String, Value>>;
-
-fn value_of<'a>(values: &'a StateValues, block: &str) -> Option<&'a Value> {
-    values
-        .get(block)
-        .and_then(|actions| actions.values().next())
 }
 
 /// Reads the start modal's answers; missing or malformed fields read as empty.
@@ -309,7 +240,7 @@ mod tests {
 
     #[test]
     fn errors_are_keyed_by_the_block_they_belong_to() {
-        let body = errors_response(&[FieldError {
+        let body = start_errors(&[FieldError {
             field: Field::HiringManager,
             message: "Choose".into(),
         }]);

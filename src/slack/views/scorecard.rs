@@ -1,31 +1,17 @@
-//! The scorecard modal (built from the stage's rubric), reading it back, and the modal that
-//! shows full scorecards to those allowed to read them.
-
-use std::collections::BTreeMap;
-
-use serde_json::{Value, json};
+//! The scorecard form, built from the stage's rubric, and reading it back.
 
 use crate::domain::interview_loop::{InterviewLoop, Stage};
-use crate::domain::rubric::{Rubric, StageRubric};
+use crate::domain::rubric::StageRubric;
 use crate::domain::scorecard::{
     MAX_TEXT_CHARS, Rating, Scorecard, ScorecardError, ScorecardField, ScorecardInput,
 };
-use crate::slack::mrkdwn::{clip, date_time, escape, mention};
+use crate::slack::mrkdwn::{clip, escape};
 use crate::slack::views::StateValues;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-pub const SCORECARD_CALLBACK: &str = "scorecard";
-const OVERALL_BLOCK: &str = "overall";
-const EVIDENCE_BLOCK: &str = "evidence";
-const CONCERNS_BLOCK: &str = "concerns";
-const VALUE: &str = "value";
-
-fn criterion_block(key: &str) -> String {
-    format!("crit:{key}")
-}
-
-fn plain(text: &str) -> Value {
-    json!({ "type": "plain_text", "text": text, "emoji": true })
-}
+use super::*;
+use crate::slack::ids::*;
 
 /// What the scorecard modal carries to its submission.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -196,7 +182,7 @@ pub fn read_scorecard(values: &StateValues, stage_rubric: &StageRubric) -> Score
     }
 }
 
-pub fn block_for(field: &ScorecardField) -> String {
+pub fn scorecard_block_for(field: &ScorecardField) -> String {
     match field {
         ScorecardField::Criterion(key) => criterion_block(key),
         ScorecardField::Overall => OVERALL_BLOCK.into(),
@@ -206,98 +192,17 @@ pub fn block_for(field: &ScorecardField) -> String {
 }
 
 /// `{"response_action":"errors", ...}` keyed by the input blocks of the scorecard modal.
-pub fn errors_response(errors: &[ScorecardError]) -> Value {
+pub fn scorecard_errors(errors: &[ScorecardError]) -> Value {
     let map: serde_json::Map<String, Value> = errors
         .iter()
-        .map(|e| (block_for(&e.field), Value::String(e.message.clone())))
+        .map(|e| {
+            (
+                scorecard_block_for(&e.field),
+                Value::String(e.message.clone()),
+            )
+        })
         .collect();
     json!({ "response_action": "errors", "errors": map })
-}
-
-/// A refusal at submission time, shown next to the evidence field.
-pub fn refusal_response(message: &str) -> Value {
-    json!({ "response_action": "errors", "errors": { EVIDENCE_BLOCK: message } })
-}
-
-/// A small modal that just tells the person something (why they cannot do what they tried).
-pub fn notice_modal(title: &str, text: &str) -> Value {
-    json!({
-        "type": "modal",
-        "title": plain(&clip(title, 24)),
-        "close": plain("OK"),
-        "blocks": [{ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, 3000) } }],
-    })
-}
-
-/// Every current scorecard of the loop, for those allowed to read them.
-pub fn scorecards_modal(l: &InterviewLoop, rubric: Option<&Rubric>, cards: &[Scorecard]) -> Value {
-    let mut blocks = vec![json!({
-        "type": "section",
-        "text": { "type": "mrkdwn", "text": clip(&format!("*{}* · {}", escape(&l.candidate_name), escape(&l.role)), 3000) },
-    })];
-    for stage in &l.stages {
-        let stage_cards: Vec<&Scorecard> = cards
-            .iter()
-            .filter(|c| c.position == stage.position)
-            .collect();
-        blocks.push(json!({ "type": "divider" }));
-        blocks.push(json!({ "type": "header", "text": plain(&clip(&format!("{}. {}", stage.position, stage.name), 150)) }));
-        if stage_cards.is_empty() {
-            blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": "No scorecard yet." }] }));
-        }
-        let stage_rubric = rubric.and_then(|r| r.stage(&stage.key));
-        for card in stage_cards {
-            // In the rubric's order; criteria no longer in the rubric come last, by key.
-            let name_of = |key: &str| {
-                stage_rubric
-                    .and_then(|s| s.criterion(key))
-                    .map(|c| c.name.clone())
-                    .unwrap_or_else(|| key.to_string())
-            };
-            let order = |key: &str| {
-                stage_rubric
-                    .and_then(|s| s.criteria.iter().position(|c| c.key == key))
-                    .unwrap_or(usize::MAX)
-            };
-            let mut rated: Vec<(&String, &Rating)> = card.body.ratings.iter().collect();
-            rated.sort_by_key(|(key, _)| (order(key), (*key).clone()));
-            let ratings: Vec<String> = rated
-                .into_iter()
-                .map(|(key, rating)| format!("• {}: {}", name_of(key), rating.display()))
-                .collect();
-            blocks.push(json!({
-                "type": "section",
-                "text": { "type": "mrkdwn", "text": clip(&format!(
-                    "{} · overall *{}*{}\n{}",
-                    mention(&card.interviewer_id),
-                    card.body.overall.display(),
-                    if card.version > 1 { format!(" · edited (version {})", card.version) } else { String::new() },
-                    ratings.join("\n"),
-                ), 3000) },
-            }));
-            blocks.push(json!({
-                "type": "section",
-                "text": { "type": "mrkdwn", "text": clip(&format!("*Evidence:* {}", escape(&card.body.evidence)), 3000) },
-            }));
-            if !card.body.concerns.is_empty() {
-                blocks.push(json!({
-                    "type": "section",
-                    "text": { "type": "mrkdwn", "text": clip(&format!("*Concerns for the next stages:* {}", escape(&card.body.concerns)), 3000) },
-                }));
-            }
-            blocks.push(json!({
-                "type": "context",
-                "elements": [{ "type": "mrkdwn", "text": format!("Submitted {}", date_time(card.submitted_at)) }],
-            }));
-        }
-    }
-    blocks.truncate(100);
-    json!({
-        "type": "modal",
-        "title": plain("Scorecards"),
-        "close": plain("Close"),
-        "blocks": blocks,
-    })
 }
 
 #[cfg(test)]

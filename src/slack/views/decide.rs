@@ -1,26 +1,14 @@
-//! Modals for running a loop: the decision form and the panel form.
+//! The decision form: outcome, rationale, and the confirmation when stages are missing.
 
-use serde_json::{Value, json};
-
-use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{InterviewLoop, Outcome};
-use crate::domain::start_form::MAX_INTERVIEWERS_PER_STAGE;
 use crate::slack::mrkdwn::{clip, escape};
 use crate::slack::views::StateValues;
+use serde_json::{Value, json};
 
-pub const DECIDE_CALLBACK: &str = "decide";
-pub const PANEL_CALLBACK: &str = "panel";
-pub const OUTCOME_BLOCK: &str = "outcome";
-pub const RATIONALE_BLOCK: &str = "rationale";
-pub const CONFIRM_BLOCK: &str = "confirm_missing";
-pub const MIN_RATIONALE_CHARS: usize = 20;
-const VALUE: &str = "value";
+use super::*;
+use crate::slack::ids::*;
 
-fn plain(text: &str) -> Value {
-    json!({ "type": "plain_text", "text": text, "emoji": true })
-}
-
-fn first_value<'a>(values: &'a StateValues, block: &str) -> Option<&'a Value> {
+pub(crate) fn first_value<'a>(values: &'a StateValues, block: &str) -> Option<&'a Value> {
     values.get(block).and_then(|a| a.values().next())
 }
 
@@ -80,85 +68,6 @@ pub fn read_decide(values: &StateValues) -> DecideInput {
             .and_then(Value::as_array)
             .is_some_and(|o| o.iter().any(|o| o["value"] == "confirm")),
     }
-}
-
-pub fn errors(pairs: &[(&str, String)]) -> Value {
-    let map: serde_json::Map<String, Value> = pairs
-        .iter()
-        .map(|(block, message)| (block.to_string(), Value::String(message.clone())))
-        .collect();
-    json!({ "response_action": "errors", "errors": map })
-}
-
-fn panel_block(key: &str) -> String {
-    format!("panel:{key}")
-}
-
-fn time_block(key: &str) -> String {
-    format!("time:{key}")
-}
-
-/// The panel form: every stage's interviewers and time, as they are now.
-pub fn panel_modal(l: &InterviewLoop) -> Value {
-    let mut blocks = vec![
-        json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Change the panel for *{}*. Newcomers are invited to the channel; reminders follow the new panel and times.", escape(&l.candidate_name)), 3000) } }),
-    ];
-    for stage in &l.stages {
-        blocks.push(json!({ "type": "divider" }));
-        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*Stage {}: {}*", stage.position, stage.name) } }));
-        let mut users = json!({ "type": "multi_users_select", "action_id": VALUE, "max_selected_items": MAX_INTERVIEWERS_PER_STAGE, "placeholder": plain("Who runs this interview") });
-        if !stage.interviewers.is_empty() {
-            users["initial_users"] = json!(stage.interviewers);
-        }
-        blocks.push(json!({ "type": "input", "block_id": panel_block(&stage.key), "optional": true, "label": plain("Interviewers"), "element": users }));
-        let mut time = json!({ "type": "datetimepicker", "action_id": VALUE });
-        if let Some(at) = stage.interview_at {
-            time["initial_date_time"] = json!(at.div_euclid(1000));
-        }
-        blocks.push(json!({ "type": "input", "block_id": time_block(&stage.key), "optional": true, "label": plain("Interview date and time"), "element": time }));
-    }
-    json!({
-        "type": "modal",
-        "callback_id": PANEL_CALLBACK,
-        "title": plain("Change the panel"),
-        "submit": plain("Save panel"),
-        "close": plain("Cancel"),
-        "private_metadata": l.id.to_string(),
-        "blocks": blocks,
-    })
-}
-
-/// Per stage position: (interviewers, interview time).
-pub fn read_panel(
-    values: &StateValues,
-    l: &InterviewLoop,
-) -> Vec<(u32, Vec<String>, Option<UnixMillis>)> {
-    l.stages
-        .iter()
-        .map(|stage| {
-            let mut users: Vec<String> = Vec::new();
-            for u in first_value(values, &panel_block(&stage.key))
-                .and_then(|v| v.get("selected_users"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                if !users.iter().any(|x| x == u) {
-                    users.push(u.to_string());
-                }
-            }
-            let at = first_value(values, &time_block(&stage.key))
-                .and_then(|v| v.get("selected_date_time"))
-                .and_then(Value::as_i64)
-                .map(|s| s * 1000);
-            (stage.position, users, at)
-        })
-        .collect()
-}
-
-pub fn panel_block_of(key: &str) -> String {
-    panel_block(key)
 }
 
 #[cfg(test)]

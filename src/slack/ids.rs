@@ -1,0 +1,93 @@
+//! Every id Loopbot gives Slack, in one place for both rendering and handling: the action ids
+//! of its buttons and how their values are encoded, and each form's callback id and the block
+//! ids its answers are read back by.
+
+use crate::domain::interview_loop::LoopId;
+
+/// "Submit scorecard" / "Edit my scorecard": value `<loop>:<stage position>`.
+pub const SCORECARD_OPEN: &str = "scorecard_open";
+/// "View scorecards": value `<loop>`.
+pub const SCORECARDS_VIEW: &str = "scorecards_view";
+
+/// "Remind interviewers" on a missing-stage warning: value `<loop>:<stage position>`.
+pub const STAGE_REMIND: &str = "stage_remind";
+/// "Skip with a reason" on a missing-stage warning: value `<loop>:<stage position>`.
+pub const STAGE_SKIP: &str = "stage_skip";
+
+/// "I didn't run this interview" on a reminder: value `<loop>:<stage position>`.
+pub const NOT_RUN: &str = "not_run";
+/// "Change the panel" in the coordinator's notice: value `<loop>`.
+pub const PANEL_OPEN: &str = "panel_open";
+
+pub fn stage_value(loop_id: LoopId, position: u32) -> String {
+    format!("{loop_id}:{position}")
+}
+
+pub fn parse_stage_value(value: &str) -> Option<(LoopId, u32)> {
+    let (l, p) = value.split_once(':')?;
+    Some((l.parse().ok()?, p.parse().ok()?))
+}
+
+pub fn parse_loop_value(value: &str) -> Option<LoopId> {
+    value.parse().ok()
+}
+
+// Forms (view callback ids), and the block and action ids inside them. A form's answers are
+// read back by these ids, so they must not change while a modal may be open.
+
+/// The `/loop start` form.
+pub const START_CALLBACK: &str = "loop_start";
+/// The start form's rubric menu (its choice rebuilds the stage fields).
+pub const RUBRIC_SELECT_ACTION: &str = "rubric_select";
+pub const CANDIDATE_BLOCK: &str = "candidate";
+pub const RUBRIC_BLOCK: &str = "rubric";
+pub const HIRING_MANAGER_BLOCK: &str = "hiring_manager";
+/// The action id of every single-element input block.
+pub const VALUE: &str = "value";
+
+/// A stage's interviewers, in the start and panel forms.
+pub fn panel_block(stage_key: &str) -> String {
+    format!("panel:{stage_key}")
+}
+
+/// A stage's interview time, in the start and panel forms.
+pub fn time_block(stage_key: &str) -> String {
+    format!("time:{stage_key}")
+}
+
+/// The scorecard form.
+pub const SCORECARD_CALLBACK: &str = "scorecard";
+pub const OVERALL_BLOCK: &str = "overall";
+pub const EVIDENCE_BLOCK: &str = "evidence";
+pub const CONCERNS_BLOCK: &str = "concerns";
+
+/// One criterion's rating in the scorecard form.
+pub fn criterion_block(key: &str) -> String {
+    format!("crit:{key}")
+}
+
+/// The decision form.
+pub const DECIDE_CALLBACK: &str = "decide";
+pub const OUTCOME_BLOCK: &str = "outcome";
+pub const RATIONALE_BLOCK: &str = "rationale";
+pub const CONFIRM_BLOCK: &str = "confirm_missing";
+
+/// The panel form.
+pub const PANEL_CALLBACK: &str = "panel";
+
+/// The skip form.
+pub const SKIP_CALLBACK: &str = "stage_skip";
+pub const SKIP_REASON_BLOCK: &str = "skip_reason";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_garbage_is_refused() {
+        assert_eq!(parse_stage_value(&stage_value(12, 3)), Some((12, 3)));
+        assert_eq!(parse_stage_value("12"), None);
+        assert_eq!(parse_stage_value("a:b"), None);
+        assert_eq!(parse_loop_value("x"), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! Direct messages: nudges, reminders, the escalation, and the not-run notice.
+
+use crate::domain::interview_loop::{InterviewLoop, Stage};
+use crate::slack::mrkdwn::{date_time, escape, mention};
+use serde_json::json;
+
+use super::*;
+use crate::slack::ids::*;
+
+/// A direct message asking an interviewer for their scorecard.
+pub fn nudge(l: &InterviewLoop, stage: &Stage, asked_by: Option<&str>) -> Message {
+    let who = asked_by
+        .map(|u| format!("{} asks: ", mention(u)))
+        .unwrap_or_default();
+    let text = format!(
+        ":wave: {who}your scorecard for *{}* ({}) is still missing. It only takes a few minutes while the interview is fresh.",
+        stage.name,
+        escape(&l.candidate_name)
+    );
+    Message {
+        text: format!("Your scorecard for {} is missing", stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "nudge_actions",
+                "elements": [button(SCORECARD_OPEN, "Submit scorecard", &stage_value(l.id, stage.position), Some("primary"))],
+            }),
+        ],
+    }
+}
+
+/// A reminder by direct message: the scorecard button, and a way out for someone who did not
+/// run the interview.
+pub fn reminder(
+    l: &InterviewLoop,
+    stage: &Stage,
+    due_at: crate::clock::UnixMillis,
+    seq: i64,
+) -> Message {
+    let again = if seq > 1 {
+        format!(" (reminder {seq})")
+    } else {
+        String::new()
+    };
+    let text = format!(
+        ":alarm_clock: Your scorecard for *{}* with *{}* was due {}{again}. Feedback written while the interview is fresh is the feedback the hiring decision can rely on.",
+        stage.name,
+        escape(&l.candidate_name),
+        date_time(due_at)
+    );
+    let value = stage_value(l.id, stage.position);
+    Message {
+        text: format!("Your scorecard for {} is overdue", stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "reminder_actions",
+                "elements": [
+                    button(SCORECARD_OPEN, "Submit scorecard", &value, Some("primary")),
+                    button(NOT_RUN, "I didn't run this interview", &value, None),
+                ],
+            }),
+        ],
+    }
+}
+
+/// The one escalation to the hiring manager.
+pub fn escalation(
+    l: &InterviewLoop,
+    stage: &Stage,
+    user: &str,
+    due_at: crate::clock::UnixMillis,
+    sent: i64,
+) -> Message {
+    let channel = l
+        .channel_id
+        .as_deref()
+        .map(crate::slack::mrkdwn::channel_link)
+        .unwrap_or_default();
+    Message::plain(format!(
+        ":red_circle: {}'s scorecard for *{}* with *{}* was due {} and is still missing after {sent} reminder{}. The stage is marked overdue on the summary in {channel}.",
+        mention(user),
+        stage.name,
+        escape(&l.candidate_name),
+        date_time(due_at),
+        if sent == 1 { "" } else { "s" }
+    ))
+}
+
+/// Tells the coordinator someone says they did not run an interview.
+pub fn not_run_notice(l: &InterviewLoop, stage: &Stage, user: &str) -> Message {
+    let text = format!(
+        ":information_source: {} says they did not run the *{}* interview with *{}*. Reminders to them have stopped. Change the panel so the right person is asked for the scorecard.",
+        mention(user),
+        stage.name,
+        escape(&l.candidate_name)
+    );
+    Message {
+        text: format!("{} did not run {}", user, stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "not_run_actions",
+                "elements": [button(PANEL_OPEN, "Change the panel", &l.id.to_string(), Some("primary"))],
+            }),
+        ],
+    }
+}
