@@ -1,3 +1,4 @@
+use super::load::BUILTIN_SOURCE;
 use super::*;
 
 const SRC: &str = "rubrics/foo.toml";
