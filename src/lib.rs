@@ -1,13 +1,10 @@
 //! Loopbot: a self-hosted Slack bot that runs structured interview loops.
 
+pub mod cli;
 pub mod clock;
 pub mod db;
-pub mod demo;
 pub mod domain;
-pub mod export;
-pub mod harness;
 pub mod metrics;
-pub mod purge;
 pub mod routes;
 pub mod services;
 pub mod settings;

@@ -2,8 +2,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use loopbot::clock::{ManualClock, SharedClock};
-use loopbot::harness::{FormValues, SlackSide};
 use loopbot::settings::{Needs, RawSettings, Settings};
+use loopbot::sim::client::{FormValues, SlackSide};
 use loopbot::sim::{SimServer, SimUser, Simulator};
 use loopbot::slack::SlackApi;
 use loopbot::slack::actions::{SCORECARD_OPEN, SCORECARDS_VIEW};

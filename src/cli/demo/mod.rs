@@ -7,8 +7,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::clock::{ManualClock, SharedClock};
-use crate::harness::{FormValues, SlackSide};
 use crate::settings::{Needs, RawSettings, Secret, Settings};
+use crate::sim::client::{FormValues, SlackSide};
 use crate::sim::{SimMessage, SimUser, Simulator, render_blocks, render_message, render_view};
 use crate::slack::SlackApi;
 use crate::slack::actions;
