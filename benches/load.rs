@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::harness::{FORM, FormValues, SlackSide};
+use loopbot::sim::client::{FORM, FormValues, SlackSide};
 use loopbot::sim::{SimUser, Simulator};
 use serde_json::Value;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use loopbot::clock::ManualClock;
 use loopbot::settings::{Needs, RawSettings, Settings};
-use loopbot::startup::AppState;
+use loopbot::state::AppState;
 
 const LOOPS: i64 = 25_000;
 const STAGES: i64 = 4;

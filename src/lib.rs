@@ -1,15 +1,12 @@
 //! Loopbot: a self-hosted Slack bot that runs structured interview loops.
 
+pub mod cli;
 pub mod clock;
 pub mod db;
-pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod export;
-pub mod harness;
 pub mod jobs;
 pub mod metrics;
-pub mod purge;
 pub mod routes;
 pub mod secret;
 pub mod services;

@@ -24,9 +24,9 @@ enum Command {
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
     Demo,
     /// Write loops, stages, scorecards (every version), skips and decisions as JSON or CSV.
-    Export(loopbot::export::ExportArgs),
+    Export(loopbot::cli::export::ExportArgs),
     /// Delete the candidate data of loops decided before a date; counts are kept.
-    Purge(loopbot::purge::PurgeArgs),
+    Purge(loopbot::cli::purge::PurgeArgs),
 }
 
 /// Flags override the environment variable of the same name.
@@ -107,13 +107,13 @@ async fn main() -> ExitCode {
     loopbot::install_crypto_provider();
     let result = match cli.command {
         Command::Serve(overrides) => serve(&overrides).await,
-        Command::Demo => loopbot::demo::run().await,
+        Command::Demo => loopbot::cli::demo::run().await,
         Command::Export(args) => match database_settings(args.database_url.as_ref()) {
-            Ok(settings) => loopbot::export::run(&args, &settings).await,
+            Ok(settings) => loopbot::cli::export::run(&args, &settings).await,
             Err(e) => Err(e),
         },
         Command::Purge(args) => match database_settings(args.database_url.as_ref()) {
-            Ok(settings) => loopbot::purge::run(&args, &settings).await,
+            Ok(settings) => loopbot::cli::purge::run(&args, &settings).await,
             Err(e) => Err(e),
         },
     };

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::settings::Settings;
-pub use crate::state::AppState;
+use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,

@@ -4,8 +4,13 @@
 //! answers Web API calls either in-process (see [`state`]) or over HTTP ([`Simulator::serve`]).
 //! It enforces Slack's rules (tokens, channel names, membership, single-use triggers with a
 //! 3-second life, Block Kit limits) and records every call for inspection.
+//!
+//! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
+//! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
+//! app's HTTP endpoints, with trigger ids issued by the simulator.
 
 pub mod blockkit;
+pub mod client;
 mod http;
 pub mod render;
 pub mod state;

@@ -2,12 +2,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use loopbot::clock::{ManualClock, SharedClock};
-use loopbot::harness::{FormValues, SlackSide};
 use loopbot::settings::{Needs, RawSettings, Settings};
+use loopbot::sim::client::{FormValues, SlackSide};
 use loopbot::sim::{SimServer, SimUser, Simulator};
 use loopbot::slack::SlackApi;
 use loopbot::slack::ids::{SCORECARD_OPEN, SCORECARDS_VIEW};
-use loopbot::startup::{AppState, Application};
+use loopbot::startup::Application;
+use loopbot::state::AppState;
 use loopbot::worker;
 use serde_json::Value;
 use tokio::sync::oneshot;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use loopbot::harness::FormValues;
+use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{STAGE_REMIND, STAGE_SKIP};
 use serde_json::{Value, json};
 

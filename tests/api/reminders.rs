@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use loopbot::harness::FormValues;
+use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{NOT_RUN, PANEL_OPEN, SCORECARD_OPEN};
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Every /slack/* request is checked before anything else; refused requests change nothing.
 
 use loopbot::clock::Clock;
-use loopbot::harness::{FORM, JSON};
+use loopbot::sim::client::{FORM, JSON};
 use serde_json::json;
 
 use crate::helpers::*;

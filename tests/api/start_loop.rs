@@ -1,7 +1,7 @@
 //! `/loop start` end to end: the form, its validation, and the provisioned channel as people
 //! see it.
 
-use loopbot::harness::FormValues;
+use loopbot::sim::client::FormValues;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -286,7 +286,7 @@ async fn an_expired_trigger_gets_a_clear_answer() {
     world.clock.advance(std::time::Duration::from_secs(4));
     let r = app
         .slack
-        .post_signed("/slack/commands", loopbot::harness::FORM, &body)
+        .post_signed("/slack/commands", loopbot::sim::client::FORM, &body)
         .await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();

@@ -1,6 +1,7 @@
-//! Slack's side of the conversation, for the demo and the tests: builds requests exactly as
-//! Slack sends them (form or JSON bodies, v0 signatures, trigger ids from the simulator) and
-//! posts them to the app's real HTTP endpoints.
+//! Slack's side of the conversation, the client half of the simulator, for the demo
+//! (`loopbot demo`), the tests and the benches: builds requests exactly as Slack sends them
+//! (form or JSON bodies, v0 signatures, trigger ids from the simulator) and posts them to the
+//! app's real HTTP endpoints.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,207 @@
+//! `loopbot demo`: a whole loop through the real HTTP handlers and worker, against the built-in
+//! Slack simulator, printed as each person would see it. No Slack account, no network.
+//!
+//! Here: [`run`], the cast, and `Demo`: setting up the simulator and the app, moving the clock
+//! and running the worker, and the script's table of contents. The script's chapters are
+//! `start_loop`, `scorecards`, `reminders` and `decision`; `acts` holds what the people do in
+//! Slack and what they find there; `print` the printing helpers.
+
+mod acts;
+mod decision;
+mod print;
+mod reminders;
+mod scorecards;
+mod start_loop;
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::clock::{ManualClock, SharedClock};
+use crate::settings::{Needs, RawSettings, Secret, Settings};
+use crate::sim::client::SlackSide;
+use crate::sim::{SimUser, Simulator};
+use crate::slack::SlackApi;
+use crate::startup::Application;
+use crate::state::AppState;
+use print::title;
+
+const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
+const BOT_TOKEN: &str = "xoxb-demo-token";
+/// Monday 2026-11-23 09:00 UTC.
+const START_MS: i64 = 1_795_424_400_000;
+
+struct Person {
+    id: &'static str,
+    name: &'static str,
+    tz: &'static str,
+}
+
+const COORDINATOR: Person = Person {
+    id: "UCASEY",
+    name: "Casey (coordinator)",
+    tz: "America/New_York",
+};
+const HIRING_MANAGER: Person = Person {
+    id: "UHARPER",
+    name: "Harper (hiring manager)",
+    tz: "Europe/London",
+};
+const SCREENER: Person = Person {
+    id: "UINES",
+    name: "Ines (interviewer)",
+    tz: "Europe/Berlin",
+};
+const DESIGNER: Person = Person {
+    id: "UDEV",
+    name: "Dev (interviewer)",
+    tz: "Asia/Kolkata",
+};
+const CODER: Person = Person {
+    id: "UCODY",
+    name: "Cody (interviewer)",
+    tz: "America/Los_Angeles",
+};
+
+/// The running demo: simulator, app, and Slack's side of the wire.
+struct Demo {
+    clock: std::sync::Arc<ManualClock>,
+    sim: Simulator,
+    /// Keeps the simulator's HTTP server running for as long as the demo.
+    _sim_server: crate::sim::SimServer,
+    slack: SlackSide,
+    state: AppState,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    db_file: std::path::PathBuf,
+    hiring_channel: String,
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let demo = Demo::start().await?;
+    let result = demo.play().await;
+    demo.finish().await;
+    result
+}
+
+impl Demo {
+    async fn start() -> anyhow::Result<Demo> {
+        crate::install_crypto_provider();
+        let clock = ManualClock::starting_at(START_MS);
+        let shared: SharedClock = clock.clone();
+        let sim = Simulator::new(shared.clone(), BOT_TOKEN);
+        for (p, offset) in [
+            (&COORDINATOR, -18_000),
+            (&HIRING_MANAGER, 0),
+            (&SCREENER, 3_600),
+            (&DESIGNER, 19_800),
+            (&CODER, -28_800),
+        ] {
+            let short = p.name.split(' ').next().unwrap_or(p.name);
+            sim.add_user(SimUser::new(
+                p.id,
+                short.to_lowercase(),
+                short,
+                p.tz,
+                offset,
+            ));
+        }
+        let sim_server = sim.serve().await?;
+        let base_url = sim_server.base_url.clone();
+
+        // #hiring, where Casey types commands.
+        let api = SlackApi::new(&base_url, Secret::new(BOT_TOKEN), Duration::from_secs(5))?;
+        let hiring_channel = api.create_private_channel("hiring").await?;
+        api.invite(
+            &hiring_channel,
+            &[COORDINATOR.id.to_string(), HIRING_MANAGER.id.to_string()],
+        )
+        .await?;
+
+        let db_file = std::env::temp_dir().join(format!("loopbot-demo-{}.db", std::process::id()));
+        let raw: RawSettings = [
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+            ("SLACK_API_URL", base_url),
+            ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
+            ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut settings = Settings::parse(&raw, Needs::Slack)?;
+        settings.run_worker = false;
+        let app = Application::build(settings, shared.clone()).await?;
+        let address = format!("http://{}", app.address());
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let slack = SlackSide::new(&address, SIGNING_SECRET, shared, sim.clone());
+        Ok(Demo {
+            clock,
+            sim,
+            _sim_server: sim_server,
+            slack,
+            state,
+            stop,
+            server,
+            db_file,
+            hiring_channel,
+        })
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.state.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db_file.display()));
+        }
+    }
+
+    async fn run_worker(&self) -> anyhow::Result<usize> {
+        crate::worker::run_due_jobs(&self.state).await
+    }
+
+    /// Lets every queued job run, moving the clock a little so coalesced edits can happen.
+    async fn settle(&self) -> anyhow::Result<()> {
+        for _ in 0..3 {
+            self.run_worker().await?;
+            self.clock.advance(Duration::from_secs(1));
+        }
+        self.run_worker().await.map(drop)
+    }
+
+    /// Moves the simulated clock to `at` (Unix ms) and runs what became due.
+    async fn advance_to(&self, at: i64, what: &str) -> anyhow::Result<()> {
+        use crate::clock::Clock;
+        let now = self.clock.now_ms();
+        if at > now {
+            self.clock.advance(Duration::from_millis((at - now) as u64));
+        }
+        let when = jiff::Timestamp::from_millisecond(at)
+            .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
+            .unwrap_or_default();
+        println!("\n⏩ The clock moves to {when}: {what}");
+        self.settle().await
+    }
+
+    async fn play(&self) -> anyhow::Result<()> {
+        title("Loopbot demo: one interview loop, start to finish, on a simulated Slack");
+        println!(
+            "People: {}, {}, {}, {}, {}.",
+            COORDINATOR.name, HIRING_MANAGER.name, SCREENER.name, DESIGNER.name, CODER.name
+        );
+        println!(
+            "Each sees times in their own time zone. Every request below is signed and goes through Loopbot's real HTTP endpoints; the clock is simulated and moved forward instead of waited for."
+        );
+        let channel = self.start_loop().await?;
+        self.scorecards(&channel).await?;
+        self.reminders(&channel).await?;
+        self.decision(&channel).await?;
+        title("Demo finished");
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Chapter 2: scorecards, blind by default: a rejected submission, a refused peek, a missing
+//! stage's warning, and the hiring manager's full view.
+
+use serde_json::Value;
+
+use super::acts::{all_rated, field_errors};
+use super::print::{seen_by, step, title};
+use super::{CODER, Demo, HIRING_MANAGER, SCREENER};
+use crate::sim::{render_message, render_view};
+use crate::slack::ids;
+
+impl Demo {
+    pub(super) async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {
+        title("2. Scorecards: blind by default");
+        step(&format!(
+            "{} presses \"Submit scorecard\" on the Technical screen rubric",
+            SCREENER.name
+        ));
+        let screen = self.rubric_of(channel, "Technical screen")?;
+        self.press(&SCREENER, channel, &screen, ids::SCORECARD_OPEN)
+            .await?;
+        let form = self.latest_modal(&SCREENER)?;
+        seen_by(
+            &SCREENER,
+            "the scorecard form",
+            &render_view(&self.sim, &form.view, SCREENER.tz),
+        );
+
+        step(&format!(
+            "{} rates every criterion but writes almost no evidence, and submits",
+            SCREENER.name
+        ));
+        let ratings = all_rated(&form.view, "4");
+        let answer = self
+            .slack
+            .submit_view(
+                SCREENER.id,
+                &form.id,
+                &ratings.clone().text("evidence", "Great."),
+            )
+            .await;
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        seen_by(&SCREENER, "the form stays open, with", &field_errors(&body));
+
+        step(&format!(
+            "{} adds the evidence and submits again",
+            SCREENER.name
+        ));
+        let evidence = "Walked through the payments ledger they built: why they chose idempotency keys over exactly-once delivery, and the double-charge incident that taught them to.";
+        self.slack
+            .submit_view(SCREENER.id, &form.id, &ratings.text("evidence", evidence))
+            .await;
+        self.settle().await?;
+        self.show_message(
+            &HIRING_MANAGER,
+            "a note in the channel (who, never the scores)",
+            channel,
+            true,
+            |m| m.text.contains("submitted a scorecard"),
+        );
+
+        step(&format!(
+            "{}, who has not submitted anything, tries to peek at the scorecards",
+            CODER.name
+        ));
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        let peek = self
+            .press(&CODER, channel, &summary, ids::SCORECARDS_VIEW)
+            .await?;
+        seen_by(
+            &CODER,
+            "a refusal",
+            &render_view(&self.sim, &peek, CODER.tz),
+        );
+
+        step(&format!(
+            "{} submits the Coding scorecard while System design still has none",
+            CODER.name
+        ));
+        self.submit_scorecard(&CODER, channel, "Coding", "2", "Solid API design, but retries were unbounded and the failure of the downstream call was never handled.").await?;
+        self.settle().await?;
+        self.show_message(
+            &HIRING_MANAGER,
+            "a warning, posted once for the stage",
+            channel,
+            false,
+            |m| m.text.ends_with("has no feedback"),
+        );
+        let summary = self
+            .summary(channel)
+            .ok_or_else(|| anyhow::anyhow!("no summary"))?;
+        seen_by(
+            &CODER,
+            "the pinned summary, edited in place (still blind)",
+            &render_message(&self.sim, &summary, CODER.tz),
+        );
+
+        step(&format!(
+            "{} presses \"View scorecards\"",
+            HIRING_MANAGER.name
+        ));
+        let full = self
+            .press(&HIRING_MANAGER, channel, &summary, ids::SCORECARDS_VIEW)
+            .await?;
+        seen_by(
+            &HIRING_MANAGER,
+            "every scorecard in full",
+            &render_view(&self.sim, &full, HIRING_MANAGER.tz),
+        );
+        Ok(())
+    }
+}
