@@ -401,3 +401,36 @@ async fn overdue_items_come_first_on_the_app_home() {
     let running = &text[text.find("Loops you run").unwrap()..];
     assert!(running.contains("*overdue*"), "{running}");
 }
+
+#[tokio::test]
+async fn loop_status_in_the_channel_shows_overdue_like_the_pinned_summary() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    // Two reminders a day apart, then the escalation: the screen is overdue.
+    advance_to(&world, screen_due_ms() + MINUTE as i64 * 1000);
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(DAY));
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    assert_eq!(escalations_to(&world, HIRING_MANAGER).len(), 1);
+    assert!(summary(&world).blocks.to_string().contains("*overdue*"));
+
+    let channel = loop_channel(&world);
+    let status: serde_json::Value = app
+        .slack
+        .command(COORDINATOR, &channel.id, "status")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["response_type"], "ephemeral");
+    let shown = status["blocks"].to_string();
+    assert!(shown.contains("*overdue*"), "{shown}");
+    assert_eq!(
+        status["blocks"],
+        summary(&world).blocks,
+        "the status is the pinned summary, as it stands"
+    );
+}
