@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use crate::domain::access::Refusal;
 use crate::jobs::JobError;
 use crate::slack::SlackError;
 
@@ -94,6 +95,12 @@ impl From<sqlx::Error> for AppError {
 impl From<SlackError> for AppError {
     fn from(e: SlackError) -> Self {
         AppError::internal(e)
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        AppError::refused(r.message())
     }
 }
 

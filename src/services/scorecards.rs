@@ -55,7 +55,7 @@ pub async fn open(
     position: u32,
 ) -> AppResult<Option<String>> {
     let (l, _) = load(state, loop_id).await?;
-    access::may_score(&l, position, user).map_err(|r| AppError::refused(r.message()))?;
+    access::may_score(&l, position, user)?;
     let stage_rubric = stage_rubric(state, &l, position)?;
     let Some(stage) = l.stage_at(position) else {
         return Ok(None);
@@ -83,7 +83,7 @@ pub async fn submit(
         ));
     };
     let (l, _) = load(state, metadata.loop_id).await?;
-    access::may_score(&l, metadata.position, user).map_err(|r| AppError::refused(r.message()))?;
+    access::may_score(&l, metadata.position, user)?;
     let stage_rubric = stage_rubric(state, &l, metadata.position)?;
     let input = views::read_scorecard(&view.values, stage_rubric);
     let body = match scorecard::validate(&input, stage_rubric) {
@@ -173,7 +173,7 @@ pub async fn view(
     loop_id: LoopId,
 ) -> AppResult<Option<String>> {
     let (l, progress) = load(state, loop_id).await?;
-    access::may_view(&l, &progress, user).map_err(|r| AppError::refused(r.message()))?;
+    access::may_view(&l, &progress, user)?;
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
         .await
         .unwrap_or_default();
