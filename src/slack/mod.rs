@@ -10,6 +10,7 @@ pub mod messages;
 pub mod mrkdwn;
 pub mod payloads;
 pub mod replies;
+pub mod tiers;
 pub mod verify;
 pub mod views;
 
