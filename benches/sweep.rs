@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     .collect();
     let mut settings = Settings::parse(&raw, Needs::Slack)?;
     settings.run_worker = false;
+    settings.pace_outbound = false;
     let clock = ManualClock::starting_at(NOW);
     let state = AppState::new(settings, clock.clone()).await?;
 

@@ -64,6 +64,15 @@ pub enum Job {
     },
     /// Re-render one person's App Home.
     PublishHome { user: String },
+    /// Tell the coordinator that setting up the loop's channel failed for good, and how to
+    /// retry (`loopbot jobs retry <job_id>`).
+    SetupFailedNotice { loop_id: LoopId, job_id: i64 },
+    /// Tell the coordinator whom Slack would not add to the channel, and why.
+    InviteRefusedNotice {
+        loop_id: LoopId,
+        /// (user, Slack's error code)
+        refused: Vec<(String, String)>,
+    },
 }
 
 impl Job {
@@ -83,6 +92,8 @@ impl Job {
             Job::Escalation { .. } => "escalation",
             Job::NotRunNotice { .. } => "not_run_notice",
             Job::PublishHome { .. } => "publish_home",
+            Job::SetupFailedNotice { .. } => "setup_failed_notice",
+            Job::InviteRefusedNotice { .. } => "invite_refused_notice",
         }
     }
 
@@ -100,12 +111,16 @@ impl Job {
             | Job::Nudge { loop_id, .. }
             | Job::Reminder { loop_id, .. }
             | Job::Escalation { loop_id, .. }
-            | Job::NotRunNotice { loop_id, .. } => *loop_id,
+            | Job::NotRunNotice { loop_id, .. }
+            | Job::SetupFailedNotice { loop_id, .. }
+            | Job::InviteRefusedNotice { loop_id, .. } => *loop_id,
             Job::PublishHome { .. } => return None,
         })
     }
 
-    fn dedupe_key(&self) -> String {
+    /// Unique among all jobs ever queued (until pruned); also the key a job's posts are tagged
+    /// with, so a retry finds what an earlier run posted.
+    pub fn dedupe_key(&self) -> String {
         match self {
             Job::ProvisionLoop { loop_id } => format!("provision:{loop_id}"),
             Job::RefreshSummary { loop_id } => format!("summary:{loop_id}"),
@@ -143,6 +158,13 @@ impl Job {
                 user,
             } => format!("not_run:{loop_id}:{position}:{user}"),
             Job::PublishHome { user } => format!("home:{user}"),
+            Job::SetupFailedNotice { loop_id, job_id } => {
+                format!("setup_failed:{loop_id}:{job_id}")
+            }
+            Job::InviteRefusedNotice { loop_id, refused } => {
+                let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
+                format!("invite_refused:{loop_id}:{}", users.join(","))
+            }
         }
     }
 

@@ -17,6 +17,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod worker;
+pub mod worker_id;
 
 /// rustls needs one process-wide crypto provider; reqwest is built without one (see
 /// Cargo.toml). Safe to call more than once.

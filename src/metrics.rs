@@ -28,6 +28,14 @@ const HELP: &[(&str, &str)] = &[
         "Outbound job runs that failed and were rescheduled, by kind.",
     ),
     (
+        "loopbot_jobs_rate_limited_total",
+        "Outbound job runs Slack answered with 429, put back uncounted until Retry-After, by kind.",
+    ),
+    (
+        "loopbot_jobs_paced_total",
+        "Outbound job runs held back by Loopbot's own pacing to Slack's rate tiers, by kind.",
+    ),
+    (
         "loopbot_jobs_failed_total",
         "Outbound jobs given up on, by kind (the reason is in the log and the jobs table).",
     ),

@@ -26,8 +26,14 @@ pub struct Settings {
     pub rubrics_dir: Option<PathBuf>,
     /// `None` keeps decided channels forever.
     pub archive_after: Option<Duration>,
+    /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
+    /// a time, in order.
+    pub concurrency: usize,
     /// Not a user setting: tests and the demo drive the worker themselves.
     pub run_worker: bool,
+    /// Not a user setting: outbound calls are paced by Slack's rate tiers. Tests that move a
+    /// manual clock by hand turn it off unless they test pacing.
+    pub pace_outbound: bool,
 }
 
 /// A setting that stops start-up. Displays as one line naming the variable.
@@ -70,6 +76,7 @@ pub fn from_process_env() -> RawSettings {
         "LOOPBOT_CHANNEL_NAMING",
         "LOOPBOT_RUBRICS_DIR",
         "LOOPBOT_ARCHIVE_AFTER",
+        "LOOPBOT_CONCURRENCY",
     ];
     NAMES
         .iter()
@@ -129,8 +136,20 @@ impl Settings {
                 "never" => None,
                 value => Some(parse_duration("LOOPBOT_ARCHIVE_AFTER", Some(value), "7d")?),
             },
+            concurrency: parse_concurrency(get("LOOPBOT_CONCURRENCY").unwrap_or("8"))?,
             run_worker: true,
+            pace_outbound: true,
         })
+    }
+}
+
+fn parse_concurrency(value: &str) -> Result<usize, SettingsError> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(problem(
+            "LOOPBOT_CONCURRENCY",
+            format!("expected a number of jobs from 1 to 64, got `{value}`"),
+        )),
     }
 }
 

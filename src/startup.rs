@@ -24,6 +24,9 @@ impl Application {
         let listen = settings.listen;
         let state = AppState::new(settings, clock).await?;
         crate::services::events::resume_if_token_works(&state).await;
+        // Work an earlier run of this process was doing goes back to the queue now, not when
+        // its lease runs out.
+        crate::worker::take_back_own_work(&state).await?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("LOOPBOT_LISTEN: cannot listen on {listen}: {e}"))?;

@@ -17,7 +17,9 @@ use crate::domain::rubric::RubricSet;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::slack::SlackApi;
+use crate::slack::pacer::Pacer;
 use crate::slack::verify::ReplayGuard;
+use crate::worker_id::WorkerId;
 
 /// Everything a request handler or job needs.
 #[derive(Clone, Debug)]
@@ -36,6 +38,8 @@ pub struct AppState {
     pub replay: Arc<ReplayGuard>,
     /// Outbound work is paused: the app was uninstalled or its token revoked.
     pub paused: Arc<AtomicBool>,
+    /// This process's worker, as named in the leases of the jobs it runs.
+    pub worker: Arc<WorkerId>,
 }
 
 impl AppState {
@@ -43,15 +47,22 @@ impl AppState {
         let rubrics = RubricSet::load(settings.rubrics_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("LOOPBOT_RUBRICS_DIR: {e}"))?;
         let db = db::connect(&settings.database_url).await?;
+        let pacer = settings
+            .pace_outbound
+            .then(|| Arc::new(Pacer::new(clock.clone())));
         let slack = SlackApi::new(
             &settings.slack_api_url,
             settings.bot_token.clone(),
             Duration::from_secs(10),
+            clock.clone(),
+            pacer,
         )?;
         let slack_inline = SlackApi::new(
             &settings.slack_api_url,
             settings.bot_token.clone(),
-            Duration::from_millis(2_000),
+            Duration::from_millis(2_500),
+            clock.clone(),
+            None,
         )?;
         let paused = db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
         Ok(AppState {
@@ -65,11 +76,21 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             wake: Arc::new(Notify::new()),
             replay: Arc::new(ReplayGuard::default()),
+            worker: Arc::new(WorkerId::new()),
         })
     }
 }
 
 impl AppState {
+    /// The state one job run sees: its own Slack handle, which counts the run's successful
+    /// calls and, when the run may repeat an earlier one, looks before it posts.
+    pub fn for_job(&self, retrying: bool) -> AppState {
+        AppState {
+            slack: self.slack.for_job(retrying),
+            ..self.clone()
+        }
+    }
+
     /// Starts a write (`BEGIN IMMEDIATE`): the use case's change and the jobs it implies go
     /// in it together. Commit with [`Change::commit`]; dropping it rolls back.
     pub async fn begin(&self) -> sqlx::Result<Change> {

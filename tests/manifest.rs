@@ -144,7 +144,9 @@ fn manifest_declares_what_the_bot_needs() {
         "chat:write",
         "groups:write",
         "groups:read",
+        "groups:history",
         "im:write",
+        "im:history",
         "users:read",
         "pins:write",
     ];

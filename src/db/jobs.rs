@@ -1,6 +1,7 @@
-//! The durable jobs table. Use cases insert jobs in their own transaction; the worker claims
-//! one due job at a time with a single UPDATE (atomic, also across processes), and a lease
-//! lets another worker take over a job whose worker died.
+//! The durable jobs table. Use cases insert jobs in their own transaction; workers claim due
+//! jobs with a single UPDATE (atomic, also across processes), one job per loop at a time. A
+//! short lease, renewed while the job runs, lets another worker take over the job of a worker
+//! that died.
 
 use sqlx::SqliteExecutor;
 
@@ -81,26 +82,84 @@ pub async fn enqueue_refresh(
     Ok(())
 }
 
-/// Claims the next due job: queued and due, or running with an expired lease.
+/// Claims the next due job for `worker`: queued and due, or running with an expired lease (its
+/// worker died). A loop's jobs run one at a time: a job whose loop has another job running
+/// (under a live lease) waits, so a loop's messages go out in order.
 pub async fn claim_due(
     db: impl SqliteExecutor<'_>,
     now: UnixMillis,
     lease_ms: i64,
+    worker: &str,
 ) -> sqlx::Result<Option<ClaimedJob>> {
     sqlx::query_as(
         "UPDATE jobs
-            SET state = 'running', attempts = attempts + 1, locked_until = ?1 + ?2, updated_at = ?1
-          WHERE id = (SELECT id FROM jobs
-                       WHERE (state = 'queued' AND run_at <= ?1)
-                          OR (state = 'running' AND locked_until <= ?1)
-                       ORDER BY run_at, id
+            SET state = 'running', attempts = attempts + 1, locked_until = ?1 + ?2,
+                locked_by = ?3, updated_at = ?1
+          WHERE id = (SELECT j.id FROM jobs j
+                       WHERE ((j.state = 'queued' AND j.run_at <= ?1)
+                           OR (j.state = 'running' AND j.locked_until <= ?1
+                               AND j.locked_by IS NOT ?3))
+                         AND (j.loop_id IS NULL OR NOT EXISTS (
+                              SELECT 1 FROM jobs r
+                               WHERE r.loop_id = j.loop_id AND r.state = 'running'
+                                 AND r.locked_until > ?1))
+                       ORDER BY j.run_at, j.id
                        LIMIT 1)
          RETURNING id, kind, loop_id, payload, attempts",
     )
     .bind(now)
     .bind(lease_ms)
+    .bind(worker)
     .fetch_optional(db)
     .await
+}
+
+/// Renews the leases of every job `worker` is running: called while they run, so only the
+/// jobs of a worker that stopped renewing (it died) expire.
+pub async fn renew_leases(
+    db: impl SqliteExecutor<'_>,
+    worker: &str,
+    now: UnixMillis,
+    lease_ms: i64,
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE jobs SET locked_until = ?2 + ?3
+          WHERE state = 'running' AND locked_by = ?1",
+    )
+    .bind(worker)
+    .bind(now)
+    .bind(lease_ms)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Who holds running jobs now (for taking back the work of a process that restarted).
+pub async fn lease_holders(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT locked_by FROM jobs WHERE state = 'running' AND locked_by IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Puts the running jobs of `holder` (a worker known to be gone) back in the queue, to run
+/// now; the interrupted run is not counted as an attempt.
+pub async fn release_held_by(
+    db: impl SqliteExecutor<'_>,
+    holder: &str,
+    now: UnixMillis,
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, locked_by = NULL,
+                attempts = MAX(attempts - 1, 0), updated_at = ?2
+          WHERE state = 'running' AND locked_by = ?1",
+    )
+    .bind(holder)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 /// Marks a job done, or queues it again `rerun_gap_ms` from now if it was asked for again
@@ -115,7 +174,7 @@ pub async fn complete(
         "UPDATE jobs SET state = CASE rerun WHEN 1 THEN 'queued' ELSE 'done' END,
                 run_at = CASE rerun WHEN 1 THEN ?2 + ?3 ELSE run_at END,
                 attempts = CASE rerun WHEN 1 THEN 0 ELSE attempts END,
-                rerun = 0, locked_until = NULL, last_error = NULL, updated_at = ?2
+                rerun = 0, locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = ?2
           WHERE id = ?1",
     )
     .bind(id)
@@ -126,19 +185,37 @@ pub async fn complete(
     Ok(())
 }
 
-/// Puts a claimed job back in the queue to run at `run_at`. `counted: false` gives back the
-/// attempt (the failure was not the job's: a paused token, working hours).
+/// What a requeue does to a job's attempt count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempts {
+    /// The run failed: it counts.
+    Count,
+    /// Not the job's failure (a rate limit, working hours, a paused token): given back.
+    GiveBack,
+    /// The run failed after making progress: it counts as the first failure of the next step,
+    /// so that step's backoff starts small.
+    RestartAtOne,
+}
+
+/// Puts a claimed job back in the queue to run at `run_at`.
 pub async fn requeue(
     db: impl SqliteExecutor<'_>,
     id: i64,
     run_at: UnixMillis,
     error: &str,
     now: UnixMillis,
-    counted: bool,
+    attempts: Attempts,
 ) -> sqlx::Result<()> {
+    let mode = match attempts {
+        Attempts::Count => 0,
+        Attempts::GiveBack => 1,
+        Attempts::RestartAtOne => 2,
+    };
     sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, last_error = ?3,
-                attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END,
+        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, locked_by = NULL,
+                last_error = ?3,
+                attempts = CASE ?5 WHEN 0 THEN attempts WHEN 1 THEN MAX(attempts - 1, 0)
+                                   ELSE 1 END,
                 updated_at = ?4
           WHERE id = ?1",
     )
@@ -146,7 +223,7 @@ pub async fn requeue(
     .bind(run_at)
     .bind(error)
     .bind(now)
-    .bind(counted)
+    .bind(mode)
     .execute(db)
     .await?;
     Ok(())
@@ -159,7 +236,8 @@ pub async fn give_up(
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = ?2, updated_at = ?3
+        "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL, last_error = ?2,
+                updated_at = ?3
           WHERE id = ?1",
     )
     .bind(id)
@@ -186,11 +264,15 @@ pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(St
         .await
 }
 
-/// When the next queued job is due, so an idle worker knows how long it may sleep.
+/// When the next queued job is due, or the next lease runs out (a dead worker's job can be
+/// taken over then), so an idle worker knows how long it may sleep.
 pub async fn next_due_at(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<UnixMillis>> {
-    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued'")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT MIN(CASE state WHEN 'queued' THEN run_at ELSE locked_until END)
+           FROM jobs WHERE state IN ('queued', 'running')",
+    )
+    .fetch_one(db)
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -210,4 +292,13 @@ pub async fn for_loop(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Res
     .bind(loop_id)
     .fetch_all(db)
     .await
+}
+
+/// Why a job last failed.
+pub async fn last_error(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, Option<String>>("SELECT last_error FROM jobs WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
 }

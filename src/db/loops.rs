@@ -239,11 +239,23 @@ where
 /// One provisioning step's result, stored before the next step runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provisioned<'a> {
-    Channel { id: &'a str, name: &'a str },
+    /// About to ask Slack for a channel with this name (stored first, so a retry can find it).
+    ChannelIntended {
+        name: &'a str,
+    },
+    Channel {
+        id: &'a str,
+        name: &'a str,
+    },
     MembersInvited,
     TopicSet,
-    RubricPosted { position: u32, ts: &'a str },
-    SummaryPosted { ts: &'a str },
+    RubricPosted {
+        position: u32,
+        ts: &'a str,
+    },
+    SummaryPosted {
+        ts: &'a str,
+    },
     SummaryPinned,
     ConfirmationSent,
 }
@@ -256,8 +268,14 @@ pub async fn record_step(
 ) -> sqlx::Result<()> {
     // Every statement binds ?1 = loop id and ?2 = now, then the step's own values.
     let (sql, values): (&str, Vec<String>) = match step {
+        Provisioned::ChannelIntended { name } => (
+            "UPDATE loops SET pending_channel_name = ?3, updated_at = ?2 WHERE id = ?1",
+            vec![name.to_string()],
+        ),
         Provisioned::Channel { id: channel, name } => (
-            "UPDATE loops SET channel_id = ?3, channel_name = ?4, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET channel_id = ?3, channel_name = ?4, pending_channel_name = NULL,
+                    updated_at = ?2
+              WHERE id = ?1",
             vec![channel.to_string(), name.to_string()],
         ),
         Provisioned::MembersInvited => (
@@ -492,4 +510,16 @@ pub async fn id_by_channel(
         .bind(channel_id)
         .fetch_optional(db)
         .await
+}
+
+/// The channel name a loop was about to create when its last provisioning run stopped.
+pub async fn pending_channel_name(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, Option<String>>("SELECT pending_channel_name FROM loops WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
 }

@@ -1,15 +1,19 @@
 //! Provisioning a loop in Slack, one recorded step at a time: each step stores what it
 //! produced before the next runs, so a retried or restarted job picks up where it stopped
-//! and never makes a second channel, message or pin.
+//! and never makes a second channel, message or pin. Where Slack may have acted without
+//! Loopbot hearing of it (a crash before the commit, an answer lost in a timeout or a 5xx),
+//! the retry looks first: the intended channel name is stored before `conversations.create`
+//! and the channel is adopted if it exists; posts carry a key in their metadata and are
+//! found in the channel's history (see `SlackApi::post_message`).
 
 use crate::db;
 use crate::db::loops::Provisioned;
 use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
-use crate::jobs::JobError;
+use crate::jobs::{Job, JobError};
 use crate::services::refresh;
-use crate::slack::messages::{loop_ready, rubric_message, summary_message, topic};
+use crate::slack::messages::{self, loop_ready, rubric_message, summary_message, topic};
 use crate::state::AppState;
 
 /// Channel names tried before giving up (`name`, `name-2`, … `name-50`).
@@ -29,15 +33,7 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         None => create_channel(state, &l).await?,
     };
     if !l.members_invited {
-        let outcome = slack.invite(&channel, &l.members()).await?;
-        for (user, reason) in &outcome.refused {
-            tracing::warn!(
-                loop_id,
-                user,
-                reason,
-                "Slack refused to invite a panel member"
-            );
-        }
+        invite(state, loop_id, &channel, &l.members()).await?;
         record(state, loop_id, Provisioned::MembersInvited).await?;
     }
     if !l.topic_set {
@@ -58,7 +54,8 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
                 )));
             }
         };
-        let ts = slack.post_message(&channel, &message).await?;
+        let key = format!("provision:{loop_id}:rubric:{}", stage.position);
+        let ts = slack.post_message(&channel, &message, &key).await?;
         record(
             state,
             loop_id,
@@ -74,9 +71,9 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         None => {
             // Rendered from the state as it is now: a scorecard may already be in.
             let (current, progress) = refresh::current_state(state, loop_id).await?;
-            let ts = slack
-                .post_message(&channel, &summary_message(&current, rubric, &progress))
-                .await?;
+            let message = summary_message(&current, rubric, &progress);
+            let key = format!("provision:{loop_id}:summary");
+            let ts = slack.post_message(&channel, &message, &key).await?;
             record(state, loop_id, Provisioned::SummaryPosted { ts: &ts }).await?;
             ts
         }
@@ -107,27 +104,34 @@ async fn record(state: &AppState, loop_id: LoopId, step: Provisioned<'_>) -> Res
     Ok(db::loops::record_step(&state.db, loop_id, step, state.clock.now_ms()).await?)
 }
 
-/// Creates the private channel under the first free name and stores it at once.
+/// Creates the private channel under the first free name and stores it at once. The name is
+/// stored before each `conversations.create`; a later run that finds a stored name first looks
+/// for that channel among the bot's own and adopts it, so a channel Slack made whose id never
+/// reached the database is not made twice.
 async fn create_channel(state: &AppState, l: &InterviewLoop) -> Result<String, JobError> {
     let base = base_channel_name(
         &l.candidate_name,
         &l.rubric_id,
         state.settings.channel_naming,
     );
-    for attempt in 1..=MAX_NAME_ATTEMPTS {
+    let pending = db::loops::pending_channel_name(&state.db, l.id).await?;
+    let mut first = 1;
+    if let Some(name) = &pending {
+        if let Some(id) = state.slack.find_own_private_channel(name).await? {
+            tracing::info!(loop_id = l.id, channel = %id, "adopted the channel an earlier run created");
+            store_channel(state, l.id, &id, name).await?;
+            return Ok(id);
+        }
+        first = (1..=MAX_NAME_ATTEMPTS)
+            .find(|a| channel_name_attempt(&base, *a) == *name)
+            .unwrap_or(1);
+    }
+    for attempt in first..=MAX_NAME_ATTEMPTS {
         let name = channel_name_attempt(&base, attempt);
+        record(state, l.id, Provisioned::ChannelIntended { name: &name }).await?;
         match state.slack.create_private_channel(&name).await {
             Ok(id) => {
-                db::loops::record_step(
-                    &state.db,
-                    l.id,
-                    Provisioned::Channel {
-                        id: &id,
-                        name: &name,
-                    },
-                    state.clock.now_ms(),
-                )
-                .await?;
+                store_channel(state, l.id, &id, &name).await?;
                 tracing::info!(loop_id = l.id, channel = %id, "candidate channel created");
                 return Ok(id);
             }
@@ -138,6 +142,88 @@ async fn create_channel(state: &AppState, l: &InterviewLoop) -> Result<String, J
     Err(JobError::Permanent(format!(
         "no free channel name: {base} and {MAX_NAME_ATTEMPTS} numbered variants are taken"
     )))
+}
+
+async fn store_channel(
+    state: &AppState,
+    loop_id: LoopId,
+    id: &str,
+    name: &str,
+) -> Result<(), JobError> {
+    record(state, loop_id, Provisioned::Channel { id, name }).await
+}
+
+/// Invites whoever of `people` is not in the channel yet. People Slack refuses (a deactivated
+/// account, the bot itself) never keep the others out; the coordinator is told who they are.
+pub async fn invite(
+    state: &AppState,
+    loop_id: LoopId,
+    channel: &str,
+    people: &[String],
+) -> Result<(), JobError> {
+    let outcome = state.slack.invite(channel, people).await?;
+    if outcome.refused.is_empty() {
+        return Ok(());
+    }
+    for (user, reason) in &outcome.refused {
+        tracing::warn!(
+            loop_id,
+            user,
+            reason,
+            "Slack refused to invite a panel member"
+        );
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.begin().await?;
+    Job::InviteRefusedNotice {
+        loop_id,
+        refused: outcome.refused,
+    }
+    .enqueue(&mut *tx, now)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The coordinator's DM: these people could not be added to the channel.
+pub async fn invite_refused_notice(
+    state: &AppState,
+    loop_id: LoopId,
+    refused: &[(String, String)],
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
+    let key = format!("invite_refused:{loop_id}:{}", users.join(","));
+    let dm = state.slack.open_dm(&l.coordinator_id).await?;
+    state
+        .slack
+        .post_message(&dm, &messages::invite_refused(&l, refused), &key)
+        .await?;
+    Ok(())
+}
+
+/// The coordinator's DM when setting up the loop failed for good: what failed, and how to
+/// have it retried.
+pub async fn setup_failed_notice(
+    state: &AppState,
+    loop_id: LoopId,
+    job_id: i64,
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    let reason = db::jobs::last_error(&state.db, job_id)
+        .await?
+        .unwrap_or_default();
+    let dm = state.slack.open_dm(&l.coordinator_id).await?;
+    let key = format!("setup_failed:{loop_id}:{job_id}");
+    state
+        .slack
+        .post_message(&dm, &messages::setup_failed(&l, &reason, job_id), &key)
+        .await?;
+    Ok(())
 }
 
 /// Tells the coordinator, where they typed the command; if Loopbot cannot post there (a DM
@@ -158,6 +244,7 @@ async fn confirm(state: &AppState, l: &InterviewLoop) -> Result<(), JobError> {
         }
     }
     let dm = state.slack.open_dm(&l.coordinator_id).await?;
-    state.slack.post_message(&dm, &message).await?;
+    let key = format!("provision:{}:ready", l.id);
+    state.slack.post_message(&dm, &message, &key).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
-use crate::jobs::JobError;
+use crate::jobs::{Job, JobError};
 use crate::slack::messages::{self, rubric_message, summary_message};
 use crate::state::AppState;
 
@@ -76,7 +76,15 @@ pub async fn scorecard_note(
     };
     state
         .slack
-        .post_message(channel, &messages::scorecard_note(stage, &user, version))
+        .post_message(
+            channel,
+            &messages::scorecard_note(stage, &user, version),
+            &Job::ScorecardNote {
+                loop_id,
+                scorecard_id,
+            }
+            .dedupe_key(),
+        )
         .await?;
     Ok(())
 }
@@ -110,7 +118,8 @@ pub async fn skip_warning(
         .await?
         .unwrap_or_else(|| "out_of_order".into());
     let message = messages::skip_warning(&l, stage, state.rubrics.get(&l.rubric_id), &cause);
-    state.slack.post_message(&channel, &message).await?;
+    let key = Job::SkipWarning { loop_id, position }.dedupe_key();
+    state.slack.post_message(&channel, &message, &key).await?;
     Ok(())
 }
 
@@ -123,7 +132,11 @@ pub async fn skip_note(state: &AppState, loop_id: LoopId, position: u32) -> Resu
     };
     state
         .slack
-        .post_message(&channel, &messages::skip_note(stage, skip))
+        .post_message(
+            &channel,
+            &messages::skip_note(stage, skip),
+            &Job::SkipNote { loop_id, position }.dedupe_key(),
+        )
         .await?;
     Ok(())
 }
@@ -136,7 +149,8 @@ pub async fn decision_message(state: &AppState, loop_id: LoopId) -> Result<(), J
         return Ok(());
     };
     let message = messages::decision_message(&l, decision, state.settings.archive_after);
-    state.slack.post_message(&channel, &message).await?;
+    let key = Job::DecisionMessage { loop_id }.dedupe_key();
+    state.slack.post_message(&channel, &message, &key).await?;
     Ok(())
 }
 
@@ -166,16 +180,7 @@ pub async fn invite_members(state: &AppState, loop_id: LoopId) -> Result<(), Job
     let Some((l, channel)) = live_loop(state, loop_id).await? else {
         return Ok(());
     };
-    let outcome = state.slack.invite(&channel, &l.members()).await?;
-    for (user, reason) in &outcome.refused {
-        tracing::warn!(
-            loop_id,
-            user,
-            reason,
-            "Slack refused to invite a panel member"
-        );
-    }
-    Ok(())
+    crate::services::provision::invite(state, loop_id, &channel, &l.members()).await
 }
 
 pub async fn nudge(
@@ -183,6 +188,7 @@ pub async fn nudge(
     loop_id: LoopId,
     position: u32,
     user: &str,
+    asked_at: i64,
 ) -> Result<(), JobError> {
     let Some((l, _)) = live_loop(state, loop_id).await? else {
         return Ok(());
@@ -202,7 +208,17 @@ pub async fn nudge(
     let dm = state.slack.open_dm(user).await?;
     state
         .slack
-        .post_message(&dm, &messages::nudge(&l, stage, None))
+        .post_message(
+            &dm,
+            &messages::nudge(&l, stage, None),
+            &Job::Nudge {
+                loop_id,
+                position,
+                user: user.to_string(),
+                asked_at,
+            }
+            .dedupe_key(),
+        )
         .await?;
     Ok(())
 }

@@ -183,7 +183,17 @@ pub async fn remind(
     let dm = state.slack.open_dm(user).await?;
     state
         .slack
-        .post_message(&dm, &messages::reminder(&l, stage, due, seq))
+        .post_message(
+            &dm,
+            &messages::reminder(&l, stage, due, seq),
+            &Job::Reminder {
+                loop_id,
+                position,
+                user: user.to_string(),
+                seq,
+            }
+            .dedupe_key(),
+        )
         .await?;
     let now = state.clock.now_ms();
     db::audit::record(
@@ -242,7 +252,16 @@ pub async fn escalate(
     let dm = state.slack.open_dm(&l.hiring_manager_id).await?;
     state
         .slack
-        .post_message(&dm, &messages::escalation(&l, stage, user, due, sent))
+        .post_message(
+            &dm,
+            &messages::escalation(&l, stage, user, due, sent),
+            &Job::Escalation {
+                loop_id,
+                position,
+                user: user.to_string(),
+            }
+            .dedupe_key(),
+        )
         .await?;
     Ok(())
 }
@@ -321,7 +340,16 @@ pub async fn not_run_notice(
     let dm = state.slack.open_dm(&l.coordinator_id).await?;
     state
         .slack
-        .post_message(&dm, &messages::not_run_notice(&l, stage, user))
+        .post_message(
+            &dm,
+            &messages::not_run_notice(&l, stage, user),
+            &Job::NotRunNotice {
+                loop_id,
+                position,
+                user: user.to_string(),
+            }
+            .dedupe_key(),
+        )
         .await?;
     Ok(())
 }

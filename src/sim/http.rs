@@ -30,7 +30,11 @@ async fn handle(
     }
     match parse_body(&headers, &body) {
         Ok(fields) => params.extend(fields),
-        Err(code) => return into_response(sim.reject(&method, code)),
+        Err(code) => {
+            let answer = sim.reject(&method, code);
+            wait(&sim, &answer).await;
+            return into_response(answer);
+        }
     }
     let token = bearer(&headers).or_else(|| {
         params
@@ -39,10 +43,17 @@ async fn handle(
     });
     params.remove("token");
     let answer = sim.handle(&method, token.as_deref(), Value::Object(params));
-    if answer.delay_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(answer.delay_ms)).await;
-    }
+    wait(&sim, &answer).await;
     into_response(answer)
+}
+
+/// The simulator's latency plus the answer's own delay (timeout faults), in real time. The
+/// call has already been performed: a client that gives up earlier still caused its effects.
+async fn wait(sim: &Simulator, answer: &Answer) {
+    let delay = sim.latency() + std::time::Duration::from_millis(answer.delay_ms);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

@@ -63,7 +63,8 @@ impl SimUser {
     }
 }
 
-/// A failure injected in front of the next matching call. The faulted call changes nothing.
+/// A failure injected in front of the next matching call. The faulted call changes nothing,
+/// except with [`Fault::LoseAnswer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// HTTP 429, `Retry-After: N`, body `{"ok":false,"error":"ratelimited"}`.
@@ -75,6 +76,10 @@ pub enum Fault {
     /// Over HTTP the server waits `after_ms` (real time) before answering 504 with a non-JSON
     /// body, so a client with a shorter timeout sees a timeout. In-process: an immediate 504.
     Timeout { after_ms: u64 },
+    /// The call is performed and its effects are kept (channel created, message posted …),
+    /// then the answer is lost: the client gets HTTP `status` with a non-JSON body, as when a
+    /// proxy or the connection fails after Slack acted. The call counts against rate tiers.
+    LoseAnswer { status: u16 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +109,8 @@ pub struct SimMessage {
     pub thread_ts: Option<String>,
     /// Previous versions, oldest first.
     pub edits: Vec<SimEdit>,
+    /// Message metadata (`{"event_type", "event_payload"}`), or `Null` when none.
+    pub metadata: Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -258,6 +265,33 @@ impl Simulator {
     /// Queues a fault for the next call of `method` ("*" = any method). FIFO.
     pub fn inject_fault(&self, method: &str, fault: Fault) {
         self.lock().faults.push_back((method.to_string(), fault));
+    }
+
+    /// Enforces Slack's rate tiers ([`crate::slack::tiers`]) from now on: per method per
+    /// workspace (per channel for `chat.postMessage`), a sliding window over the simulator's
+    /// clock. A call over the limit gets HTTP 429 with `Retry-After` and changes nothing.
+    /// Off by default; switching it (on or off) forgets the calls counted so far.
+    pub fn enforce_tiers(&self, on: bool) {
+        self.lock().set_enforce_tiers(on);
+    }
+
+    /// Number of HTTP 429 answers sent (by the rate tiers or by injected faults).
+    pub fn rate_limited_count(&self) -> usize {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.http_status == 429)
+            .count()
+    }
+
+    /// Over HTTP, the server waits this long (real time) before answering each Web API call
+    /// (after performing it). In-process calls are not delayed. Zero by default.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
+    pub fn latency(&self) -> std::time::Duration {
+        self.lock().latency
     }
 
     /// Later calls with the bot token fail with `token_revoked`.

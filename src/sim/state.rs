@@ -12,6 +12,8 @@ use super::{
 
 mod chat;
 mod conversations;
+mod listing;
+mod rate;
 mod views;
 
 pub use conversations::validate_channel_name;
@@ -22,7 +24,8 @@ pub struct Answer {
     pub status: u16,
     pub retry_after: Option<u64>,
     pub body: AnswerBody,
-    /// How long the HTTP server waits before answering (timeout faults).
+    /// How long the HTTP server waits before answering (timeout faults). Latency set with
+    /// [`crate::sim::Simulator::set_latency`] comes on top.
     pub delay_ms: u64,
 }
 
@@ -124,6 +127,19 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A page size: `default` when absent, empty or 0, at most `max`; `invalid_limit` when
+    /// not a number or negative.
+    pub fn limit(&self, key: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+        let Some(raw) = self.str(key) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<i64>() {
+            Ok(0) => Ok(default),
+            Ok(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(max).min(max)),
+            _ => Err(err("invalid_limit")),
+        }
+    }
+
     /// A string argument that may be present but empty.
     pub fn raw_str(&self, key: &str) -> Option<String> {
         match self.0.get(key)? {
@@ -210,6 +226,11 @@ pub struct SimState {
     pub homes: HashMap<String, (Value, String)>,
     pub faults: VecDeque<(String, Fault)>,
     pub calls: Vec<SimCall>,
+    /// Real-time delay before each HTTP answer.
+    pub latency: std::time::Duration,
+    enforce_tiers: bool,
+    /// budget key → times (ms) of the calls counted in its window, oldest first.
+    tier_calls: HashMap<String, VecDeque<i64>>,
     triggers: HashMap<String, Trigger>,
     topics: HashMap<String, TopicMeta>,
     previous_names: HashMap<String, Vec<String>>,
@@ -225,6 +246,9 @@ pub const METHODS: &[&str] = &[
     "conversations.setTopic",
     "conversations.open",
     "conversations.archive",
+    "conversations.list",
+    "conversations.members",
+    "conversations.history",
     "chat.postMessage",
     "chat.update",
     "chat.postEphemeral",
@@ -257,6 +281,9 @@ impl SimState {
             homes: HashMap::new(),
             faults: VecDeque::new(),
             calls: Vec::new(),
+            latency: std::time::Duration::ZERO,
+            enforce_tiers: false,
+            tier_calls: HashMap::new(),
             triggers: HashMap::new(),
             topics: HashMap::new(),
             previous_names: HashMap::new(),
@@ -358,6 +385,7 @@ impl SimState {
                 blocks: Value::Null,
                 thread_ts: None,
                 edits: Vec::new(),
+                metadata: Value::Null,
             });
         ts
     }
@@ -381,7 +409,9 @@ impl SimState {
         id
     }
 
-    /// Answers one call and records it. Order: fault, unknown method, token, method rules.
+    /// Answers one call and records it. Order: fault, unknown method, rate tier, token, method
+    /// rules. A [`Fault::LoseAnswer`] lets the call run through all of them, then replaces the
+    /// answer.
     pub fn handle(
         &mut self,
         now_ms: i64,
@@ -434,11 +464,30 @@ impl SimState {
         token: Option<&str>,
         params: &Map<String, Value>,
     ) -> Answer {
-        if let Some(fault) = self.take_fault(method) {
-            return fault_answer(fault);
+        let lost = match self.take_fault(method) {
+            Some(Fault::LoseAnswer { status }) => Some(status),
+            Some(fault) => return fault_answer(fault),
+            None => None,
+        };
+        let answer = self.perform(now_ms, method, token, params);
+        match lost {
+            Some(status) => lost_answer(status),
+            None => answer,
         }
+    }
+
+    fn perform(
+        &mut self,
+        now_ms: i64,
+        method: &str,
+        token: Option<&str>,
+        params: &Map<String, Value>,
+    ) -> Answer {
         if !METHODS.contains(&method) {
             return Answer::json(200, err("unknown_method").into_body());
+        }
+        if let Err(retry_after_secs) = self.take_tier_slot(now_ms, method, &Args(params)) {
+            return rate_limited(retry_after_secs);
         }
         if let Err(e) = self.check_token(token) {
             return Answer::json(200, e.into_body());
@@ -475,6 +524,9 @@ impl SimState {
             "conversations.setTopic" => self.conversations_set_topic(now_ms, args),
             "conversations.open" => self.conversations_open(now_ms, args),
             "conversations.archive" => self.conversations_archive(args),
+            "conversations.list" => self.conversations_list(now_ms, args),
+            "conversations.members" => self.conversations_members(args),
+            "conversations.history" => self.conversations_history(args),
             "chat.postMessage" => self.chat_post_message(now_ms, args),
             "chat.update" => self.chat_update(now_ms, args),
             "chat.postEphemeral" => self.chat_post_ephemeral(now_ms, args),
@@ -506,20 +558,30 @@ fn auth_test() -> MethodResult {
     }))
 }
 
+/// HTTP 429, `Retry-After`, `{"ok":false,"error":"ratelimited"}`.
+fn rate_limited(retry_after_secs: u64) -> Answer {
+    Answer {
+        status: 429,
+        retry_after: Some(retry_after_secs),
+        body: AnswerBody::Json(err("ratelimited").into_body()),
+        delay_ms: 0,
+    }
+}
+
+/// That HTTP status with a short non-JSON body, as an upstream proxy would send.
+fn lost_answer(status: u16) -> Answer {
+    Answer {
+        status,
+        retry_after: None,
+        body: AnswerBody::Text(format!("upstream error: HTTP {status}\n")),
+        delay_ms: 0,
+    }
+}
+
 fn fault_answer(fault: Fault) -> Answer {
     match fault {
-        Fault::RateLimited { retry_after_secs } => Answer {
-            status: 429,
-            retry_after: Some(retry_after_secs),
-            body: AnswerBody::Json(err("ratelimited").into_body()),
-            delay_ms: 0,
-        },
-        Fault::Http(status) => Answer {
-            status,
-            retry_after: None,
-            body: AnswerBody::Text(format!("upstream error: HTTP {status}\n")),
-            delay_ms: 0,
-        },
+        Fault::RateLimited { retry_after_secs } => rate_limited(retry_after_secs),
+        Fault::Http(status) | Fault::LoseAnswer { status } => lost_answer(status),
         Fault::Timeout { after_ms } => Answer {
             status: 504,
             retry_after: None,

@@ -5,8 +5,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::clock::{SharedClock, UnixMillis};
 use crate::secret::Secret;
 use crate::slack::messages::Message;
+use crate::slack::pacer::Pacer;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlackError {
@@ -19,6 +24,9 @@ pub enum SlackError {
     },
     #[error("Slack could not be reached: {0}")]
     Unavailable(String),
+    /// Not sent: the method's (or channel's) rate budget is spent until `until`.
+    #[error("waiting for Slack's rate limit")]
+    Paced { until: UnixMillis },
 }
 
 impl SlackError {
@@ -32,7 +40,9 @@ impl SlackError {
     /// Worth trying again later (as opposed to an answer that will not change).
     pub fn is_transient(&self) -> bool {
         match self {
-            SlackError::RateLimited { .. } | SlackError::Unavailable(_) => true,
+            SlackError::RateLimited { .. }
+            | SlackError::Unavailable(_)
+            | SlackError::Paced { .. } => true,
             SlackError::Api { code, .. } => matches!(
                 code.as_str(),
                 "internal_error"
@@ -83,11 +93,22 @@ pub struct InviteOutcome {
     pub refused: Vec<(String, String)>,
 }
 
+/// The `event_type` of the metadata Loopbot tags its own posts with.
+pub const POST_EVENT_TYPE: &str = "loopbot_post";
+
 #[derive(Clone)]
 pub struct SlackApi {
     http: reqwest::Client,
     base_url: String,
     token: Secret,
+    clock: SharedClock,
+    /// Paces calls by Slack's tiers; `None` sends at once (the request path's views.open).
+    pacer: Option<Arc<Pacer>>,
+    /// Successful calls that changed something, made through this handle (one per job run;
+    /// see [`SlackApi::for_job`]).
+    succeeded: Arc<AtomicU64>,
+    /// This job run may repeat an earlier one that Slack acted on: look before posting.
+    retrying: bool,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -99,46 +120,94 @@ impl std::fmt::Debug for SlackApi {
 }
 
 impl SlackApi {
-    pub fn new(base_url: &str, token: Secret, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        base_url: &str,
+        token: Secret,
+        timeout: Duration,
+        clock: SharedClock,
+        pacer: Option<Arc<Pacer>>,
+    ) -> anyhow::Result<Self> {
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(8)
+            .pool_max_idle_per_host(32)
             .user_agent(concat!("loopbot/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
             token,
+            clock,
+            pacer,
+            succeeded: Arc::new(AtomicU64::new(0)),
+            retrying: false,
         })
+    }
+
+    /// A handle for one job run: it counts its own successful calls, and when the run may
+    /// repeat an earlier one (`retrying`), posts look for the earlier message first.
+    pub fn for_job(&self, retrying: bool) -> SlackApi {
+        SlackApi {
+            succeeded: Arc::new(AtomicU64::new(0)),
+            retrying,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a call through this handle has succeeded (the run made progress).
+    pub fn made_progress(&self) -> bool {
+        self.succeeded.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn pacer(&self) -> Option<&Arc<Pacer>> {
+        self.pacer.as_ref()
     }
 
     /// Calls `method` with a JSON body; returns the whole `ok:true` answer.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
+        api_result(self.call_raw(method, body).await?)
+    }
+
+    /// Calls `method` with a JSON body; returns Slack's answer whether `ok` is true or false.
+    async fn call_raw(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
+        let channel = body.get("channel").and_then(Value::as_str);
+        self.pace(method, channel)?;
         let request = self
             .http
             .post(format!("{}/{method}", self.base_url))
             .bearer_auth(self.token.expose())
             .json(body);
-        self.send(request).await
+        self.send(method, channel, request).await
     }
 
     async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, SlackError> {
+        self.pace(method, None)?;
         let request = self
             .http
             .post(format!("{}/{method}", self.base_url))
             .bearer_auth(self.token.expose())
             .form(form);
-        self.send(request).await
+        api_result(self.send(method, None, request).await?)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, SlackError> {
-        api_result(self.send_raw(request).await?)
+    fn pace(&self, method: &str, channel: Option<&str>) -> Result<(), SlackError> {
+        match &self.pacer {
+            Some(pacer) => pacer
+                .reserve(method, channel)
+                .map_err(|until| SlackError::Paced { until }),
+            None => Ok(()),
+        }
     }
 
-    /// Sends a request; returns Slack's JSON answer whether `ok` is true or false.
-    async fn send_raw(&self, request: reqwest::RequestBuilder) -> Result<Value, SlackError> {
+    /// Sends a request; returns Slack's JSON answer whether `ok` is true or false. A 429
+    /// closes the method's (or channel's) budget for everyone until `Retry-After`.
+    async fn send(
+        &self,
+        method: &str,
+        channel: Option<&str>,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Value, SlackError> {
         let response = request
             .send()
             .await
@@ -151,17 +220,25 @@ impl SlackApi {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(30);
-            return Err(SlackError::RateLimited {
-                retry_after: Duration::from_secs(retry_after),
-            });
+            let retry_after = Duration::from_secs(retry_after);
+            if let Some(pacer) = &self.pacer {
+                let until = self.clock.now_ms()
+                    + i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX / 4);
+                pacer.close_until(method, channel, until);
+            }
+            return Err(SlackError::RateLimited { retry_after });
         }
         if !status.is_success() {
             return Err(SlackError::Unavailable(format!("HTTP {status}")));
         }
-        response
+        let answer: Value = response
             .json()
             .await
-            .map_err(|_| SlackError::Unavailable("the answer was not JSON".into()))
+            .map_err(|_| SlackError::Unavailable("the answer was not JSON".into()))?;
+        if answer.get("ok").and_then(Value::as_bool) == Some(true) && !is_lookup(method) {
+            self.succeeded.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(answer)
     }
 
     pub async fn auth_test(&self) -> Result<Value, SlackError> {
@@ -179,8 +256,66 @@ impl SlackApi {
         string_at(&answer, "/channel/id")
     }
 
-    /// Invites users; people already in the channel count as invited, and people Slack
-    /// refuses individually (deactivated, external) are reported, not fatal.
+    /// The id of the bot's own private channel named `name`, if it has one (a channel it
+    /// created but whose id was lost with Slack's answer or a crash). Needs `groups:read`.
+    pub async fn find_own_private_channel(&self, name: &str) -> Result<Option<String>, SlackError> {
+        let mut cursor = String::new();
+        loop {
+            let answer = self
+                .call(
+                    "conversations.list",
+                    &json!({ "types": "private_channel", "exclude_archived": true,
+                             "limit": 200, "cursor": cursor }),
+                )
+                .await?;
+            let found = answer
+                .get("channels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+                .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_string));
+            if found.is_some() {
+                return Ok(found);
+            }
+            cursor = next_cursor(&answer);
+            if cursor.is_empty() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Everyone in a channel. Needs `groups:read` for private channels.
+    pub async fn members(&self, channel: &str) -> Result<Vec<String>, SlackError> {
+        let mut members = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let answer = self
+                .call(
+                    "conversations.members",
+                    &json!({ "channel": channel, "limit": 200, "cursor": cursor }),
+                )
+                .await?;
+            members.extend(
+                answer
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string),
+            );
+            cursor = next_cursor(&answer);
+            if cursor.is_empty() {
+                return Ok(members);
+            }
+        }
+    }
+
+    /// Invites the people of `users` who are not in the channel yet. Slack fails the whole
+    /// call when any listed person cannot be invited, unless `force` is set; with it, the
+    /// others are invited and the refused ones are reported (a deactivated account, the bot
+    /// itself), never fatal.
     pub async fn invite(
         &self,
         channel: &str,
@@ -189,20 +324,21 @@ impl SlackApi {
         if users.is_empty() {
             return Ok(InviteOutcome::default());
         }
-        let body = json!({ "channel": channel, "users": users.join(",") });
-        let request = self
-            .http
-            .post(format!("{}/conversations.invite", self.base_url))
-            .bearer_auth(self.token.expose())
-            .json(&body);
-        let answer = self.send_raw(request).await?;
-        if answer.get("ok").and_then(Value::as_bool) == Some(true) {
+        let present = self.members(channel).await?;
+        let missing: Vec<&str> = users
+            .iter()
+            .map(String::as_str)
+            .filter(|u| !present.iter().any(|p| p == u))
+            .collect();
+        if missing.is_empty() {
             return Ok(InviteOutcome::default());
         }
-        let code = answer
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown_error");
+        let body = json!({ "channel": channel, "users": missing.join(","), "force": true });
+        let answer = self.call_raw("conversations.invite", &body).await?;
+        if answer.get("ok").and_then(Value::as_bool) == Some(true) && answer.get("errors").is_none()
+        {
+            return Ok(InviteOutcome::default());
+        }
         let per_user: Vec<(String, String)> = answer
             .get("errors")
             .and_then(Value::as_array)
@@ -218,27 +354,15 @@ impl SlackApi {
                     .collect()
             })
             .unwrap_or_default();
-        const PER_USER: &[&str] = &[
-            "already_in_channel",
-            "cant_invite_self",
-            "user_not_found",
-            "cant_invite",
-            "user_is_restricted",
-            "ura_max_channels",
-            "user_is_deleted",
-        ];
-        if code == "already_in_channel" && per_user.is_empty() {
-            return Ok(InviteOutcome::default());
+        if per_user.is_empty() {
+            return api_result(answer).map(|_| InviteOutcome::default());
         }
-        if !per_user.is_empty() && per_user.iter().all(|(_, e)| PER_USER.contains(&e.as_str())) {
-            return Ok(InviteOutcome {
-                refused: per_user
-                    .into_iter()
-                    .filter(|(_, e)| e != "already_in_channel" && e != "cant_invite_self")
-                    .collect(),
-            });
-        }
-        api_result(answer).map(|_| InviteOutcome::default())
+        Ok(InviteOutcome {
+            refused: per_user
+                .into_iter()
+                .filter(|(_, e)| e != "already_in_channel")
+                .collect(),
+        })
     }
 
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackError> {
@@ -269,19 +393,54 @@ impl SlackApi {
         string_at(&answer, "/channel/id")
     }
 
-    /// Posts a message; returns its `ts`.
+    /// Posts a message tagged with `key` (message metadata), exactly once: when this run may
+    /// repeat one that Slack acted on (a crash before the answer was stored, or an answer
+    /// lost in a timeout or a 5xx), the channel's recent history is searched for a message
+    /// with the same key first, and its `ts` is returned instead of posting again. Reading
+    /// the history needs `groups:history` (loop channels) and `im:history` (direct messages).
     pub async fn post_message(
         &self,
         channel: &str,
         message: &Message,
+        key: &str,
     ) -> Result<String, SlackError> {
+        if self.retrying
+            && let Some(ts) = self.find_posted(channel, key).await?
+        {
+            tracing::info!(channel, key, "found the message an earlier run posted");
+            return Ok(ts);
+        }
+        let metadata = json!({ "event_type": POST_EVENT_TYPE, "event_payload": { "key": key } });
         let answer = self
             .call(
                 "chat.postMessage",
-                &json!({ "channel": channel, "text": message.text, "blocks": message.blocks }),
+                &json!({ "channel": channel, "text": message.text, "blocks": message.blocks,
+                         "metadata": metadata }),
             )
             .await?;
         string_at(&answer, "/ts")
+    }
+
+    /// The `ts` of the bot's recent message in `channel` tagged with `key`, if any.
+    async fn find_posted(&self, channel: &str, key: &str) -> Result<Option<String>, SlackError> {
+        let answer = self
+            .call(
+                "conversations.history",
+                &json!({ "channel": channel, "limit": 100, "include_all_metadata": true }),
+            )
+            .await?;
+        Ok(answer
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|m| {
+                m.pointer("/metadata/event_type").and_then(Value::as_str) == Some(POST_EVENT_TYPE)
+                    && m.pointer("/metadata/event_payload/key")
+                        .and_then(Value::as_str)
+                        == Some(key)
+            })
+            .and_then(|m| m.get("ts").and_then(Value::as_str).map(str::to_string)))
     }
 
     pub async fn update_message(
@@ -411,6 +570,28 @@ fn string_at(answer: &Value, pointer: &str) -> Result<String, SlackError> {
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| SlackError::Unavailable(format!("Slack's answer had no {pointer}")))
+}
+
+/// Calls that only read (or, like `conversations.open`, give the same answer every time): a
+/// run that only made these has made no progress.
+fn is_lookup(method: &str) -> bool {
+    matches!(
+        method,
+        "auth.test"
+            | "users.info"
+            | "conversations.list"
+            | "conversations.members"
+            | "conversations.history"
+            | "conversations.open"
+    )
+}
+
+fn next_cursor(answer: &Value) -> String {
+    answer
+        .pointer("/response_metadata/next_cursor")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn describe_transport_error(e: &reqwest::Error) -> String {

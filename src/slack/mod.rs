@@ -8,6 +8,7 @@ pub mod events;
 pub mod ids;
 pub mod messages;
 pub mod mrkdwn;
+pub mod pacer;
 pub mod payloads;
 pub mod replies;
 pub mod tiers;

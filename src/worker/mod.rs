@@ -1,21 +1,34 @@
-//! The worker: claims one due job at a time, runs it, and records the outcome. Tests and the
-//! demo call [`run_due_jobs`] directly instead of running the loop.
+//! The worker: claims due jobs, runs several at once (`LOOPBOT_CONCURRENCY`, a loop's own jobs
+//! one at a time and in order), and records each outcome. A short lease, renewed while a job
+//! runs, lets another process take over the work of one that died within [`LEASE_MS`]; a
+//! process that restarts takes back its own work at once ([`take_back_own_work`]).
+//!
+//! Waiting is never failing: a rate limit (Slack's 429, or the pacer's own budget) and working
+//! hours put a job back without counting an attempt. Tests and the demo call [`run_due_jobs`]
+//! directly instead of running the loop.
 
 pub mod retry;
 
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::db;
+use crate::db::jobs::{Attempts, ClaimedJob};
 use crate::jobs::{Job, JobError};
 use crate::metrics::label;
-use crate::services::{home, provision, refresh, reminders};
+use crate::services::{events, home, provision, refresh, reminders};
+use crate::slack::SlackError;
 use crate::state::AppState;
+use crate::worker_id::is_gone_from_this_host;
 use retry::{Next, next_step};
 
-/// How long a claimed job is reserved for its worker; after that another worker may take it.
-pub const LEASE_MS: i64 = 5 * 60 * 1000;
+/// How long a claimed job is reserved for its worker without a renewal; after that another
+/// worker may take it.
+pub const LEASE_MS: i64 = 20 * 1000;
+/// How often a worker renews the leases of the jobs it runs.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -23,22 +36,40 @@ pub enum Outcome {
     Idle,
 }
 
-/// Claims and runs one due job, if any.
-pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
+/// Claims the next due job for this process, unless outbound work is paused.
+async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
     if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
-        return Ok(Outcome::Idle);
+        return Ok(None);
     }
     let now = state.clock.now_ms();
-    let Some(claimed) = db::jobs::claim_due(&state.db, now, LEASE_MS).await? else {
+    Ok(db::jobs::claim_due(&state.db, now, LEASE_MS, state.worker.as_str()).await?)
+}
+
+/// Claims and runs one due job, if any.
+pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
+    let Some(claimed) = claim(state).await? else {
         return Ok(Outcome::Idle);
     };
+    run_claimed(state, claimed).await?;
+    Ok(Outcome::Ran)
+}
+
+/// Runs a claimed job and records what happened.
+async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
+    // A run after the first may repeat one that Slack acted on: posts look before they post.
+    let run = state.for_job(claimed.attempts > 1);
     let result = match &job {
-        Ok(job) => execute(state, job).await,
+        Ok(job) => execute(&run, job).await,
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
     };
     let now = state.clock.now_ms();
+    let requeue = |run_at: i64, why: String, attempts| {
+        let db = state.db.clone();
+        let id = claimed.id;
+        async move { db::jobs::requeue(&db, id, run_at, &why, now, attempts).await }
+    };
     match result {
         Ok(()) => {
             let gap = job.as_ref().map(Job::rerun_gap_ms).unwrap_or(0);
@@ -48,50 +79,92 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
         }
         Err(JobError::Deferred { until }) => {
-            db::jobs::requeue(
-                &state.db,
-                claimed.id,
+            requeue(
                 until,
-                "waiting for working hours",
-                now,
-                false,
+                "waiting for working hours".into(),
+                Attempts::GiveBack,
             )
             .await?;
+        }
+        Err(JobError::Slack(SlackError::Paced { until })) => {
+            requeue(
+                until,
+                "waiting for Slack's rate limit".into(),
+                Attempts::GiveBack,
+            )
+            .await?;
+            state
+                .metrics
+                .inc("loopbot_jobs_paced_total", label("kind", &kind));
+        }
+        Err(JobError::Slack(SlackError::RateLimited { retry_after })) => {
+            // Slack said when; a little jitter so the jobs it held back do not return at once.
+            let wait = retry_after + Duration::from_secs_f64(fastrand::f64());
+            let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4);
+            requeue(run_at, "rate limited by Slack".into(), Attempts::GiveBack).await?;
+            state
+                .metrics
+                .inc("loopbot_jobs_rate_limited_total", label("kind", &kind));
         }
         Err(JobError::Slack(e)) if e.is_auth_failure() => {
             // Not this job's fault: keep it queued, uncounted, and stop sending until the
             // token works again.
-            db::jobs::requeue(
-                &state.db,
-                claimed.id,
-                now + 60_000,
-                &e.to_string(),
-                now,
-                false,
-            )
-            .await?;
-            crate::services::events::pause_outbound(state, e.code().unwrap_or("auth")).await;
+            requeue(now + 60_000, e.to_string(), Attempts::GiveBack).await?;
+            events::pause_outbound(state, e.code().unwrap_or("auth")).await;
         }
-        Err(error) => match next_step(&error, claimed.attempts, fastrand::f64()) {
-            Next::RetryAfter(wait) => {
-                let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                tracing::warn!(job = claimed.id, kind, attempt = claimed.attempts, error = %error, retry_in = ?wait, "job failed; will retry");
-                db::jobs::requeue(&state.db, claimed.id, run_at, &error.to_string(), now, true)
-                    .await?;
-                state
-                    .metrics
-                    .inc("loopbot_jobs_retried_total", label("kind", &kind));
+        Err(error) => {
+            // A run that got part of the way (a step succeeded) starts the next step's
+            // backoff afresh.
+            let progressed = run.slack.made_progress();
+            let attempts = if progressed { 1 } else { claimed.attempts };
+            match next_step(&error, attempts, fastrand::f64()) {
+                Next::RetryAfter(wait) => {
+                    let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+                    tracing::warn!(job = claimed.id, kind, attempt = attempts, error = %error, retry_in = ?wait, "job failed; will retry");
+                    let counted = if progressed {
+                        Attempts::RestartAtOne
+                    } else {
+                        Attempts::Count
+                    };
+                    requeue(run_at, error.to_string(), counted).await?;
+                    state
+                        .metrics
+                        .inc("loopbot_jobs_retried_total", label("kind", &kind));
+                }
+                Next::GiveUp => {
+                    tracing::error!(job = claimed.id, kind, attempts, error = %error, "job failed; giving up");
+                    given_up(state, &claimed, job.as_ref().ok(), &error.to_string()).await?;
+                    state
+                        .metrics
+                        .inc("loopbot_jobs_failed_total", label("kind", &kind));
+                }
             }
-            Next::GiveUp => {
-                tracing::error!(job = claimed.id, kind, attempts = claimed.attempts, error = %error, "job failed; giving up");
-                db::jobs::give_up(&state.db, claimed.id, &error.to_string(), now).await?;
-                state
-                    .metrics
-                    .inc("loopbot_jobs_failed_total", label("kind", &kind));
-            }
-        },
+        }
     }
-    Ok(Outcome::Ran)
+    Ok(())
+}
+
+/// Records a job as failed. A loop whose setup failed tells its coordinator, in the same
+/// transaction, what failed and how to retry.
+async fn given_up(
+    state: &AppState,
+    claimed: &ClaimedJob,
+    job: Option<&Job>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let now = state.clock.now_ms();
+    let mut tx = state.begin().await?;
+    db::jobs::give_up(&mut *tx, claimed.id, error, now).await?;
+    if let Some(Job::ProvisionLoop { loop_id }) = job {
+        Job::SetupFailedNotice {
+            loop_id: *loop_id,
+            job_id: claimed.id,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
@@ -116,8 +189,8 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             loop_id,
             position,
             user,
-            ..
-        } => refresh::nudge(state, *loop_id, *position, user).await,
+            asked_at,
+        } => refresh::nudge(state, *loop_id, *position, user, *asked_at).await,
         Job::Reminder {
             loop_id,
             position,
@@ -135,11 +208,17 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             user,
         } => reminders::not_run_notice(state, *loop_id, *position, user).await,
         Job::PublishHome { user } => home::publish(state, user).await,
+        Job::SetupFailedNotice { loop_id, job_id } => {
+            provision::setup_failed_notice(state, *loop_id, *job_id).await
+        }
+        Job::InviteRefusedNotice { loop_id, refused } => {
+            provision::invite_refused_notice(state, *loop_id, refused).await
+        }
     }
 }
 
-/// Sweeps for due reminders, then runs every job that is due now (by the app's clock);
-/// returns how many jobs ran.
+/// Sweeps for due reminders, then runs every job that is due now (by the app's clock), one
+/// after another; returns how many jobs ran.
 pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
     reminders::sweep(state).await?;
     let mut ran = 0;
@@ -149,6 +228,26 @@ pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
     Ok(ran)
 }
 
+/// At start-up: jobs still held by an earlier run of this process (same host, a process that
+/// is gone) go back to the queue at once instead of waiting for their lease to run out.
+pub async fn take_back_own_work(state: &AppState) -> anyhow::Result<u64> {
+    let now = state.clock.now_ms();
+    let mut taken = 0;
+    for holder in db::jobs::lease_holders(&state.db).await? {
+        if holder != state.worker.as_str() && is_gone_from_this_host(&holder) {
+            taken += db::jobs::release_held_by(&state.db, &holder, now).await?;
+        }
+    }
+    if taken > 0 {
+        tracing::info!(
+            jobs = taken,
+            "took back work an earlier run of Loopbot was doing"
+        );
+        state.wake.notify_one();
+    }
+    Ok(taken)
+}
+
 /// Forgets what is no longer needed: event receipts older than Slack's longest retry horizon
 /// (delayed events: 24 h), and finished jobs older than a week.
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
@@ -156,14 +255,21 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     let now = state.clock.now_ms();
     db::receipts::prune(&state.db, now - 2 * DAY_MS).await?;
     db::jobs::prune_done(&state.db, now - 7 * DAY_MS).await?;
+    if let Some(pacer) = state.slack.pacer() {
+        pacer.prune();
+    }
     Ok(())
 }
 
-/// The background loop: runs due jobs, then sleeps until woken, the next job is due, or the
-/// tick passes. Stops between jobs once `stop` turns true.
+/// The background loop: keeps up to `LOOPBOT_CONCURRENCY` jobs running, renews their leases,
+/// and sleeps until woken, a job finishes, the next job is due, or the tick passes. Once
+/// `stop` turns true it claims nothing more and waits for the running jobs.
 pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
-    tracing::info!("worker started");
+    tracing::info!(concurrency = state.settings.concurrency, "worker started");
+    let mut running: JoinSet<()> = JoinSet::new();
     let mut last_sweep: Option<tokio::time::Instant> = None;
+    let mut renew = tokio::time::interval(RENEW_EVERY);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !*stop.borrow() {
         // Every LOOPBOT_TICK, even under load: look for due reminders.
         if last_sweep.is_none_or(|at| at.elapsed() >= state.settings.tick) {
@@ -175,22 +281,67 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
             }
             last_sweep = Some(tokio::time::Instant::now());
         }
-        match run_one(&state).await {
-            Ok(Outcome::Ran) => continue,
-            Ok(Outcome::Idle) => {}
-            Err(e) => tracing::error!(error = %e, "worker could not read the jobs table"),
+        while running.len() < state.settings.concurrency {
+            match claim(&state).await {
+                Ok(Some(claimed)) => {
+                    let state = state.clone();
+                    running.spawn(async move {
+                        if let Err(e) = run_claimed(&state, claimed).await {
+                            tracing::error!(error = %e, "could not record a job's outcome");
+                        }
+                    });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "worker could not read the jobs table");
+                    break;
+                }
+            }
         }
-        let next_due = db::jobs::next_due_at(&state.db).await.ok().flatten();
         let mut wait = state.settings.tick;
-        if let Some(due) = next_due {
-            let until = u64::try_from(due - state.clock.now_ms()).unwrap_or(0);
-            wait = wait.min(Duration::from_millis(until));
+        if running.len() < state.settings.concurrency
+            && let Ok(Some(due)) = db::jobs::next_due_at(&state.db).await
+        {
+            // Due but not claimable (its loop has a job running): a finishing job wakes us.
+            let until = due - state.clock.now_ms();
+            wait = wait.min(match u64::try_from(until) {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => Duration::from_secs(1),
+            });
         }
-        tokio::select! {
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-            _ = state.wake.notified() => {}
-            _ = stop.wait_for(|s| *s) => {}
+        let renew_now = tokio::select! {
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => false,
+            _ = state.wake.notified() => false,
+            Some(_) = running.join_next(), if !running.is_empty() => false,
+            _ = renew.tick() => true,
+            _ = stop.changed() => false,
+        };
+        if renew_now {
+            renew_leases(&state).await;
+        }
+    }
+    tracing::info!(
+        running = running.len(),
+        "worker stopping: finishing the jobs it runs"
+    );
+    loop {
+        let renew_now = tokio::select! {
+            next = running.join_next() => match next {
+                None => break,
+                Some(_) => false,
+            },
+            _ = renew.tick() => true,
+        };
+        if renew_now {
+            renew_leases(&state).await;
         }
     }
     tracing::info!("worker stopped");
+}
+
+async fn renew_leases(state: &AppState) {
+    let now = state.clock.now_ms();
+    if let Err(e) = db::jobs::renew_leases(&state.db, state.worker.as_str(), now, LEASE_MS).await {
+        tracing::warn!(error = %e, "could not renew job leases");
+    }
 }

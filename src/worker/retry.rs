@@ -5,8 +5,9 @@ use std::time::Duration;
 use crate::jobs::JobError;
 use crate::slack::SlackError;
 
-/// A job runs at most this many times.
-pub const MAX_ATTEMPTS: i64 = 12;
+/// A job gives up after this many real failures in a row (rate limits and waits do not
+/// count): with the backoff below, about six hours of an outage.
+pub const MAX_ATTEMPTS: i64 = 20;
 const BASE: Duration = Duration::from_secs(5);
 const CAP: Duration = Duration::from_secs(30 * 60);
 

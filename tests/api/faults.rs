@@ -76,7 +76,8 @@ async fn a_429_and_a_500_during_provisioning_still_end_in_one_complete_channel()
     assert_eq!(jobs, 1);
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains("loopbot_jobs_retried_total{kind=\"provision_loop\"} 2"),
+        metrics.contains("loopbot_jobs_retried_total{kind=\"provision_loop\"} 1")
+            && metrics.contains("loopbot_jobs_rate_limited_total{kind=\"provision_loop\"} 1"),
         "{metrics}"
     );
 }
@@ -122,9 +123,14 @@ async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
     start_standard_loop(&world, &app).await;
     // A worker claims the job and dies before doing anything.
     let now = START_MS;
-    let claimed = loopbot::db::jobs::claim_due(&app.state.db, now, loopbot::worker::LEASE_MS)
-        .await
-        .unwrap();
+    let claimed = loopbot::db::jobs::claim_due(
+        &app.state.db,
+        now,
+        loopbot::worker::LEASE_MS,
+        "elsewhere:1:00000000",
+    )
+    .await
+    .unwrap();
     assert!(claimed.is_some());
     app.stop().await;
 
@@ -205,7 +211,7 @@ async fn concurrent_workers_claim_each_job_exactly_once() {
     }
     let claim_all = |db: loopbot::db::Db| async move {
         let mut mine = Vec::new();
-        while let Some(job) = loopbot::db::jobs::claim_due(&db, START_MS, 60_000)
+        while let Some(job) = loopbot::db::jobs::claim_due(&db, START_MS, 60_000, "test:1:0")
             .await
             .unwrap()
         {

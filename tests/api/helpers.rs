@@ -69,6 +69,8 @@ impl World {
             &sim_server.base_url,
             loopbot::settings::Secret::new(BOT_TOKEN),
             std::time::Duration::from_secs(5),
+            clock.clone(),
+            None,
         )
         .unwrap();
         let hiring_channel = api.create_private_channel("hiring").await.unwrap();
@@ -112,12 +114,22 @@ impl World {
     }
 
     pub async fn spawn_app_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        self.spawn(extra, false).await
+    }
+
+    /// An app whose outbound calls are paced by Slack's tiers (the tests move the clock).
+    pub async fn spawn_paced_app(&self) -> TestApp {
+        self.spawn(&[], true).await
+    }
+
+    async fn spawn(&self, extra: &[(&str, &str)], pace_outbound: bool) -> TestApp {
         let mut raw = self.raw_settings();
         for (k, v) in extra {
             raw.insert(k.to_string(), v.to_string());
         }
         let mut settings = Settings::parse(&raw, Needs::Slack).expect("test settings are valid");
         settings.run_worker = false;
+        settings.pace_outbound = pace_outbound;
         let app = Application::build(settings, self.clock.clone())
             .await
             .expect("app builds");

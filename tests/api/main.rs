@@ -5,6 +5,7 @@ mod faults;
 mod health;
 mod helpers;
 mod lifecycle;
+mod outbound;
 mod reminders;
 mod scorecards;
 mod signature;

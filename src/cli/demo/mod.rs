@@ -110,7 +110,13 @@ impl Demo {
         let base_url = sim_server.base_url.clone();
 
         // #hiring, where Casey types commands.
-        let api = SlackApi::new(&base_url, Secret::new(BOT_TOKEN), Duration::from_secs(5))?;
+        let api = SlackApi::new(
+            &base_url,
+            Secret::new(BOT_TOKEN),
+            Duration::from_secs(5),
+            clock.clone(),
+            None,
+        )?;
         let hiring_channel = api.create_private_channel("hiring").await?;
         api.invite(
             &hiring_channel,
@@ -131,6 +137,7 @@ impl Demo {
         .collect();
         let mut settings = Settings::parse(&raw, Needs::Slack)?;
         settings.run_worker = false;
+        settings.pace_outbound = false;
         let app = Application::build(settings, shared.clone()).await?;
         let address = format!("http://{}", app.address());
         let state = app.state().clone();

@@ -35,6 +35,7 @@ impl SimState {
             self.writable_channel(&c.id.clone())?;
         }
         let blocks = message_blocks(args)?;
+        let (metadata, warning) = message_metadata(args)?;
         let mut text = args.raw_str("text").unwrap_or_default();
         if text.is_empty() && blocks.is_null() {
             return Err(err("no_text"));
@@ -52,6 +53,7 @@ impl SimState {
             blocks,
             thread_ts: args.str("thread_ts"),
             edits: Vec::new(),
+            metadata,
         };
         let mut msg_json = message_json(&message);
         msg_json["ts"] = json!(ts);
@@ -62,7 +64,12 @@ impl SimState {
             .entry(channel.clone())
             .or_default()
             .push(message);
-        ok_body(json!({ "channel": channel, "ts": ts, "message": msg_json }))
+        let mut body = json!({ "channel": channel, "ts": ts, "message": msg_json });
+        if let Some(w) = warning {
+            body["warning"] = json!(w);
+            body["response_metadata"] = json!({ "warnings": [w] });
+        }
+        ok_body(body)
     }
 
     pub(super) fn chat_update(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
@@ -194,6 +201,36 @@ fn message_blocks(args: &Args<'_>) -> Result<Value, ApiError> {
     Ok(non_empty_blocks(blocks))
 }
 
+/// The `metadata` argument for posting (`Null` when absent), and a warning. Not JSON or not
+/// an object: `invalid_metadata_format`. An object without a valid `event_type` (letters,
+/// digits, `_`, `-`) or without an object `event_payload`: the message is posted without
+/// metadata and the answer carries the warning `invalid_metadata_schema`, as Slack's
+/// message-metadata guide describes.
+fn message_metadata(args: &Args<'_>) -> Result<(Value, Option<&'static str>), ApiError> {
+    let metadata = args
+        .json("metadata")
+        .map_err(|m| ApiError::with_messages("invalid_metadata_format", vec![m]))?;
+    let Some(metadata) = metadata else {
+        return Ok((Value::Null, None));
+    };
+    let Value::Object(fields) = &metadata else {
+        return Err(err("invalid_metadata_format"));
+    };
+    let event_type_ok = fields
+        .get("event_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    let payload_ok = fields.get("event_payload").is_some_and(Value::is_object);
+    if !event_type_ok || !payload_ok {
+        return Ok((Value::Null, Some("invalid_metadata_schema")));
+    }
+    Ok((metadata, None))
+}
+
 fn non_empty_blocks(blocks: Value) -> Value {
     match blocks {
         Value::Array(items) if items.is_empty() => Value::Null,
@@ -212,6 +249,9 @@ fn message_json(message: &SimMessage) -> Value {
     });
     if !message.blocks.is_null() {
         m["blocks"] = message.blocks.clone();
+    }
+    if !message.metadata.is_null() {
+        m["metadata"] = message.metadata.clone();
     }
     m
 }

@@ -82,6 +82,9 @@ impl SimState {
         ok_body(body)
     }
 
+    /// Slack's all-or-nothing invite: any refused user (already a member, the bot itself,
+    /// unknown, deactivated) fails the call and nobody is added. With `force`, the valid users
+    /// are added and the refusals still come back as `ok:false` + `errors`.
     pub(super) fn conversations_invite(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
         let id = args
             .str("channel")
@@ -96,16 +99,20 @@ impl SimState {
         if users.len() > 1000 {
             return Err(err("too_many_users"));
         }
+        let force = args.bool("force");
         let mut errors = Vec::new();
-        let mut added = Vec::new();
+        let mut valid = Vec::new();
         for user in users {
-            match self.invite_check(&id, &user, &added) {
-                Ok(()) => added.push(user),
+            match self.invite_check(&id, &user, &valid) {
+                Ok(()) => valid.push(user),
                 Err(code) => errors.push(json!({ "user": user, "ok": false, "error": code })),
             }
         }
-        if let Some(c) = self.channel_mut(&id) {
-            c.members.extend(added);
+        // Without `force`, one refused user fails the whole call and nobody is added.
+        if (errors.is_empty() || force)
+            && let Some(c) = self.channel_mut(&id)
+        {
+            c.members.extend(valid);
         }
         if let Some(first) = errors.first() {
             let code = first["error"].as_str().unwrap_or("cant_invite").to_string();

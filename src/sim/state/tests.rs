@@ -4,7 +4,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::clock::ManualClock;
-use crate::sim::{Fault, Simulator};
+use crate::sim::{Answer, BOT_USER_ID, Fault, SimUser, Simulator};
 
 const TOKEN: &str = "xoxb-test";
 const T0: i64 = 1_795_000_000_000;
@@ -124,7 +124,7 @@ fn name_taken_includes_archived_channels() {
 }
 
 #[test]
-fn invite_rules_and_partial_failure() {
+fn invite_rules_and_all_or_nothing_failure() {
     let (sim, _) = sim();
     let id = create(&sim, "loop");
     let body = call(
@@ -149,10 +149,10 @@ fn invite_rules_and_partial_failure() {
         errors,
         ["user_not_found", "cant_invite_self", "already_in_channel"]
     );
-    // the valid user was still added
+    // Without `force` one refusal fails the whole call: the valid user was not added.
     assert!(
         sim.channel(&id)
-            .is_some_and(|c| c.members.contains(&"U2".to_string()))
+            .is_some_and(|c| !c.members.contains(&"U2".to_string()))
     );
     assert_eq!(
         error(
@@ -764,4 +764,688 @@ fn bot_added_by_a_person_can_post() {
         ),
         "method_not_supported_for_channel_type"
     );
+}
+
+// --- rate tiers -------------------------------------------------------------------------
+
+#[test]
+fn tiers_are_off_by_default() {
+    let (sim, _) = sim();
+    for i in 0..25 {
+        create(&sim, &format!("loop-{i}"));
+    }
+    let id = create(&sim, "posts");
+    post(&sim, &id, "one");
+    post(&sim, &id, "two");
+    assert_eq!(sim.rate_limited_count(), 0);
+}
+
+#[test]
+fn tier2_burst_gives_twenty_then_429_until_the_window_moves() {
+    let (sim, clock) = sim();
+    sim.enforce_tiers(true);
+    let mut answers = Vec::new();
+    for i in 0..25 {
+        answers.push(sim.handle(
+            "conversations.create",
+            Some(TOKEN),
+            json!({"name": format!("loop-{i}")}),
+        ));
+        clock.advance(Duration::from_millis(100));
+    }
+    let ok = answers.iter().filter(|a| a.ok()).count();
+    assert_eq!(ok, 20);
+    assert!(answers[..20].iter().all(Answer::ok));
+    for a in &answers[20..] {
+        assert_eq!(a.status, 429);
+        assert_eq!(
+            a.json_body(),
+            Some(&json!({"ok": false, "error": "ratelimited"}))
+        );
+    }
+    // The oldest call (at T0) leaves the window at T0 + 60 s; the 21st call came at T0 + 2 s.
+    assert_eq!(answers[20].retry_after, Some(58));
+    assert_eq!(sim.channels().len(), 20, "429s change nothing");
+    assert_eq!(sim.rate_limited_count(), 5);
+    assert_eq!(sim.call_count("conversations.create"), 20);
+    let calls = sim.calls();
+    assert_eq!(calls[20].http_status, 429);
+    assert_eq!(calls[20].error.as_deref(), Some("ratelimited"));
+
+    // Now T0 + 2.5 s. Rounded up, never 0.
+    clock.advance(Duration::from_millis(57_200));
+    let almost = sim.handle("conversations.create", Some(TOKEN), json!({"name": "x"}));
+    assert_eq!((almost.status, almost.retry_after), (429, Some(1)));
+    clock.advance(Duration::from_millis(300));
+    // T0 + 60 s: the first call has left the window, one slot is free.
+    create(&sim, "after-the-window");
+    let again = sim.handle("conversations.create", Some(TOKEN), json!({"name": "y"}));
+    assert_eq!(again.status, 429);
+    clock.advance(Duration::from_secs(2));
+    create(&sim, "later");
+    // Other methods have their own budgets.
+    assert_eq!(call(&sim, "auth.test", json!({}))["ok"], json!(true));
+}
+
+#[test]
+fn post_message_budget_is_per_channel_per_second() {
+    let (sim, clock) = sim();
+    let a = create(&sim, "a");
+    let b = create(&sim, "b");
+    sim.enforce_tiers(true);
+    post(&sim, &a, "first in a");
+    post(&sim, &b, "first in b");
+    clock.advance(Duration::from_millis(400));
+    let second = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": a, "text": "too soon"}),
+    );
+    assert_eq!((second.status, second.retry_after), (429, Some(1)));
+    assert_eq!(sim.messages(&a).len(), 1);
+    clock.advance(Duration::from_millis(600));
+    post(&sim, &a, "a second later");
+    assert_eq!(sim.messages(&a).len(), 2);
+    assert_eq!(sim.rate_limited_count(), 1);
+}
+
+#[test]
+fn refused_calls_count_against_the_tier_but_429s_do_not() {
+    let (sim, clock) = sim();
+    sim.enforce_tiers(true);
+    // pins.add is Tier 2: 20 a minute, errors included.
+    for _ in 0..20 {
+        assert_eq!(
+            error(
+                &sim,
+                "pins.add",
+                json!({"channel": "C404", "timestamp": "1.0"})
+            ),
+            "channel_not_found"
+        );
+    }
+    for _ in 0..3 {
+        let a = sim.handle("pins.add", Some(TOKEN), json!({"channel": "C404"}));
+        assert_eq!(a.status, 429);
+    }
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        error(
+            &sim,
+            "pins.add",
+            json!({"channel": "C404", "timestamp": "1.0"})
+        ),
+        "channel_not_found"
+    );
+    // Switching enforcement off lets everything through.
+    sim.enforce_tiers(false);
+    for _ in 0..30 {
+        error(
+            &sim,
+            "pins.add",
+            json!({"channel": "C404", "timestamp": "1.0"}),
+        );
+    }
+    assert_eq!(sim.rate_limited_count(), 3);
+}
+
+// --- faults: the answer is lost ---------------------------------------------------------
+
+#[test]
+fn lose_answer_performs_the_call_and_answers_500() {
+    let (sim, _) = sim();
+    sim.inject_fault("conversations.create", Fault::LoseAnswer { status: 500 });
+    let answer = sim.handle(
+        "conversations.create",
+        Some(TOKEN),
+        json!({"name": "loop-lost", "is_private": true}),
+    );
+    assert_eq!(answer.status, 500);
+    assert!(answer.json_body().is_none(), "non-JSON body");
+    assert!(!answer.ok());
+    let channel = sim
+        .channel_named("loop-lost")
+        .expect("the channel was created");
+    assert!(channel.is_private);
+    // One-shot: the retry reaches Slack, which already has the channel.
+    assert_eq!(
+        error(&sim, "conversations.create", json!({"name": "loop-lost"})),
+        "name_taken"
+    );
+    let calls = sim.calls();
+    assert_eq!((calls[0].http_status, calls[0].ok), (500, false));
+    assert_eq!(calls[0].error.as_deref(), Some("http_500"));
+}
+
+#[test]
+fn lose_answer_keeps_a_posted_message_and_matches_by_method() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    sim.inject_fault("chat.postMessage", Fault::LoseAnswer { status: 504 });
+    // Other methods are not affected.
+    assert_eq!(call(&sim, "auth.test", json!({}))["ok"], json!(true));
+    let answer = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "hello"}),
+    );
+    assert_eq!(answer.status, 504);
+    assert_eq!(sim.messages(&id).len(), 1);
+    assert_eq!(sim.messages(&id)[0].text, "hello");
+    // A call Slack refuses still loses its answer (and changes nothing).
+    sim.inject_fault("*", Fault::LoseAnswer { status: 500 });
+    let refused = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": "C404", "text": "x"}),
+    );
+    assert_eq!(refused.status, 500);
+    post(&sim, &id, "normal again");
+}
+
+#[test]
+fn lose_answer_counts_against_the_tier() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    sim.enforce_tiers(true);
+    sim.inject_fault("chat.postMessage", Fault::LoseAnswer { status: 500 });
+    let lost = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "lost"}),
+    );
+    assert_eq!(lost.status, 500);
+    let retry = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "retry"}),
+    );
+    assert_eq!(retry.status, 429);
+    assert_eq!(sim.messages(&id).len(), 1);
+}
+
+// --- conversations.invite ---------------------------------------------------------------
+
+fn deactivated_user(sim: &Simulator) {
+    let mut gone = SimUser::new("U3", "cyd", "Cyd Gone", "Europe/Paris", 3600);
+    gone.deleted = true;
+    sim.add_user(gone);
+}
+
+fn members_of(sim: &Simulator, id: &str) -> Vec<String> {
+    sim.channel(id).map(|c| c.members).unwrap_or_default()
+}
+
+#[test]
+fn invite_without_force_adds_nobody_when_one_user_fails() {
+    let (sim, _) = sim();
+    deactivated_user(&sim);
+    let id = create(&sim, "loop");
+    for bad in ["U404", "U3", BOT_USER_ID] {
+        let body = call(
+            &sim,
+            "conversations.invite",
+            json!({"channel": id, "users": format!("U1,{bad},U2")}),
+        );
+        assert_eq!(body["ok"], json!(false), "{body}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+        assert_eq!(body["errors"][0]["user"], json!(bad));
+        assert_eq!(body["errors"][0]["ok"], json!(false));
+        assert_eq!(body["error"], body["errors"][0]["error"]);
+        assert_eq!(members_of(&sim, &id), [BOT_USER_ID], "nobody added");
+    }
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.invite",
+            json!({"channel": id, "users": "U3"})
+        ),
+        "cant_invite"
+    );
+    // Already a member counts as a failure too.
+    call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1"}),
+    );
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.invite",
+            json!({"channel": id, "users": "U1,U2"})
+        ),
+        "already_in_channel"
+    );
+    assert_eq!(members_of(&sim, &id), [BOT_USER_ID, "U1"]);
+}
+
+#[test]
+fn invite_with_force_adds_the_valid_users_and_reports_the_rest() {
+    let (sim, _) = sim();
+    deactivated_user(&sim);
+    let id = create(&sim, "loop");
+    call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1"}),
+    );
+    let body = call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1,U404,U2,U3", "force": true}),
+    );
+    assert_eq!(body["ok"], json!(false), "{body}");
+    assert_eq!(body["error"], json!("already_in_channel"));
+    let errors: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["user"].as_str()?, e["error"].as_str()?)))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("U1", "already_in_channel"),
+            ("U404", "user_not_found"),
+            ("U3", "cant_invite")
+        ]
+    );
+    assert_eq!(members_of(&sim, &id), [BOT_USER_ID, "U1", "U2"]);
+
+    // Form-style "true"/"1", and no failure at all: ok:true with the channel.
+    let other = create(&sim, "other");
+    for (users, force) in [("U1", "1"), ("U2", "true")] {
+        let body = call(
+            &sim,
+            "conversations.invite",
+            json!({"channel": other, "users": users, "force": force}),
+        );
+        assert_eq!(body["ok"], json!(true), "{body}");
+        assert_eq!(body["channel"]["id"], json!(other));
+    }
+    assert_eq!(members_of(&sim, &other), [BOT_USER_ID, "U1", "U2"]);
+    // `force` does not change channel-level errors.
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.invite",
+            json!({"channel": "C404", "users": "U1", "force": true})
+        ),
+        "channel_not_found"
+    );
+}
+
+// --- conversations.list / conversations.members ------------------------------------------
+
+/// Pages through a cursor-paginated method; returns the pages' `key` arrays.
+fn pages(sim: &Simulator, method: &str, params: Value, key: &str) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut p = params.clone();
+        if !cursor.is_empty() {
+            p["cursor"] = json!(cursor);
+        }
+        let body = call(sim, method, p);
+        assert_eq!(body["ok"], json!(true), "{body}");
+        out.push(body[key].as_array().cloned().unwrap_or_default());
+        cursor = body["response_metadata"]["next_cursor"]
+            .as_str()
+            .expect("next_cursor is always there")
+            .to_string();
+        if cursor.is_empty() || out.len() > 20 {
+            return out;
+        }
+    }
+}
+
+fn ids(page: &[Value], field: &str) -> Vec<String> {
+    page.iter()
+        .filter_map(|c| c[field].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn list_private_channels_the_bot_is_in_with_pagination() {
+    let (sim, _) = sim();
+    let mine: Vec<String> = (0..5).map(|i| create(&sim, &format!("loop-{i}"))).collect();
+    sim.create_channel_by_user("secret", "U1", &["U1"], true);
+    let public = sim.create_channel_by_user("general", "U1", &["U1"], false);
+    let joined = sim.create_channel_by_user("joined", "U1", &["U1", BOT_USER_ID], true);
+    call(&sim, "conversations.open", json!({"users": "U1"}));
+    sim.archive_channel_by_user(&mine[1]);
+
+    let all = pages(
+        &sim,
+        "conversations.list",
+        json!({"types": "private_channel", "limit": 2}),
+        "channels",
+    );
+    assert_eq!(all.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2]);
+    let listed: Vec<String> = all.iter().flat_map(|p| ids(p, "id")).collect();
+    let mut expected = mine.clone();
+    expected.push(joined.clone());
+    assert_eq!(listed, expected);
+    let first = &all[0][0];
+    assert_eq!(first["name"], json!("loop-0"));
+    assert_eq!(first["is_private"], json!(true));
+    assert_eq!(first["is_member"], json!(true));
+    assert_eq!(first["num_members"], json!(1));
+    assert!(first.get("last_read").is_none());
+    assert_eq!(all[0][1]["is_archived"], json!(true));
+
+    let active = pages(
+        &sim,
+        "conversations.list",
+        json!({"types": "private_channel", "exclude_archived": "true"}),
+        "channels",
+    );
+    assert_eq!(active.len(), 1);
+    assert_eq!(ids(&active[0], "id").len(), 5);
+    assert!(!ids(&active[0], "id").contains(&mine[1]));
+
+    // Default type: public channels, member or not.
+    let default = pages(&sim, "conversations.list", json!({}), "channels");
+    assert_eq!(ids(&default[0], "id"), [public]);
+    assert_eq!(default[0][0]["is_member"], json!(false));
+    let both = pages(
+        &sim,
+        "conversations.list",
+        json!({"types": "public_channel,private_channel,im"}),
+        "channels",
+    );
+    assert_eq!(both[0].len(), 8);
+    let im = both[0].iter().find(|c| c["is_im"] == json!(true)).unwrap();
+    assert_eq!(im["user"], json!("U1"));
+
+    assert_eq!(
+        error(&sim, "conversations.list", json!({"cursor": "bogus"})),
+        "invalid_cursor"
+    );
+    assert_eq!(
+        error(&sim, "conversations.list", json!({"limit": "many"})),
+        "invalid_limit"
+    );
+}
+
+#[test]
+fn members_with_pagination_and_visibility() {
+    let (sim, _) = sim();
+    for i in 3..9 {
+        sim.add_user(SimUser::new(format!("U{i}"), "p", "P", "UTC", 0));
+    }
+    let id = create(&sim, "loop");
+    call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1,U2,U3,U4,U5,U6,U7,U8"}),
+    );
+    let all = pages(
+        &sim,
+        "conversations.members",
+        json!({"channel": id, "limit": 4}),
+        "members",
+    );
+    assert_eq!(all.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 1]);
+    let members: Vec<Value> = all.into_iter().flatten().collect();
+    assert_eq!(members[0], json!(BOT_USER_ID));
+    assert_eq!(members[8], json!("U8"));
+    let one = call(&sim, "conversations.members", json!({"channel": id}));
+    assert_eq!(one["members"].as_array().map(Vec::len), Some(9));
+    assert_eq!(one["response_metadata"]["next_cursor"], json!(""));
+
+    // A public channel can be read without being in it; a private one is invisible.
+    let public = sim.create_channel_by_user("general", "U1", &["U1", "U2"], false);
+    let body = call(&sim, "conversations.members", json!({"channel": public}));
+    assert_eq!(body["members"], json!(["U1", "U2"]));
+    let private = sim.create_channel_by_user("secret", "U1", &["U1"], true);
+    assert_eq!(
+        error(&sim, "conversations.members", json!({"channel": private})),
+        "channel_not_found"
+    );
+    assert_eq!(
+        error(&sim, "conversations.members", json!({"channel": "C404"})),
+        "channel_not_found"
+    );
+    assert_eq!(
+        error(&sim, "conversations.members", json!({})),
+        "channel_not_found"
+    );
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.members",
+            json!({"channel": id, "cursor": "00"})
+        ),
+        "invalid_cursor"
+    );
+}
+
+// --- message metadata / conversations.history --------------------------------------------
+
+fn post_with(sim: &Simulator, channel: &str, text: &str, metadata: Value) -> Value {
+    call(
+        sim,
+        "chat.postMessage",
+        json!({"channel": channel, "text": text, "metadata": metadata}),
+    )
+}
+
+#[test]
+fn post_message_stores_metadata() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    let meta = json!({"event_type": "loop_summary", "event_payload": {"loop_id": 7}});
+    let body = post_with(&sim, &id, "summary", meta.clone());
+    assert_eq!(body["ok"], json!(true), "{body}");
+    assert_eq!(body["message"]["metadata"], meta);
+    assert!(body.get("warning").is_none());
+    // Form bodies send it JSON-encoded.
+    let body = post_with(&sim, &id, "again", json!(meta.to_string()));
+    assert_eq!(body["ok"], json!(true), "{body}");
+    let plain = post(&sim, &id, "no metadata");
+    let messages = sim.messages(&id);
+    assert_eq!(messages[0].metadata, meta);
+    assert_eq!(messages[1].metadata, meta);
+    assert_eq!(
+        sim.message(&id, &plain).map(|m| m.metadata),
+        Some(Value::Null)
+    );
+    assert!(
+        call(
+            &sim,
+            "chat.postMessage",
+            json!({"channel": id, "text": "x"})
+        )["message"]
+            .get("metadata")
+            .is_none()
+    );
+}
+
+#[test]
+fn metadata_format_errors_and_schema_warnings() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    for bad in [json!("{not json"), json!("[1,2]"), json!([1]), json!(5)] {
+        let body = post_with(&sim, &id, "x", bad.clone());
+        assert_eq!(body["error"], json!("invalid_metadata_format"), "{bad}");
+    }
+    assert!(sim.messages(&id).is_empty(), "format errors post nothing");
+    // Slack's metadata guide: an invalid event_type is a warning; the metadata is dropped.
+    for schema in [
+        json!({"event_payload": {}}),
+        json!({"event_type": "", "event_payload": {}}),
+        json!({"event_type": "loop.summary", "event_payload": {}}),
+        json!({"event_type": 5, "event_payload": {}}),
+        json!({"event_type": "loop_summary"}),
+        json!({"event_type": "loop_summary", "event_payload": "x"}),
+    ] {
+        let body = post_with(&sim, &id, "posted anyway", schema.clone());
+        assert_eq!(body["ok"], json!(true), "{schema}: {body}");
+        assert_eq!(
+            body["warning"],
+            json!("invalid_metadata_schema"),
+            "{schema}"
+        );
+        assert_eq!(
+            body["response_metadata"]["warnings"],
+            json!(["invalid_metadata_schema"])
+        );
+        assert!(body["message"].get("metadata").is_none());
+    }
+    assert!(sim.messages(&id).iter().all(|m| m.metadata.is_null()));
+    assert_eq!(sim.messages(&id).len(), 6);
+}
+
+#[test]
+fn history_newest_first_with_metadata_only_on_request() {
+    let (sim, clock) = sim();
+    let id = create(&sim, "loop");
+    let meta = json!({"event_type": "loop_summary", "event_payload": {"loop_id": 7}});
+    let first = post_with(&sim, &id, "first", meta.clone())["ts"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    clock.advance(Duration::from_secs(1));
+    let by_ada = sim.post_message_by_user(&id, "U1", "hello from ada");
+    clock.advance(Duration::from_secs(1));
+    let reply = call(
+        &sim,
+        "chat.postMessage",
+        json!({"channel": id, "text": "in thread", "thread_ts": first}),
+    );
+    assert_eq!(reply["ok"], json!(true));
+    let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*b*"}}]);
+    let last = call(
+        &sim,
+        "chat.postMessage",
+        json!({"channel": id, "text": "last", "blocks": blocks}),
+    )["ts"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let body = call(&sim, "conversations.history", json!({"channel": id}));
+    assert_eq!(body["ok"], json!(true), "{body}");
+    assert_eq!(body["has_more"], json!(false));
+    assert!(body.get("response_metadata").is_none());
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ids(&messages, "text"), ["last", "hello from ada", "first"]);
+    assert_eq!(
+        ids(&messages, "ts"),
+        [last.clone(), by_ada.clone(), first.clone()]
+    );
+    assert!(messages.iter().all(|m| m["type"] == json!("message")));
+    assert!(messages.iter().all(|m| m.get("metadata").is_none()));
+    assert_eq!(messages[0]["blocks"], blocks);
+    assert_eq!(messages[0]["user"], json!(BOT_USER_ID));
+    assert_eq!(messages[1]["user"], json!("U1"));
+    assert!(messages[1].get("bot_id").is_none());
+    assert_eq!(messages[2]["reply_count"], json!(1));
+    assert_eq!(messages[2]["thread_ts"], json!(first));
+
+    let with = call(
+        &sim,
+        "conversations.history",
+        json!({"channel": id, "include_all_metadata": "true"}),
+    );
+    let messages = with["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(messages[2]["metadata"], meta);
+    assert!(
+        messages[0].get("metadata").is_none(),
+        "only where there is some"
+    );
+}
+
+#[test]
+fn history_pagination_bounds_and_access() {
+    let (sim, clock) = sim();
+    let id = create(&sim, "loop");
+    let mut ts = Vec::new();
+    for i in 0..7 {
+        ts.push(post(&sim, &id, &format!("m{i}")));
+        clock.advance(Duration::from_secs(1));
+    }
+    let mut texts = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut sizes = Vec::new();
+    loop {
+        let mut p = json!({"channel": id, "limit": 3});
+        if let Some(c) = &cursor {
+            p["cursor"] = json!(c);
+        }
+        let body = call(&sim, "conversations.history", p);
+        assert_eq!(body["ok"], json!(true), "{body}");
+        let page = body["messages"].as_array().cloned().unwrap_or_default();
+        sizes.push(page.len());
+        texts.extend(ids(&page, "text"));
+        match body["response_metadata"]["next_cursor"].as_str() {
+            Some(c) if !c.is_empty() => {
+                assert_eq!(body["has_more"], json!(true));
+                cursor = Some(c.to_string());
+            }
+            _ => {
+                assert_eq!(body["has_more"], json!(false));
+                break;
+            }
+        }
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(texts, ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]);
+
+    let range = call(
+        &sim,
+        "conversations.history",
+        json!({"channel": id, "oldest": ts[1], "latest": ts[4]}),
+    );
+    let page = range["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ids(&page, "text"), ["m3", "m2"], "exclusive bounds");
+    let range = call(
+        &sim,
+        "conversations.history",
+        json!({"channel": id, "oldest": ts[1], "latest": ts[4], "inclusive": true}),
+    );
+    let page = range["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ids(&page, "text"), ["m4", "m3", "m2", "m1"]);
+    let huge = call(
+        &sim,
+        "conversations.history",
+        json!({"channel": id, "limit": 5000}),
+    );
+    assert_eq!(huge["messages"].as_array().map(Vec::len), Some(7));
+
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.history",
+            json!({"channel": id, "oldest": "yesterday"})
+        ),
+        "invalid_ts_oldest"
+    );
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.history",
+            json!({"channel": id, "cursor": "zz"})
+        ),
+        "invalid_cursor"
+    );
+    let public = foreign_channel(&sim);
+    assert_eq!(
+        error(&sim, "conversations.history", json!({"channel": public})),
+        "not_in_channel"
+    );
+    let private = sim.create_channel_by_user("secret", "U1", &["U1"], true);
+    assert_eq!(
+        error(&sim, "conversations.history", json!({"channel": private})),
+        "channel_not_found"
+    );
+    assert_eq!(
+        error(&sim, "conversations.history", json!({"channel": "C404"})),
+        "channel_not_found"
+    );
+    let empty = create(&sim, "empty");
+    let body = call(&sim, "conversations.history", json!({"channel": empty}));
+    assert_eq!(body["messages"], json!([]));
+    assert_eq!(body["pin_count"], json!(0));
 }

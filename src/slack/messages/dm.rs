@@ -109,3 +109,46 @@ pub fn not_run_notice(l: &InterviewLoop, stage: &Stage, user: &str) -> Message {
         ],
     }
 }
+
+fn refusal_words(code: &str) -> &'static str {
+    match code {
+        "cant_invite_self" => "that is Loopbot itself",
+        "cant_invite" | "user_is_deleted" | "account_inactive" => "the account is deactivated",
+        "user_not_found" => "Slack does not know this person",
+        "user_is_restricted" | "ura_max_channels" => "a guest account that cannot join",
+        _ => "Slack refused",
+    }
+}
+
+/// Tells the coordinator whom Slack would not add to the loop's channel.
+pub fn invite_refused(l: &InterviewLoop, refused: &[(String, String)]) -> Message {
+    let who: Vec<String> = refused
+        .iter()
+        .map(|(u, code)| format!("{} ({})", mention(u), refusal_words(code)))
+        .collect();
+    let text = format!(
+        ":warning: Slack would not add {} to the channel of *{}*. Everyone else is in. Fix the panel with `/loop panel` in the channel.",
+        who.join(", "),
+        escape(&l.candidate_name)
+    );
+    Message {
+        text: format!(
+            "Some people could not be added to the loop of {}",
+            l.candidate_name
+        ),
+        blocks: vec![section(&text)],
+    }
+}
+
+/// Tells the coordinator that setting up a loop failed for good, and how to retry.
+pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
+    let text = format!(
+        ":x: Loopbot could not finish setting up the channel for *{}*: {}. Nothing is lost; ask your Loopbot admin to run `loopbot jobs retry {job_id}` once the cause is fixed.",
+        escape(&l.candidate_name),
+        escape(&crate::slack::mrkdwn::clip(reason, 200))
+    );
+    Message {
+        text: format!("The loop of {} could not be set up", l.candidate_name),
+        blocks: vec![section(&text)],
+    }
+}

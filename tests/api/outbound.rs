@@ -1,0 +1,471 @@
+//! The path from a committed change to Slack under pressure: crashes and restarts, lost
+//! answers, rate limits and tiers, long storms, and invites Slack partly refuses.
+
+use std::time::Duration;
+
+use loopbot::sim::Fault;
+use loopbot::sim::client::FormValues;
+
+use crate::helpers::*;
+
+fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
+    world
+        .sim
+        .channels()
+        .into_iter()
+        .filter(|c| c.name.starts_with("loop-"))
+        .collect()
+}
+
+/// Exactly one loop channel, with four rubric posts and the pinned summary, once each.
+fn assert_one_complete_channel(world: &World) {
+    let channels = loop_channels(world);
+    assert_eq!(channels.len(), 1, "one channel: {channels:?}");
+    let messages = world.sim.messages(&channels[0].id);
+    assert_eq!(
+        messages.len(),
+        5,
+        "four rubric posts and a summary, once each"
+    );
+    assert_eq!(
+        world.sim.pins(&channels[0].id),
+        vec![messages[4].ts.clone()]
+    );
+}
+
+async fn job_row(app: &TestApp) -> (String, i64) {
+    sqlx::query_as("SELECT state, attempts FROM jobs WHERE kind = 'provision_loop'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_restarted_process_takes_back_its_own_work_at_once() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    // This process claims the provisioning job, then dies before finishing it.
+    let claimed = loopbot::db::jobs::claim_due(
+        &app.state.db,
+        START_MS,
+        loopbot::worker::LEASE_MS,
+        app.state.worker.as_str(),
+    )
+    .await
+    .unwrap();
+    assert!(claimed.is_some());
+    app.stop().await;
+
+    let app = world.spawn_app().await;
+    assert_eq!(
+        app.run_jobs().await,
+        1,
+        "no waiting for the lease to run out"
+    );
+    assert_one_complete_channel(&world);
+    assert_eq!(job_row(&app).await, ("done".to_string(), 1));
+}
+
+#[tokio::test]
+async fn a_running_job_keeps_its_lease_while_its_worker_renews_it() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    let db = &app.state.db;
+    let me = app.state.worker.as_str();
+    let lease = loopbot::worker::LEASE_MS;
+    assert!(
+        loopbot::db::jobs::claim_due(db, START_MS, lease, me)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Another process looks for work while this one keeps renewing: nothing to take.
+    for step in 1..=5 {
+        let now = START_MS + step * lease / 2;
+        loopbot::db::jobs::renew_leases(db, me, now, lease)
+            .await
+            .unwrap();
+        let other = loopbot::db::jobs::claim_due(db, now + 1, lease, "elsewhere:7:0")
+            .await
+            .unwrap();
+        assert!(other.is_none(), "renewed at {step}: still held");
+    }
+    // It stops renewing (it died): one lease later, the other process takes over.
+    let later = START_MS + 3 * lease + lease + 1;
+    let taken = loopbot::db::jobs::claim_due(db, later, lease, "elsewhere:7:0")
+        .await
+        .unwrap();
+    assert!(taken.is_some(), "taken over once the lease ran out");
+}
+
+#[tokio::test]
+async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let db = &app.state.db;
+    for (key, loop_id) in [("a", 1), ("b", 1), ("c", 2)] {
+        // Two loops' worth of jobs, without the loops' rows: the claim only looks at loop ids.
+        let job = loopbot::db::jobs::NewJob {
+            kind: "test".into(),
+            loop_id: Some(loop_id),
+            payload: "{}".into(),
+            dedupe_key: Some(key.into()),
+            run_at: START_MS,
+        };
+        let mut conn = db.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        loopbot::db::jobs::enqueue(&mut *conn, &job, START_MS)
+            .await
+            .unwrap();
+    }
+    let claim = |who: &'static str| loopbot::db::jobs::claim_due(db, START_MS, 60_000, who);
+    let first = claim("w:1:a").await.unwrap().unwrap();
+    let second = claim("w:1:b").await.unwrap().unwrap();
+    assert_eq!((first.loop_id, second.loop_id), (Some(1), Some(2)));
+    assert!(
+        claim("w:1:c").await.unwrap().is_none(),
+        "loop 1 waits for its first job"
+    );
+    loopbot::db::jobs::complete(db, first.id, START_MS, 0)
+        .await
+        .unwrap();
+    let third = claim("w:1:c").await.unwrap().unwrap();
+    assert_eq!(third.loop_id, Some(1), "then its next job, in order");
+}
+
+#[tokio::test]
+async fn rate_limits_never_use_up_the_attempts_and_a_step_that_works_resets_the_backoff() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // Three 429s on conversations.create, then two outages on chat.postMessage.
+    for _ in 0..3 {
+        world.sim.inject_fault(
+            "conversations.create",
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+        );
+    }
+    for _ in 0..2 {
+        world.sim.inject_fault("chat.postMessage", Fault::Http(500));
+    }
+    start_standard_loop(&world, &app).await;
+    let mut waited = 0;
+    while waited < 25
+        && loop_channels(&world)
+            .first()
+            .is_none_or(|c| world.sim.messages(&c.id).len() < 5)
+    {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(1));
+        waited += 1;
+    }
+    let jobs = loopbot::db::jobs::for_loop(&app.state.db, 1).await.unwrap();
+    assert!(
+        waited < 25,
+        "rubric posts and summary within 25 s: {jobs:?}"
+    );
+    app.run_jobs().await;
+    assert_one_complete_channel(&world);
+}
+
+#[tokio::test]
+async fn a_storm_longer_than_the_old_attempt_budget_abandons_nothing() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // Forty 429s in a row: more than any attempt budget, yet none of them counts.
+    for _ in 0..40 {
+        world.sim.inject_fault(
+            "conversations.create",
+            Fault::RateLimited {
+                retry_after_secs: 5,
+            },
+        );
+    }
+    start_standard_loop(&world, &app).await;
+    for _ in 0..45 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(6));
+    }
+    assert_one_complete_channel(&world);
+    assert_eq!(job_row(&app).await, ("done".to_string(), 1));
+}
+
+#[tokio::test]
+async fn a_loop_given_up_on_tells_its_coordinator_what_failed_and_how_to_retry() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world.sim.inject_fault(
+        "conversations.create",
+        Fault::Error("restricted_action".into()),
+    );
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    let job_id: i64 = sqlx::query_scalar("SELECT id FROM jobs WHERE kind = 'provision_loop'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    let dms = world.sim.dms_to(COORDINATOR);
+    let notice = dms
+        .iter()
+        .find(|m| m.text.contains("could not be set up"))
+        .expect("the coordinator is told");
+    let shown = notice.blocks.to_string();
+    assert!(
+        shown.contains("Ada Lovelace") && shown.contains("restricted_action"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("loopbot jobs retry {job_id}")),
+        "{shown}"
+    );
+    app.run_jobs().await;
+    assert_eq!(world.sim.dms_to(COORDINATOR).len(), dms.len(), "told once");
+}
+
+/// Starts a loop for `candidate` with the standard panel.
+async fn start_loop_for(world: &World, app: &TestApp, candidate: &str) {
+    let opened = app
+        .slack
+        .command(
+            COORDINATOR,
+            &world.hiring_channel,
+            &format!("start {candidate}"),
+        )
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(world, COORDINATOR);
+    let form = full_start_form().text("candidate", candidate);
+    let r = app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    assert_eq!(r.status(), 200);
+}
+
+fn complete_channels(world: &World) -> usize {
+    loop_channels(world)
+        .iter()
+        .filter(|c| world.sim.messages(&c.id).len() == 5 && world.sim.pins(&c.id).len() == 1)
+        .count()
+}
+
+#[tokio::test]
+async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
+    let world = World::new().await;
+    world.sim.enforce_tiers(true);
+    let app = world.spawn_paced_app().await;
+    for candidate in ["Ada Lovelace", "Grace Hopper", "Barbara Liskov"] {
+        start_loop_for(&world, &app, candidate).await;
+    }
+    let mut seconds = 0;
+    while complete_channels(&world) < 3 && seconds < 60 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+        seconds += 1;
+    }
+    assert_eq!(complete_channels(&world), 3, "all three loops provisioned");
+    assert_eq!(loop_channels(&world).len(), 3);
+    assert_eq!(world.sim.rate_limited_count(), 0, "no 429 at all");
+    // Each channel's five posts went out at least a second apart, as Slack asks.
+    for channel in loop_channels(&world) {
+        let times: Vec<i64> = world
+            .sim
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "chat.postMessage" && c.ok)
+            .filter(|c| c.params["channel"] == channel.id.as_str())
+            .map(|c| c.at_ms)
+            .collect();
+        assert_eq!(times.len(), 5);
+        assert!(times.windows(2).all(|w| w[1] - w[0] >= 1_000), "{times:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_429_holds_back_that_method_for_every_job_until_retry_after() {
+    let world = World::new().await;
+    let app = world.spawn_paced_app().await;
+    world.sim.inject_fault(
+        "conversations.create",
+        Fault::RateLimited {
+            retry_after_secs: 5,
+        },
+    );
+    start_loop_for(&world, &app, "Ada Lovelace").await;
+    start_loop_for(&world, &app, "Grace Hopper").await;
+    app.run_jobs().await;
+    assert_eq!(
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.create")
+            .filter(|c| c.params["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("loop-")))
+            .count(),
+        1,
+        "the second loop does not call into the 429 too: {:?}",
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.create")
+            .map(|c| (c.http_status, c.params.clone()))
+            .collect::<Vec<_>>()
+    );
+    world.clock.advance(Duration::from_secs(4));
+    app.run_jobs().await;
+    assert!(
+        loop_channels(&world).is_empty(),
+        "Retry-After holds for both"
+    );
+    for _ in 0..20 {
+        world.clock.advance(Duration::from_secs(1));
+        app.run_jobs().await;
+    }
+    assert_eq!(complete_channels(&world), 2);
+    let attempts: Vec<i64> =
+        sqlx::query_scalar("SELECT attempts FROM jobs WHERE kind = 'provision_loop'")
+            .fetch_all(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, vec![1, 1], "waiting is not an attempt");
+}
+
+#[tokio::test]
+async fn a_channel_whose_answer_was_lost_is_adopted_not_made_twice() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // Slack creates the channel but the answer is lost (a 500, or a crash before the commit
+    // that would have stored its id: either way the database never learns the id).
+    world
+        .sim
+        .inject_fault("conversations.create", Fault::LoseAnswer { status: 500 });
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    assert_eq!(loop_channels(&world).len(), 1, "Slack made the channel");
+    // The process restarts before the retry.
+    app.stop().await;
+    let app = world.spawn_app().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    assert_one_complete_channel(&world);
+    assert_eq!(
+        loop_channels(&world)[0].name,
+        "loop-ada-lovelace-senior-backend"
+    );
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_not_posted_twice() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world
+        .sim
+        .inject_fault("chat.postMessage", Fault::LoseAnswer { status: 504 });
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    assert_one_complete_channel(&world);
+    // A direct message lost the same way is sent once too.
+    let channel = loop_channel(&world);
+    world
+        .sim
+        .inject_fault("chat.postMessage", Fault::LoseAnswer { status: 500 });
+    let r = app.slack.command(COORDINATOR, &channel.id, "remind").await;
+    assert_eq!(r.status(), 200);
+    world.clock.advance(Duration::from_secs(10 * 86_400));
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    let nudges = world
+        .sim
+        .dms_to(SCREENER)
+        .into_iter()
+        .filter(|m| m.text.to_lowercase().contains("scorecard"))
+        .count();
+    assert!(nudges >= 1);
+    let keys: Vec<String> = world
+        .sim
+        .dms_to(SCREENER)
+        .iter()
+        .map(|m| m.metadata["event_payload"]["key"].to_string())
+        .collect();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(keys.len(), unique.len(), "no DM twice: {keys:?}");
+}
+
+#[tokio::test]
+async fn one_person_slack_refuses_never_keeps_the_others_out() {
+    let world = World::new().await;
+    let mut gone = loopbot::sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0);
+    gone.deleted = true;
+    world.sim.add_user(gone);
+    let app = world.spawn_app().await;
+    let opened = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let form = full_start_form().users("panel:coding", &[CODER, "UGONE"]);
+    app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    for person in [COORDINATOR, HIRING_MANAGER, SCREENER, DESIGNER, CODER] {
+        assert!(
+            channel.members.contains(&person.to_string()),
+            "{person} is in"
+        );
+    }
+    assert!(!channel.members.contains(&"UGONE".to_string()));
+    let told = world
+        .sim
+        .dms_to(COORDINATOR)
+        .into_iter()
+        .find(|m| m.text.contains("could not be added"))
+        .expect("the coordinator is told");
+    assert!(
+        told.blocks.to_string().contains("<@UGONE>"),
+        "{:?}",
+        told.blocks
+    );
+    assert!(told.blocks.to_string().contains("deactivated"));
+}
+
+#[tokio::test]
+async fn a_panel_change_invites_the_newcomer_though_the_others_are_in_already() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    assert!(!channel.members.contains(&OUTSIDER.to_string()));
+    let r = app.slack.command(COORDINATOR, &channel.id, "panel").await;
+    assert_eq!(r.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let form = FormValues::new().users("panel:values", &[SCREENER, OUTSIDER]);
+    let r = app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    assert_eq!(r.status(), 200);
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    assert!(
+        channel.members.contains(&OUTSIDER.to_string()),
+        "the newcomer is invited"
+    );
+    assert!(
+        world
+            .sim
+            .dms_to(COORDINATOR)
+            .iter()
+            .all(|m| !m.text.contains("could not be added")),
+        "nobody was refused"
+    );
+}
