@@ -27,6 +27,13 @@ enum Command {
     Export(loopbot::cli::export::ExportArgs),
     /// Delete the candidate data of loops decided before a date; counts are kept.
     Purge(loopbot::cli::purge::PurgeArgs),
+    /// List outbound Slack work that is queued, running or failed; retry failed jobs.
+    ///
+    /// Without a subcommand, lists like `loopbot jobs list`. Uses only DATABASE_URL (or
+    /// --database-url) and can run while `loopbot serve` is running. Exits with 0 on success,
+    /// 1 when the database cannot be opened or read or a job was not requeued, 2 on a usage
+    /// error.
+    Jobs(loopbot::cli::jobs::JobsArgs),
 }
 
 /// Flags override the environment variable of the same name.
@@ -99,12 +106,14 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cli = Cli::parse();
-    // Logs go to stderr. The demo, export and purge print for people: only warnings there.
+    // Logs go to stderr. The demo, export, purge and jobs print for people: only warnings there.
     loopbot::telemetry::init(match cli.command {
         Command::Serve(_) => "info,sqlx=warn",
         _ => "warn",
     });
     loopbot::install_crypto_provider();
+    // Bad flags and settings exit with 2; `jobs` exits with 1 when it fails after that.
+    let mut failure = ExitCode::from(2);
     let result = match cli.command {
         Command::Serve(overrides) => serve(&overrides).await,
         Command::Demo => loopbot::cli::demo::run().await,
@@ -116,12 +125,19 @@ async fn main() -> ExitCode {
             Ok(settings) => loopbot::cli::purge::run(&args, &settings).await,
             Err(e) => Err(e),
         },
+        Command::Jobs(args) => match database_settings(args.database_url()) {
+            Ok(settings) => {
+                failure = ExitCode::FAILURE;
+                loopbot::cli::jobs::run(&args, &settings).await
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("loopbot: {e}");
-            ExitCode::from(2)
+            failure
         }
     }
 }

@@ -27,7 +27,8 @@ pub struct AppState {
     pub db: Db,
     /// For the worker: patient (10 s per call).
     pub slack: SlackApi,
-    /// For calls inside a request (views.open): short, to answer Slack within 3 s.
+    /// For views.open / views.update right after an acknowledgement: unpaced, within the
+    /// trigger's 3 seconds.
     pub slack_inline: SlackApi,
     pub settings: Arc<Settings>,
     pub rubrics: Arc<RubricSet>,
@@ -60,7 +61,8 @@ impl AppState {
         let slack_inline = SlackApi::new(
             &settings.slack_api_url,
             settings.bot_token.clone(),
-            Duration::from_millis(2_500),
+            // Modals open after the acknowledgement, within the trigger's 3 seconds.
+            Duration::from_millis(3_000),
             clock.clone(),
             None,
         )?;

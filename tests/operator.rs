@@ -709,3 +709,555 @@ fn database_url_flag_overrides_the_environment() {
     assert_eq!(rows[0]["id"], s.ada);
     assert_eq!(rows.as_array().unwrap().len(), 3);
 }
+
+// ---- loopbot jobs ----
+
+/// 2100-01-01T00:00:00Z: a lease or a next run far in the future.
+const FAR: i64 = 4_102_444_800_000;
+const HOLDER: &str = "web-1:4242:0000beef";
+
+/// A row of the jobs table, written with plain SQL.
+#[derive(Default)]
+struct JobSeed {
+    kind: &'static str,
+    loop_id: Option<i64>,
+    state: &'static str,
+    run_at: i64,
+    attempts: i64,
+    locked_by: Option<&'static str>,
+    locked_until: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+async fn insert_job(pool: &db::Db, job: JobSeed) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO jobs (kind, loop_id, payload, state, run_at, attempts, locked_by,
+                           locked_until, last_error, created_at, updated_at)
+         VALUES (?1, ?2, '{}', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         RETURNING id",
+    )
+    .bind(job.kind)
+    .bind(job.loop_id)
+    .bind(job.state)
+    .bind(job.run_at)
+    .bind(job.attempts)
+    .bind(job.locked_by)
+    .bind(job.locked_until)
+    .bind(job.last_error)
+    .bind(job.created_at)
+    .bind(job.updated_at)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+struct SeededJobs {
+    loop_id: i64,
+    /// provision_loop of the loop, failed with a long two-line error; the oldest.
+    failed: i64,
+    /// refresh_summary of the loop, running under HOLDER until FAR.
+    running: i64,
+    /// publish_home (no loop), queued to run at FAR.
+    queued: i64,
+    /// archive_channel of the loop, done: never listed.
+    done: i64,
+    /// decision_message of the loop, failed through the library (enqueue, then give_up).
+    given_up: i64,
+}
+
+fn long_error() -> String {
+    format!("slack: channel_not_found\n{}", "x".repeat(150))
+}
+
+fn seed_jobs(dir: &Path) -> SeededJobs {
+    block_on(async {
+        let pool = db::connect(&url(dir)).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        let loop_id = db::loops::insert(&mut tx, &new_loop(ADA), "view-jobs", CREATED)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Inserted out of creation order: the list is by creation time.
+        let queued = insert_job(
+            &pool,
+            JobSeed {
+                kind: "publish_home",
+                state: "queued",
+                run_at: FAR,
+                created_at: CREATED + 3_000,
+                updated_at: CREATED + 3_000,
+                ..JobSeed::default()
+            },
+        )
+        .await;
+        let running = insert_job(
+            &pool,
+            JobSeed {
+                kind: "refresh_summary",
+                loop_id: Some(loop_id),
+                state: "running",
+                run_at: CREATED + 2_000,
+                attempts: 1,
+                locked_by: Some(HOLDER),
+                locked_until: Some(FAR),
+                created_at: CREATED + 2_000,
+                updated_at: CREATED + 2_500,
+                ..JobSeed::default()
+            },
+        )
+        .await;
+        let failed = insert_job(
+            &pool,
+            JobSeed {
+                kind: "provision_loop",
+                loop_id: Some(loop_id),
+                state: "failed",
+                run_at: CREATED + 1_000,
+                attempts: 12,
+                last_error: Some(long_error()),
+                created_at: CREATED + 1_000,
+                updated_at: EARLY,
+                ..JobSeed::default()
+            },
+        )
+        .await;
+        let done = insert_job(
+            &pool,
+            JobSeed {
+                kind: "archive_channel",
+                loop_id: Some(loop_id),
+                state: "done",
+                run_at: CREATED,
+                attempts: 1,
+                created_at: CREATED,
+                updated_at: CREATED + 500,
+                ..JobSeed::default()
+            },
+        )
+        .await;
+        let job = db::jobs::NewJob {
+            kind: "decision_message".into(),
+            loop_id: Some(loop_id),
+            payload: format!(r#"{{"kind":"decision_message","loop_id":{loop_id}}}"#),
+            dedupe_key: Some(format!("decision:{loop_id}")),
+            run_at: CREATED + 4_000,
+        };
+        assert!(
+            db::jobs::enqueue(&pool, &job, CREATED + 4_000)
+                .await
+                .unwrap()
+        );
+        let given_up: i64 = sqlx::query_scalar("SELECT id FROM jobs WHERE dedupe_key = ?1")
+            .bind(&job.dedupe_key)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE jobs SET attempts = 3 WHERE id = ?1")
+            .bind(given_up)
+            .execute(&pool)
+            .await
+            .unwrap();
+        db::jobs::give_up(&pool, given_up, "slack: not_in_channel", LATE)
+            .await
+            .unwrap();
+        pool.close().await;
+        SeededJobs {
+            loop_id,
+            failed,
+            running,
+            queued,
+            done,
+            given_up,
+        }
+    })
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct StoredJob {
+    state: String,
+    run_at: i64,
+    attempts: i64,
+    locked_by: Option<String>,
+    locked_until: Option<i64>,
+    last_error: Option<String>,
+}
+
+fn stored_job(dir: &Path, id: i64) -> StoredJob {
+    block_on(async {
+        let pool = db::connect(&url(dir)).await.unwrap();
+        let job = sqlx::query_as(
+            "SELECT state, run_at, attempts, locked_by, locked_until, last_error
+               FROM jobs WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        job
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The table's line for a job: the one starting with its id.
+fn job_line(stdout: &str, id: i64) -> Option<&str> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id.to_string().as_str()))
+}
+
+#[test]
+fn jobs_lists_queued_running_and_failed_work_oldest_first_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+
+    // `loopbot jobs` and `loopbot jobs list` are the same.
+    let stdout = ok(&run(dir.path(), &["jobs"]));
+    assert_eq!(ok(&run(dir.path(), &["jobs", "list"])), stdout);
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1 + 4 + 1,
+        "header, four jobs, counts: {stdout}"
+    );
+    for column in [
+        "ID",
+        "STATE",
+        "KIND",
+        "LOOP",
+        "ATTEMPTS",
+        "WHEN",
+        "LAST ERROR",
+    ] {
+        assert!(lines[0].contains(column), "{column}: {}", lines[0]);
+    }
+    // Oldest first, by creation; the done job is not there.
+    let ids: Vec<i64> = lines[1..5]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, [s.failed, s.running, s.queued, s.given_up]);
+    assert!(job_line(&stdout, s.done).is_none(), "{stdout}");
+    assert_eq!(lines[5], "1 queued, 1 running, 2 failed");
+
+    let loop_id = s.loop_id.to_string();
+    let failed: Vec<&str> = job_line(&stdout, s.failed)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        failed[..5],
+        [
+            &*s.failed.to_string(),
+            "failed",
+            "provision_loop",
+            &*loop_id,
+            "12"
+        ]
+    );
+    let failed = job_line(&stdout, s.failed).unwrap();
+    assert!(
+        failed.contains("failed at 2026-01-10T12:00:00Z"),
+        "{failed}"
+    );
+    // The last error on one line, clipped.
+    let error = &failed[failed.find("slack:").unwrap()..];
+    assert!(error.starts_with("slack: channel_not_found xxx"), "{error}");
+    assert!(error.ends_with('…'), "{error}");
+    assert!(error.chars().count() <= 100, "{error}");
+
+    let running = job_line(&stdout, s.running).unwrap();
+    assert!(running.contains("refresh_summary"), "{running}");
+    assert!(
+        running.contains(&format!("held by {HOLDER} until 2100-01-01T00:00:00Z")),
+        "{running}"
+    );
+
+    let queued = job_line(&stdout, s.queued).unwrap();
+    let cells: Vec<&str> = queued.split_whitespace().collect();
+    assert_eq!(
+        cells[1..5],
+        ["queued", "publish_home", "-", "0"],
+        "{queued}"
+    );
+    assert!(queued.ends_with("runs at 2100-01-01T00:00:00Z"), "{queued}");
+
+    let given_up = job_line(&stdout, s.given_up).unwrap();
+    assert!(
+        given_up.contains("failed at 2026-03-01T12:00:00Z"),
+        "{given_up}"
+    );
+    assert!(given_up.ends_with("  slack: not_in_channel"), "{given_up}");
+
+    // The columns line up: every kind starts under KIND.
+    let kind_at = lines[0].find("KIND").unwrap();
+    for line in &lines[1..5] {
+        assert!(
+            line[kind_at..].starts_with(|c: char| c.is_ascii_lowercase()),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn jobs_json_has_every_field_with_times_as_rfc3339_and_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+    let output = run(dir.path(), &["jobs", "--json"]);
+    let docs = json(&ok(&output));
+    assert_eq!(text(&output.stderr), "");
+    let docs = docs.as_array().unwrap();
+    assert_eq!(docs.len(), 4);
+    let ids: Vec<i64> = docs.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [s.failed, s.running, s.queued, s.given_up]);
+
+    let failed = &docs[0];
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["kind"], "provision_loop");
+    assert_eq!(failed["loop_id"], s.loop_id);
+    assert_eq!(failed["attempts"], 12);
+    assert_eq!(failed["failed_at"], "2026-01-10T12:00:00Z");
+    assert_eq!(failed["failed_at_ms"], EARLY);
+    assert_eq!(failed["last_error"], long_error(), "whole, not clipped");
+    assert_eq!(failed["next_run_at"], Value::Null);
+    assert_eq!(failed["locked_by"], Value::Null);
+    assert_eq!(failed["created_at"], "2026-01-01T00:00:01Z");
+    assert_eq!(failed["created_at_ms"], CREATED + 1_000);
+
+    let running = &docs[1];
+    assert_eq!(running["state"], "running");
+    assert_eq!(running["locked_by"], HOLDER);
+    assert_eq!(running["locked_until"], "2100-01-01T00:00:00Z");
+    assert_eq!(running["locked_until_ms"], FAR);
+    assert_eq!(running["failed_at"], Value::Null);
+    assert_eq!(running["last_error"], Value::Null);
+
+    let queued = &docs[2];
+    assert_eq!(queued["loop_id"], Value::Null);
+    assert_eq!(queued["next_run_at"], "2100-01-01T00:00:00Z");
+    assert_eq!(queued["next_run_at_ms"], FAR);
+    assert_eq!(queued["locked_until"], Value::Null);
+
+    // With a filter, under `list` too.
+    let failed_only = json(&ok(&run(
+        dir.path(),
+        &["jobs", "list", "--json", "--state", "failed"],
+    )));
+    let ids: Vec<i64> = failed_only
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [s.failed, s.given_up]);
+}
+
+#[test]
+fn jobs_state_filter_shows_one_state_and_counts_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+
+    let running = ok(&run(dir.path(), &["jobs", "--state", "running"]));
+    let lines: Vec<&str> = running.lines().collect();
+    assert_eq!(lines.len(), 3, "{running}");
+    assert!(job_line(&running, s.running).is_some(), "{running}");
+    assert_eq!(lines[2], "1 running");
+
+    let failed = ok(&run(dir.path(), &["jobs", "list", "--state", "failed"]));
+    assert!(job_line(&failed, s.failed).is_some(), "{failed}");
+    assert!(job_line(&failed, s.given_up).is_some(), "{failed}");
+    assert!(job_line(&failed, s.queued).is_none(), "{failed}");
+    assert!(failed.ends_with("\n2 failed\n"), "{failed}");
+
+    let queued = ok(&run(dir.path(), &["jobs", "--state", "queued"]));
+    assert!(queued.ends_with("\n1 queued\n"), "{queued}");
+
+    // Done jobs are never listed: not a state the filter knows.
+    let output = run(dir.path(), &["jobs", "--state", "done"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stdout), "");
+}
+
+#[test]
+fn jobs_retry_requeues_failed_jobs_by_id_to_run_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+    let before = now_ms();
+    let output = run(
+        dir.path(),
+        &[
+            "jobs",
+            "retry",
+            &s.failed.to_string(),
+            &s.given_up.to_string(),
+        ],
+    );
+    let after = now_ms();
+    let stdout = ok(&output);
+    assert_eq!(
+        stdout,
+        format!(
+            "Requeued job {} (provision_loop, loop {}).\n\
+             Requeued job {} (decision_message, loop {}).\n\
+             A running `loopbot serve` picks them up on its next tick.\n",
+            s.failed, s.loop_id, s.given_up, s.loop_id
+        )
+    );
+
+    let job = stored_job(dir.path(), s.failed);
+    assert_eq!(job.state, "queued");
+    assert_eq!(job.attempts, 0);
+    assert!(
+        (before..=after).contains(&job.run_at),
+        "{before} <= {} <= {after}",
+        job.run_at
+    );
+    assert_eq!((job.locked_by, job.locked_until), (None, None));
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some(long_error().as_str()),
+        "kept until it runs"
+    );
+    assert_eq!(stored_job(dir.path(), s.given_up).state, "queued");
+    // The others are untouched.
+    let running = stored_job(dir.path(), s.running);
+    assert_eq!(running.state, "running");
+    assert_eq!(running.locked_by.as_deref(), Some(HOLDER));
+    assert_eq!(stored_job(dir.path(), s.done).state, "done");
+
+    // The list shows them queued and due; nothing failed is left.
+    let list = ok(&run(dir.path(), &["jobs"]));
+    let line = job_line(&list, s.failed).unwrap();
+    assert!(
+        line.contains(" queued ") && line.contains("due since "),
+        "{line}"
+    );
+    assert!(
+        list.ends_with("\n3 queued, 1 running, 0 failed\n"),
+        "{list}"
+    );
+}
+
+#[test]
+fn jobs_retry_of_an_unknown_or_unfailed_id_fails_but_still_requeues_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+    let output = run(
+        dir.path(),
+        &[
+            "jobs",
+            "retry",
+            &s.failed.to_string(),
+            "9999",
+            &s.running.to_string(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "Requeued job {} (provision_loop, loop {}).\n\
+             A running `loopbot serve` picks it up on its next tick.\n",
+            s.failed, s.loop_id
+        )
+    );
+    let err = text(&output.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("loopbot: "), "{err}");
+    assert!(err.contains("job 9999 does not exist"), "{err}");
+    assert!(
+        err.contains(&format!("job {} is running, not failed", s.running)),
+        "{err}"
+    );
+
+    assert_eq!(stored_job(dir.path(), s.failed).state, "queued");
+    assert_eq!(stored_job(dir.path(), s.running).state, "running");
+    assert_eq!(stored_job(dir.path(), s.given_up).state, "failed");
+
+    // Nothing valid at all: still exit 1, nothing requeued, nothing on stdout.
+    let output = run(dir.path(), &["jobs", "retry", &s.done.to_string()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    let err = text(&output.stderr);
+    assert!(
+        err.contains(&format!("job {} is done, not failed", s.done)),
+        "{err}"
+    );
+}
+
+#[test]
+fn jobs_retry_all_failed_requeues_every_failed_job_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+    let stdout = ok(&run(dir.path(), &["jobs", "retry", "--all-failed"]));
+    assert_eq!(
+        stdout,
+        format!(
+            "Requeued job {} (provision_loop, loop {}).\n\
+             Requeued job {} (decision_message, loop {}).\n\
+             Requeued 2 failed jobs. A running `loopbot serve` picks them up on its next tick.\n",
+            s.failed, s.loop_id, s.given_up, s.loop_id
+        )
+    );
+    for id in [s.failed, s.given_up] {
+        let job = stored_job(dir.path(), id);
+        assert_eq!((job.state.as_str(), job.attempts), ("queued", 0), "{id}");
+    }
+    assert_eq!(stored_job(dir.path(), s.running).state, "running");
+    assert_eq!(stored_job(dir.path(), s.queued).run_at, FAR);
+
+    let again = ok(&run(dir.path(), &["jobs", "retry", "--all-failed"]));
+    assert_eq!(again, "No failed jobs to retry.\n");
+}
+
+#[test]
+fn jobs_with_nothing_to_show_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        ok(&run(dir.path(), &["jobs"])),
+        "No queued, running or failed work.\n"
+    );
+    assert_eq!(ok(&run(dir.path(), &["jobs", "--json"])), "[]\n");
+    assert_eq!(
+        ok(&run(dir.path(), &["jobs", "--state", "failed"])),
+        "No failed work.\n"
+    );
+    assert_eq!(
+        ok(&run(dir.path(), &["jobs", "retry", "--all-failed"])),
+        "No failed jobs to retry.\n"
+    );
+}
+
+#[test]
+fn jobs_usage_errors_exit_with_2_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed_jobs(dir.path());
+    let failed = s.failed.to_string();
+    for args in [
+        &["jobs", "retry"][..],
+        &["jobs", "retry", "twelve"],
+        &["jobs", "retry", "0"],
+        &["jobs", "retry", &failed, "--all-failed"],
+        &["jobs", "--json", "retry", &failed],
+        &["jobs", "--state"],
+    ] {
+        let output = run(dir.path(), args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&output.stdout), "", "{args:?}");
+    }
+    assert_eq!(stored_job(dir.path(), s.failed).state, "failed");
+
+    let help = ok(&run(dir.path(), &["jobs", "retry", "--help"]));
+    assert!(help.contains("--all-failed"), "{help}");
+    assert!(help.contains("next tick"), "{help}");
+}

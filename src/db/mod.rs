@@ -5,6 +5,7 @@ pub mod audit;
 pub mod export;
 pub mod flags;
 pub mod jobs;
+pub mod jobs_admin;
 pub mod loops;
 pub mod progress;
 pub mod purge;

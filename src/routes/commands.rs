@@ -34,6 +34,7 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     });
     match reply {
         CommandReply::Empty => StatusCode::OK.into_response(),
+        CommandReply::Modal(modal) => super::ack_then_open(&state, modal),
         CommandReply::Ephemeral(message) => Json(json!({
             "response_type": "ephemeral",
             "text": message.text,

@@ -40,6 +40,7 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
         });
     match reply {
         InteractionReply::Ack => StatusCode::OK.into_response(),
+        InteractionReply::Modal(modal) => super::ack_then_open(&state, modal),
         InteractionReply::Json(body) => Json(body).into_response(),
     }
 }

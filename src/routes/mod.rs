@@ -15,8 +15,36 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::metrics::label;
+use crate::slack::Modal;
 use crate::slack::verify;
 use crate::state::AppState;
+
+/// Set on an acknowledgement after which a modal is being opened (for logs and test clients).
+pub const OPENING_HEADER: &str = "x-loopbot-modal";
+
+/// The empty acknowledgement, then the modal opened right after it, within the trigger's 3
+/// seconds (as Slack's frameworks do). If Slack does not open it, the person is told through
+/// the `response_url`, when there is one.
+fn ack_then_open(state: &AppState, modal: Modal) -> Response {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let Err(e) = state
+            .slack_inline
+            .open_view(&modal.trigger_id, &modal.view)
+            .await
+        else {
+            return;
+        };
+        tracing::warn!(error = %e, "Slack did not open a modal");
+        let Some(url) = &modal.response_url else {
+            return;
+        };
+        if let Err(e) = state.slack_inline.respond(url, &modal.if_not_opened).await {
+            tracing::warn!(error = %e, "could not say that the modal did not open");
+        }
+    });
+    (StatusCode::OK, [(OPENING_HEADER, "opening")]).into_response()
+}
 
 /// Slack's payloads are small; a modal submission with every field filled is a few kB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -23,7 +23,7 @@ pub async fn handle(state: &AppState, command: SlashCommand) -> AppResult<Comman
         .to_lowercase();
     match parsed {
         Command::Start { candidate } => {
-            Ok(start_loop::open_form(state, &command, candidate.as_deref()).await)
+            Ok(start_loop::open_form(state, &command, candidate.as_deref()))
         }
         Command::Help => Ok(CommandReply::Ephemeral(help(None))),
         Command::Unknown { text } => Ok(CommandReply::Ephemeral(help(Some(&format!(
@@ -50,8 +50,14 @@ pub async fn handle(state: &AppState, command: SlashCommand) -> AppResult<Comman
                         .await
                         .map(CommandReply::say)
                 }
-                Command::Decide => decide::open_form(state, &l, user, &command.trigger_id).await,
-                Command::Panel => panel::open_form(state, &l, user, &command.trigger_id).await,
+                Command::Decide => decide::open_form(state, &l, user, &command).await,
+                Command::Panel => panel::open_form(
+                    &l,
+                    user,
+                    &command.trigger_id,
+                    command.response_url.as_deref(),
+                )
+                .map(CommandReply::Modal),
                 Command::Remind => nudges::remind_owed(state, &l, user)
                     .await
                     .map(CommandReply::say),

@@ -10,9 +10,9 @@ use crate::jobs::Job;
 use crate::services::skips::warn_missing;
 use crate::services::{home, owners_only, reminders};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
-use crate::slack::payloads::SubmittedView;
+use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
-use crate::slack::{CommandReply, InteractionReply};
+use crate::slack::{CommandReply, InteractionReply, Modal};
 use crate::state::AppState;
 
 fn missing_names(l: &InterviewLoop, progress: &LoopProgress) -> Vec<String> {
@@ -27,7 +27,7 @@ pub async fn open_form(
     state: &AppState,
     l: &InterviewLoop,
     user: &str,
-    trigger_id: &str,
+    command: &SlashCommand,
 ) -> AppResult<CommandReply> {
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(l, "record the decision")));
@@ -43,12 +43,6 @@ pub async fn open_form(
     let progress = LoopProgress::from_scorecards(&cards);
     let missing = progress.missing_for_decision(l);
     let view = views::decide_modal(l, &missing_names(l, &progress));
-    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
-        tracing::warn!(error = %e, "could not open the decision form");
-        return Ok(CommandReply::say(
-            "The decision form could not be opened in time. Please run `/loop decide` again.",
-        ));
-    }
     // A decision was asked for while stages are missing: warn, once per stage.
     if !missing.is_empty() {
         let now = state.clock.now_ms();
@@ -62,7 +56,13 @@ pub async fn open_form(
             tracing::error!(error = %e, "could not record missing-stage warnings");
         }
     }
-    Ok(CommandReply::Empty)
+    Ok(CommandReply::Modal(Modal {
+        trigger_id: command.trigger_id.clone(),
+        view,
+        response_url: command.response_url.clone(),
+        if_not_opened:
+            "Slack did not open the decision form in time. Please run `/loop decide` again.".into(),
+    }))
 }
 
 /// The decision form was submitted. Refusals show next to the rationale unless they belong to

@@ -2,17 +2,17 @@
 //!
 //! A submission's refusal or failure is returned as an [`AppError`] placed next to a field of
 //! its form (the route turns it into `response_action: errors`). A button's answer is a modal
-//! opened with its single-use trigger, so a button's refusal or failure is shown here, as a
-//! notice.
+//! opened with its single-use trigger right after the acknowledgement, so a button's refusal
+//! or failure becomes a notice modal here.
 
 use crate::error::AppResult;
 use crate::services::{decide, notice, nudges, panel, reminders, scorecards, skips, start_loop};
-use crate::slack::InteractionReply;
 use crate::slack::ids::{
     self, CANDIDATE_BLOCK, DECIDE_CALLBACK, EVIDENCE_BLOCK, PANEL_CALLBACK, RATIONALE_BLOCK,
     RUBRIC_SELECT_ACTION, SCORECARD_CALLBACK, SKIP_CALLBACK, SKIP_REASON_BLOCK, START_CALLBACK,
 };
 use crate::slack::payloads::Interaction;
+use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
 pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<InteractionReply> {
@@ -49,6 +49,7 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
         Interaction::BlockActions {
             user_id,
             trigger_id,
+            response_url,
             view,
             actions,
             ..
@@ -59,30 +60,32 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                 if let Some(trigger) = trigger_id.as_deref() {
                     let stage = ids::parse_stage_value(value);
                     let loop_id = ids::parse_loop_value(value);
+                    let text = |r: AppResult<String>| r.map(Answer::Text);
+                    let form = |r: AppResult<Option<Modal>>| r.map(Answer::Form);
                     let answered = match (action.action_id.as_str(), stage, loop_id) {
                         (ids::SCORECARD_OPEN, Some((l, p)), _) => Some((
                             "Scorecard",
-                            scorecards::open(state, user, trigger, l, p).await,
+                            form(scorecards::open(state, user, trigger, l, p).await),
                         )),
                         (ids::STAGE_SKIP, Some((l, p)), _) => Some((
                             "Skip a stage",
-                            skips::open_skip_form(state, user, trigger, l, p).await,
+                            form(skips::open_skip_form(state, user, trigger, l, p).await),
                         )),
                         (ids::STAGE_REMIND, Some((l, p)), _) => Some((
                             "Remind",
-                            nudges::remind_stage(state, user, l, p).await.map(Some),
+                            text(nudges::remind_stage(state, user, l, p).await),
                         )),
                         (ids::NOT_RUN, Some((l, p)), _) => Some((
                             "Reminders",
-                            reminders::not_run(state, user, l, p).await.map(Some),
+                            text(reminders::not_run(state, user, l, p).await),
                         )),
                         (ids::PANEL_OPEN, _, Some(l)) => Some((
                             "Change the panel",
-                            panel::open_from_button(state, user, trigger, l).await,
+                            form(panel::open_from_button(state, user, trigger, l).await),
                         )),
                         (ids::SCORECARDS_VIEW, _, Some(l)) => Some((
                             "Scorecards",
-                            scorecards::view(state, user, trigger, l).await,
+                            form(scorecards::view(state, user, trigger, l).await),
                         )),
                         (
                             ids::SCORECARD_OPEN
@@ -97,8 +100,7 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                         _ => None,
                     };
                     if let Some((title, result)) = answered {
-                        show(state, trigger, title, result).await;
-                        return Ok(InteractionReply::Ack);
+                        return Ok(show(trigger, response_url.as_deref(), title, result));
                     }
                 }
                 if let (RUBRIC_SELECT_ACTION, Some(view), Some(rubric)) =
@@ -113,16 +115,36 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
     }
 }
 
-/// A button's outcome: `Ok(None)` means the use case opened its own modal; otherwise the text
-/// or the error is shown as a notice.
-async fn show(state: &AppState, trigger: &str, title: &str, result: AppResult<Option<String>>) {
+/// What a button leads to: a form, nothing, or a few words in a notice.
+enum Answer {
+    Form(Option<Modal>),
+    Text(String),
+}
+
+/// A button's outcome, opened right after the acknowledgement: its form, or the text (or the
+/// refusal) in a notice.
+fn show(
+    trigger: &str,
+    response_url: Option<&str>,
+    title: &str,
+    result: AppResult<Answer>,
+) -> InteractionReply {
     let text = match result {
-        Ok(None) => return,
-        Ok(Some(text)) => text,
+        Ok(Answer::Form(None)) => return InteractionReply::Ack,
+        Ok(Answer::Form(Some(modal))) => {
+            return InteractionReply::Modal(Modal {
+                response_url: response_url.map(str::to_string),
+                ..modal
+            });
+        }
+        Ok(Answer::Text(text)) => text,
         Err(e) => {
             e.log(title);
             e.message().to_string()
         }
     };
-    notice(state, trigger, title, &text).await;
+    InteractionReply::Modal(Modal {
+        response_url: response_url.map(str::to_string),
+        ..notice(trigger, title, &text)
+    })
 }

@@ -22,9 +22,9 @@ pub mod start_loop;
 pub mod status;
 
 use crate::domain::interview_loop::InterviewLoop;
+use crate::slack::Modal;
 use crate::slack::mrkdwn::mention;
 use crate::slack::views::notice_modal;
-use crate::state::AppState;
 
 /// Only the loop's owners may skip, decide, change the panel or nudge.
 pub fn owners_only(l: &InterviewLoop, what: &str) -> String {
@@ -35,14 +35,17 @@ pub fn owners_only(l: &InterviewLoop, what: &str) -> String {
     )
 }
 
-/// Shows a short notice in a modal: the answer to a button, whose trigger is single use and
-/// this is its one use.
-pub async fn notice(state: &AppState, trigger_id: &str, title: &str, text: &str) {
-    if let Err(e) = state
-        .slack_inline
-        .open_view(trigger_id, &notice_modal(title, text))
-        .await
-    {
-        tracing::warn!(error = %e, "could not show a notice");
+/// A modal a button opens right after its acknowledgement.
+pub fn button_modal(trigger_id: &str, view: serde_json::Value) -> Modal {
+    Modal {
+        trigger_id: trigger_id.to_string(),
+        view,
+        response_url: None,
+        if_not_opened: "Slack did not open the form in time. Please press the button again.".into(),
     }
+}
+
+/// A short notice in a modal: the answer to a button (its trigger is single use).
+pub fn notice(trigger_id: &str, title: &str, text: &str) -> Modal {
+    button_modal(trigger_id, notice_modal(title, text))
 }

@@ -10,34 +10,28 @@ use crate::services::{home, owners_only, reminders};
 use crate::slack::ids::panel_block;
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views;
-use crate::slack::{CommandReply, InteractionReply};
+use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
-pub async fn open_form(
-    state: &AppState,
+/// `/loop panel` (or "Change the panel"): the form, opened right after the acknowledgement.
+pub fn open_form(
     l: &InterviewLoop,
     user: &str,
     trigger_id: &str,
-) -> AppResult<CommandReply> {
+    response_url: Option<&str>,
+) -> AppResult<Modal> {
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(l, "change the panel")));
     }
     if l.status == LoopStatus::Decided {
         return Err(AppError::refused(DECIDED));
     }
-    match state
-        .slack_inline
-        .open_view(trigger_id, &views::panel_modal(l))
-        .await
-    {
-        Ok(_) => Ok(CommandReply::Empty),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not open the panel form");
-            Ok(CommandReply::say(
-                "The panel form could not be opened in time. Please run `/loop panel` again.",
-            ))
-        }
-    }
+    Ok(Modal {
+        trigger_id: trigger_id.to_string(),
+        view: views::panel_modal(l),
+        response_url: response_url.map(str::to_string),
+        if_not_opened: "Slack did not open the panel form in time. Please try again.".into(),
+    })
 }
 
 const DECIDED: &str =
@@ -49,14 +43,11 @@ pub async fn open_from_button(
     user: &str,
     trigger_id: &str,
     loop_id: i64,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<Modal>> {
     let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
         return Ok(None);
     };
-    Ok(match open_form(state, &l, user, trigger_id).await? {
-        CommandReply::Ephemeral(message) => Some(message.text),
-        CommandReply::Empty => None,
-    })
+    open_form(&l, user, trigger_id, None).map(Some)
 }
 
 /// The panel form was submitted. Refusals show next to the first stage's interviewers.

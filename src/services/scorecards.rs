@@ -12,10 +12,11 @@ use crate::domain::rubric::StageRubric;
 use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
+use crate::services::button_modal;
 use crate::services::{home, reminders, skips};
-use crate::slack::InteractionReply;
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
+use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
 /// The loop and its progress, or a refusal when it no longer exists.
@@ -53,7 +54,7 @@ pub async fn open(
     trigger_id: &str,
     loop_id: LoopId,
     position: u32,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<Modal>> {
     let (l, _) = load(state, loop_id).await?;
     access::may_score(&l, position, user)?;
     let stage_rubric = stage_rubric(state, &l, position)?;
@@ -65,10 +66,7 @@ pub async fn open(
         .ok()
         .flatten();
     let view = views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref());
-    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
-        tracing::warn!(error = %e, "could not open a scorecard form");
-    }
-    Ok(None)
+    Ok(Some(button_modal(trigger_id, view)))
 }
 
 /// The scorecard form was submitted. Refusals show next to the evidence field.
@@ -171,15 +169,12 @@ pub async fn view(
     user: &str,
     trigger_id: &str,
     loop_id: LoopId,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<Modal>> {
     let (l, progress) = load(state, loop_id).await?;
     access::may_view(&l, &progress, user)?;
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
         .await
         .unwrap_or_default();
     let view = views::scorecards_modal(&l, state.rubrics.get(&l.rubric_id), &cards);
-    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
-        tracing::warn!(error = %e, "could not open the scorecards view");
-    }
-    Ok(None)
+    Ok(Some(button_modal(trigger_id, view)))
 }

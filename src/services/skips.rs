@@ -10,12 +10,12 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, MAX_REASO
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{home, owners_only, reminders};
-use crate::slack::InteractionReply;
+use crate::services::{button_modal, home, owners_only, reminders};
 use crate::slack::ids::{parse_stage_value, stage_value};
 use crate::slack::mrkdwn::clip;
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views;
+use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
 /// In the caller's transaction: one warning for each of `positions` not warned about before.
@@ -162,7 +162,7 @@ pub async fn open_skip_form(
     trigger_id: &str,
     loop_id: LoopId,
     position: u32,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<Modal>> {
     let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
         return Err(AppError::refused("This loop no longer exists."));
     };
@@ -173,10 +173,7 @@ pub async fn open_skip_form(
         return Ok(None);
     };
     let view = views::skip_modal(&l, stage, &stage_value(loop_id, position));
-    if let Err(e) = state.slack_inline.open_view(trigger_id, &view).await {
-        tracing::warn!(error = %e, "could not open the skip form");
-    }
-    Ok(None)
+    Ok(Some(button_modal(trigger_id, view)))
 }
 
 pub async fn submit_skip_form(

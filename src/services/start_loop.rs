@@ -11,10 +11,11 @@ use crate::jobs::Job;
 use crate::services::{home, reminders};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views::{self, StartMetadata, start_block_for};
-use crate::slack::{CommandReply, InteractionReply};
+use crate::slack::{CommandReply, InteractionReply, Modal};
 use crate::state::AppState;
 
-pub async fn open_form(
+/// `/loop start`: the form, opened right after the acknowledgement.
+pub fn open_form(
     state: &AppState,
     command: &SlashCommand,
     candidate: Option<&str>,
@@ -24,26 +25,13 @@ pub async fn open_form(
         origin_channel: Some(command.channel_id.clone()),
         rubric: rubric.id.clone(),
     };
-    let view = views::start_modal(&state.rubrics, rubric, candidate, &metadata);
-    match state
-        .slack_inline
-        .open_view(&command.trigger_id, &view)
-        .await
-    {
-        Ok(_) => CommandReply::Empty,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not open the start form");
-            let text = match e.code() {
-                Some("expired_trigger_id" | "exchanged_trigger_id" | "invalid_trigger_id") => {
-                    "Slack took too long to hand over the form, so it could not open. Please run `/loop start` again."
-                }
-                _ => {
-                    "The form could not be opened because Slack did not answer in time. Please run `/loop start` again in a moment."
-                }
-            };
-            CommandReply::say(text)
-        }
-    }
+    CommandReply::Modal(Modal {
+        trigger_id: command.trigger_id.clone(),
+        view: views::start_modal(&state.rubrics, rubric, candidate, &metadata),
+        response_url: command.response_url.clone(),
+        if_not_opened: "Slack did not open the form in time. Please run `/loop start` again."
+            .into(),
+    })
 }
 
 /// The rubric menu changed: rebuild the stage fields for that rubric (entered values stay,

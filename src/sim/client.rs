@@ -84,6 +84,14 @@ pub struct SlackSide {
     pub sim: Simulator,
 }
 
+/// The `trigger_id` of a form body.
+fn trigger_of(body: &str) -> String {
+    url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "trigger_id")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 impl SlackSide {
     pub fn new(app_url: &str, signing_secret: &str, clock: SharedClock, sim: Simulator) -> Self {
         crate::install_crypto_provider();
@@ -149,10 +157,7 @@ impl SlackSide {
             .append_pair("text", text)
             .append_pair("api_app_id", "A0LOOPBOT")
             .append_pair("is_enterprise_install", "false")
-            .append_pair(
-                "response_url",
-                "https://hooks.slack.com/commands/T0LOOPBOT/1/abc",
-            )
+            .append_pair("response_url", &self.sim.response_url(&trigger))
             .append_pair("trigger_id", &trigger)
             .finish()
     }
@@ -160,7 +165,26 @@ impl SlackSide {
     /// `user` types `/loop <text>` in `channel`.
     pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
         let body = self.command_body(user, channel, text);
-        self.post_signed("/slack/commands", FORM, &body).await
+        let response = self.post_signed("/slack/commands", FORM, &body).await;
+        self.settle(&response, &trigger_of(&body)).await;
+        response
+    }
+
+    /// [`SlackSide::settle`] for a request sent by hand with this form body.
+    pub async fn settle_body(&self, response: &reqwest::Response, body: &str) {
+        self.settle(response, &trigger_of(body)).await;
+    }
+
+    /// After an acknowledgement that says a modal is being opened, waits (a little real time)
+    /// until the app has called `views.open` with the trigger, as Slack would see it.
+    pub async fn settle(&self, response: &reqwest::Response, trigger: &str) {
+        if response.headers().get("x-loopbot-modal").is_none() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.sim.trigger_tried(trigger) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 
     /// The interactivity form body for a payload.
@@ -240,29 +264,33 @@ impl SlackSide {
         action_id: &str,
         value: &str,
     ) -> reqwest::Response {
+        let trigger = self.sim.issue_trigger_id_for(user);
         let payload = json!({
             "type": "block_actions",
             "team": { "id": "T0LOOPBOT", "domain": "example" },
             "user": { "id": user, "username": user, "name": user, "team_id": "T0LOOPBOT" },
             "api_app_id": "A0LOOPBOT",
             "token": "deprecated-verification-token",
-            "trigger_id": self.sim.issue_trigger_id_for(user),
+            "trigger_id": trigger,
             "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
             "channel": { "id": channel, "name": "" },
             "message": { "type": "message", "ts": message_ts },
-            "response_url": "https://hooks.slack.com/actions/T0LOOPBOT/1/abc",
+            "response_url": self.sim.response_url(&trigger),
             "actions": [{
                 "type": "button", "action_id": action_id, "block_id": "b", "value": value,
                 "text": { "type": "plain_text", "text": "" },
                 "action_ts": format!("{}.000200", self.clock.now_secs()),
             }],
         });
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        let response = self
+            .post_signed(
+                "/slack/interactions",
+                FORM,
+                &Self::interaction_body(&payload),
+            )
+            .await;
+        self.settle(&response, &trigger).await;
+        response
     }
 
     /// `user` picks an option in a modal's dispatch-action menu.

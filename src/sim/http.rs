@@ -14,7 +14,19 @@ use super::state::{Answer, AnswerBody};
 pub(super) fn router(sim: Simulator) -> Router {
     Router::new()
         .route("/api/{method}", get(handle).post(handle))
+        .route("/respond/{id}", axum::routing::post(respond))
         .with_state(sim)
+}
+
+/// A `response_url`: Slack shows the JSON body to the person; the simulator keeps it.
+async fn respond(State(sim): State<Simulator>, Path(id): Path<String>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(body) if body.get("text").is_some() || body.get("blocks").is_some() => {
+            sim.lock().responses.push((id, body));
+            (StatusCode::OK, "ok").into_response()
+        }
+        _ => (StatusCode::BAD_REQUEST, "invalid_payload").into_response(),
+    }
 }
 
 async fn handle(

@@ -234,6 +234,7 @@ impl Simulator {
                 tracing::warn!(error = %e, "simulator server stopped");
             }
         });
+        self.lock().response_base = Some(format!("http://{addr}/respond"));
         Ok(SimServer {
             base_url: format!("http://{addr}/api"),
             addr,
@@ -429,6 +430,28 @@ impl Simulator {
     /// The App Home view last published for the user.
     pub fn home_of(&self, user: &str) -> Option<Value> {
         self.lock().homes.get(user).map(|(view, _)| view.clone())
+    }
+
+    /// A `response_url` for a command or a button: served by this simulator once it serves
+    /// HTTP (what is posted there is kept, see [`Simulator::responses`]), else Slack's form.
+    pub fn response_url(&self, id: &str) -> String {
+        match &self.lock().response_base {
+            Some(base) => format!("{base}/{id}"),
+            None => format!("https://hooks.slack.com/commands/{TEAM_ID}/{id}"),
+        }
+    }
+
+    /// What the app posted to `response_url`s: (the URL's id, the JSON body), oldest first.
+    pub fn responses(&self) -> Vec<(String, Value)> {
+        self.lock().responses.clone()
+    }
+
+    /// Whether the app has called `views.open` with `trigger_id` (successfully or not).
+    pub fn trigger_tried(&self, trigger_id: &str) -> bool {
+        self.lock()
+            .calls
+            .iter()
+            .any(|c| c.method == "views.open" && c.params["trigger_id"] == trigger_id)
     }
 
     pub fn calls(&self) -> Vec<SimCall> {

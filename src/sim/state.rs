@@ -225,6 +225,10 @@ pub struct SimState {
     /// user → (published home view, hash)
     pub homes: HashMap<String, (Value, String)>,
     pub faults: VecDeque<(String, Fault)>,
+    /// Where answers posted to `response_url`s land: (the URL's id, the JSON body).
+    pub responses: Vec<(String, Value)>,
+    /// The base of the `response_url`s handed out, once the simulator serves HTTP.
+    pub response_base: Option<String>,
     pub calls: Vec<SimCall>,
     /// Real-time delay before each HTTP answer.
     pub latency: std::time::Duration,
@@ -280,6 +284,8 @@ impl SimState {
             views: Vec::new(),
             homes: HashMap::new(),
             faults: VecDeque::new(),
+            responses: Vec::new(),
+            response_base: None,
             calls: Vec::new(),
             latency: std::time::Duration::ZERO,
             enforce_tiers: false,

@@ -496,6 +496,26 @@ impl SlackApi {
         opened_view(&answer)
     }
 
+    /// Answers through a `response_url` (a command's or a message button's): an ephemeral
+    /// message only the person sees. It needs no token; the URL itself is the credential.
+    pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackError> {
+        let body = json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
+        let response = self
+            .http
+            .post(response_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SlackError::Unavailable(describe_transport_error(&e)))?;
+        if !response.status().is_success() {
+            return Err(SlackError::Unavailable(format!(
+                "HTTP {}",
+                response.status()
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn update_view(
         &self,
         view_id: &str,

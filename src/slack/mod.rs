@@ -17,4 +17,4 @@ pub mod views;
 
 pub use client::{SlackApi, SlackError};
 pub use messages::Message;
-pub use replies::{CommandReply, InteractionReply};
+pub use replies::{CommandReply, InteractionReply, Modal};

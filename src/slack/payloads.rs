@@ -14,6 +14,8 @@ pub struct SlashCommand {
     pub user_id: String,
     pub channel_id: String,
     pub trigger_id: String,
+    /// Where a late answer goes (an ephemeral message), for half an hour after the command.
+    pub response_url: Option<String>,
 }
 
 /// Reads a slash-command form body. `Err` names what is missing.
@@ -32,6 +34,7 @@ pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
         user_id: get("user_id")?,
         channel_id: get("channel_id")?,
         trigger_id: get("trigger_id")?,
+        response_url: get("response_url").ok(),
     })
 }
 
@@ -66,6 +69,8 @@ pub enum Interaction {
     BlockActions {
         user_id: String,
         trigger_id: Option<String>,
+        /// Present for buttons in messages: where a late answer goes.
+        response_url: Option<String>,
         channel_id: Option<String>,
         message_ts: Option<String>,
         view: Option<SubmittedView>,
@@ -85,6 +90,7 @@ struct RawInteraction {
     kind: String,
     user: RawUser,
     trigger_id: Option<String>,
+    response_url: Option<String>,
     view: Option<RawView>,
     channel: Option<RawId>,
     container: Option<Value>,
@@ -160,6 +166,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, String> {
         "block_actions" => Interaction::BlockActions {
             user_id,
             trigger_id: raw.trigger_id,
+            response_url: raw.response_url,
             channel_id: raw.channel.map(|c| c.id).or_else(|| {
                 raw.container
                     .as_ref()

@@ -5,11 +5,24 @@ use serde_json::Value;
 
 use crate::slack::Message;
 
+/// A modal to open right after the acknowledgement, within the trigger's 3 seconds, as
+/// Slack's own frameworks do. If Slack refuses it, the person is told through `response_url`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modal {
+    pub trigger_id: String,
+    pub view: Value,
+    pub response_url: Option<String>,
+    /// What the person reads when the modal could not be opened.
+    pub if_not_opened: String,
+}
+
 /// The answer to a slash command.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommandReply {
-    /// A modal opened; nothing to say.
+    /// Nothing to say.
     Empty,
+    /// Acknowledge with nothing to say, then open this modal.
+    Modal(Modal),
     /// Seen only by the person who typed the command.
     Ephemeral(Message),
 }
@@ -28,4 +41,6 @@ pub enum InteractionReply {
     Ack,
     /// A `response_action` body, such as field errors.
     Json(Value),
+    /// Acknowledge, then open this modal (a button's form or notice).
+    Modal(Modal),
 }

@@ -96,6 +96,7 @@ async fn unsigned_stale_tampered_and_replayed_requests_are_refused_with_no_effec
         )
         .await;
     assert_eq!(r.status(), 200);
+    app.slack.settle_body(&r, &body).await;
     assert_eq!(world.sim.views_of(COORDINATOR).len(), 1);
     let r = app
         .slack

@@ -277,7 +277,7 @@ async fn help_and_unknown_text_always_get_an_answer() {
 }
 
 #[tokio::test]
-async fn an_expired_trigger_gets_a_clear_answer() {
+async fn an_expired_trigger_gets_a_clear_answer_through_the_response_url() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     let body = app
@@ -288,10 +288,52 @@ async fn an_expired_trigger_gets_a_clear_answer() {
         .slack
         .post_signed("/slack/commands", loopbot::sim::client::FORM, &body)
         .await;
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    assert!(ephemeral_text(&body).contains("run `/loop start` again"));
+    assert_eq!(r.status(), 200, "acknowledged first");
+    app.slack.settle_body(&r, &body).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while world.sim.responses().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let responses = world.sim.responses();
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_eq!(responses[0].1["response_type"], "ephemeral");
+    assert!(
+        responses[0].1["text"]
+            .as_str()
+            .unwrap()
+            .contains("run `/loop start` again")
+    );
     assert!(world.sim.views_of(COORDINATOR).is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_views_open_is_acknowledged_at_once_and_the_form_still_opens() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world
+        .sim
+        .set_latency(std::time::Duration::from_millis(2_000));
+    let started = std::time::Instant::now();
+    let r = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "",
+        "an empty acknowledgement, no apology"
+    );
+    assert_eq!(world.sim.views_of(COORDINATOR).len(), 1, "the form opened");
+    world.sim.set_latency(std::time::Duration::ZERO);
+    // Wait out the slow answer: nobody is told the form failed, because it did not.
+    tokio::time::sleep(std::time::Duration::from_millis(2_300).saturating_sub(started.elapsed()))
+        .await;
+    assert!(
+        world.sim.responses().is_empty(),
+        "{:?}",
+        world.sim.responses()
+    );
 }
 
 #[tokio::test]
