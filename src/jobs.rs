@@ -11,9 +11,14 @@ use crate::db::jobs::NewJob;
 use crate::domain::interview_loop::LoopId;
 use crate::slack::SlackError;
 
-/// At most one edit of the same message per this many milliseconds (Slack allows about one
-/// message per second per channel).
-pub const MESSAGE_EDIT_GAP_MS: i64 = 1_000;
+/// At most one edit of the same message per this many milliseconds: one second (Slack allows
+/// about one message per second per channel), or the spacing of `chat.update`'s tier if that
+/// is longer (Tier 3: 50 a minute, 1.2 s), so that one busy loop's edits never use up the
+/// workspace's budget in a burst and then stall.
+pub fn message_edit_gap_ms() -> i64 {
+    let tier = crate::slack::tiers::limit_of("chat.update");
+    (tier.window_ms / i64::from(tier.calls.max(1)) + 50).max(1_000)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -183,7 +188,7 @@ impl Job {
     /// How long to wait before running again when asked for again mid-run.
     pub fn rerun_gap_ms(&self) -> i64 {
         if self.is_refresh() {
-            MESSAGE_EDIT_GAP_MS
+            message_edit_gap_ms()
         } else {
             0
         }
@@ -213,7 +218,7 @@ impl Job {
     ) -> sqlx::Result<()> {
         let job = self.queue_at(run_at);
         if self.is_refresh() {
-            db::jobs::enqueue_refresh(db, &job, now, MESSAGE_EDIT_GAP_MS).await
+            db::jobs::enqueue_refresh(db, &job, now, message_edit_gap_ms()).await
         } else {
             db::jobs::enqueue(db, &job, now).await.map(drop)
         }
