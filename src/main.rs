@@ -72,6 +72,9 @@ struct Overrides {
     /// LOOPBOT_ARCHIVE_AFTER
     #[arg(long)]
     archive_after: Option<String>,
+    /// LOOPBOT_CONCURRENCY
+    #[arg(long)]
+    concurrency: Option<String>,
 }
 
 impl Overrides {
@@ -85,6 +88,7 @@ impl Overrides {
             ("LOOPBOT_ESCALATE_AFTER", &self.escalate_after),
             ("LOOPBOT_WORK_HOURS", &self.work_hours),
             ("LOOPBOT_TICK", &self.tick),
+            ("LOOPBOT_CONCURRENCY", &self.concurrency),
             ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),
             ("LOOPBOT_RUBRICS_DIR", &self.rubrics_dir),
             ("LOOPBOT_ARCHIVE_AFTER", &self.archive_after),

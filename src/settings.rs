@@ -317,6 +317,8 @@ mod tests {
         assert_eq!(s.channel_naming, ChannelNaming::Name);
         assert_eq!(s.rubrics_dir, None);
         assert_eq!(s.archive_after, Some(Duration::from_secs(7 * 86400)));
+        assert_eq!(s.concurrency, 8);
+        assert!(s.pace_outbound);
     }
 
     #[test]
@@ -338,6 +340,8 @@ mod tests {
             ("LOOPBOT_CHANNEL_NAMING", "emoji", "`name` or `initials`"),
             ("LOOPBOT_RUBRICS_DIR", "/no/such/dir", "folder"),
             ("LOOPBOT_ARCHIVE_AFTER", "later", "not a duration"),
+            ("LOOPBOT_CONCURRENCY", "0", "1 to 64"),
+            ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
         ];
         for (variable, value, expected) in cases {
             let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
