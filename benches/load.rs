@@ -9,29 +9,18 @@
 //! `LOAD_SECONDS` sets the duration (default 10); `LOAD_MIX` = `both` (default), `commands` or
 //! `submissions` isolates one kind of request.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
 use loopbot::sim::client::{FORM, FormValues, SlackSide};
 use loopbot::sim::{SimUser, Simulator};
-use serde_json::Value;
 
-const SECRET: &str = "bench0signing0secret0value";
-const TOKEN: &str = "xoxb-bench";
+mod common;
+use common::{SECRET, TOKEN, find_value, peak_rss_kib, percentile};
+
 const CONNECTIONS: usize = 8;
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 /// User + system CPU seconds of a process so far.
 fn cpu_seconds(pid: &str) -> f64 {
@@ -50,10 +39,6 @@ fn cpu_seconds(pid: &str) -> f64 {
     };
     // utime and stime are fields 14 and 15 of /proc/PID/stat, i.e. 11 and 12 after the ')'.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -76,35 +61,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let server = sim.serve().await?;
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loopbot"))
-        .arg("serve")
-        .env_clear()
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_BOT_TOKEN", TOKEN)
-        .env("SLACK_API_URL", &server.base_url)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/load.db", dir.path().display()),
-        )
-        .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOOPBOT_WORK_HOURS", "always")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+    let (child, url) = common::spawn_serve(&server.base_url, dir.path()).await?;
     let pid = child.id();
-    let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "loopbot serve did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let slack = SlackSide::new(&url, SECRET, clock.clone(), sim.clone());
 
     // One provisioned loop whose stage 1 the interviewer scores over and over.
@@ -231,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Every follow-up Slack call: wait until the jobs table is drained.
     let drained = Instant::now();
-    let db = format!("{}/load.db", dir.path().display());
+    let db = format!("{}/bench.db", dir.path().display());
     loop {
         let output = Command::new("python3")
             .args(["-c", &format!("import sqlite3;print(sqlite3.connect('{db}').execute(\"select count(*) from jobs where state in ('queued','running')\").fetchone()[0])")])
@@ -261,22 +220,6 @@ async fn main() -> anyhow::Result<()> {
             kib as f64 / 1024.0
         );
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    common::stop(child);
     Ok(())
-}
-
-fn find_value(blocks: &Value) -> Option<String> {
-    match blocks {
-        Value::Object(map)
-            if map.get("action_id").and_then(Value::as_str) == Some("scorecard_open") =>
-        {
-            map.get("value").and_then(Value::as_str).map(str::to_string)
-        }
-        Value::Object(map) => map.values().find_map(find_value),
-        Value::Array(items) => items.iter().find_map(find_value),
-        _ => None,
-    }
 }

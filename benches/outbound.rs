@@ -9,7 +9,6 @@
 //!     each acknowledgement to the next edit of the pinned summary, p50 and p99 (target: p99
 //!     <= 2 s), and the server's peak memory.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,25 +17,11 @@ use loopbot::sim::client::{FORM, FormValues, SlackSide};
 use loopbot::sim::{SimUser, Simulator};
 use serde_json::Value;
 
-const SECRET: &str = "bench0signing0secret0value";
-const TOKEN: &str = "xoxb-bench";
+mod common;
+use common::{SECRET, TOKEN, find_value, peak_rss_kib, percentile};
+
 const LATENCY: Duration = Duration::from_millis(100);
 const LOOPS: usize = 12;
-
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn provisioned(sim: &Simulator) -> usize {
     sim.channels()
@@ -66,35 +51,8 @@ async fn main() -> anyhow::Result<()> {
     sim.set_latency(LATENCY);
     let server = sim.serve().await?;
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loopbot"))
-        .arg("serve")
-        .env_clear()
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_BOT_TOKEN", TOKEN)
-        .env("SLACK_API_URL", &server.base_url)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/outbound.db", dir.path().display()),
-        )
-        .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LOOPBOT_WORK_HOURS", "always")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
+    let (child, url) = common::spawn_serve(&server.base_url, dir.path()).await?;
     let pid = child.id();
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "loopbot serve did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let slack = SlackSide::new(&url, SECRET, clock.clone(), sim.clone());
 
     // (a) Twelve start forms open, then are submitted at once.
@@ -235,22 +193,6 @@ async fn main() -> anyhow::Result<()> {
             kib as f64 / 1024.0
         );
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    common::stop(child);
     Ok(())
-}
-
-fn find_value(blocks: &Value) -> Option<String> {
-    match blocks {
-        Value::Object(map)
-            if map.get("action_id").and_then(Value::as_str) == Some("scorecard_open") =>
-        {
-            map.get("value").and_then(Value::as_str).map(str::to_string)
-        }
-        Value::Object(map) => map.values().find_map(find_value),
-        Value::Array(items) => items.iter().find_map(find_value),
-        _ => None,
-    }
 }

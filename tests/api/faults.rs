@@ -6,15 +6,6 @@ use loopbot::sim::Fault;
 
 use crate::helpers::*;
 
-fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
-    world
-        .sim
-        .channels()
-        .into_iter()
-        .filter(|c| c.name.starts_with("loop-"))
-        .collect()
-}
-
 /// Exactly one channel with 5 messages, the summary pinned, one confirmation.
 fn assert_one_complete_channel(world: &World) {
     let channels = loop_channels(world);

@@ -365,3 +365,13 @@ pub async fn submit_stage(
 pub fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
     view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
 }
+
+/// Every loop channel the simulator holds.
+pub fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
+    world
+        .sim
+        .channels()
+        .into_iter()
+        .filter(|c| c.name.starts_with("loop-"))
+        .collect()
+}

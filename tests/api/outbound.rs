@@ -8,15 +8,6 @@ use loopbot::sim::client::FormValues;
 
 use crate::helpers::*;
 
-fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
-    world
-        .sim
-        .channels()
-        .into_iter()
-        .filter(|c| c.name.starts_with("loop-"))
-        .collect()
-}
-
 /// Exactly one loop channel, with four rubric posts and the pinned summary, once each.
 fn assert_one_complete_channel(world: &World) {
     let channels = loop_channels(world);
