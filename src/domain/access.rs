@@ -1,15 +1,23 @@
 //! Who may do what with scorecards. Each refusal carries the reason, worded for the person.
 
+use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
 use crate::domain::progress::LoopProgress;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    NotOnPanel { stage: String },
+    NotOnPanel {
+        stage: String,
+    },
     NoSuchStage,
     LoopDecided,
     LoopNotReady,
     NotYetSubmitted,
+    /// The interview has not started: its scorecard opens at `opens_at` (Unix ms).
+    NotYetHeld {
+        stage: String,
+        opens_at: UnixMillis,
+    },
 }
 
 impl Refusal {
@@ -21,13 +29,32 @@ impl Refusal {
             Refusal::NoSuchStage => "This stage no longer exists in the loop.".into(),
             Refusal::LoopDecided => "The decision for this loop has been recorded, so its scorecards are final and can no longer be changed.".into(),
             Refusal::LoopNotReady => "This loop is still being set up. Try again in a minute.".into(),
+            Refusal::NotYetHeld { stage, opens_at } => format!(
+                "The {stage} scorecard opens when the interview starts, {}. Nothing was saved.",
+                when(*opens_at)
+            ),
             Refusal::NotYetSubmitted => "Scorecards are blind: you can read the others once you have submitted your own for this loop. The hiring manager and the coordinator can always read them.".into(),
         }
     }
 }
 
-/// Opening or submitting the scorecard of stage `position`.
-pub fn may_score(l: &InterviewLoop, position: u32, user: &str) -> Result<(), Refusal> {
+/// A time for a refusal's words: Slack shows it in the reader's own time zone.
+fn when(at: UnixMillis) -> String {
+    let secs = at.div_euclid(1000);
+    let fallback = jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
+        .unwrap_or_else(|_| "at its scheduled time".into());
+    format!("<!date^{secs}^{{date_short_pretty}} at {{time}}|{fallback}>")
+}
+
+/// Opening or submitting the scorecard of stage `position` at `now`: only its panel, only once
+/// its interview has started (an unscheduled stage is open), never after the decision.
+pub fn may_score(
+    l: &InterviewLoop,
+    position: u32,
+    user: &str,
+    now: UnixMillis,
+) -> Result<(), Refusal> {
     let stage = l.stage_at(position).ok_or(Refusal::NoSuchStage)?;
     if l.status == LoopStatus::Decided {
         return Err(Refusal::LoopDecided);
@@ -38,6 +65,14 @@ pub fn may_score(l: &InterviewLoop, position: u32, user: &str) -> Result<(), Ref
     if !stage.interviewers.iter().any(|u| u == user) {
         return Err(Refusal::NotOnPanel {
             stage: stage.name.clone(),
+        });
+    }
+    if let Some(at) = stage.interview_at
+        && now < at
+    {
+        return Err(Refusal::NotYetHeld {
+            stage: stage.name.clone(),
+            opens_at: at,
         });
     }
     Ok(())
@@ -77,19 +112,22 @@ mod tests {
     #[test]
     fn only_the_stage_panel_may_score_and_never_after_the_decision() {
         let l = sample_loop();
-        assert_eq!(may_score(&l, 1, "UA"), Ok(()));
+        assert_eq!(may_score(&l, 1, "UA", i64::MAX), Ok(()));
         assert!(matches!(
-            may_score(&l, 1, "UB"),
+            may_score(&l, 1, "UB", i64::MAX),
             Err(Refusal::NotOnPanel { .. })
         ));
         assert!(matches!(
-            may_score(&l, 1, "UCOORD"),
+            may_score(&l, 1, "UCOORD", i64::MAX),
             Err(Refusal::NotOnPanel { .. })
         ));
-        assert_eq!(may_score(&l, 9, "UA"), Err(Refusal::NoSuchStage));
+        assert_eq!(may_score(&l, 9, "UA", i64::MAX), Err(Refusal::NoSuchStage));
         let mut decided = sample_loop();
         decided.status = LoopStatus::Decided;
-        assert_eq!(may_score(&decided, 1, "UA"), Err(Refusal::LoopDecided));
+        assert_eq!(
+            may_score(&decided, 1, "UA", i64::MAX),
+            Err(Refusal::LoopDecided)
+        );
     }
 
     #[test]

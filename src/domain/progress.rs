@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus, Stage};
 use crate::domain::scorecard::{Rating, Scorecard};
 
@@ -168,9 +169,16 @@ impl LoopProgress {
                 .all(|s| self.stage_complete(s) || l.skip_of(s.position).is_some())
     }
 
-    /// Stages with no feedback and no skip that come before a stage that has feedback: the
-    /// loop moved on without them.
-    pub fn missing_before_feedback(&self, l: &InterviewLoop) -> Vec<u32> {
+    /// Stages the loop moved on without: no feedback and no skip, before a stage that has
+    /// feedback, and either unscheduled or with their interview over by `now` (`ended_at`
+    /// gives when a stage's interview ends). A stage whose interview is still ahead is not
+    /// missing, however the panel was ordered.
+    pub fn missing_before_feedback(
+        &self,
+        l: &InterviewLoop,
+        now: UnixMillis,
+        ended_at: impl Fn(&Stage) -> Option<UnixMillis>,
+    ) -> Vec<u32> {
         let Some(last) = l
             .stages
             .iter()
@@ -184,6 +192,7 @@ impl LoopProgress {
             .iter()
             .filter(|s| s.position < last)
             .filter(|s| !self.has_feedback(s.position) && l.skip_of(s.position).is_none())
+            .filter(|s| ended_at(s).is_none_or(|end| end <= now))
             .map(|s| s.position)
             .collect()
     }
@@ -249,14 +258,15 @@ mod tests {
     fn a_stage_is_missing_when_a_later_one_has_feedback_and_it_has_none() {
         let mut l = sample_loop();
         let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)]);
-        assert_eq!(p.missing_before_feedback(&l), [1, 2]);
+        let over = |_: &Stage| Some(0);
+        assert_eq!(p.missing_before_feedback(&l, 10, over), [1, 2]);
         l.skips.push(crate::domain::interview_loop::Skip {
             position: 1,
             reason: "withdrew".into(),
             skipped_by: "UHM".into(),
             skipped_at: 0,
         });
-        assert_eq!(p.missing_before_feedback(&l), [2]);
+        assert_eq!(p.missing_before_feedback(&l, 10, over), [2]);
         assert_eq!(p.missing_for_decision(&l), [2, 4]);
         assert_eq!(
             p.status(&l, &l.stages[0]),
@@ -268,9 +278,26 @@ mod tests {
         assert_eq!(p.status(&l, &l.stages[1]), StageStatus::Missing);
         assert!(
             LoopProgress::default()
-                .missing_before_feedback(&l)
+                .missing_before_feedback(&l, 10, over)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_stage_whose_interview_is_still_ahead_is_not_missing_whatever_the_order() {
+        let l = sample_loop();
+        let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)]);
+        // Stage 1's interview is over; stage 2's is tomorrow; stage 4 comes after the feedback.
+        let ends = |s: &Stage| match s.position {
+            1 => Some(5),
+            2 => Some(1_000),
+            _ => None,
+        };
+        assert_eq!(p.missing_before_feedback(&l, 10, ends), [1]);
+        // Unscheduled stages before the feedback count: nobody knows when they will happen.
+        assert_eq!(p.missing_before_feedback(&l, 10, |_: &Stage| None), [1, 2]);
+        // Once stage 2's interview is over too, it is missing.
+        assert_eq!(p.missing_before_feedback(&l, 1_000, ends), [1, 2]);
     }
 
     #[test]

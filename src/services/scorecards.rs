@@ -56,7 +56,7 @@ pub async fn open(
     position: u32,
 ) -> AppResult<Option<Modal>> {
     let (l, _) = load(state, loop_id).await?;
-    access::may_score(&l, position, user)?;
+    access::may_score(&l, position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, position)?;
     let Some(stage) = l.stage_at(position) else {
         return Ok(None);
@@ -81,7 +81,7 @@ pub async fn submit(
         ));
     };
     let (l, _) = load(state, metadata.loop_id).await?;
-    access::may_score(&l, metadata.position, user)?;
+    access::may_score(&l, metadata.position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, metadata.position)?;
     let input = views::read_scorecard(&view.values, stage_rubric);
     let body = match scorecard::validate(&input, stage_rubric) {
@@ -148,9 +148,17 @@ async fn store(
         }
         .enqueue(&mut *tx, now)
         .await?;
-        // A later stage has feedback now: any earlier stage without feedback is missing.
+        // A later stage has feedback now: an earlier stage whose interview is over (or was
+        // never scheduled) and has no feedback is missing.
         let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
-        let missing = LoopProgress::from_scorecards(&cards).missing_before_feedback(l);
+        let rubric = state.rubrics.get(&l.rubric_id);
+        let missing = LoopProgress::from_scorecards(&cards).missing_before_feedback(l, now, |s| {
+            let minutes = rubric
+                .and_then(|r| r.stage(&s.key))
+                .map(|r| r.planned_minutes())
+                .unwrap_or(60);
+            s.interview_at.map(|at| at + i64::from(minutes) * 60_000)
+        });
         skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
     }
     tx.commit().await?;

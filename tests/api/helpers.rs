@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use loopbot::clock::Clock;
 use loopbot::clock::{ManualClock, SharedClock};
 use loopbot::settings::{Needs, RawSettings, Settings};
 use loopbot::sim::client::{FormValues, SlackSide};
@@ -311,6 +312,7 @@ pub async fn press_stage(
     position: usize,
 ) -> loopbot::sim::SimView {
     let channel = loop_channel(world);
+    interview_started(world, app, position).await;
     let message = &world.sim.messages(&channel.id)[position - 1];
     let (value, _) =
         button(&message.blocks, SCORECARD_OPEN).expect("the rubric message has the button");
@@ -341,6 +343,22 @@ pub async fn press_view_scorecards(
     let views = world.sim.views_of(user);
     assert_eq!(views.len(), before + 1);
     views.into_iter().last().unwrap()
+}
+
+/// Moves the clock to the start of stage `position`'s interview if it is still ahead: a
+/// scorecard opens when its interview starts.
+pub async fn interview_started(world: &World, app: &TestApp, position: usize) {
+    let channel = loop_channel(world);
+    let l = loopbot::db::loops::find_by_channel(&app.state.db, &channel.id)
+        .await
+        .unwrap()
+        .expect("a loop");
+    let at = l.stage_at(position as u32).and_then(|s| s.interview_at);
+    if let Some(at) = at
+        && at > world.clock.now_ms()
+    {
+        world.clock.set(at);
+    }
 }
 
 /// Submits a complete scorecard for stage `position` as `user`; returns the response body.

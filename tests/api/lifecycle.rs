@@ -36,11 +36,25 @@ async fn skipped(app: &TestApp) -> i64 {
 }
 
 #[tokio::test]
-async fn feedback_out_of_order_warns_once_per_missing_stage() {
+async fn feedback_out_of_order_warns_once_per_missing_stage_and_never_before_its_interview() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     provisioned(&world, &app).await;
+    // Coding (unscheduled) comes in while the screen and system design are still ahead: the
+    // panel is merely out of order, which is no alarm.
     submit_stage(&world, &app, CODER, 3, "3").await;
+    app.run_jobs().await;
+    assert!(
+        warnings(&world).is_empty(),
+        "no alarm before the interviews"
+    );
+    assert!(!summary(&world).blocks.to_string().contains("*missing*"));
+
+    // Both interviews are over without feedback, and a later stage's feedback arrives.
+    world
+        .clock
+        .advance(Duration::from_secs(2 * 86_400 + 2 * 3600));
+    submit_stage(&world, &app, SCREENER, 4, "3").await;
     app.run_jobs().await;
     let first = warnings(&world);
     assert_eq!(
@@ -61,11 +75,12 @@ async fn feedback_out_of_order_warns_once_per_missing_stage() {
         button(&first[0].blocks, STAGE_REMIND).is_some()
             && button(&first[0].blocks, STAGE_SKIP).is_some()
     );
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
     assert!(summary(&world).blocks.to_string().contains("*missing*"));
 
-    // More events: a later stage, an edit. No warning is repeated.
+    // More events: an edit. No warning is repeated.
     world.clock.advance(Duration::from_secs(2));
-    submit_stage(&world, &app, SCREENER, 4, "3").await;
     submit_stage(&world, &app, CODER, 3, "2").await;
     world.clock.advance(Duration::from_secs(2));
     app.run_jobs().await;

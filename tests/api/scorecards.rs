@@ -426,3 +426,31 @@ async fn the_summary_catches_up_after_a_restart() {
     let text = summary(&world).blocks.to_string();
     assert!(text.contains(":white_check_mark: submitted"), "{text}");
 }
+
+#[tokio::test]
+async fn the_scorecard_opens_when_its_interview_starts_and_an_early_press_stores_nothing() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    let screen = world.sim.messages(&channel.id)[0].clone();
+    let (value, _) = button(&screen.blocks, SCORECARD_OPEN).unwrap();
+    // The technical screen is tomorrow.
+    let r = app
+        .slack
+        .press_button(SCREENER, &channel.id, &screen.ts, SCORECARD_OPEN, &value)
+        .await;
+    assert_eq!(r.status(), 200);
+    let notice = latest_view(&world, SCREENER);
+    assert!(
+        is_notice(&notice, "opens when the interview starts"),
+        "{}",
+        notice.view
+    );
+    assert!(notice.view.to_string().contains("Nothing was saved"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM scorecards").await, 0);
+    // At the interview's start it opens.
+    interview_started(&world, &app, 1).await;
+    let form = press_stage(&world, &app, SCREENER, 1).await;
+    assert_eq!(form.view["callback_id"], "scorecard");
+}

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::acts::{all_rated, field_errors};
 use super::print::{seen_by, step, title};
-use super::{CODER, Demo, HIRING_MANAGER, SCREENER};
+use super::{CODER, Demo, HIRING_MANAGER, SCREENER, START_MS};
 use crate::sim::{render_message, render_view};
 use crate::slack::ids;
 
@@ -13,10 +13,22 @@ impl Demo {
     pub(super) async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {
         title("2. Scorecards: blind by default");
         step(&format!(
-            "{} presses \"Submit scorecard\" on the Technical screen rubric",
+            "{} presses \"Submit scorecard\" on the Technical screen rubric a day early",
             SCREENER.name
         ));
         let screen = self.rubric_of(channel, "Technical screen")?;
+        let early = self
+            .press(&SCREENER, channel, &screen, ids::SCORECARD_OPEN)
+            .await?;
+        seen_by(
+            &SCREENER,
+            "when the form opens",
+            &render_view(&self.sim, &early, SCREENER.tz),
+        );
+        let screen_start = (START_MS / 1000 + 86_400 + 5 * 3600) * 1000;
+        self.advance_to(screen_start + 30 * 60_000, "the technical screen is over")
+            .await?;
+        step(&format!("{} presses the button again", SCREENER.name));
         self.press(&SCREENER, channel, &screen, ids::SCORECARD_OPEN)
             .await?;
         let form = self.latest_modal(&SCREENER)?;
@@ -75,18 +87,25 @@ impl Demo {
             &render_view(&self.sim, &peek, CODER.tz),
         );
 
+        self.advance_to(
+            screen_start + (2 * 3600 + 90 * 60) * 1000,
+            "the coding interview is over",
+        )
+        .await?;
         step(&format!(
-            "{} submits the Coding scorecard while System design still has none",
+            "{} submits the Coding scorecard; System design, earlier in the rubric, is tomorrow",
             CODER.name
         ));
         self.submit_scorecard(&CODER, channel, "Coding", "2", "Solid API design, but retries were unbounded and the failure of the downstream call was never handled.").await?;
         self.settle().await?;
-        self.show_message(
-            &HIRING_MANAGER,
-            "a warning, posted once for the stage",
-            channel,
-            false,
-            |m| m.text.ends_with("has no feedback"),
+        let alarms = self
+            .sim
+            .messages(channel)
+            .iter()
+            .filter(|m| m.text.ends_with("has no feedback"))
+            .count();
+        println!(
+            "\n(No alarm: {alarms} missing-stage warnings. A stage is missing only once its interview is over without feedback.)"
         );
         let summary = self
             .summary(channel)

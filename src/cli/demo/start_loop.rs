@@ -52,7 +52,8 @@ impl Demo {
             .users("panel:system-design", &[DESIGNER.id])
             .date_time("time:system-design", first_day + 86_400)
             .users("panel:coding", &[CODER.id])
-            .date_time("time:coding", first_day + 2 * 86_400);
+            // Out of the rubric's order: coding on the first day, before system design.
+            .date_time("time:coding", first_day + 2 * 3600);
         let answer = self
             .slack
             .submit_view(COORDINATOR.id, &view.id, &form)
