@@ -1,7 +1,7 @@
 //! Who may do what with scorecards. Each refusal carries the reason, worded for the person.
 
 use crate::clock::UnixMillis;
-use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
+use crate::domain::interview_loop::{InterviewLoop, LoopStatus, Stage};
 use crate::domain::progress::LoopProgress;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,10 @@ pub enum Refusal {
     LoopDecided,
     LoopNotReady,
     NotYetSubmitted,
+    /// Someone on the panel who still owes scorecards of their own.
+    OwnScorecardsFirst {
+        stages: Vec<String>,
+    },
     /// The interview has not started: its scorecard opens at `opens_at` (Unix ms).
     NotYetHeld {
         stage: String,
@@ -29,6 +33,10 @@ impl Refusal {
             Refusal::NoSuchStage => "This stage no longer exists in the loop.".into(),
             Refusal::LoopDecided => "The decision for this loop has been recorded, so its scorecards are final and can no longer be changed.".into(),
             Refusal::LoopNotReady => "This loop is still being set up. Try again in a minute.".into(),
+            Refusal::OwnScorecardsFirst { stages } => format!(
+                "Scorecards are blind until your own are in, so nobody's view colours yours. Still to submit: {}.",
+                stages.join(", ")
+            ),
             Refusal::NotYetHeld { stage, opens_at } => format!(
                 "The {stage} scorecard opens when the interview starts, {}. Nothing was saved.",
                 when(*opens_at)
@@ -78,12 +86,34 @@ pub fn may_score(
     Ok(())
 }
 
-/// Reading everyone's full scorecards.
+/// Reading everyone's full scorecards. Blind per stage: someone on the panel (the hiring
+/// manager and the coordinator included) reads them only once their own scorecard is in for
+/// every stage they are on that is not skipped, so no score colours an interview still to be
+/// run or written up. The hiring manager and the coordinator, when not on the panel, always
+/// may.
 pub fn may_view(l: &InterviewLoop, progress: &LoopProgress, user: &str) -> Result<(), Refusal> {
-    if user == l.hiring_manager_id || user == l.coordinator_id || progress.has_submitted_any(user) {
+    let mine: Vec<&Stage> = l
+        .stages
+        .iter()
+        .filter(|s| s.interviewers.iter().any(|u| u == user))
+        .filter(|s| l.skip_of(s.position).is_none())
+        .collect();
+    if mine.is_empty() {
+        return if user == l.hiring_manager_id || user == l.coordinator_id {
+            Ok(())
+        } else {
+            Err(Refusal::NotYetSubmitted)
+        };
+    }
+    let owed: Vec<String> = mine
+        .iter()
+        .filter(|s| !progress.has_submitted(s.position, user))
+        .map(|s| s.name.clone())
+        .collect();
+    if owed.is_empty() {
         Ok(())
     } else {
-        Err(Refusal::NotYetSubmitted)
+        Err(Refusal::OwnScorecardsFirst { stages: owed })
     }
 }
 
@@ -94,7 +124,11 @@ mod tests {
     use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody};
 
     fn submitted_by(who: &str, position: u32) -> LoopProgress {
-        LoopProgress::from_scorecards(&[Scorecard {
+        LoopProgress::from_scorecards(&[card_of(who, position)])
+    }
+
+    fn card_of(who: &str, position: u32) -> Scorecard {
+        Scorecard {
             loop_id: 1,
             position,
             interviewer_id: who.into(),
@@ -106,7 +140,7 @@ mod tests {
                 concerns: String::new(),
             },
             submitted_at: 0,
-        }])
+        }
     }
 
     #[test]
@@ -131,16 +165,43 @@ mod tests {
     }
 
     #[test]
-    fn full_scorecards_are_for_the_owners_and_those_who_submitted() {
-        let l = sample_loop();
+    fn full_scorecards_are_blind_per_stage_for_everyone_on_the_panel() {
+        let mut l = sample_loop();
         let none = LoopProgress::default();
-        assert_eq!(may_view(&l, &none, "UHM"), Ok(()));
-        assert_eq!(may_view(&l, &none, "UCOORD"), Ok(()));
-        assert_eq!(may_view(&l, &none, "UA"), Err(Refusal::NotYetSubmitted));
-        assert_eq!(may_view(&l, &submitted_by("UA", 1), "UA"), Ok(()));
+        assert_eq!(may_view(&l, &none, "UCOORD"), Ok(()), "not on the panel");
+        assert_eq!(
+            may_view(&l, &none, "UHM"),
+            Err(Refusal::OwnScorecardsFirst {
+                stages: vec!["System design".into()]
+            }),
+            "a hiring manager who interviews is blind until their scorecard is in"
+        );
+        assert_eq!(may_view(&l, &submitted_by("UHM", 2), "UHM"), Ok(()));
+        assert_eq!(
+            may_view(&l, &submitted_by("UA", 1), "UA"),
+            Err(Refusal::OwnScorecardsFirst {
+                stages: vec!["Values and collaboration".into()]
+            }),
+            "on two stages: not after the first scorecard"
+        );
+        let both = LoopProgress::from_scorecards(
+            &[1, 4].iter().map(|p| card_of("UA", *p)).collect::<Vec<_>>(),
+        );
+        assert_eq!(may_view(&l, &both, "UA"), Ok(()));
         assert_eq!(
             may_view(&l, &submitted_by("UA", 1), "UOUT"),
             Err(Refusal::NotYetSubmitted)
+        );
+        l.skips.push(crate::domain::interview_loop::Skip {
+            position: 4,
+            reason: "not needed".into(),
+            skipped_by: "UHM".into(),
+            skipped_at: 0,
+        });
+        assert_eq!(
+            may_view(&l, &submitted_by("UA", 1), "UA"),
+            Ok(()),
+            "a skipped stage is owed by nobody"
         );
     }
 }

@@ -454,3 +454,40 @@ async fn the_scorecard_opens_when_its_interview_starts_and_an_early_press_stores
     let form = press_stage(&world, &app, SCREENER, 1).await;
     assert_eq!(form.view["callback_id"], "scorecard");
 }
+
+#[tokio::test]
+async fn blind_per_stage_closes_the_holes_for_interviewing_owners_and_two_stage_interviewers() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // The standard loop: Ines on the screen and on values, Harper (hiring manager) on system
+    // design with Dev.
+    provisioned(&world, &app).await;
+    submit_stage(&world, &app, SCREENER, 1, "4").await;
+    app.run_jobs().await;
+
+    let harper = press_view_scorecards(&world, &app, HIRING_MANAGER).await;
+    assert!(
+        is_notice(&harper, "Still to submit: System design"),
+        "the interviewing hiring manager is blind: {}",
+        harper.view
+    );
+    let ines = press_view_scorecards(&world, &app, SCREENER).await;
+    assert!(
+        is_notice(&ines, "Still to submit: Values and collaboration"),
+        "one scorecard of two is not enough: {}",
+        ines.view
+    );
+    let coordinator = press_view_scorecards(&world, &app, COORDINATOR).await;
+    assert_eq!(coordinator.view["title"]["text"], "Scorecards");
+
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "3").await;
+    submit_stage(&world, &app, SCREENER, 4, "3").await;
+    app.run_jobs().await;
+    for who in [HIRING_MANAGER, SCREENER] {
+        let view = press_view_scorecards(&world, &app, who).await;
+        assert_eq!(
+            view.view["title"]["text"], "Scorecards",
+            "{who} reads them now"
+        );
+    }
+}
