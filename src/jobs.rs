@@ -69,6 +69,20 @@ pub enum Job {
     },
     /// Re-render one person's App Home.
     PublishHome { user: String },
+    /// The interviewer's brief before an interview (claimed by the sweep before it is queued).
+    Brief {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+        interview_at: i64,
+    },
+    /// One friendly nudge after the interview, before the scorecard is due.
+    InterviewNudge {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+        interview_at: i64,
+    },
     /// Tell the coordinator that setting up the loop's channel failed for good, and how to
     /// retry (`loopbot jobs retry <job_id>`).
     SetupFailedNotice { loop_id: LoopId, job_id: i64 },
@@ -97,6 +111,8 @@ impl Job {
             Job::Escalation { .. } => "escalation",
             Job::NotRunNotice { .. } => "not_run_notice",
             Job::PublishHome { .. } => "publish_home",
+            Job::Brief { .. } => "brief",
+            Job::InterviewNudge { .. } => "interview_nudge",
             Job::SetupFailedNotice { .. } => "setup_failed_notice",
             Job::InviteRefusedNotice { .. } => "invite_refused_notice",
         }
@@ -118,6 +134,8 @@ impl Job {
             | Job::Escalation { loop_id, .. }
             | Job::NotRunNotice { loop_id, .. }
             | Job::SetupFailedNotice { loop_id, .. }
+            | Job::Brief { loop_id, .. }
+            | Job::InterviewNudge { loop_id, .. }
             | Job::InviteRefusedNotice { loop_id, .. } => *loop_id,
             Job::PublishHome { .. } => return None,
         })
@@ -163,6 +181,18 @@ impl Job {
                 user,
             } => format!("not_run:{loop_id}:{position}:{user}"),
             Job::PublishHome { user } => format!("home:{user}"),
+            Job::Brief {
+                loop_id,
+                position,
+                user,
+                interview_at,
+            } => format!("brief:{loop_id}:{position}:{user}:{interview_at}"),
+            Job::InterviewNudge {
+                loop_id,
+                position,
+                user,
+                interview_at,
+            } => format!("interview_nudge:{loop_id}:{position}:{user}:{interview_at}"),
             Job::SetupFailedNotice { loop_id, job_id } => {
                 format!("setup_failed:{loop_id}:{job_id}")
             }

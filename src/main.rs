@@ -75,6 +75,12 @@ struct Overrides {
     /// LOOPBOT_CONCURRENCY
     #[arg(long)]
     concurrency: Option<String>,
+    /// LOOPBOT_BRIEF_BEFORE
+    #[arg(long)]
+    brief_before: Option<String>,
+    /// LOOPBOT_NUDGE_AFTER
+    #[arg(long)]
+    nudge_after: Option<String>,
 }
 
 impl Overrides {
@@ -89,6 +95,8 @@ impl Overrides {
             ("LOOPBOT_WORK_HOURS", &self.work_hours),
             ("LOOPBOT_TICK", &self.tick),
             ("LOOPBOT_CONCURRENCY", &self.concurrency),
+            ("LOOPBOT_BRIEF_BEFORE", &self.brief_before),
+            ("LOOPBOT_NUDGE_AFTER", &self.nudge_after),
             ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),
             ("LOOPBOT_RUBRICS_DIR", &self.rubrics_dir),
             ("LOOPBOT_ARCHIVE_AFTER", &self.archive_after),

@@ -26,6 +26,12 @@ pub struct Settings {
     pub rubrics_dir: Option<PathBuf>,
     /// `None` keeps decided channels forever.
     pub archive_after: Option<Duration>,
+    /// `LOOPBOT_BRIEF_BEFORE`: each interviewer's brief this long before the interview;
+    /// `None` sends none.
+    pub brief_before: Option<Duration>,
+    /// `LOOPBOT_NUDGE_AFTER`: one friendly nudge this long after the interview ends, if the
+    /// scorecard is not in and not yet due; `None` sends none.
+    pub nudge_after: Option<Duration>,
     /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
     /// a time, in order.
     pub concurrency: usize,
@@ -77,6 +83,8 @@ pub fn from_process_env() -> RawSettings {
         "LOOPBOT_RUBRICS_DIR",
         "LOOPBOT_ARCHIVE_AFTER",
         "LOOPBOT_CONCURRENCY",
+        "LOOPBOT_BRIEF_BEFORE",
+        "LOOPBOT_NUDGE_AFTER",
     ];
     NAMES
         .iter()
@@ -136,10 +144,32 @@ impl Settings {
                 "never" => None,
                 value => Some(parse_duration("LOOPBOT_ARCHIVE_AFTER", Some(value), "7d")?),
             },
+            brief_before: parse_optional_duration(
+                "LOOPBOT_BRIEF_BEFORE",
+                get("LOOPBOT_BRIEF_BEFORE"),
+                "30m",
+            )?,
+            nudge_after: parse_optional_duration(
+                "LOOPBOT_NUDGE_AFTER",
+                get("LOOPBOT_NUDGE_AFTER"),
+                "1h",
+            )?,
             concurrency: parse_concurrency(get("LOOPBOT_CONCURRENCY").unwrap_or("8"))?,
             run_worker: true,
             pace_outbound: true,
         })
+    }
+}
+
+/// A duration, or `never` for none.
+fn parse_optional_duration(
+    variable: &'static str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<Option<Duration>, SettingsError> {
+    match value.unwrap_or(default) {
+        "never" => Ok(None),
+        value => parse_duration(variable, Some(value), default).map(Some),
     }
 }
 
@@ -318,6 +348,8 @@ mod tests {
         assert_eq!(s.rubrics_dir, None);
         assert_eq!(s.archive_after, Some(Duration::from_secs(7 * 86400)));
         assert_eq!(s.concurrency, 8);
+        assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
+        assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert!(s.pace_outbound);
     }
 
@@ -341,6 +373,8 @@ mod tests {
             ("LOOPBOT_RUBRICS_DIR", "/no/such/dir", "folder"),
             ("LOOPBOT_ARCHIVE_AFTER", "later", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "0", "1 to 64"),
+            ("LOOPBOT_BRIEF_BEFORE", "early", "not a duration"),
+            ("LOOPBOT_NUDGE_AFTER", "later", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
         ];
         for (variable, value, expected) in cases {

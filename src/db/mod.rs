@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod export;
 pub mod flags;
+pub mod interview_dms;
 pub mod jobs;
 pub mod jobs_admin;
 pub mod loops;

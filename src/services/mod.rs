@@ -11,6 +11,7 @@ pub mod decide;
 pub mod events;
 pub mod home;
 pub mod interactions;
+pub mod interview_dms;
 pub mod nudges;
 pub mod panel;
 pub mod provision;

@@ -13,7 +13,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
 use crate::domain::schedule::{due_at, next_allowed};
 use crate::error::AppResult;
 use crate::jobs::{Job, JobError};
-use crate::services::home;
+use crate::services::{home, interview_dms};
 use crate::slack::messages;
 use crate::state::AppState;
 
@@ -67,7 +67,7 @@ pub async fn sync(
             db::reminders::delete(&mut *tx, loop_id, row.position, &row.user_id).await?;
         }
     }
-    Ok(())
+    interview_dms::plan(tx, state, loop_id, rubric_id, stages).await
 }
 
 /// Finds due reminders (an indexed query) and queues each exactly once: the row is claimed
@@ -78,7 +78,8 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     }
     let now = state.clock.now_ms();
     let due = db::reminders::due(&state.db, now, SWEEP_BATCH).await?;
-    if due.is_empty() {
+    let dms_due = !db::interview_dms::due(&state.db, now, 1).await?.is_empty();
+    if due.is_empty() && !dms_due {
         return Ok(0);
     }
     // One transaction for the batch: each row is claimed (guarded by the next time it was
@@ -107,9 +108,15 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
             queued += 1;
         }
     }
+    // Briefs and nudges due now, in the same transaction.
+    let dms = interview_dms::queue_due(&mut tx, now, SWEEP_BATCH).await?;
     tx.commit().await?;
-    if queued > 0 {
-        tracing::info!(queued, "reminders queued");
+    if queued > 0 || dms > 0 {
+        tracing::info!(
+            reminders = queued,
+            briefs_and_nudges = dms,
+            "direct messages queued"
+        );
     }
     Ok(queued)
 }

@@ -18,7 +18,7 @@ use crate::db;
 use crate::db::jobs::{Attempts, ClaimedJob};
 use crate::jobs::{Job, JobError};
 use crate::metrics::label;
-use crate::services::{events, home, provision, refresh, reminders};
+use crate::services::{events, home, interview_dms, provision, refresh, reminders};
 use crate::slack::SlackError;
 use crate::state::AppState;
 use crate::worker_id::is_gone_from_this_host;
@@ -208,6 +208,18 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             user,
         } => reminders::not_run_notice(state, *loop_id, *position, user).await,
         Job::PublishHome { user } => home::publish(state, user).await,
+        Job::Brief {
+            loop_id,
+            position,
+            user,
+            interview_at,
+        } => interview_dms::brief(state, *loop_id, *position, user, *interview_at).await,
+        Job::InterviewNudge {
+            loop_id,
+            position,
+            user,
+            interview_at,
+        } => interview_dms::nudge(state, *loop_id, *position, user, *interview_at).await,
         Job::SetupFailedNotice { loop_id, job_id } => {
             provision::setup_failed_notice(state, *loop_id, *job_id).await
         }

@@ -26,6 +26,12 @@ pub const CODER: &str = "UINT3";
 pub const OUTSIDER: &str = "UOUT";
 
 /// 2026-11-23 09:00:00 UTC
+/// Settings that turn off the automatic brief and nudge, for tests of other direct messages.
+pub const NO_BRIEF_OR_NUDGE: &[(&str, &str)] = &[
+    ("LOOPBOT_BRIEF_BEFORE", "never"),
+    ("LOOPBOT_NUDGE_AFTER", "never"),
+];
+
 pub const START_MS: i64 = 1_795_424_400_000;
 
 pub struct World {

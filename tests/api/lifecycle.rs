@@ -163,7 +163,8 @@ async fn skip_by_command_is_for_the_owners_and_leaves_a_record() {
 #[tokio::test]
 async fn the_warning_buttons_skip_with_a_reason_or_remind_the_interviewers() {
     let world = World::new().await;
-    let app = world.spawn_app().await;
+    // Only the nudge asked for: no automatic brief or nudge in the way.
+    let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
     provisioned(&world, &app).await;
     submit_stage(&world, &app, DESIGNER, 2, "3").await;
     app.run_jobs().await;
@@ -550,7 +551,11 @@ async fn remind_nudges_everyone_who_owes_feedback_now_once() {
     let world = World::new().await;
     // Automatic reminders are far off (30 days): only the nudge asked for is sent.
     let app = world
-        .spawn_app_with(&[("LOOPBOT_FEEDBACK_DUE", "30d")])
+        .spawn_app_with(&[
+            ("LOOPBOT_FEEDBACK_DUE", "30d"),
+            NO_BRIEF_OR_NUDGE[0],
+            NO_BRIEF_OR_NUDGE[1],
+        ])
         .await;
     provisioned(&world, &app).await;
     assert!(

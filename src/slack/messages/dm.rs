@@ -152,3 +152,99 @@ pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
         blocks: vec![section(&text)],
     }
 }
+
+/// A note from an earlier stage for the next interviewers: its "concerns for the next stages",
+/// never ratings or evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOff {
+    pub stage: String,
+    pub note: String,
+}
+
+/// The interviewer's brief before the interview: who, what, when, the question, the criteria
+/// with what to listen for, the red flags, the channel, and notes from earlier stages.
+pub fn brief(
+    l: &InterviewLoop,
+    stage: &Stage,
+    sr: &crate::domain::rubric::StageRubric,
+    hand_offs: &[HandOff],
+) -> Message {
+    let when = stage
+        .interview_at
+        .map(date_time)
+        .unwrap_or_else(|| "not scheduled".into());
+    let channel = l
+        .channel_id
+        .as_deref()
+        .map(crate::slack::mrkdwn::channel_link)
+        .unwrap_or_default();
+    let mut blocks = vec![section(&format!(
+        ":calendar: *{}* with *{}* · {when} · {}\n*Ask:* {}",
+        stage.name,
+        escape(&l.candidate_name),
+        sr.duration_label(),
+        sr.question
+    ))];
+    let criteria: Vec<String> = sr
+        .criteria
+        .iter()
+        .map(|c| format!("• *{}*: {}", c.name, c.listen_for))
+        .collect();
+    blocks.push(section(&format!("*Listen for*\n{}", criteria.join("\n"))));
+    if !sr.red_flags.is_empty() {
+        let flags: Vec<String> = sr.red_flags.iter().map(|f| format!("• {f}")).collect();
+        blocks.push(section(&format!(
+            ":triangular_flag_on_post: *Red flags*\n{}",
+            flags.join("\n")
+        )));
+    }
+    if !hand_offs.is_empty() {
+        let notes: Vec<String> = hand_offs
+            .iter()
+            .map(|h| {
+                format!(
+                    "• _{}:_ {}",
+                    h.stage,
+                    escape(&crate::slack::mrkdwn::clip(&h.note, 300))
+                )
+            })
+            .collect();
+        blocks.push(section(&format!(
+            ":handshake: *From earlier stages*\n{}",
+            notes.join("\n")
+        )));
+    }
+    blocks.push(context(&format!(
+        "The scorecard opens when the interview starts. Full rubric in {channel}."
+    )));
+    Message {
+        text: format!(
+            "Your {} interview with {} is coming up",
+            stage.name, l.candidate_name
+        ),
+        blocks,
+    }
+}
+
+/// One friendly nudge after the interview, before anything is due.
+pub fn interview_nudge(l: &InterviewLoop, stage: &Stage, due_at: Option<i64>) -> Message {
+    let due = due_at
+        .map(|d| format!(" It is due {}.", date_time(d)))
+        .unwrap_or_default();
+    let text = format!(
+        ":pencil: How did the *{}* interview with *{}* go? Writing the scorecard now, while it is fresh, takes ten minutes.{due}",
+        stage.name,
+        escape(&l.candidate_name)
+    );
+    Message {
+        text: format!("Your scorecard for {}", stage.name),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "interview_nudge_actions",
+                "elements": [button(SCORECARD_OPEN, "Submit scorecard", &stage_value(l.id, stage.position), Some("primary"))],
+            }),
+        ],
+    }
+}

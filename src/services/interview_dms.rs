@@ -1,0 +1,210 @@
+//! Direct messages tied to an interview's time: each interviewer's brief
+//! (`LOOPBOT_BRIEF_BEFORE` before the interview) and one friendly nudge (`LOOPBOT_NUDGE_AFTER`
+//! after it ends, only while the scorecard is not yet due). Both are planned whenever the
+//! panel or times change and queued exactly once by the sweep; a changed time gets a new
+//! brief.
+
+use sqlx::SqliteConnection;
+
+use crate::clock::UnixMillis;
+use crate::db;
+use crate::db::interview_dms::InterviewDm;
+use crate::domain::interview_loop::{LoopId, LoopStatus, Stage};
+use crate::domain::schedule::due_at;
+use crate::jobs::{Job, JobError};
+use crate::slack::messages::{self, HandOff};
+use crate::state::AppState;
+
+const BRIEF: &str = "brief";
+const NUDGE: &str = "nudge";
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// In the caller's transaction: the briefs and nudges the loop's panel and times call for now.
+/// A brief whose interview has started, or a nudge whose scorecard is already due, is not
+/// planned.
+pub async fn plan(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    loop_id: LoopId,
+    rubric_id: &str,
+    stages: &[Stage],
+) -> sqlx::Result<()> {
+    let now = state.clock.now_ms();
+    let rubric = state.rubrics.get(rubric_id);
+    let feedback_due = rubric
+        .and_then(|r| r.feedback_deadline)
+        .unwrap_or(state.settings.feedback_due);
+    let mut wanted = Vec::new();
+    for stage in stages {
+        let Some(at) = stage.interview_at else {
+            continue;
+        };
+        let minutes = rubric
+            .and_then(|r| r.stage(&stage.key))
+            .map(|s| s.planned_minutes())
+            .unwrap_or(60);
+        let ends = at + i64::from(minutes) * 60_000;
+        let due = due_at(at, minutes, feedback_due);
+        for user in &stage.interviewers {
+            let dm = |kind: &str, send_at: UnixMillis| InterviewDm {
+                loop_id,
+                position: stage.position,
+                user_id: user.clone(),
+                kind: kind.into(),
+                interview_at: at,
+                send_at,
+            };
+            if let Some(before) = state.settings.brief_before
+                && at > now
+            {
+                wanted.push(dm(BRIEF, (at - ms(before)).max(now)));
+            }
+            if let Some(after) = state.settings.nudge_after {
+                let send_at = ends + ms(after);
+                if send_at < due && send_at > now {
+                    wanted.push(dm(NUDGE, send_at));
+                }
+            }
+        }
+    }
+    db::interview_dms::replace_unsent(tx, loop_id, &wanted).await
+}
+
+/// For the sweep, in its transaction: queues every brief and nudge due now, each once.
+pub async fn queue_due(
+    tx: &mut SqliteConnection,
+    now: UnixMillis,
+    batch: i64,
+) -> sqlx::Result<usize> {
+    let mut queued = 0;
+    for dm in db::interview_dms::due(&mut *tx, now, batch).await? {
+        if !db::interview_dms::claim(&mut *tx, &dm, now).await? {
+            continue;
+        }
+        let (loop_id, position, user, interview_at) =
+            (dm.loop_id, dm.position, dm.user_id.clone(), dm.interview_at);
+        let job = if dm.kind == BRIEF {
+            Job::Brief {
+                loop_id,
+                position,
+                user,
+                interview_at,
+            }
+        } else {
+            Job::InterviewNudge {
+                loop_id,
+                position,
+                user,
+                interview_at,
+            }
+        };
+        job.enqueue(&mut *tx, now).await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// The stage, if the message still applies: the loop is open, the person is still on the
+/// panel, and the interview is still at that time.
+async fn current_stage(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    interview_at: i64,
+) -> Result<Option<(crate::domain::interview_loop::InterviewLoop, Stage)>, JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(None);
+    };
+    let Some(stage) = l.stage_at(position).cloned() else {
+        return Ok(None);
+    };
+    let still = l.status == LoopStatus::Open
+        && l.skip_of(position).is_none()
+        && stage.interview_at == Some(interview_at)
+        && stage.interviewers.iter().any(|u| u == user);
+    Ok(still.then_some((l, stage)))
+}
+
+pub async fn brief(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    interview_at: i64,
+) -> Result<(), JobError> {
+    let Some((l, stage)) = current_stage(state, loop_id, position, user, interview_at).await?
+    else {
+        return Ok(());
+    };
+    let Some(sr) = state
+        .rubrics
+        .get(&l.rubric_id)
+        .and_then(|r| r.stage(&stage.key))
+    else {
+        return Ok(());
+    };
+    // The hand-off: earlier stages' "concerns for the next stages", never ratings or evidence.
+    let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
+    let hand_offs: Vec<HandOff> = cards
+        .iter()
+        .filter(|c| c.position < position && !c.body.concerns.trim().is_empty())
+        .filter_map(|c| {
+            Some(HandOff {
+                stage: l.stage_at(c.position)?.name.clone(),
+                note: c.body.concerns.trim().to_string(),
+            })
+        })
+        .collect();
+    let dm = state.slack.open_dm(user).await?;
+    let key = Job::Brief {
+        loop_id,
+        position,
+        user: user.to_string(),
+        interview_at,
+    }
+    .dedupe_key();
+    state
+        .slack
+        .post_message(&dm, &messages::brief(&l, &stage, sr, &hand_offs), &key)
+        .await?;
+    Ok(())
+}
+
+pub async fn nudge(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    interview_at: i64,
+) -> Result<(), JobError> {
+    let Some((l, stage)) = current_stage(state, loop_id, position, user, interview_at).await?
+    else {
+        return Ok(());
+    };
+    if db::scorecards::latest(&state.db, loop_id, position, user)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let due = db::reminders::get(&state.db, loop_id, position, user)
+        .await?
+        .map(|r| r.due_at);
+    let dm = state.slack.open_dm(user).await?;
+    let key = Job::InterviewNudge {
+        loop_id,
+        position,
+        user: user.to_string(),
+        interview_at,
+    }
+    .dedupe_key();
+    state
+        .slack
+        .post_message(&dm, &messages::interview_nudge(&l, &stage, due), &key)
+        .await?;
+    Ok(())
+}
