@@ -1,6 +1,7 @@
 //! Direct messages tied to an interview's time: each interviewer's brief
 //! (`LOOPBOT_BRIEF_BEFORE` before the interview) and one friendly nudge (`LOOPBOT_NUDGE_AFTER`
-//! after it ends, only while the scorecard is not yet due). Both are planned whenever the
+//! after it ends, in the interviewer's working hours, only while the scorecard is not yet
+//! due). Both are planned whenever the
 //! panel or times change and queued exactly once by the sweep; a changed time gets a new
 //! brief.
 
@@ -12,6 +13,7 @@ use crate::db::interview_dms::InterviewDm;
 use crate::domain::interview_loop::{LoopId, LoopStatus, Stage};
 use crate::domain::schedule::due_at;
 use crate::jobs::{Job, JobError};
+use crate::services::reminders;
 use crate::slack::messages::{self, HandOff};
 use crate::state::AppState;
 
@@ -194,6 +196,11 @@ pub async fn nudge(
     let due = db::reminders::get(&state.db, loop_id, position, user)
         .await?
         .map(|r| r.due_at);
+    // A friendly word in working hours, or none: once the scorecard is due, reminders speak.
+    if due.is_some_and(|d| state.clock.now_ms() >= d) {
+        return Ok(());
+    }
+    reminders::within_hours(state, user).await?;
     let dm = state.slack.open_dm(user).await?;
     let key = Job::InterviewNudge {
         loop_id,

@@ -138,7 +138,7 @@ async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
 }
 
 /// Waits for the recipient's working hours (the job is put back, not counted).
-async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
+pub async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
     let tz = tz_of(state, user).await?;
     let now = state.clock.now_ms();
     let allowed = next_allowed(now, &tz, state.settings.work_hours);

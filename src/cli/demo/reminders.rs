@@ -8,15 +8,30 @@ use crate::sim::{render_blocks, render_message};
 impl Demo {
     pub(super) async fn reminders(&self, channel: &str) -> anyhow::Result<()> {
         title("3. Reminders: by DM, in working hours, escalated once");
-        // System design: Wed 14:00 UTC, 60 minutes, due 24 h after it ends.
-        let design_due = START_MS + (2 * 86_400 + 6 * 3600) * 1000;
+        // System design: Wed 14:00 UTC, 60 minutes, due 24 h after it ends (Thu 15:00 UTC).
+        let thursday_morning = START_MS + (2 * 86_400 + 18 * 3600 + 1800) * 1000; // Thu 03:30 UTC
+        self.advance_to(thursday_morning, "09:00 in Kolkata, before anything is due")
+            .await?;
+        if let Some(nudge) = self
+            .sim
+            .dms_to(DESIGNER.id)
+            .into_iter()
+            .find(|m| m.blocks.to_string().contains("How did"))
+        {
+            seen_by(
+                &DESIGNER,
+                "one friendly nudge, in working hours",
+                &render_message(&self.sim, &nudge, DESIGNER.tz),
+            );
+        }
+        let design_due = START_MS + (3 * 86_400 + 6 * 3600) * 1000;
         self.advance_to(design_due + 60_000, "Dev's System design scorecard is due")
             .await?;
         println!(
             "It is 20:31 in Kolkata, outside Dev's working hours (09:00-18:00): the reminder waits."
         );
         println!(
-            "Direct messages to Dev so far: {}",
+            "Direct messages to Dev so far: {} (the brief and the nudge)",
             self.sim.dms_to(DESIGNER.id).len()
         );
         let kolkata_morning = START_MS + (3 * 86_400 + 18 * 3600 + 1800) * 1000; // Fri 03:30 UTC

@@ -26,6 +26,20 @@ impl Demo {
             &render_view(&self.sim, &early, SCREENER.tz),
         );
         let screen_start = (START_MS / 1000 + 86_400 + 5 * 3600) * 1000;
+        self.advance_to(screen_start - 30 * 60_000, "half an hour before the screen")
+            .await?;
+        if let Some(brief) = self
+            .sim
+            .dms_to(SCREENER.id)
+            .into_iter()
+            .find(|m| m.text.contains("is coming up"))
+        {
+            seen_by(
+                &SCREENER,
+                "her brief, by direct message",
+                &render_message(&self.sim, &brief, SCREENER.tz),
+            );
+        }
         self.advance_to(screen_start + 30 * 60_000, "the technical screen is over")
             .await?;
         step(&format!("{} presses the button again", SCREENER.name));
