@@ -61,6 +61,15 @@ pub enum Job {
         position: u32,
         user: String,
     },
+    /// Tell one of the loop's owners (`to`) about a missing scorecard: the escalation, or that
+    /// the person has had every reminder (`what`: `escalation` or `chase_ended`).
+    OwnerNotice {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+        to: String,
+        what: String,
+    },
     /// Tell the coordinator that an interviewer says they did not run the interview.
     NotRunNotice {
         loop_id: LoopId,
@@ -112,6 +121,7 @@ impl Job {
             Job::NotRunNotice { .. } => "not_run_notice",
             Job::PublishHome { .. } => "publish_home",
             Job::Brief { .. } => "brief",
+            Job::OwnerNotice { .. } => "owner_notice",
             Job::InterviewNudge { .. } => "interview_nudge",
             Job::SetupFailedNotice { .. } => "setup_failed_notice",
             Job::InviteRefusedNotice { .. } => "invite_refused_notice",
@@ -135,6 +145,7 @@ impl Job {
             | Job::NotRunNotice { loop_id, .. }
             | Job::SetupFailedNotice { loop_id, .. }
             | Job::Brief { loop_id, .. }
+            | Job::OwnerNotice { loop_id, .. }
             | Job::InterviewNudge { loop_id, .. }
             | Job::InviteRefusedNotice { loop_id, .. } => *loop_id,
             Job::PublishHome { .. } => return None,
@@ -187,6 +198,13 @@ impl Job {
                 user,
                 interview_at,
             } => format!("brief:{loop_id}:{position}:{user}:{interview_at}"),
+            Job::OwnerNotice {
+                loop_id,
+                position,
+                user,
+                to,
+                what,
+            } => format!("owner:{what}:{loop_id}:{position}:{user}:{to}"),
             Job::InterviewNudge {
                 loop_id,
                 position,

@@ -75,6 +75,12 @@ struct Overrides {
     /// LOOPBOT_CONCURRENCY
     #[arg(long)]
     concurrency: Option<String>,
+    /// LOOPBOT_WORK_DAYS
+    #[arg(long)]
+    work_days: Option<String>,
+    /// LOOPBOT_REMIND_MAX
+    #[arg(long)]
+    remind_max: Option<String>,
     /// LOOPBOT_BRIEF_BEFORE
     #[arg(long)]
     brief_before: Option<String>,
@@ -95,6 +101,8 @@ impl Overrides {
             ("LOOPBOT_WORK_HOURS", &self.work_hours),
             ("LOOPBOT_TICK", &self.tick),
             ("LOOPBOT_CONCURRENCY", &self.concurrency),
+            ("LOOPBOT_WORK_DAYS", &self.work_days),
+            ("LOOPBOT_REMIND_MAX", &self.remind_max),
             ("LOOPBOT_BRIEF_BEFORE", &self.brief_before),
             ("LOOPBOT_NUDGE_AFTER", &self.nudge_after),
             ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),

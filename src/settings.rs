@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::domain::channel_name::ChannelNaming;
-pub use crate::domain::schedule::WorkHours;
+pub use crate::domain::schedule::{WorkDays, WorkHours};
 pub use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -21,6 +21,11 @@ pub struct Settings {
     pub remind_every: Duration,
     pub escalate_after: u32,
     pub work_hours: WorkHours,
+    /// `LOOPBOT_WORK_DAYS`: the days reminders may go out, in each person's time zone.
+    pub work_days: WorkDays,
+    /// `LOOPBOT_REMIND_MAX`: reminders per person and stage at most; after the last, the
+    /// loop's owners are told that person is no longer chased.
+    pub remind_max: u32,
     pub tick: Duration,
     pub channel_naming: ChannelNaming,
     pub rubrics_dir: Option<PathBuf>,
@@ -85,6 +90,8 @@ pub fn from_process_env() -> RawSettings {
         "LOOPBOT_CONCURRENCY",
         "LOOPBOT_BRIEF_BEFORE",
         "LOOPBOT_NUDGE_AFTER",
+        "LOOPBOT_WORK_DAYS",
+        "LOOPBOT_REMIND_MAX",
     ];
     NAMES
         .iter()
@@ -128,6 +135,16 @@ impl Settings {
             )?,
             escalate_after: parse_escalate_after(get("LOOPBOT_ESCALATE_AFTER").unwrap_or("2"))?,
             work_hours: parse_work_hours(get("LOOPBOT_WORK_HOURS").unwrap_or("09:00-18:00"))?,
+            work_days: parse_work_days(get("LOOPBOT_WORK_DAYS").unwrap_or("mon-fri"))?,
+            remind_max: match get("LOOPBOT_REMIND_MAX").unwrap_or("5").parse::<u32>() {
+                Ok(n) if (1..=50).contains(&n) => n,
+                _ => {
+                    return Err(problem(
+                        "LOOPBOT_REMIND_MAX",
+                        "expected a whole number of reminders from 1 to 50",
+                    ));
+                }
+            },
             tick: parse_duration("LOOPBOT_TICK", get("LOOPBOT_TICK"), "30s")?,
             channel_naming: match get("LOOPBOT_CHANNEL_NAMING").unwrap_or("name") {
                 "name" => ChannelNaming::Name,
@@ -291,6 +308,41 @@ fn parse_work_hours(value: &str) -> Result<WorkHours, SettingsError> {
     Ok(WorkHours::Window { start_min, end_min })
 }
 
+/// `mon-fri`, `sun-thu`, `mon,wed,fri`, `mon-sun` or `always`.
+fn parse_work_days(value: &str) -> Result<WorkDays, SettingsError> {
+    const NAME: &str = "LOOPBOT_WORK_DAYS";
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    if value == "always" {
+        return Ok(WorkDays::ALL);
+    }
+    let bad = || {
+        problem(
+            NAME,
+            format!(
+                "expected days such as mon-fri, sun-thu or mon,wed,fri, or `always`; got `{value}`"
+            ),
+        )
+    };
+    let index = |d: &str| DAYS.iter().position(|x| *x == d.trim().to_lowercase());
+    let mut mask = 0u8;
+    for part in value.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (mut i, j) = (index(a).ok_or_else(bad)?, index(b).ok_or_else(bad)?);
+                loop {
+                    mask |= 1 << i;
+                    if i == j {
+                        break;
+                    }
+                    i = (i + 1) % 7;
+                }
+            }
+            None => mask |= 1 << index(part).ok_or_else(bad)?,
+        }
+    }
+    Ok(WorkDays(mask))
+}
+
 fn parse_clock_time(text: &str) -> Option<u16> {
     let (h, m) = text.trim().split_once(':')?;
     let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
@@ -348,6 +400,8 @@ mod tests {
         assert_eq!(s.rubrics_dir, None);
         assert_eq!(s.archive_after, Some(Duration::from_secs(7 * 86400)));
         assert_eq!(s.concurrency, 8);
+        assert_eq!(s.work_days, WorkDays::MON_FRI);
+        assert_eq!(s.remind_max, 5);
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert!(s.pace_outbound);
@@ -373,6 +427,8 @@ mod tests {
             ("LOOPBOT_RUBRICS_DIR", "/no/such/dir", "folder"),
             ("LOOPBOT_ARCHIVE_AFTER", "later", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "0", "1 to 64"),
+            ("LOOPBOT_WORK_DAYS", "weekdays", "mon-fri"),
+            ("LOOPBOT_REMIND_MAX", "0", "1 to 50"),
             ("LOOPBOT_BRIEF_BEFORE", "early", "not a duration"),
             ("LOOPBOT_NUDGE_AFTER", "later", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
@@ -394,6 +450,8 @@ mod tests {
                 ("LOOPBOT_WORK_HOURS", "always"),
                 ("LOOPBOT_ARCHIVE_AFTER", "never"),
                 ("LOOPBOT_CHANNEL_NAMING", "initials"),
+                ("LOOPBOT_WORK_DAYS", "sun-thu"),
+                ("LOOPBOT_BRIEF_BEFORE", "never"),
                 ("DATABASE_URL", "sqlite:///var/lib/loopbot/loopbot.db"),
                 ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
             ]),
@@ -403,6 +461,8 @@ mod tests {
         assert_eq!(s.work_hours, WorkHours::Always);
         assert_eq!(s.archive_after, None);
         assert_eq!(s.channel_naming, ChannelNaming::Initials);
+        assert_eq!(s.work_days, WorkDays(0b100_1111), "Sunday to Thursday");
+        assert_eq!(s.brief_before, None);
         assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
     }
 

@@ -177,7 +177,7 @@ fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
         "the reminder waits",
         "Your scorecard for *System design* with *Ada Lovelace* was due",
         "I didn't run this interview",
-        "still missing after 2 reminders",
+        "is still missing after",
         "Your scorecards",
         "*overdue*",
         "skipped *System design*",

@@ -151,7 +151,7 @@ pub async fn stop_all(
 pub async fn claim(
     db: impl SqliteExecutor<'_>,
     row: &ReminderRow,
-    next_at: UnixMillis,
+    next_at: Option<UnixMillis>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "UPDATE reminders SET sent_count = sent_count + 1, next_at = ?5
@@ -251,4 +251,26 @@ pub async fn home_viewers_of_loop(
     .bind(loop_id)
     .fetch_all(db)
     .await
+}
+
+/// After a reminder went out at `sent_at`, the next one is not before `next_at` (a reminder
+/// that waited for working hours must not bring the following one closer).
+pub async fn push_next(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    next_at: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE reminders SET next_at = MAX(next_at, ?4)
+          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND next_at IS NOT NULL",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .bind(next_at)
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -33,9 +33,53 @@ pub enum WorkHours {
     },
 }
 
-/// The first moment at or after `at` inside the working hours of `tz` (an IANA name).
-/// An unknown time zone is treated as UTC.
-pub fn next_allowed(at: UnixMillis, tz: &str, hours: WorkHours) -> UnixMillis {
+/// The days of the week reminders may be sent on, in the recipient's own time zone: bit 0 is
+/// Monday, bit 6 Sunday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkDays(pub u8);
+
+impl WorkDays {
+    pub const ALL: WorkDays = WorkDays(0x7f);
+    pub const MON_FRI: WorkDays = WorkDays(0x1f);
+
+    /// Whether `weekday` (1 = Monday … 7 = Sunday) is a working day.
+    pub fn contains(self, weekday: i8) -> bool {
+        (1..=7).contains(&weekday) && self.0 & (1 << (weekday - 1)) != 0
+    }
+}
+
+/// The first moment at or after `at` inside the working hours and on a working day of `tz`
+/// (an IANA name). An unknown time zone is treated as UTC; no working day at all means now.
+pub fn next_allowed(at: UnixMillis, tz: &str, hours: WorkHours, days: WorkDays) -> UnixMillis {
+    if days.0 & 0x7f == 0 {
+        return next_in_hours(at, tz, hours);
+    }
+    let zone = TimeZone::get(tz).unwrap_or(TimeZone::UTC);
+    let mut candidate = next_in_hours(at, tz, hours);
+    for _ in 0..8 {
+        let Ok(ts) = Timestamp::from_millisecond(candidate) else {
+            return candidate;
+        };
+        let local = ts.to_zoned(zone.clone());
+        if days.contains(local.weekday().to_monday_one_offset()) {
+            return candidate;
+        }
+        // The start of the next day, then its working hours.
+        let next_day = local
+            .date()
+            .checked_add(1.day())
+            .ok()
+            .and_then(|d| d.to_datetime(Time::midnight()).to_zoned(zone.clone()).ok());
+        let Some(next_day) = next_day else {
+            return candidate;
+        };
+        candidate = next_in_hours(next_day.timestamp().as_millisecond(), tz, hours);
+    }
+    candidate
+}
+
+/// The first moment at or after `at` inside the working hours of `tz`, any day.
+fn next_in_hours(at: UnixMillis, tz: &str, hours: WorkHours) -> UnixMillis {
     let WorkHours::Window { start_min, end_min } = hours else {
         return at;
     };
@@ -117,7 +161,7 @@ mod tests {
         ];
         for (moment, tz, expected) in cases {
             assert_eq!(
-                next_allowed(at(moment), tz, HOURS),
+                next_allowed(at(moment), tz, HOURS, WorkDays::ALL),
                 at(expected),
                 "{moment} in {tz}"
             );
@@ -127,15 +171,67 @@ mod tests {
     #[test]
     fn always_means_any_time() {
         let t = at("2026-11-25T01:00:00Z");
-        assert_eq!(next_allowed(t, "Europe/Berlin", WorkHours::Always), t);
+        assert_eq!(
+            next_allowed(t, "Europe/Berlin", WorkHours::Always, WorkDays::ALL),
+            t
+        );
     }
 
     #[test]
     fn daylight_saving_changes_keep_the_local_hour() {
         // Berlin switches to summer time on 2026-03-29: 09:00 local is 07:00 UTC after it.
         assert_eq!(
-            next_allowed(at("2026-03-29T20:00:00Z"), "Europe/Berlin", HOURS),
+            next_allowed(
+                at("2026-03-29T20:00:00Z"),
+                "Europe/Berlin",
+                HOURS,
+                WorkDays::ALL
+            ),
             at("2026-03-30T07:00:00Z")
         );
+    }
+
+    #[test]
+    fn weekends_wait_for_monday_in_each_time_zone() {
+        let cases = [
+            // Fri 27 Nov 2026 17:30 Berlin: still Friday, in hours.
+            (
+                "2026-11-27T16:30:00Z",
+                "Europe/Berlin",
+                "2026-11-27T16:30:00Z",
+            ),
+            // Fri 18:30 Berlin: after hours, so Monday 09:00 Berlin.
+            (
+                "2026-11-27T17:30:00Z",
+                "Europe/Berlin",
+                "2026-11-30T08:00:00Z",
+            ),
+            // Sat 10:00 UTC is Sat 15:30 in Kolkata: Monday 09:00 IST.
+            (
+                "2026-11-28T10:00:00Z",
+                "Asia/Kolkata",
+                "2026-11-30T03:30:00Z",
+            ),
+            // Sun 23:00 UTC is Sun 15:00 in Los Angeles: Monday 09:00 PST.
+            (
+                "2026-11-29T23:00:00Z",
+                "America/Los_Angeles",
+                "2026-11-30T17:00:00Z",
+            ),
+            // Sun 23:30 UTC is already Monday 12:30 in Auckland: now.
+            (
+                "2026-11-29T23:30:00Z",
+                "Pacific/Auckland",
+                "2026-11-29T23:30:00Z",
+            ),
+        ];
+        for (moment, tz, expected) in cases {
+            assert_eq!(
+                next_allowed(at(moment), tz, HOURS, WorkDays::MON_FRI),
+                at(expected),
+                "{moment} in {tz}"
+            );
+        }
+        assert!(WorkDays::MON_FRI.contains(5) && !WorkDays::MON_FRI.contains(6));
     }
 }

@@ -88,8 +88,10 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     let next = now + ms(state.settings.remind_every);
     let mut tx = state.begin().await?;
     for row in due {
-        if db::reminders::claim(&mut *tx, &row, next).await? {
-            let seq = row.sent_count + 1;
+        let seq = row.sent_count + 1;
+        // The last reminder (LOOPBOT_REMIND_MAX) leaves nothing more to schedule.
+        let then = (seq < i64::from(state.settings.remind_max)).then_some(next);
+        if db::reminders::claim(&mut *tx, &row, then).await? {
             Job::Reminder {
                 loop_id: row.loop_id,
                 position: row.position,
@@ -141,7 +143,12 @@ async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
 pub async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
     let tz = tz_of(state, user).await?;
     let now = state.clock.now_ms();
-    let allowed = next_allowed(now, &tz, state.settings.work_hours);
+    let allowed = next_allowed(
+        now,
+        &tz,
+        state.settings.work_hours,
+        state.settings.work_days,
+    );
     if allowed > now {
         return Err(JobError::Deferred { until: allowed });
     }
@@ -212,16 +219,22 @@ pub async fn remind(
         now,
     )
     .await?;
-    if seq >= i64::from(state.settings.escalate_after) {
+    // Never closer together than LOOPBOT_REMIND_EVERY, counted from when this one went out.
+    db::reminders::push_next(
+        &state.db,
+        loop_id,
+        position,
+        user,
+        now + ms(state.settings.remind_every),
+    )
+    .await?;
+    let escalate = seq >= i64::from(state.settings.escalate_after);
+    let last = seq >= i64::from(state.settings.remind_max);
+    if escalate || last {
         let mut tx = state.begin().await?;
-        if db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await? {
-            Job::Escalation {
-                loop_id,
-                position,
-                user: user.to_string(),
-            }
-            .enqueue(&mut *tx, now)
-            .await?;
+        if escalate && db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await?
+        {
+            notify_owners(&mut tx, &l, position, user, "escalation", now).await?;
             Job::RefreshSummary { loop_id }
                 .enqueue(&mut *tx, now)
                 .await?;
@@ -236,12 +249,76 @@ pub async fn remind(
             )
             .await?;
         }
+        if last {
+            notify_owners(&mut tx, &l, position, user, "chase_ended", now).await?;
+        }
         tx.commit().await?;
     }
     Ok(())
 }
 
-/// The one escalation: a direct message to the hiring manager.
+/// In the caller's transaction: one notice for the hiring manager and one for the coordinator
+/// (once when they are the same person), each sent in their own working hours.
+async fn notify_owners(
+    tx: &mut SqliteConnection,
+    l: &InterviewLoop,
+    position: u32,
+    user: &str,
+    what: &str,
+    now: crate::clock::UnixMillis,
+) -> sqlx::Result<()> {
+    let mut owners = vec![l.hiring_manager_id.clone(), l.coordinator_id.clone()];
+    owners.dedup();
+    for to in owners {
+        Job::OwnerNotice {
+            loop_id: l.id,
+            position,
+            user: user.to_string(),
+            to,
+            what: what.to_string(),
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The escalation, or the end of chasing, for one owner, in their working hours.
+pub async fn owner_notice(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    to: &str,
+    what: &str,
+) -> Result<(), JobError> {
+    let Some((l, row)) = still_owed(state, loop_id, position, user).await? else {
+        return Ok(());
+    };
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    within_hours(state, to).await?;
+    let message = if what == "chase_ended" {
+        messages::chase_ended(&l, stage, user, row.sent_count)
+    } else {
+        messages::escalation(&l, stage, user, row.due_at, row.sent_count)
+    };
+    let key = Job::OwnerNotice {
+        loop_id,
+        position,
+        user: user.to_string(),
+        to: to.to_string(),
+        what: what.to_string(),
+    }
+    .dedupe_key();
+    let dm = state.slack.open_dm(to).await?;
+    state.slack.post_message(&dm, &message, &key).await?;
+    Ok(())
+}
+
+/// The escalation as queued before it went to both owners (kept so queued jobs still run):
+/// a direct message to the hiring manager.
 pub async fn escalate(
     state: &AppState,
     loop_id: LoopId,

@@ -202,6 +202,13 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             position,
             user,
         } => reminders::escalate(state, *loop_id, *position, user).await,
+        Job::OwnerNotice {
+            loop_id,
+            position,
+            user,
+            to,
+            what,
+        } => reminders::owner_notice(state, *loop_id, *position, user, to, what).await,
         Job::NotRunNotice {
             loop_id,
             position,

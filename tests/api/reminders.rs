@@ -50,7 +50,10 @@ fn escalations_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
 #[tokio::test]
 async fn reminders_start_when_feedback_is_due_repeat_on_cadence_and_escalate_once() {
     let world = World::new().await;
-    let app = world.spawn_app().await;
+    // Every day a working day here: weekends are the subject of their own test.
+    let app = world
+        .spawn_app_with(&[("LOOPBOT_WORK_DAYS", "always")])
+        .await;
     provisioned(&world, &app).await;
 
     advance_to(&world, screen_due_ms() - MINUTE as i64 * 1000);
@@ -433,4 +436,66 @@ async fn loop_status_in_the_channel_shows_overdue_like_the_pinned_summary() {
         summary(&world).blocks,
         "the status is the pinned summary, as it stands"
     );
+}
+
+#[tokio::test]
+async fn civil_reminders_skip_weekends_stop_after_the_last_and_escalate_to_both_owners() {
+    let world = World::new().await;
+    let app = world
+        .spawn_app_with(&[
+            ("LOOPBOT_REMIND_MAX", "3"),
+            NO_BRIEF_OR_NUDGE[0],
+            NO_BRIEF_OR_NUDGE[1],
+        ])
+        .await;
+    provisioned(&world, &app).await;
+    // Due Wed 25 Nov; reminders Wed, Thu, Fri; Saturday and Sunday are not working days.
+    advance_to(&world, screen_due_ms() + MINUTE as i64 * 1000);
+    app.run_jobs().await;
+    for _ in 0..4 {
+        world.clock.advance(Duration::from_secs(DAY));
+        app.run_jobs().await;
+    }
+    // Now Sun 29 Nov: three reminders (Wed, Thu, Fri), none on Saturday or Sunday.
+    let reminders = reminders_to(&world, SCREENER);
+    assert_eq!(reminders.len(), 3, "the last one, and no weekend");
+    let times: Vec<f64> = reminders
+        .iter()
+        .map(|m| m.ts.parse::<f64>().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] >= 24.0 * 3600.0),
+        "never closer than LOOPBOT_REMIND_EVERY: {times:?}"
+    );
+    // A week more (owners hear on their own working days): nothing else for the interviewer.
+    for _ in 0..7 {
+        world.clock.advance(Duration::from_secs(DAY));
+        app.run_jobs().await;
+    }
+    assert_eq!(reminders_to(&world, SCREENER).len(), 3);
+    // Into the coordinator's working hours on a working day (Monday, after 09:00 in New York).
+    world.clock.advance(Duration::from_secs(DAY + 6 * HOUR));
+    app.run_jobs().await;
+    // The escalation (after 2) reached both owners, with what they can do about it.
+    for owner in [HIRING_MANAGER, COORDINATOR] {
+        let escalated = escalations_to(&world, owner);
+        assert_eq!(escalated.len(), 1, "{owner} is told once");
+        for action in [
+            loopbot::slack::ids::STAGE_REMIND,
+            PANEL_OPEN,
+            loopbot::slack::ids::STAGE_SKIP,
+        ] {
+            assert!(
+                button(&escalated[0].blocks, action).is_some(),
+                "{owner}: {action}"
+            );
+        }
+        let ended: Vec<_> = world
+            .sim
+            .dms_to(owner)
+            .into_iter()
+            .filter(|m| m.text.contains("no longer chased") && m.text.contains("Technical screen"))
+            .collect();
+        assert_eq!(ended.len(), 1, "{owner} learns that chasing stopped");
+    }
 }

@@ -52,8 +52,9 @@ impl Demo {
             "Dev gets a second reminder. After {} reminders the hiring manager is told, once, in their own working hours.",
             self.state.settings.escalate_after
         );
-        let london_morning = START_MS + (5 * 86_400) * 1000; // Sat 09:00 UTC
-        self.advance_to(london_morning, "09:00 in London").await?;
+        let london_morning = START_MS + (7 * 86_400) * 1000; // Mon 09:00 UTC: weekends wait
+        self.advance_to(london_morning, "Monday 09:00 in London (weekends wait)")
+            .await?;
         if let Some(escalation) = self
             .sim
             .dms_to(HIRING_MANAGER.id)

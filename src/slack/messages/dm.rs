@@ -2,7 +2,7 @@
 
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::slack::mrkdwn::{date_time, escape, mention};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::slack::ids::*;
@@ -79,14 +79,46 @@ pub fn escalation(
         .as_deref()
         .map(crate::slack::mrkdwn::channel_link)
         .unwrap_or_default();
-    Message::plain(format!(
+    let text = format!(
         ":red_circle: {}'s scorecard for *{}* with *{}* was due {} and is still missing after {sent} reminder{}. The stage is marked overdue on the summary in {channel}.",
         mention(user),
         stage.name,
         escape(&l.candidate_name),
         date_time(due_at),
         if sent == 1 { "" } else { "s" }
-    ))
+    );
+    Message {
+        blocks: vec![section(&text), owner_actions(l, stage)],
+        text,
+    }
+}
+
+/// What an owner can do about a missing scorecard: remind again, change the panel, skip.
+fn owner_actions(l: &InterviewLoop, stage: &Stage) -> Value {
+    let value = stage_value(l.id, stage.position);
+    json!({
+        "type": "actions",
+        "block_id": "owner_actions",
+        "elements": [
+            button(STAGE_REMIND, "Remind again", &value, Some("primary")),
+            button(PANEL_OPEN, "Change the panel", &l.id.to_string(), None),
+            button(STAGE_SKIP, "Skip the stage", &value, None),
+        ],
+    })
+}
+
+/// Tells an owner that someone has had every reminder and is no longer chased.
+pub fn chase_ended(l: &InterviewLoop, stage: &Stage, user: &str, sent: i64) -> Message {
+    let text = format!(
+        ":no_bell: {} has had {sent} reminders for the *{}* scorecard with *{}* and is no longer chased. Remind once more, change the panel, or skip the stage.",
+        mention(user),
+        stage.name,
+        escape(&l.candidate_name)
+    );
+    Message {
+        blocks: vec![section(&text), owner_actions(l, stage)],
+        text,
+    }
 }
 
 /// Tells the coordinator someone says they did not run an interview.
