@@ -12,7 +12,6 @@ use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::jobs::{Job, JobError};
-use crate::services::refresh;
 use crate::slack::messages::{self, loop_ready, rubric_message, summary_message, topic};
 use crate::state::AppState;
 
@@ -70,7 +69,9 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         Some(ts) => ts.clone(),
         None => {
             // Rendered from the state as it is now: a scorecard may already be in.
-            let (current, progress) = refresh::current_state(state, loop_id).await?;
+            let (current, progress) = db::progress::load(&state.db, loop_id)
+                .await?
+                .ok_or_else(|| JobError::loop_gone(loop_id))?;
             let message = summary_message(&current, rubric, &progress);
             let key = format!("provision:{loop_id}:summary");
             let ts = slack.post_message(&channel, &message, &key).await?;
