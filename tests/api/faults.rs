@@ -8,18 +8,8 @@ use crate::helpers::*;
 
 /// Exactly one channel with 5 messages, the summary pinned, one confirmation.
 fn assert_one_complete_channel(world: &World) {
+    assert_one_channel_posted_once(world);
     let channels = loop_channels(world);
-    assert_eq!(channels.len(), 1, "one channel");
-    let messages = world.sim.messages(&channels[0].id);
-    assert_eq!(
-        messages.len(),
-        5,
-        "four rubric messages and a summary, once each"
-    );
-    assert_eq!(
-        world.sim.pins(&channels[0].id),
-        vec![messages[4].ts.clone()]
-    );
     assert_eq!(world.sim.ephemerals_for(COORDINATOR).len(), 1);
     assert_eq!(
         channels[0].members.len(),

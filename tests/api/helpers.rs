@@ -399,3 +399,19 @@ pub fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
         .filter(|c| c.name.starts_with("loop-"))
         .collect()
 }
+
+/// Exactly one loop channel, with four rubric posts and the pinned summary, once each.
+pub fn assert_one_channel_posted_once(world: &World) {
+    let channels = loop_channels(world);
+    assert_eq!(channels.len(), 1, "one channel: {channels:?}");
+    let messages = world.sim.messages(&channels[0].id);
+    assert_eq!(
+        messages.len(),
+        5,
+        "four rubric posts and a summary, once each"
+    );
+    assert_eq!(
+        world.sim.pins(&channels[0].id),
+        vec![messages[4].ts.clone()]
+    );
+}

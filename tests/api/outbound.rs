@@ -8,22 +8,6 @@ use loopbot::sim::client::FormValues;
 
 use crate::helpers::*;
 
-/// Exactly one loop channel, with four rubric posts and the pinned summary, once each.
-fn assert_one_complete_channel(world: &World) {
-    let channels = loop_channels(world);
-    assert_eq!(channels.len(), 1, "one channel: {channels:?}");
-    let messages = world.sim.messages(&channels[0].id);
-    assert_eq!(
-        messages.len(),
-        5,
-        "four rubric posts and a summary, once each"
-    );
-    assert_eq!(
-        world.sim.pins(&channels[0].id),
-        vec![messages[4].ts.clone()]
-    );
-}
-
 async fn job_row(app: &TestApp) -> (String, i64) {
     sqlx::query_as("SELECT state, attempts FROM jobs WHERE kind = 'provision_loop'")
         .fetch_one(&app.state.db)
@@ -54,7 +38,7 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
         1,
         "no waiting for the lease to run out"
     );
-    assert_one_complete_channel(&world);
+    assert_one_channel_posted_once(&world);
     assert_eq!(job_row(&app).await, ("done".to_string(), 1));
 }
 
@@ -162,7 +146,7 @@ async fn rate_limits_never_use_up_the_attempts_and_a_step_that_works_resets_the_
         "rubric posts and summary within 25 s: {jobs:?}"
     );
     app.run_jobs().await;
-    assert_one_complete_channel(&world);
+    assert_one_channel_posted_once(&world);
 }
 
 #[tokio::test]
@@ -183,7 +167,7 @@ async fn a_storm_longer_than_the_old_attempt_budget_abandons_nothing() {
         app.run_jobs().await;
         world.clock.advance(Duration::from_secs(6));
     }
-    assert_one_complete_channel(&world);
+    assert_one_channel_posted_once(&world);
     assert_eq!(job_row(&app).await, ("done".to_string(), 1));
 }
 
@@ -344,7 +328,7 @@ async fn a_channel_whose_answer_was_lost_is_adopted_not_made_twice() {
     let app = world.spawn_app().await;
     world.clock.advance(Duration::from_secs(60));
     app.run_jobs().await;
-    assert_one_complete_channel(&world);
+    assert_one_channel_posted_once(&world);
     assert_eq!(
         loop_channels(&world)[0].name,
         "loop-ada-lovelace-senior-backend"
@@ -362,7 +346,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_posted_twice() {
     app.run_jobs().await;
     world.clock.advance(Duration::from_secs(60));
     app.run_jobs().await;
-    assert_one_complete_channel(&world);
+    assert_one_channel_posted_once(&world);
     // A direct message lost the same way is sent once too.
     let channel = loop_channel(&world);
     world
