@@ -102,11 +102,17 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        // Up means listening with its database created (a port chosen free can, rarely, be
+        // taken by another test's server in the meantime; then this one never comes up).
+        let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && dir.path().join("l.db").exists();
         if up {
             break;
         }
-        assert!(Instant::now() < deadline, "the server did not start");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start and create its database"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
