@@ -109,26 +109,8 @@ async fn main() -> anyhow::Result<()> {
         "load: {CONNECTIONS} connections for {seconds} s, half /loop start, half scorecard submissions"
     );
     let (server_cpu0, bench_cpu0) = (cpu_seconds(&pid.to_string()), cpu_seconds("self"));
-    // Build the submission body once; each request only swaps in its own evidence.
-    let mut template = FormValues::new().text(
-        "evidence",
-        "EVIDENCEPLACEHOLDER explained the idempotent consumer they built and its failure modes.",
-    );
-    for block in scorecard.view["blocks"].as_array().into_iter().flatten() {
-        if let Some(id) = block["block_id"]
-            .as_str()
-            .filter(|id| id.starts_with("crit:") || *id == "overall")
-        {
-            template = template.option(id, "3");
-        }
-    }
-    let submission = SlackSide::interaction_body(&slack.submission_of(
-        "UINT",
-        &scorecard.id,
-        &scorecard.hash,
-        &scorecard.view,
-        &template,
-    ));
+    // Built once; each request only swaps in its own evidence.
+    let submission = common::submission_template(&slack, "UINT", &scorecard);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..CONNECTIONS {

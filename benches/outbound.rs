@@ -127,25 +127,8 @@ async fn main() -> anyhow::Result<()> {
         .into_iter()
         .last()
         .ok_or_else(|| anyhow::anyhow!("no scorecard modal"))?;
-    let mut template = FormValues::new().text(
-        "evidence",
-        "EVIDENCEPLACEHOLDER explained the idempotent consumer they built and its failure modes.",
-    );
-    for block in scorecard.view["blocks"].as_array().into_iter().flatten() {
-        if let Some(id) = block["block_id"]
-            .as_str()
-            .filter(|id| id.starts_with("crit:") || *id == "overall")
-        {
-            template = template.option(id, "3");
-        }
-    }
-    let submission = SlackSide::interaction_body(&slack.submission_of(
-        "UINT",
-        &scorecard.id,
-        &scorecard.hash,
-        &scorecard.view,
-        &template,
-    ));
+    // Built once; each request only swaps in its own evidence.
+    let submission = common::submission_template(&slack, "UINT", &scorecard);
     let mut acks = Vec::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
     let end = Instant::now() + Duration::from_secs(seconds);

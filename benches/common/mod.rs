@@ -80,3 +80,27 @@ pub fn find_value(blocks: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// A scorecard submission body for the form `view`: every rating `3`, and an evidence text
+/// with `EVIDENCEPLACEHOLDER` for each request to swap out.
+pub fn submission_template(
+    slack: &loopbot::sim::client::SlackSide,
+    user: &str,
+    view: &loopbot::sim::SimView,
+) -> String {
+    let mut form = loopbot::sim::client::FormValues::new().text(
+        "evidence",
+        "EVIDENCEPLACEHOLDER explained the idempotent consumer they built and its failure modes.",
+    );
+    for block in view.view["blocks"].as_array().into_iter().flatten() {
+        if let Some(id) = block["block_id"]
+            .as_str()
+            .filter(|id| id.starts_with("crit:") || *id == "overall")
+        {
+            form = form.option(id, "3");
+        }
+    }
+    loopbot::sim::client::SlackSide::interaction_body(
+        &slack.submission_of(user, &view.id, &view.hash, &view.view, &form),
+    )
+}

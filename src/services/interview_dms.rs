@@ -161,7 +161,6 @@ pub async fn brief(
             })
         })
         .collect();
-    let dm = state.slack.open_dm(user).await?;
     let key = Job::Brief {
         loop_id,
         position,
@@ -171,7 +170,7 @@ pub async fn brief(
     .dedupe_key();
     state
         .slack
-        .post_message(&dm, &messages::brief(&l, &stage, sr, &hand_offs), &key)
+        .send_dm(user, &messages::brief(&l, &stage, sr, &hand_offs), &key)
         .await?;
     Ok(())
 }
@@ -201,7 +200,6 @@ pub async fn nudge(
         return Ok(());
     }
     reminders::within_hours(state, user).await?;
-    let dm = state.slack.open_dm(user).await?;
     let key = Job::InterviewNudge {
         loop_id,
         position,
@@ -211,7 +209,7 @@ pub async fn nudge(
     .dedupe_key();
     state
         .slack
-        .post_message(&dm, &messages::interview_nudge(&l, &stage, due), &key)
+        .send_dm(user, &messages::interview_nudge(&l, &stage, due), &key)
         .await?;
     Ok(())
 }

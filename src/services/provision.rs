@@ -197,10 +197,13 @@ pub async fn invite_refused_notice(
     };
     let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
     let key = format!("invite_refused:{loop_id}:{}", users.join(","));
-    let dm = state.slack.open_dm(&l.coordinator_id).await?;
     state
         .slack
-        .post_message(&dm, &messages::invite_refused(&l, refused), &key)
+        .send_dm(
+            &l.coordinator_id,
+            &messages::invite_refused(&l, refused),
+            &key,
+        )
         .await?;
     Ok(())
 }
@@ -218,11 +221,14 @@ pub async fn setup_failed_notice(
     let reason = db::jobs::last_error(&state.db, job_id)
         .await?
         .unwrap_or_default();
-    let dm = state.slack.open_dm(&l.coordinator_id).await?;
     let key = format!("setup_failed:{loop_id}:{job_id}");
     state
         .slack
-        .post_message(&dm, &messages::setup_failed(&l, &reason, job_id), &key)
+        .send_dm(
+            &l.coordinator_id,
+            &messages::setup_failed(&l, &reason, job_id),
+            &key,
+        )
         .await?;
     Ok(())
 }
@@ -244,8 +250,10 @@ async fn confirm(state: &AppState, l: &InterviewLoop) -> Result<(), JobError> {
             }
         }
     }
-    let dm = state.slack.open_dm(&l.coordinator_id).await?;
     let key = format!("provision:{}:ready", l.id);
-    state.slack.post_message(&dm, &message, &key).await?;
+    state
+        .slack
+        .send_dm(&l.coordinator_id, &message, &key)
+        .await?;
     Ok(())
 }

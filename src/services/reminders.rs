@@ -312,8 +312,7 @@ pub async fn owner_notice(
         what: what.to_string(),
     }
     .dedupe_key();
-    let dm = state.slack.open_dm(to).await?;
-    state.slack.post_message(&dm, &message, &key).await?;
+    state.slack.send_dm(to, &message, &key).await?;
     Ok(())
 }
 

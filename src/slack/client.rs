@@ -421,6 +421,17 @@ impl SlackApi {
         string_at(&answer, "/ts")
     }
 
+    /// Posts a direct message to `user`, exactly once (see [`SlackApi::post_message`]).
+    pub async fn send_dm(
+        &self,
+        user: &str,
+        message: &Message,
+        key: &str,
+    ) -> Result<String, SlackError> {
+        let dm = self.open_dm(user).await?;
+        self.post_message(&dm, message, key).await
+    }
+
     /// The `ts` of the bot's recent message in `channel` tagged with `key`, if any.
     async fn find_posted(&self, channel: &str, key: &str) -> Result<Option<String>, SlackError> {
         let answer = self
