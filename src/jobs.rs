@@ -95,6 +95,11 @@ pub enum Job {
     /// Tell the coordinator that setting up the loop's channel failed for good, and how to
     /// retry (`loopbot jobs retry <job_id>`).
     SetupFailedNotice { loop_id: LoopId, job_id: i64 },
+    /// One quiet channel note that the panel is scheduled out of the rubric's order
+    /// (`order`: the stage positions by interview time, e.g. `1,3,2`).
+    OrderNote { loop_id: LoopId, order: String },
+    /// Tell one of the loop's owners (`to`) that the screen is in: continue, or stop here.
+    ScreenGate { loop_id: LoopId, to: String },
     /// Tell the coordinator whom Slack would not add to the channel, and why.
     InviteRefusedNotice {
         loop_id: LoopId,
@@ -125,6 +130,8 @@ impl Job {
             Job::InterviewNudge { .. } => "interview_nudge",
             Job::SetupFailedNotice { .. } => "setup_failed_notice",
             Job::InviteRefusedNotice { .. } => "invite_refused_notice",
+            Job::OrderNote { .. } => "order_note",
+            Job::ScreenGate { .. } => "screen_gate",
         }
     }
 
@@ -147,7 +154,9 @@ impl Job {
             | Job::Brief { loop_id, .. }
             | Job::OwnerNotice { loop_id, .. }
             | Job::InterviewNudge { loop_id, .. }
-            | Job::InviteRefusedNotice { loop_id, .. } => *loop_id,
+            | Job::InviteRefusedNotice { loop_id, .. }
+            | Job::OrderNote { loop_id, .. }
+            | Job::ScreenGate { loop_id, .. } => *loop_id,
             Job::PublishHome { .. } => return None,
         })
     }
@@ -214,6 +223,8 @@ impl Job {
             Job::SetupFailedNotice { loop_id, job_id } => {
                 format!("setup_failed:{loop_id}:{job_id}")
             }
+            Job::OrderNote { loop_id, order } => format!("order:{loop_id}:{order}"),
+            Job::ScreenGate { loop_id, to } => format!("screen_gate:{loop_id}:{to}"),
             Job::InviteRefusedNotice { loop_id, refused } => {
                 let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
                 format!("invite_refused:{loop_id}:{}", users.join(","))

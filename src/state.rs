@@ -3,6 +3,7 @@
 //! opens a write transaction and [`Change::commit`] commits it and wakes the worker, so work
 //! queued in it starts at once.
 
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -13,7 +14,10 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::db::{self, Db};
+use crate::domain::interview_loop::{InterviewLoop, LoopId, Stage};
+use crate::domain::progress::LoopProgress;
 use crate::domain::rubric::RubricSet;
+use crate::domain::schedule::Timing;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::slack::SlackApi;
@@ -91,6 +95,47 @@ impl AppState {
             slack: self.slack.for_job(retrying),
             ..self.clone()
         }
+    }
+
+    /// When the stage's interview starts and ends and its feedback is due (the rubric's
+    /// deadline, else `LOOPBOT_FEEDBACK_DUE`); `None` while it is unscheduled.
+    pub fn timing(&self, rubric_id: &str, stage: &Stage) -> Option<Timing> {
+        let at = stage.interview_at?;
+        let rubric = self.rubrics.get(rubric_id);
+        let minutes = rubric
+            .and_then(|r| r.stage(&stage.key))
+            .map(|s| s.planned_minutes())
+            .unwrap_or(60);
+        let feedback_due = rubric
+            .and_then(|r| r.feedback_deadline)
+            .unwrap_or(self.settings.feedback_due);
+        Some(Timing::new(at, minutes, feedback_due))
+    }
+
+    /// Each scheduled stage's timing, by position.
+    pub fn timings(&self, l: &InterviewLoop) -> BTreeMap<u32, Timing> {
+        l.stages
+            .iter()
+            .filter_map(|s| Some((s.position, self.timing(&l.rubric_id, s)?)))
+            .collect()
+    }
+
+    /// Where the loop stands now: [`db::progress::load`] with the clock and the interview
+    /// times, so every status follows the time. `None` when the loop does not exist.
+    pub async fn progress(
+        &self,
+        loop_id: LoopId,
+    ) -> sqlx::Result<Option<(InterviewLoop, LoopProgress)>> {
+        let Some((l, progress)) = db::progress::load(&self.db, loop_id).await? else {
+            return Ok(None);
+        };
+        let progress = self.progress_now(&l, progress);
+        Ok(Some((l, progress)))
+    }
+
+    /// `progress` as of now, with the loop's interview times.
+    pub fn progress_now(&self, l: &InterviewLoop, progress: LoopProgress) -> LoopProgress {
+        progress.at(self.clock.now_ms(), self.timings(l))
     }
 
     /// Starts a write (`BEGIN IMMEDIATE`): the use case's change and the jobs it implies go

@@ -141,9 +141,29 @@ where
     }
 }
 
+/// [`get`] inside the caller's transaction (sees its uncommitted changes, holds no second
+/// connection).
+pub async fn get_in(
+    conn: &mut SqliteConnection,
+    id: LoopId,
+) -> sqlx::Result<Option<InterviewLoop>> {
+    let row: Option<LoopRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        loop_columns!(),
+        " FROM loops WHERE id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(with_stages(&mut *conn, row).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn with_stages<'c, E>(db: E, row: LoopRow) -> sqlx::Result<InterviewLoop>
 where
-    E: SqliteExecutor<'c> + Copy,
+    E: SqliteExecutor<'c>,
 {
     // Stages, panels, skips and warnings in one round trip: each row is one of them, told
     // apart by `kind` (every statement costs a hop to SQLite's connection thread).
@@ -376,6 +396,28 @@ pub async fn insert_skip(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// The order of interviews the channel was last told about (see the `order_noted` column).
+pub async fn order_noted(conn: &mut SqliteConnection, id: LoopId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT order_noted FROM loops WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map(Option::flatten)
+}
+
+pub async fn set_order_noted(
+    conn: &mut SqliteConnection,
+    id: LoopId,
+    order: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE loops SET order_noted = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(order)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
 }
 
 /// Notes that a missing-stage warning is due; `false` if one was already given for the stage.

@@ -187,6 +187,15 @@ impl InterviewLoop {
     }
 }
 
+/// The scheduled stages in the order their interviews happen, when that is not the rubric's
+/// order (a panel may well be scheduled that way); `None` when in order.
+pub fn time_order_if_shuffled(stages: &[Stage]) -> Option<Vec<&Stage>> {
+    let mut timed: Vec<&Stage> = stages.iter().filter(|s| s.interview_at.is_some()).collect();
+    timed.sort_by_key(|s| (s.interview_at, s.position));
+    let in_order = timed.windows(2).all(|w| w[0].position < w[1].position);
+    (!in_order).then_some(timed)
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
@@ -234,6 +243,7 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::fixtures::sample_loop;
+    use super::time_order_if_shuffled;
 
     #[test]
     fn members_are_listed_once_in_a_stable_order() {
@@ -262,5 +272,26 @@ mod tests {
         let l = sample_loop();
         let names: Vec<_> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["Coding"]);
+    }
+
+    #[test]
+    fn a_panel_out_of_the_rubrics_order_is_told_apart_from_one_in_order() {
+        let mut l = sample_loop();
+        assert!(
+            time_order_if_shuffled(&l.stages).is_none(),
+            "nothing scheduled"
+        );
+        l.stages[0].interview_at = Some(100);
+        l.stages[1].interview_at = Some(200);
+        l.stages[2].interview_at = Some(300);
+        assert!(time_order_if_shuffled(&l.stages).is_none());
+        // Coding before system design; values unscheduled.
+        l.stages[2].interview_at = Some(150);
+        let order: Vec<u32> = time_order_if_shuffled(&l.stages)
+            .unwrap()
+            .iter()
+            .map(|s| s.position)
+            .collect();
+        assert_eq!(order, [1, 3, 2]);
     }
 }

@@ -5,17 +5,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus, Stage};
+use crate::domain::schedule::Timing;
 use crate::domain::scorecard::{Rating, Scorecard};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoopProgress {
     /// stage position → interviewer → overall recommendation of their latest scorecard.
     submitted: BTreeMap<u32, BTreeMap<String, Rating>>,
-    /// Stages whose feedback is past due (reminders are going out), and those escalated.
-    due: BTreeSet<u32>,
+    /// Stages escalated to the owners for someone who has not submitted.
     overdue: BTreeSet<u32>,
     /// (stage position, interviewer) → when their feedback is due, for scheduled stages.
     due_at: BTreeMap<(u32, String), crate::clock::UnixMillis>,
+    /// When each scheduled stage's interview starts and ends and its feedback is due.
+    timings: BTreeMap<u32, Timing>,
+    /// The moment the statuses are for.
+    now: UnixMillis,
 }
 
 /// How far chasing someone for a stage has gone.
@@ -29,23 +33,36 @@ pub struct Chase {
     pub stopped: bool,
 }
 
+/// Where a stage stands at a moment, following its interview's time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageStatus {
     Skipped {
         reason: String,
     },
-    /// No feedback, not skipped, and a warning about it has been posted.
+    /// No feedback and not skipped, though its interview is over (or was never scheduled) and
+    /// a later stage has feedback, or a decision was asked for without it.
     Missing,
     NoInterviewer,
-    /// Escalated to the hiring manager.
-    Overdue,
-    /// Past its deadline; reminders are going out.
-    Due,
+    /// No interview time yet.
     Unscheduled,
-    Pending {
+    /// The interview is ahead.
+    Scheduled {
+        at: UnixMillis,
+    },
+    /// The interview is running now.
+    InProgress,
+    /// The interview is over; feedback is not due yet.
+    AwaitingFeedback {
         submitted: usize,
         of: usize,
     },
+    /// Past its deadline for someone; reminders are going out.
+    Due {
+        submitted: usize,
+        of: usize,
+    },
+    /// Escalated to the hiring manager and the coordinator.
+    Overdue,
     Submitted,
 }
 
@@ -65,22 +82,34 @@ impl LoopProgress {
         }
     }
 
-    /// Adds what reminders know: which stages are due or overdue for someone who has not
-    /// submitted.
+    /// Adds what reminders know: when each interviewer's feedback is due, and which stages
+    /// were escalated for someone who has not submitted.
     pub fn with_chases(mut self, chases: &[Chase]) -> Self {
         for chase in chases {
             self.due_at
                 .insert((chase.position, chase.user.clone()), chase.due_at);
-            if chase.stopped || self.has_submitted(chase.position, &chase.user) {
-                continue;
-            }
-            if chase.escalated {
+            if chase.escalated && !self.has_submitted(chase.position, &chase.user) {
                 self.overdue.insert(chase.position);
-            } else if chase.reminders_sent > 0 {
-                self.due.insert(chase.position);
             }
         }
         self
+    }
+
+    /// Statuses as of `now`, with each scheduled stage's interview times.
+    pub fn at(mut self, now: UnixMillis, timings: BTreeMap<u32, Timing>) -> Self {
+        self.now = now;
+        self.timings = timings;
+        self
+    }
+
+    /// The moment the statuses are for.
+    pub fn now(&self) -> UnixMillis {
+        self.now
+    }
+
+    /// When the stage's interview starts and ends and its feedback is due, if scheduled.
+    pub fn timing(&self, position: u32) -> Option<Timing> {
+        self.timings.get(&position).copied()
     }
 
     /// When `user`'s feedback for the stage is due (scheduled stages only).
@@ -125,6 +154,8 @@ impl LoopProgress {
         self.submitted.get(&position).is_some_and(|m| !m.is_empty())
     }
 
+    /// The stage's status at the progress's moment: what is done first (submitted, skipped,
+    /// escalated, missing), then what the clock says.
     pub fn status(&self, l: &InterviewLoop, stage: &Stage) -> StageStatus {
         if self.stage_complete(stage) {
             return StageStatus::Submitted;
@@ -143,21 +174,42 @@ impl LoopProgress {
         if stage.interviewers.is_empty() {
             return StageStatus::NoInterviewer;
         }
-        if self.due.contains(&stage.position) {
-            return StageStatus::Due;
-        }
-        let submitted = stage
+        let pending: Vec<&String> = stage
             .interviewers
             .iter()
-            .filter(|u| self.has_submitted(stage.position, u))
-            .count();
-        if stage.interview_at.is_none() && submitted == 0 {
-            return StageStatus::Unscheduled;
+            .filter(|u| !self.has_submitted(stage.position, u))
+            .collect();
+        let (submitted, of) = (
+            stage.interviewers.len() - pending.len(),
+            stage.interviewers.len(),
+        );
+        let Some(timing) = self.timing(stage.position) else {
+            return if submitted == 0 {
+                StageStatus::Unscheduled
+            } else {
+                StageStatus::AwaitingFeedback { submitted, of }
+            };
+        };
+        if self.now < timing.start {
+            return StageStatus::Scheduled { at: timing.start };
         }
-        StageStatus::Pending {
-            submitted,
-            of: stage.interviewers.len(),
+        if self.now < timing.end {
+            return StageStatus::InProgress;
         }
+        let due = pending
+            .iter()
+            .any(|u| self.due_at(stage.position, u).unwrap_or(timing.due) <= self.now);
+        if due {
+            StageStatus::Due { submitted, of }
+        } else {
+            StageStatus::AwaitingFeedback { submitted, of }
+        }
+    }
+
+    /// Whether the stage's interview has started by the progress's moment (an unscheduled
+    /// stage has not).
+    pub fn has_started(&self, position: u32) -> bool {
+        self.timing(position).is_some_and(|t| t.start <= self.now)
     }
 
     /// Blind by default: recommendations show in the channel only once every stage is complete,
@@ -170,15 +222,10 @@ impl LoopProgress {
     }
 
     /// Stages the loop moved on without: no feedback and no skip, before a stage that has
-    /// feedback, and either unscheduled or with their interview over by `now` (`ended_at`
-    /// gives when a stage's interview ends). A stage whose interview is still ahead is not
-    /// missing, however the panel was ordered.
-    pub fn missing_before_feedback(
-        &self,
-        l: &InterviewLoop,
-        now: UnixMillis,
-        ended_at: impl Fn(&Stage) -> Option<UnixMillis>,
-    ) -> Vec<u32> {
+    /// feedback, and either unscheduled or past the time their feedback was due. A stage whose
+    /// interview is still ahead, or whose interviewer still has time to write, is not missing,
+    /// however the panel was ordered.
+    pub fn missing_before_feedback(&self, l: &InterviewLoop) -> Vec<u32> {
         let Some(last) = l
             .stages
             .iter()
@@ -192,7 +239,7 @@ impl LoopProgress {
             .iter()
             .filter(|s| s.position < last)
             .filter(|s| !self.has_feedback(s.position) && l.skip_of(s.position).is_none())
-            .filter(|s| ended_at(s).is_none_or(|end| end <= now))
+            .filter(|s| self.timing(s.position).is_none_or(|t| t.due <= self.now))
             .map(|s| s.position)
             .collect()
     }
@@ -229,6 +276,14 @@ mod tests {
         }
     }
 
+    fn timed(start: UnixMillis) -> Timing {
+        Timing {
+            start,
+            end: start + 60,
+            due: start + 1_000,
+        }
+    }
+
     #[test]
     fn statuses_follow_submissions() {
         let mut l = sample_loop();
@@ -236,14 +291,12 @@ mod tests {
         let p = LoopProgress::from_scorecards(&[card(2, "UB", Rating::Yes)]);
         assert_eq!(
             p.status(&l, &l.stages[0]),
-            StageStatus::Pending {
-                submitted: 0,
-                of: 1
-            }
+            StageStatus::Unscheduled,
+            "no timing known: unscheduled"
         );
         assert_eq!(
             p.status(&l, &l.stages[1]),
-            StageStatus::Pending {
+            StageStatus::AwaitingFeedback {
                 submitted: 1,
                 of: 2
             }
@@ -255,18 +308,77 @@ mod tests {
     }
 
     #[test]
+    fn statuses_follow_the_interview_clock() {
+        let l = sample_loop();
+        let stage = &l.stages[0];
+        let timings = |now| {
+            LoopProgress::default()
+                .with_chases(&[])
+                .at(now, [(1, timed(100))].into())
+        };
+        assert_eq!(
+            timings(99).status(&l, stage),
+            StageStatus::Scheduled { at: 100 }
+        );
+        assert_eq!(timings(100).status(&l, stage), StageStatus::InProgress);
+        assert_eq!(
+            timings(160).status(&l, stage),
+            StageStatus::AwaitingFeedback {
+                submitted: 0,
+                of: 1
+            }
+        );
+        assert_eq!(
+            timings(1_100).status(&l, stage),
+            StageStatus::Due {
+                submitted: 0,
+                of: 1
+            }
+        );
+        let escalated = LoopProgress::default()
+            .with_chases(&[Chase {
+                position: 1,
+                user: "UA".into(),
+                due_at: 1_100,
+                reminders_sent: 3,
+                escalated: true,
+                stopped: false,
+            }])
+            .at(5_000, [(1, timed(100))].into());
+        assert_eq!(escalated.status(&l, stage), StageStatus::Overdue);
+        let done = LoopProgress::from_scorecards(&[card(1, "UA", Rating::Yes)])
+            .at(5_000, [(1, timed(100))].into());
+        assert_eq!(done.status(&l, stage), StageStatus::Submitted);
+        // A chase's own due time wins over the stage's (the person joined the panel later).
+        let later = LoopProgress::default()
+            .with_chases(&[Chase {
+                position: 1,
+                user: "UA".into(),
+                due_at: 2_000,
+                reminders_sent: 0,
+                escalated: false,
+                stopped: false,
+            }])
+            .at(1_500, [(1, timed(100))].into());
+        assert!(matches!(
+            later.status(&l, stage),
+            StageStatus::AwaitingFeedback { .. }
+        ));
+    }
+
+    #[test]
     fn a_stage_is_missing_when_a_later_one_has_feedback_and_it_has_none() {
         let mut l = sample_loop();
-        let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)]);
-        let over = |_: &Stage| Some(0);
-        assert_eq!(p.missing_before_feedback(&l, 10, over), [1, 2]);
+        let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)])
+            .at(10, [(1, timed(-2_000)), (2, timed(-2_000))].into());
+        assert_eq!(p.missing_before_feedback(&l), [1, 2]);
         l.skips.push(crate::domain::interview_loop::Skip {
             position: 1,
             reason: "withdrew".into(),
             skipped_by: "UHM".into(),
             skipped_at: 0,
         });
-        assert_eq!(p.missing_before_feedback(&l, 10, over), [2]);
+        assert_eq!(p.missing_before_feedback(&l), [2]);
         assert_eq!(p.missing_for_decision(&l), [2, 4]);
         assert_eq!(
             p.status(&l, &l.stages[0]),
@@ -278,7 +390,7 @@ mod tests {
         assert_eq!(p.status(&l, &l.stages[1]), StageStatus::Missing);
         assert!(
             LoopProgress::default()
-                .missing_before_feedback(&l, 10, over)
+                .missing_before_feedback(&l)
                 .is_empty()
         );
     }
@@ -286,18 +398,19 @@ mod tests {
     #[test]
     fn a_stage_whose_interview_is_still_ahead_is_not_missing_whatever_the_order() {
         let l = sample_loop();
-        let p = LoopProgress::from_scorecards(&[card(3, "UC", Rating::Yes)]);
-        // Stage 1's interview is over; stage 2's is tomorrow; stage 4 comes after the feedback.
-        let ends = |s: &Stage| match s.position {
-            1 => Some(5),
-            2 => Some(1_000),
-            _ => None,
-        };
-        assert_eq!(p.missing_before_feedback(&l, 10, ends), [1]);
+        let cards = [card(3, "UC", Rating::Yes)];
+        // Stage 1's feedback was due long ago; stage 2's interview is ahead; stage 4 comes
+        // after the feedback.
+        let timings = || [(1, timed(-2_000)), (2, timed(500))].into();
+        let p = |now| LoopProgress::from_scorecards(&cards).at(now, timings());
+        assert_eq!(p(10).missing_before_feedback(&l), [1]);
+        // Just after stage 2's interview its interviewer still has time to write.
+        assert_eq!(p(600).missing_before_feedback(&l), [1]);
+        // Once its feedback is due, it is missing.
+        assert_eq!(p(1_500).missing_before_feedback(&l), [1, 2]);
         // Unscheduled stages before the feedback count: nobody knows when they will happen.
-        assert_eq!(p.missing_before_feedback(&l, 10, |_: &Stage| None), [1, 2]);
-        // Once stage 2's interview is over too, it is missing.
-        assert_eq!(p.missing_before_feedback(&l, 1_000, ends), [1, 2]);
+        let unscheduled = LoopProgress::from_scorecards(&cards);
+        assert_eq!(unscheduled.missing_before_feedback(&l), [1, 2]);
     }
 
     #[test]

@@ -22,6 +22,25 @@ pub fn due_at(
     interview_at + i64::from(planned_minutes) * 60_000 + ms(feedback_due)
 }
 
+/// When a scheduled interview starts, ends (its time plus its planned length), and when its
+/// feedback is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub start: UnixMillis,
+    pub end: UnixMillis,
+    pub due: UnixMillis,
+}
+
+impl Timing {
+    pub fn new(interview_at: UnixMillis, planned_minutes: u32, feedback_due: Duration) -> Timing {
+        Timing {
+            start: interview_at,
+            end: interview_at + i64::from(planned_minutes) * 60_000,
+            due: due_at(interview_at, planned_minutes, feedback_due),
+        }
+    }
+}
+
 /// When reminders may be sent, in the recipient's own time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkHours {

@@ -109,6 +109,38 @@ pub struct Scorecard {
     pub submitted_at: UnixMillis,
 }
 
+/// A note from an earlier stage for the next interviewers: its "concerns for the next stages",
+/// never ratings or evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOff {
+    /// The earlier stage's name.
+    pub stage: String,
+    pub note: String,
+}
+
+/// The hand-off notes that reach stage `position`'s interviewers: every earlier stage's
+/// non-empty concerns, in stage order (`stage_name` names a position).
+pub fn hand_offs<'a>(
+    latest: &[Scorecard],
+    position: u32,
+    stage_name: impl Fn(u32) -> Option<&'a str>,
+) -> Vec<HandOff> {
+    let mut earlier: Vec<&Scorecard> = latest
+        .iter()
+        .filter(|c| c.position < position && !c.body.concerns.trim().is_empty())
+        .collect();
+    earlier.sort_by_key(|c| (c.position, c.submitted_at));
+    earlier
+        .into_iter()
+        .filter_map(|c| {
+            Some(HandOff {
+                stage: stage_name(c.position)?.to_string(),
+                note: c.body.concerns.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
 pub fn validate(
     input: &ScorecardInput,
     stage: &StageRubric,

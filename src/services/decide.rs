@@ -3,12 +3,14 @@
 use anyhow::Context;
 
 use crate::db;
-use crate::domain::interview_loop::{Decision, InterviewLoop, LoopStatus, MIN_RATIONALE_CHARS};
+use crate::domain::interview_loop::{
+    Decision, InterviewLoop, LoopId, LoopStatus, MIN_RATIONALE_CHARS,
+};
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::skips::warn_missing;
-use crate::services::{home, owners_only, reminders};
+use crate::services::{button_modal, home, owners_only, reminders};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
@@ -23,12 +25,12 @@ fn missing_names(l: &InterviewLoop, progress: &LoopProgress) -> Vec<String> {
         .collect()
 }
 
-pub async fn open_form(
+/// The decision form for `user`, refused to all but the owners of an undecided loop.
+async fn form(
     state: &AppState,
     l: &InterviewLoop,
     user: &str,
-    command: &SlashCommand,
-) -> AppResult<CommandReply> {
+) -> AppResult<(serde_json::Value, Vec<u32>)> {
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(l, "record the decision")));
     }
@@ -42,7 +44,19 @@ pub async fn open_form(
         .context("could not load scorecards")?;
     let progress = LoopProgress::from_scorecards(&cards);
     let missing = progress.missing_for_decision(l);
-    let view = views::decide_modal(l, &missing_names(l, &progress));
+    Ok((
+        views::decide_modal(l, &missing_names(l, &progress)),
+        missing,
+    ))
+}
+
+pub async fn open_form(
+    state: &AppState,
+    l: &InterviewLoop,
+    user: &str,
+    command: &SlashCommand,
+) -> AppResult<CommandReply> {
+    let (view, missing) = form(state, l, user).await?;
     // A decision was asked for while stages are missing: warn, once per stage.
     if !missing.is_empty() {
         let now = state.clock.now_ms();
@@ -65,6 +79,24 @@ pub async fn open_form(
     }))
 }
 
+/// The decision form from a button (**Stop here** after the screen): the stages still
+/// without feedback are listed in it and need the explicit confirmation.
+pub async fn open_from_button(
+    state: &AppState,
+    user: &str,
+    trigger_id: &str,
+    loop_id: LoopId,
+) -> AppResult<Option<Modal>> {
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to decide")?
+    else {
+        return Err(AppError::refused("This loop no longer exists."));
+    };
+    let (view, _) = form(state, &l, user).await?;
+    Ok(Some(button_modal(trigger_id, view)))
+}
+
 /// The decision form was submitted. Refusals show next to the rationale unless they belong to
 /// another field.
 pub async fn submit(
@@ -77,7 +109,7 @@ pub async fn submit(
             "This form is out of date. Close it and run `/loop decide` again.",
         ));
     };
-    let Ok(Some((l, progress))) = db::progress::load(&state.db, loop_id).await else {
+    let Ok(Some((l, progress))) = state.progress(loop_id).await else {
         return Err(AppError::refused("This loop no longer exists."));
     };
     if !l.is_owner(user) {

@@ -38,7 +38,8 @@ pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
     let mut loops: Vec<(InterviewLoop, LoopProgress)> = Vec::new();
     for id in db::loops::open_loop_ids_for(&state.db, user).await? {
         loops.push(
-            db::progress::load(&state.db, id)
+            state
+                .progress(id)
                 .await?
                 .ok_or_else(|| JobError::loop_gone(id))?,
         );

@@ -6,7 +6,9 @@
 //! or failure becomes a notice modal here.
 
 use crate::error::AppResult;
-use crate::services::{decide, notice, nudges, panel, reminders, scorecards, skips, start_loop};
+use crate::services::{
+    decide, notice, nudges, panel, reminders, scorecards, screen_gate, skips, start_loop,
+};
 use crate::slack::ids::{
     self, CANDIDATE_BLOCK, DECIDE_CALLBACK, EVIDENCE_BLOCK, PANEL_CALLBACK, RATIONALE_BLOCK,
     RUBRIC_SELECT_ACTION, SCORECARD_CALLBACK, SKIP_CALLBACK, SKIP_REASON_BLOCK, START_CALLBACK,
@@ -87,8 +89,18 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                             "Scorecards",
                             form(scorecards::view(state, user, trigger, l).await),
                         )),
+                        (ids::SCREEN_CONTINUE, _, Some(l)) => Some((
+                            "Continue the loop",
+                            text(screen_gate::continue_loop(state, user, l).await),
+                        )),
+                        (ids::SCREEN_STOP, _, Some(l)) => Some((
+                            "Record the decision",
+                            form(decide::open_from_button(state, user, trigger, l).await),
+                        )),
                         (
                             ids::SCORECARD_OPEN
+                            | ids::SCREEN_CONTINUE
+                            | ids::SCREEN_STOP
                             | ids::STAGE_SKIP
                             | ids::STAGE_REMIND
                             | ids::NOT_RUN

@@ -11,14 +11,18 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::db::interview_dms::InterviewDm;
 use crate::domain::interview_loop::{LoopId, LoopStatus, Stage};
-use crate::domain::schedule::due_at;
+use crate::domain::scorecard::hand_offs;
 use crate::jobs::{Job, JobError};
-use crate::services::reminders;
-use crate::slack::messages::{self, HandOff};
+use crate::services::{home, reminders, skips};
+use crate::slack::messages;
 use crate::state::AppState;
 
 const BRIEF: &str = "brief";
 const NUDGE: &str = "nudge";
+/// Clock moments of a stage, for nobody in particular (an empty user).
+const STARTS: &str = "starts";
+const ENDS: &str = "ends";
+const FEEDBACK_DUE: &str = "feedback_due";
 
 fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
@@ -35,49 +39,54 @@ pub async fn plan(
     stages: &[Stage],
 ) -> sqlx::Result<()> {
     let now = state.clock.now_ms();
-    let rubric = state.rubrics.get(rubric_id);
-    let feedback_due = rubric
-        .and_then(|r| r.feedback_deadline)
-        .unwrap_or(state.settings.feedback_due);
     let mut wanted = Vec::new();
     for stage in stages {
-        let Some(at) = stage.interview_at else {
+        let Some(timing) = state.timing(rubric_id, stage) else {
             continue;
         };
-        let minutes = rubric
-            .and_then(|r| r.stage(&stage.key))
-            .map(|s| s.planned_minutes())
-            .unwrap_or(60);
-        let ends = at + i64::from(minutes) * 60_000;
-        let due = due_at(at, minutes, feedback_due);
+        let at = timing.start;
+        let dm = |kind: &str, user: &str, send_at: UnixMillis| InterviewDm {
+            loop_id,
+            position: stage.position,
+            user_id: user.to_string(),
+            kind: kind.into(),
+            interview_at: at,
+            send_at,
+        };
         for user in &stage.interviewers {
-            let dm = |kind: &str, send_at: UnixMillis| InterviewDm {
-                loop_id,
-                position: stage.position,
-                user_id: user.clone(),
-                kind: kind.into(),
-                interview_at: at,
-                send_at,
-            };
             if let Some(before) = state.settings.brief_before
                 && at > now
             {
-                wanted.push(dm(BRIEF, (at - ms(before)).max(now)));
+                wanted.push(dm(BRIEF, user, (at - ms(before)).max(now)));
             }
             if let Some(after) = state.settings.nudge_after {
-                let send_at = ends + ms(after);
-                if send_at < due && send_at > now {
-                    wanted.push(dm(NUDGE, send_at));
+                let send_at = timing.end + ms(after);
+                if send_at < timing.due && send_at > now {
+                    wanted.push(dm(NUDGE, user, send_at));
                 }
+            }
+        }
+        // The moments the stage's status changes by the clock alone: the summary is redrawn
+        // then, and once its feedback is due the loop is checked for missing stages.
+        for (kind, send_at) in [
+            (STARTS, timing.start),
+            (ENDS, timing.end),
+            (FEEDBACK_DUE, timing.due),
+        ] {
+            if send_at > now {
+                wanted.push(dm(kind, "", send_at));
             }
         }
     }
     db::interview_dms::replace_unsent(tx, loop_id, &wanted).await
 }
 
-/// For the sweep, in its transaction: queues every brief and nudge due now, each once.
+/// For the sweep, in its transaction: queues every brief and nudge due now, each once, and
+/// acts on the stages whose status the clock has changed (the summary is redrawn; once a
+/// stage's feedback is due, the loop is checked for stages it moved on without).
 pub async fn queue_due(
     tx: &mut SqliteConnection,
+    state: &AppState,
     now: UnixMillis,
     batch: i64,
 ) -> sqlx::Result<usize> {
@@ -88,19 +97,27 @@ pub async fn queue_due(
         }
         let (loop_id, position, user, interview_at) =
             (dm.loop_id, dm.position, dm.user_id.clone(), dm.interview_at);
-        let job = if dm.kind == BRIEF {
-            Job::Brief {
+        let job = match dm.kind.as_str() {
+            BRIEF => Job::Brief {
                 loop_id,
                 position,
                 user,
                 interview_at,
-            }
-        } else {
-            Job::InterviewNudge {
+            },
+            NUDGE => Job::InterviewNudge {
                 loop_id,
                 position,
                 user,
                 interview_at,
+            },
+            kind => {
+                if kind == FEEDBACK_DUE
+                    && let Some(l) = db::loops::get_in(&mut *tx, loop_id).await?
+                {
+                    skips::check_missing(tx, state, &l, "interview_over", now).await?;
+                }
+                home::refresh_for(tx, loop_id, now).await?;
+                Job::RefreshSummary { loop_id }
             }
         };
         job.enqueue(&mut *tx, now).await?;
@@ -151,16 +168,7 @@ pub async fn brief(
     };
     // The hand-off: earlier stages' "concerns for the next stages", never ratings or evidence.
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
-    let hand_offs: Vec<HandOff> = cards
-        .iter()
-        .filter(|c| c.position < position && !c.body.concerns.trim().is_empty())
-        .filter_map(|c| {
-            Some(HandOff {
-                stage: l.stage_at(c.position)?.name.clone(),
-                note: c.body.concerns.trim().to_string(),
-            })
-        })
-        .collect();
+    let hand_offs = hand_offs(&cards, position, |p| l.stage_at(p).map(|s| s.name.as_str()));
     let key = Job::Brief {
         loop_id,
         position,

@@ -69,7 +69,8 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         Some(ts) => ts.clone(),
         None => {
             // Rendered from the state as it is now: a scorecard may already be in.
-            let (current, progress) = db::progress::load(&state.db, loop_id)
+            let (current, progress) = state
+                .progress(loop_id)
                 .await?
                 .ok_or_else(|| JobError::loop_gone(loop_id))?;
             let message = summary_message(&current, rubric, &progress);

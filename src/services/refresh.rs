@@ -13,7 +13,8 @@ pub async fn current_state(
     state: &AppState,
     loop_id: LoopId,
 ) -> Result<(InterviewLoop, LoopProgress), JobError> {
-    db::progress::load(&state.db, loop_id)
+    state
+        .progress(loop_id)
         .await?
         .ok_or_else(|| JobError::loop_gone(loop_id))
 }

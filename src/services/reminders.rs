@@ -13,7 +13,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
 use crate::domain::schedule::{due_at, next_allowed};
 use crate::error::AppResult;
 use crate::jobs::{Job, JobError};
-use crate::services::{home, interview_dms};
+use crate::services::{home, interview_dms, panel_order};
 use crate::slack::messages;
 use crate::state::AppState;
 
@@ -67,7 +67,8 @@ pub async fn sync(
             db::reminders::delete(&mut *tx, loop_id, row.position, &row.user_id).await?;
         }
     }
-    interview_dms::plan(tx, state, loop_id, rubric_id, stages).await
+    interview_dms::plan(tx, state, loop_id, rubric_id, stages).await?;
+    panel_order::note_if_shuffled(tx, loop_id, stages, state.clock.now_ms()).await
 }
 
 /// Finds due reminders (an indexed query) and queues each exactly once: the row is claimed
@@ -111,7 +112,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     // Briefs and nudges due now, in the same transaction.
-    let dms = interview_dms::queue_due(&mut tx, now, SWEEP_BATCH).await?;
+    let dms = interview_dms::queue_due(&mut tx, state, now, SWEEP_BATCH).await?;
     tx.commit().await?;
     if queued > 0 || dms > 0 {
         tracing::info!(

@@ -13,7 +13,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{home, reminders, skips};
+use crate::services::{home, reminders, screen_gate, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -21,7 +21,8 @@ use crate::state::AppState;
 
 /// The loop and its progress, or a refusal when it no longer exists.
 async fn load(state: &AppState, loop_id: LoopId) -> AppResult<(InterviewLoop, LoopProgress)> {
-    db::progress::load(&state.db, loop_id)
+    state
+        .progress(loop_id)
         .await
         .context("could not load a loop")?
         .ok_or_else(|| AppError::refused("This loop no longer exists."))
@@ -65,7 +66,12 @@ pub async fn open(
         .await
         .ok()
         .flatten();
-    let view = views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref());
+    // What earlier stages asked the next interviewers to probe.
+    let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
+        .await
+        .context("could not load the hand-off notes")?;
+    let notes = scorecard::hand_offs(&cards, position, |p| l.stage_at(p).map(|s| s.name.as_str()));
+    let view = views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref(), &notes);
     Ok(Some(button_modal(trigger_id, view)))
 }
 
@@ -148,18 +154,10 @@ async fn store(
         }
         .enqueue(&mut *tx, now)
         .await?;
-        // A later stage has feedback now: an earlier stage whose interview is over (or was
-        // never scheduled) and has no feedback is missing.
-        let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
-        let rubric = state.rubrics.get(&l.rubric_id);
-        let missing = LoopProgress::from_scorecards(&cards).missing_before_feedback(l, now, |s| {
-            let minutes = rubric
-                .and_then(|r| r.stage(&s.key))
-                .map(|r| r.planned_minutes())
-                .unwrap_or(60);
-            s.interview_at.map(|at| at + i64::from(minutes) * 60_000)
-        });
-        skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
+        // A later stage has feedback now: an earlier stage whose feedback time has passed
+        // (or that was never scheduled) and has none is missing.
+        skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
+        screen_gate::ask_if_screen_done(&mut tx, l, position, now).await?;
     }
     tx.commit().await?;
     tracing::info!(

@@ -55,6 +55,25 @@ pub async fn warn_missing(
     Ok(warned)
 }
 
+/// In the caller's transaction: warns, once per stage, about the stages the loop has moved on
+/// without as of `now` (see [`LoopProgress::missing_before_feedback`]).
+pub async fn check_missing(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    l: &InterviewLoop,
+    cause: &str,
+    now: UnixMillis,
+) -> sqlx::Result<usize> {
+    if l.status != LoopStatus::Open || l.decision.is_some() {
+        return Ok(0);
+    }
+    let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
+    let missing = LoopProgress::from_scorecards(&cards)
+        .at(now, state.timings(l))
+        .missing_before_feedback(l);
+    warn_missing(tx, l.id, &missing, cause, now).await
+}
+
 /// `/loop skip <stage> <reason>`: the stage by key or number.
 pub async fn skip_named(
     state: &AppState,

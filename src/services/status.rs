@@ -16,7 +16,8 @@ pub async fn status(state: &AppState, channel_id: &str, user: &str) -> AppResult
     if let Some(id) = db::loops::id_by_channel(&state.db, channel_id)
         .await
         .context("could not look up the loop of a channel")?
-        && let Some((l, progress)) = db::progress::load(&state.db, id)
+        && let Some((l, progress)) = state
+            .progress(id)
             .await
             .context("could not load a loop for its status")?
     {
@@ -31,7 +32,8 @@ pub async fn status(state: &AppState, channel_id: &str, user: &str) -> AppResult
         .context("could not list someone's loops")?;
     let mut lines = Vec::new();
     for id in ids {
-        let Some((l, progress)) = db::progress::load(&state.db, id)
+        let Some((l, progress)) = state
+            .progress(id)
             .await
             .context("could not load a loop for a status")?
         else {

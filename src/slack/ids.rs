@@ -19,6 +19,11 @@ pub const NOT_RUN: &str = "not_run";
 /// "Change the panel" in the coordinator's notice: value `<loop>`.
 pub const PANEL_OPEN: &str = "panel_open";
 
+/// "Continue the loop" in the screen's gate message: value `<loop>`.
+pub const SCREEN_CONTINUE: &str = "screen_continue";
+/// "Stop here" in the screen's gate message (opens the decision form): value `<loop>`.
+pub const SCREEN_STOP: &str = "screen_stop";
+
 pub fn stage_value(loop_id: LoopId, position: u32) -> String {
     format!("{loop_id}:{position}")
 }

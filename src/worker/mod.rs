@@ -18,7 +18,9 @@ use crate::db;
 use crate::db::jobs::{Attempts, ClaimedJob};
 use crate::jobs::{Job, JobError};
 use crate::metrics::label;
-use crate::services::{events, home, interview_dms, provision, refresh, reminders};
+use crate::services::{
+    events, home, interview_dms, panel_order, provision, refresh, reminders, screen_gate,
+};
 use crate::slack::SlackError;
 use crate::state::AppState;
 use crate::worker_id::is_gone_from_this_host;
@@ -233,6 +235,8 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
         Job::InviteRefusedNotice { loop_id, refused } => {
             provision::invite_refused_notice(state, *loop_id, refused).await
         }
+        Job::OrderNote { loop_id, order } => panel_order::post_note(state, *loop_id, order).await,
+        Job::ScreenGate { loop_id, to } => screen_gate::ask(state, *loop_id, to).await,
     }
 }
 

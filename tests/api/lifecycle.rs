@@ -50,11 +50,25 @@ async fn feedback_out_of_order_warns_once_per_missing_stage_and_never_before_its
     );
     assert!(!summary(&world).blocks.to_string().contains("*missing*"));
 
-    // Both interviews are over without feedback, and a later stage's feedback arrives.
+    // Wednesday 11:00: the screen's feedback was due at 09:30 and none came; system design
+    // ended at 10:00 and its interviewers still have until Thursday. A later stage's feedback
+    // arrives: only the screen is missing.
     world
         .clock
         .advance(Duration::from_secs(2 * 86_400 + 2 * 3600));
     submit_stage(&world, &app, SCREENER, 4, "3").await;
+    app.run_jobs().await;
+    assert_eq!(warnings(&world).len(), 1, "the screen is missing");
+    assert!(
+        !summary(&world)
+            .blocks
+            .to_string()
+            .contains("System design has no feedback"),
+        "system design's interviewers still have time to write"
+    );
+    // Thursday 10:00: system design's feedback is due and none came. Nobody submits anything:
+    // the clock alone makes it missing.
+    world.clock.advance(Duration::from_secs(23 * 3600));
     app.run_jobs().await;
     let first = warnings(&world);
     assert_eq!(
@@ -168,6 +182,13 @@ async fn the_warning_buttons_skip_with_a_reason_or_remind_the_interviewers() {
     provisioned(&world, &app).await;
     submit_stage(&world, &app, DESIGNER, 2, "3").await;
     app.run_jobs().await;
+    assert!(
+        warnings(&world).is_empty(),
+        "the screen's feedback is not due yet"
+    );
+    // Past the screen's feedback time with nothing from it: the screen is missing.
+    world.clock.advance(Duration::from_secs(3600));
+    app.run_jobs().await;
     let warning = warnings(&world).remove(0);
     let channel = loop_channel(&world);
     let (value, _) = button(&warning.blocks, STAGE_SKIP).unwrap();
@@ -181,7 +202,9 @@ async fn the_warning_buttons_skip_with_a_reason_or_remind_the_interviewers() {
         "Only the hiring manager"
     ));
 
-    // Remind: the screener gets a direct message with a button to the scorecard.
+    // Remind: the screener gets a direct message with a button to the scorecard (beside
+    // the automatic reminder their due feedback already brought).
+    let before = world.sim.dms_to(SCREENER).len();
     app.slack
         .press_button(COORDINATOR, &channel.id, &warning.ts, STAGE_REMIND, &value)
         .await;
@@ -193,10 +216,11 @@ async fn the_warning_buttons_skip_with_a_reason_or_remind_the_interviewers() {
     );
     app.run_jobs().await;
     let dms = world.sim.dms_to(SCREENER);
-    assert_eq!(dms.len(), 1);
-    assert!(dms[0].text.contains("Technical screen"));
+    assert_eq!(dms.len(), before + 1);
+    let dm = dms.last().unwrap();
+    assert!(dm.text.contains("Technical screen"));
     assert_eq!(
-        button(&dms[0].blocks, loopbot::slack::ids::SCORECARD_OPEN)
+        button(&dm.blocks, loopbot::slack::ids::SCORECARD_OPEN)
             .unwrap()
             .1,
         "Submit scorecard"

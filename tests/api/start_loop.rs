@@ -95,8 +95,8 @@ async fn a_submitted_form_becomes_a_complete_private_channel() {
         "Ada Lovelace",
         "Senior Backend Engineer",
         &format!("<@{HIRING_MANAGER}>"),
-        "unscheduled",
-        "pending",
+        "not scheduled yet",
+        "scheduled <!date^",
         "not recorded yet",
     ] {
         assert!(summary_text.contains(needle), "summary shows {needle}");

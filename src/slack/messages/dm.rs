@@ -185,21 +185,13 @@ pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
     }
 }
 
-/// A note from an earlier stage for the next interviewers: its "concerns for the next stages",
-/// never ratings or evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandOff {
-    pub stage: String,
-    pub note: String,
-}
-
 /// The interviewer's brief before the interview: who, what, when, the question, the criteria
 /// with what to listen for, the red flags, the channel, and notes from earlier stages.
 pub fn brief(
     l: &InterviewLoop,
     stage: &Stage,
     sr: &crate::domain::rubric::StageRubric,
-    hand_offs: &[HandOff],
+    hand_offs: &[crate::domain::scorecard::HandOff],
 ) -> Message {
     let when = stage
         .interview_at
@@ -230,21 +222,8 @@ pub fn brief(
             flags.join("\n")
         )));
     }
-    if !hand_offs.is_empty() {
-        let notes: Vec<String> = hand_offs
-            .iter()
-            .map(|h| {
-                format!(
-                    "• _{}:_ {}",
-                    h.stage,
-                    escape(&crate::slack::mrkdwn::clip(&h.note, 300))
-                )
-            })
-            .collect();
-        blocks.push(section(&format!(
-            ":handshake: *From earlier stages*\n{}",
-            notes.join("\n")
-        )));
+    if let Some(notes) = hand_off_text(hand_offs) {
+        blocks.push(section(&notes));
     }
     blocks.push(context(&format!(
         "The scorecard opens when the interview starts. Full rubric in {channel}."
@@ -256,6 +235,28 @@ pub fn brief(
         ),
         blocks,
     }
+}
+
+/// "From earlier stages": each hand-off note on one line, short enough for a section.
+pub(crate) fn hand_off_text(hand_offs: &[crate::domain::scorecard::HandOff]) -> Option<String> {
+    if hand_offs.is_empty() {
+        return None;
+    }
+    let notes: Vec<String> = hand_offs
+        .iter()
+        .take(8)
+        .map(|h| {
+            format!(
+                "• _{}:_ {}",
+                h.stage,
+                escape(&crate::slack::mrkdwn::clip(&h.note, 300))
+            )
+        })
+        .collect();
+    Some(crate::slack::mrkdwn::clip(
+        &format!(":handshake: *From earlier stages*\n{}", notes.join("\n")),
+        3000,
+    ))
 }
 
 /// One friendly nudge after the interview, before anything is due.
@@ -276,6 +277,62 @@ pub fn interview_nudge(l: &InterviewLoop, stage: &Stage, due_at: Option<i64>) ->
                 "type": "actions",
                 "block_id": "interview_nudge_actions",
                 "elements": [button(SCORECARD_OPEN, "Submit scorecard", &stage_value(l.id, stage.position), Some("primary"))],
+            }),
+        ],
+    }
+}
+
+/// To the hiring manager and the coordinator once the screen is in: is the candidate worth the
+/// full loop? `ratings` are the screen's recommendations when blindness allows this person to
+/// see them; `next` is the next stage still to run.
+pub fn screen_gate(
+    l: &InterviewLoop,
+    screen: &Stage,
+    ratings: Option<&[(String, crate::domain::scorecard::Rating)]>,
+    next: Option<&Stage>,
+) -> Message {
+    let ratings = match ratings {
+        Some(ratings) => {
+            let lines: Vec<String> = ratings
+                .iter()
+                .map(|(u, r)| format!("{}: *{}*", mention(u), r.display()))
+                .collect();
+            lines.join(" · ")
+        }
+        None => {
+            "You are on the panel too: the ratings show once your own scorecards are in.".into()
+        }
+    };
+    let next = next
+        .map(|s| {
+            let when = s
+                .interview_at
+                .map(|at| format!(", {}", date_time(at)))
+                .unwrap_or_default();
+            format!(" Next: *{}*{when}.", s.name)
+        })
+        .unwrap_or_default();
+    let text = format!(
+        ":vertical_traffic_light: *The {} for {} is in.*\n{ratings}\nWorth the full loop? Continue and the next interviews go ahead as planned, or stop here and record the decision.{next}",
+        screen.name.to_lowercase(),
+        escape(&l.candidate_name),
+    );
+    let value = l.id.to_string();
+    Message {
+        text: format!(
+            "The {} for {} is in",
+            screen.name.to_lowercase(),
+            l.candidate_name
+        ),
+        blocks: vec![
+            section(&text),
+            json!({
+                "type": "actions",
+                "block_id": "screen_gate_actions",
+                "elements": [
+                    button(SCREEN_CONTINUE, "Continue the loop", &value, Some("primary")),
+                    button(SCREEN_STOP, "Stop here", &value, None),
+                ],
             }),
         ],
     }

@@ -23,6 +23,26 @@ fn why_needed(stage: &Stage, rubric: Option<&Rubric>) -> String {
     format!("{question}{linked}")
 }
 
+/// The quiet note that the panel runs out of the rubric's order (`timed`: the scheduled
+/// stages by interview time). Information, not a warning.
+pub fn order_note(timed: &[&Stage]) -> Message {
+    let order: Vec<String> = timed
+        .iter()
+        .map(|s| {
+            let when = s.interview_at.map(date_time).unwrap_or_default();
+            format!("{} ({when})", s.name)
+        })
+        .collect();
+    let text = format!(
+        ":information_source: The interviews run in this order: {}. That is fine: no stage is flagged before its own feedback is due.",
+        order.join(" → ")
+    );
+    Message {
+        text: "The interviews run out of the rubric's order".into(),
+        blocks: vec![context(&text)],
+    }
+}
+
 /// The once-per-stage warning that a stage has no feedback.
 pub fn skip_warning(
     l: &InterviewLoop,

@@ -21,20 +21,27 @@ pub fn topic(l: &InterviewLoop) -> String {
     )
 }
 
-fn status_text(status: &StageStatus) -> String {
+/// The stage's status in words, with its time where the time is the news.
+pub(crate) fn status_text(status: &StageStatus) -> String {
     match status {
         StageStatus::Skipped { reason } => format!(":fast_forward: skipped: _{}_", escape(reason)),
         StageStatus::Missing => {
             ":rotating_light: *missing*: no feedback, and the loop moved on".into()
         }
         StageStatus::Submitted => ":white_check_mark: submitted".into(),
-        StageStatus::Pending { submitted: 0, .. } => ":hourglass_flowing_sand: pending".into(),
-        StageStatus::Pending { submitted, of } => {
-            format!(":hourglass_flowing_sand: {submitted} of {of} submitted")
+        StageStatus::Scheduled { at } => format!(":calendar: scheduled {}", date_time(*at)),
+        StageStatus::InProgress => ":speech_balloon: interview in progress".into(),
+        StageStatus::AwaitingFeedback { submitted: 0, .. } => {
+            ":hourglass_flowing_sand: awaiting feedback".into()
         }
-        StageStatus::Unscheduled => ":calendar: unscheduled".into(),
-        StageStatus::Due => ":alarm_clock: due: reminders are going out".into(),
-        StageStatus::Overdue => ":red_circle: *overdue*: the hiring manager has been told".into(),
+        StageStatus::AwaitingFeedback { submitted, of } => {
+            format!(":hourglass_flowing_sand: awaiting feedback, {submitted} of {of} in")
+        }
+        StageStatus::Unscheduled => ":calendar: not scheduled yet".into(),
+        StageStatus::Due { .. } => ":alarm_clock: due: reminders are going out".into(),
+        StageStatus::Overdue => {
+            ":red_circle: *overdue*: the hiring manager and the coordinator were told".into()
+        }
         StageStatus::NoInterviewer => ":warning: no interviewer".into(),
     }
 }
@@ -60,13 +67,23 @@ pub fn summary_message(
             .and_then(|r| r.stage(&stage.key))
             .map(|s| format!(" · {}", s.duration_label()))
             .unwrap_or_default();
+        let status = progress.status(l, stage);
+        let who = if stage.interviewers.is_empty() {
+            String::new()
+        } else {
+            format!("{} · ", mentions(&stage.interviewers, ""))
+        };
+        let when = match (&status, stage.interview_at) {
+            (StageStatus::Scheduled { .. } | StageStatus::NoInterviewer, _) | (_, None) => {
+                String::new()
+            }
+            (_, Some(at)) => format!("{} · ", date_time(at)),
+        };
         let mut text = format!(
-            "*{}. {}*{duration}\n{} · {} · {}",
+            "*{}. {}*{duration}\n{who}{when}{}",
             stage.position,
             stage.name,
-            mentions(&stage.interviewers, "nobody assigned"),
-            stage_when(stage),
-            status_text(&progress.status(l, stage)),
+            status_text(&status),
         );
         if visible {
             let recommendations: Vec<String> = progress

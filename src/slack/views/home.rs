@@ -24,10 +24,14 @@ fn stage_line(l: &InterviewLoop, stage: &Stage, progress: &LoopProgress) -> Stri
         StageStatus::Missing => "*missing*".into(),
         StageStatus::NoInterviewer => "no interviewer".into(),
         StageStatus::Overdue => ":red_circle: *overdue*".into(),
-        StageStatus::Due => ":alarm_clock: due".into(),
+        StageStatus::Due { .. } => ":alarm_clock: due".into(),
         StageStatus::Unscheduled => "unscheduled".into(),
-        StageStatus::Pending { submitted: 0, .. } => "pending".into(),
-        StageStatus::Pending { submitted, of } => format!("{submitted} of {of} submitted"),
+        StageStatus::Scheduled { at } => format!("scheduled {}", date_time(at)),
+        StageStatus::InProgress => "in progress".into(),
+        StageStatus::AwaitingFeedback { submitted: 0, .. } => "awaiting feedback".into(),
+        StageStatus::AwaitingFeedback { submitted, of } => {
+            format!("awaiting feedback, {submitted} of {of} in")
+        }
     };
     format!("{}. {} · {status}", stage.position, stage.name)
 }

@@ -3,8 +3,9 @@
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::rubric::StageRubric;
 use crate::domain::scorecard::{
-    MAX_TEXT_CHARS, Rating, Scorecard, ScorecardError, ScorecardField, ScorecardInput,
+    HandOff, MAX_TEXT_CHARS, Rating, Scorecard, ScorecardError, ScorecardField, ScorecardInput,
 };
+use crate::slack::messages::hand_off_text;
 use crate::slack::mrkdwn::{clip, escape};
 use crate::slack::views::StateValues;
 use serde_json::{Value, json};
@@ -83,6 +84,7 @@ pub fn scorecard_modal(
     stage: &Stage,
     stage_rubric: &StageRubric,
     existing: Option<&Scorecard>,
+    hand_offs: &[HandOff],
 ) -> Value {
     let metadata = ScorecardMetadata {
         loop_id: l.id,
@@ -96,6 +98,12 @@ pub fn scorecard_modal(
             escape(&l.candidate_name), stage.name, stage.position, l.stages.len(), stage_rubric.question
         ), 3000) },
     })];
+    if let Some(notes) = hand_off_text(hand_offs) {
+        blocks.push(json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": notes },
+        }));
+    }
     blocks.push(json!({
         "type": "context",
         "elements": [{ "type": "mrkdwn", "text": "1 strong no · 2 no · 3 yes · 4 strong yes. There is no middle option: decide. Other interviewers cannot see your ratings until they have submitted their own." }],
@@ -113,10 +121,22 @@ pub fn scorecard_modal(
             initial,
         ));
     }
+    // The first stage is the screen: it sets the bar for the deeper investment of the rest.
+    let (overall_label, overall_hint) = if stage.position == 1 && l.stages.len() > 1 {
+        (
+            "Worth the full loop?",
+            "Is this candidate worth the deeper investment of the full loop, on the evidence of this screen?",
+        )
+    } else {
+        (
+            "Overall recommendation",
+            "Should this candidate be hired, on the evidence of this stage?",
+        )
+    };
     blocks.push(scale_input(
         OVERALL_BLOCK,
-        "Overall recommendation",
-        "Should this candidate be hired, on the evidence of this stage?",
+        overall_label,
+        overall_hint,
         existing.map(|c| c.body.overall),
     ));
     blocks.push(text_input(
@@ -221,7 +241,11 @@ mod tests {
                 let mut stage = l.stages[0].clone();
                 stage.name = stage_rubric.name.clone();
                 stage.position = i as u32 + 1;
-                let view = scorecard_modal(&l, &stage, stage_rubric, None);
+                let notes = [HandOff {
+                    stage: "Technical screen".into(),
+                    note: "x".repeat(2_000),
+                }];
+                let view = scorecard_modal(&l, &stage, stage_rubric, None, &notes);
                 assert_eq!(
                     validate_modal(&view),
                     Ok(()),

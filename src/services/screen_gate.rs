@@ -1,0 +1,118 @@
+//! The screen sets the bar: once every screen scorecard is in, the hiring manager and the
+//! coordinator each get a direct message asking whether the candidate is worth the full loop,
+//! with **Continue the loop** and **Stop here** (which opens the decision form).
+
+use anyhow::Context;
+use sqlx::SqliteConnection;
+
+use crate::clock::UnixMillis;
+use crate::db;
+use crate::domain::access;
+use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
+use crate::domain::progress::LoopProgress;
+use crate::error::{AppError, AppResult};
+use crate::jobs::{Job, JobError};
+use crate::services::owners_only;
+use crate::slack::messages;
+use crate::slack::mrkdwn::date_time;
+use crate::state::AppState;
+
+/// In the transaction that stored a first scorecard for `position`: when that completes the
+/// screen (the first stage) of a loop with more stages, queues the question for each owner.
+pub async fn ask_if_screen_done(
+    tx: &mut SqliteConnection,
+    l: &InterviewLoop,
+    position: u32,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    let Some(screen) = l.stages.first() else {
+        return Ok(());
+    };
+    if screen.position != position || l.stages.len() < 2 || l.decision.is_some() {
+        return Ok(());
+    }
+    let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
+    if !LoopProgress::from_scorecards(&cards).stage_complete(screen) {
+        return Ok(());
+    }
+    let mut owners = vec![l.hiring_manager_id.clone()];
+    if l.coordinator_id != l.hiring_manager_id {
+        owners.push(l.coordinator_id.clone());
+    }
+    for to in owners {
+        Job::ScreenGate { loop_id: l.id, to }
+            .enqueue(&mut *tx, now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The job: the question to one owner, with the screen's ratings if blindness lets them see
+/// them.
+pub async fn ask(state: &AppState, loop_id: LoopId, to: &str) -> Result<(), JobError> {
+    let Some((l, progress)) = state.progress(loop_id).await? else {
+        return Err(JobError::loop_gone(loop_id));
+    };
+    if l.status != LoopStatus::Open || l.decision.is_some() {
+        return Ok(());
+    }
+    let Some(screen) = l.stages.first() else {
+        return Ok(());
+    };
+    let ratings: Option<Vec<_>> = access::may_view(&l, &progress, to).is_ok().then(|| {
+        progress
+            .stage(screen.position)
+            .map(|(u, r)| (u.to_string(), r))
+            .collect()
+    });
+    let next = l
+        .stages
+        .iter()
+        .skip(1)
+        .find(|s| l.skip_of(s.position).is_none() && !progress.stage_complete(s));
+    let key = Job::ScreenGate {
+        loop_id,
+        to: to.to_string(),
+    }
+    .dedupe_key();
+    let message = messages::screen_gate(&l, screen, ratings.as_deref(), next);
+    state.slack.send_dm(to, &message, &key).await?;
+    Ok(())
+}
+
+/// **Continue the loop** was pressed: recorded, and the person is told what comes next.
+pub async fn continue_loop(state: &AppState, user: &str, loop_id: LoopId) -> AppResult<String> {
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to continue")?
+    else {
+        return Err(AppError::refused("This loop no longer exists."));
+    };
+    if !l.is_owner(user) {
+        return Err(AppError::refused(owners_only(&l, "continue the loop")));
+    }
+    if l.decision.is_some() {
+        return Err(AppError::refused(
+            "The decision for this loop is already recorded; it is shown on the pinned summary.",
+        ));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.begin().await.context("could not continue a loop")?;
+    db::audit::record(&mut *tx, l.id, user, "screen_continue", "", now).await?;
+    tx.commit().await.context("could not continue a loop")?;
+    let next = l
+        .stages
+        .iter()
+        .skip(1)
+        .find(|s| l.skip_of(s.position).is_none());
+    Ok(match next {
+        Some(s) => match s.interview_at {
+            Some(at) => format!("The loop goes on. Next: {} on {}.", s.name, date_time(at)),
+            None => format!(
+                "The loop goes on. Next: {}, not scheduled yet: change the panel to set its time.",
+                s.name
+            ),
+        },
+        None => "The loop goes on.".to_string(),
+    })
+}
