@@ -141,7 +141,7 @@ async fn one_friendly_nudge_after_the_interview_unless_the_scorecard_is_in() {
 }
 
 #[tokio::test]
-async fn the_earlier_stages_concerns_reach_the_next_interviewers_brief_but_no_scores() {
+async fn the_earlier_stages_concerns_reach_the_next_interviewers_brief_and_form_but_no_scores() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     provisioned(&world, &app).await;
@@ -165,4 +165,21 @@ async fn the_earlier_stages_concerns_reach_the_next_interviewers_brief_but_no_sc
         !shown.contains("Strong yes") && !shown.contains("sharded queue"),
         "no ratings, no evidence: {shown}"
     );
+    // And on the scorecard form, once the interview starts.
+    let form = press_stage(&world, &app, DESIGNER, 2).await;
+    let shown = form.view.to_string();
+    assert_eq!(form.view["callback_id"], "scorecard");
+    assert!(
+        shown.contains("From earlier stages")
+            && shown.contains("_Technical screen:_")
+            && shown.contains("backpressure"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("sharded queue"),
+        "no evidence on the form: {shown}"
+    );
+    // The screen's own form has no earlier stage to hear from.
+    let screen_form = press_stage(&world, &app, SCREENER, 1).await;
+    assert!(!screen_form.view.to_string().contains("From earlier stages"));
 }

@@ -5,6 +5,7 @@ mod briefs;
 mod faults;
 mod health;
 mod helpers;
+mod journey;
 mod lifecycle;
 mod outbound;
 mod reminders;

@@ -9,6 +9,21 @@ impl Demo {
     pub(super) async fn reminders(&self, channel: &str) -> anyhow::Result<()> {
         title("3. Reminders: by DM, in working hours, escalated once");
         // System design: Wed 14:00 UTC, 60 minutes, due 24 h after it ends (Thu 15:00 UTC).
+        let design_at = START_MS + (2 * 86_400 + 5 * 3600) * 1000;
+        self.advance_to(design_at - 30 * 60_000, "half an hour before system design")
+            .await?;
+        if let Some(brief) = self
+            .sim
+            .dms_to(DESIGNER.id)
+            .into_iter()
+            .find(|m| m.text.contains("is coming up"))
+        {
+            seen_by(
+                &DESIGNER,
+                "their brief, with the screen's hand-off note (never its scores)",
+                &render_message(&self.sim, &brief, DESIGNER.tz),
+            );
+        }
         let thursday_morning = START_MS + (2 * 86_400 + 18 * 3600 + 1800) * 1000; // Thu 03:30 UTC
         self.advance_to(thursday_morning, "09:00 in Kolkata, before anything is due")
             .await?;

@@ -73,10 +73,41 @@ impl Demo {
             SCREENER.name
         ));
         let evidence = "Walked through the payments ledger they built: why they chose idempotency keys over exactly-once delivery, and the double-charge incident that taught them to.";
+        let hand_off = "Probe how they handle backpressure: the answer on queue limits was thin.";
         self.slack
-            .submit_view(SCREENER.id, &form.id, &ratings.text("evidence", evidence))
+            .submit_view(
+                SCREENER.id,
+                &form.id,
+                &ratings
+                    .text("evidence", evidence)
+                    .text("concerns", hand_off),
+            )
             .await;
         self.settle().await?;
+        if let Some(gate) = self
+            .sim
+            .dms_to(HIRING_MANAGER.id)
+            .into_iter()
+            .find(|m| m.text.contains("technical screen for"))
+        {
+            seen_by(
+                &HIRING_MANAGER,
+                "the screen is in: a direct message",
+                &render_message(&self.sim, &gate, HIRING_MANAGER.tz),
+            );
+            step(&format!(
+                "{} presses \"Continue the loop\"",
+                HIRING_MANAGER.name
+            ));
+            let answer = self
+                .press(&HIRING_MANAGER, &gate.channel, &gate, ids::SCREEN_CONTINUE)
+                .await?;
+            seen_by(
+                &HIRING_MANAGER,
+                "the answer",
+                &render_view(&self.sim, &answer, HIRING_MANAGER.tz),
+            );
+        }
         self.show_message(
             &HIRING_MANAGER,
             "a note in the channel (who, never the scores)",
@@ -119,7 +150,7 @@ impl Demo {
             .filter(|m| m.text.ends_with("has no feedback"))
             .count();
         println!(
-            "\n(No alarm: {alarms} missing-stage warnings. A stage is missing only once its interview is over without feedback.)"
+            "\n(No alarm: {alarms} missing-stage warnings. A stage is missing only once its own feedback is due with none in.)"
         );
         let summary = self
             .summary(channel)

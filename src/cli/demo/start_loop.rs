@@ -124,8 +124,15 @@ impl Demo {
                 &render_message(&self.sim, design, DESIGNER.tz),
             );
         }
+        self.show_message(
+            &CODER,
+            "a quiet note: the panel runs out of the rubric's order, which is no alarm",
+            &channel.id,
+            true,
+            |m| m.text.contains("out of the rubric's order"),
+        );
         println!(
-            "\n({} messages in the channel: one rubric per stage and the summary.)",
+            "\n({} messages in the channel: one rubric per stage, the summary and that note.)",
             self.sim.messages(&channel.id).len()
         );
         Ok(channel.id)
