@@ -29,14 +29,23 @@ pub enum Job {
     RefreshSummary { loop_id: LoopId },
     /// Re-render one stage's rubric message (its button and who has submitted).
     RefreshRubric { loop_id: LoopId, position: u32 },
-    /// Tell the channel who submitted for which stage (never the scores).
+    /// Note in the stage's thread that a scorecard is in (never who, never the scores).
     ScorecardNote { loop_id: LoopId, scorecard_id: i64 },
+    /// The full rubric of a stage, as the thread reply under its post.
+    RubricDetail { loop_id: LoopId, position: u32 },
     /// The once-per-stage warning that a stage is missing.
     SkipWarning { loop_id: LoopId, position: u32 },
     /// Tell the channel a stage was skipped on purpose, by whom and why.
     SkipNote { loop_id: LoopId, position: u32 },
-    /// Post the decision in the channel.
-    DecisionMessage { loop_id: LoopId },
+    /// Post the decision recorded at `at` in the channel (a Hold, then the final decision, or
+    /// a decision after a reopening, each get their own message; 0 in jobs queued before).
+    DecisionMessage {
+        loop_id: LoopId,
+        #[serde(default)]
+        at: i64,
+    },
+    /// Tell the channel the loop was reopened (round `cycle`), by whom and why.
+    ReopenNote { loop_id: LoopId, cycle: i64 },
     /// Archive the channel some time after the decision.
     ArchiveChannel { loop_id: LoopId },
     /// Invite everyone on the panel (after a panel change); people already there are fine.
@@ -115,9 +124,11 @@ impl Job {
             Job::RefreshSummary { .. } => "refresh_summary",
             Job::RefreshRubric { .. } => "refresh_rubric",
             Job::ScorecardNote { .. } => "scorecard_note",
+            Job::RubricDetail { .. } => "rubric_detail",
             Job::SkipWarning { .. } => "skip_warning",
             Job::SkipNote { .. } => "skip_note",
             Job::DecisionMessage { .. } => "decision_message",
+            Job::ReopenNote { .. } => "reopen_note",
             Job::ArchiveChannel { .. } => "archive_channel",
             Job::InviteMembers { .. } => "invite_members",
             Job::Nudge { .. } => "nudge",
@@ -141,9 +152,11 @@ impl Job {
             | Job::RefreshSummary { loop_id }
             | Job::RefreshRubric { loop_id, .. }
             | Job::ScorecardNote { loop_id, .. }
+            | Job::RubricDetail { loop_id, .. }
             | Job::SkipWarning { loop_id, .. }
             | Job::SkipNote { loop_id, .. }
-            | Job::DecisionMessage { loop_id }
+            | Job::DecisionMessage { loop_id, .. }
+            | Job::ReopenNote { loop_id, .. }
             | Job::ArchiveChannel { loop_id }
             | Job::InviteMembers { loop_id }
             | Job::Nudge { loop_id, .. }
@@ -169,9 +182,14 @@ impl Job {
             Job::RefreshSummary { loop_id } => format!("summary:{loop_id}"),
             Job::RefreshRubric { loop_id, position } => format!("rubric:{loop_id}:{position}"),
             Job::ScorecardNote { scorecard_id, .. } => format!("note:scorecard:{scorecard_id}"),
+            Job::RubricDetail { loop_id, position } => {
+                format!("rubric_detail:{loop_id}:{position}")
+            }
             Job::SkipWarning { loop_id, position } => format!("warning:{loop_id}:{position}"),
             Job::SkipNote { loop_id, position } => format!("skip:{loop_id}:{position}"),
-            Job::DecisionMessage { loop_id } => format!("decision:{loop_id}"),
+            Job::DecisionMessage { loop_id, at: 0 } => format!("decision:{loop_id}"),
+            Job::DecisionMessage { loop_id, at } => format!("decision:{loop_id}:{at}"),
+            Job::ReopenNote { loop_id, cycle } => format!("reopen:{loop_id}:{cycle}"),
             Job::ArchiveChannel { loop_id } => format!("archive:{loop_id}"),
             Job::InviteMembers { loop_id } => format!("invite:{loop_id}"),
             Job::Nudge {

@@ -172,7 +172,7 @@ fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
         "#loop-ada-lovelace-senior-backend (private)",
         "sees the pinned summary",
         "next to `evidence`: Write at least 40 characters",
-        "submitted a scorecard for *Technical screen*",
+        "Scorecard in: 1 of 1. Technical screen is complete.",
         "Scorecards are blind",
         "sees every scorecard in full",
         "scorecard opens when the interview starts",
@@ -189,7 +189,7 @@ fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
         "skipped *System design*",
         "next to `confirm_missing`",
         "Decision: Hire · Ada Lovelace",
-        "Recommendation: @Ines: *4 · Strong yes*",
+        "@Ines *4 · Strong yes*",
         "Demo finished",
     ] {
         assert!(

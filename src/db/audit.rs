@@ -45,3 +45,19 @@ pub async fn for_loop(
     .fetch_all(db)
     .await
 }
+
+/// The newest entry of `action` in the loop: (who, detail).
+pub async fn latest(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    action: &str,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "SELECT actor_id, detail FROM audit_log WHERE loop_id = ?1 AND action = ?2
+          ORDER BY id DESC LIMIT 1",
+    )
+    .bind(loop_id)
+    .bind(action)
+    .fetch_optional(db)
+    .await
+}

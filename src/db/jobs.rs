@@ -302,3 +302,12 @@ pub async fn last_error(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Op
         .await
         .map(Option::flatten)
 }
+
+/// Cancels a queued (not running) job by its dedupe key, in the caller's transaction.
+pub async fn cancel_queued(db: impl SqliteExecutor<'_>, dedupe_key: &str) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM jobs WHERE dedupe_key = ?1 AND state = 'queued'")
+        .bind(dedupe_key)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}

@@ -83,6 +83,8 @@ struct LoopRow {
     decided_by: Option<String>,
     decided_at: Option<UnixMillis>,
     archived_at: Option<UnixMillis>,
+    decided_without: Option<String>,
+    cycle: i64,
 }
 
 /// One row of the combined stages / panel / skips / warnings query.
@@ -101,7 +103,7 @@ macro_rules! loop_columns {
         "id, candidate_name, rubric_id, role, coordinator_id, hiring_manager_id, origin_channel_id,
          status, channel_name, channel_id, members_invited, topic_set, summary_ts, summary_pinned,
          confirmation_sent, created_at, decision, decision_rationale, decided_by, decided_at,
-         archived_at"
+         archived_at, decided_without, cycle"
     };
 }
 
@@ -220,6 +222,13 @@ where
             rationale: row.decision_rationale.unwrap_or_default(),
             decided_by,
             decided_at,
+            without: row
+                .decided_without
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|p| p.parse().ok())
+                .collect(),
         }),
         _ => None,
     };
@@ -235,6 +244,7 @@ where
             })
             .collect(),
         warned,
+        cycle: row.cycle,
         archived_at: row.archived_at,
         id: row.id,
         candidate_name: row.candidate_name,
@@ -358,21 +368,50 @@ pub async fn set_status(
 }
 
 /// Records the decision; `false` if the loop was already decided.
+/// Records the decision: a final one sets the loop `decided`, Hold keeps it open (a later
+/// decision replaces the Hold). `false` if a final decision was already recorded.
 pub async fn record_decision(
     db: impl SqliteExecutor<'_>,
     id: LoopId,
     decision: &Decision,
 ) -> sqlx::Result<bool> {
+    let without: Vec<String> = decision.without.iter().map(u32::to_string).collect();
     let result = sqlx::query(
-        "UPDATE loops SET status = 'decided', decision = ?2, decision_rationale = ?3,
-                decided_by = ?4, decided_at = ?5, updated_at = ?5
-          WHERE id = ?1 AND status != 'decided'",
+        "UPDATE loops SET status = ?7, decision = ?2, decision_rationale = ?3,
+                decided_by = ?4, decided_at = ?5, decided_without = ?6, updated_at = ?5
+          WHERE id = ?1 AND status IN ('open', 'provisioning')",
     )
     .bind(id)
     .bind(decision.outcome.as_str())
     .bind(&decision.rationale)
     .bind(&decision.decided_by)
     .bind(decision.decided_at)
+    .bind((!without.is_empty()).then(|| without.join(",")))
+    .bind(if decision.outcome.is_final() {
+        LoopStatus::Decided.as_str()
+    } else {
+        LoopStatus::Open.as_str()
+    })
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Reopens a loop with a final decision whose channel is not archived: the decision is cleared
+/// (the audit log keeps it) and a new round starts. `false` if it was not in that state.
+pub async fn reopen(
+    db: impl SqliteExecutor<'_>,
+    id: LoopId,
+    now: UnixMillis,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE loops SET status = 'open', decision = NULL, decision_rationale = NULL,
+                decided_by = NULL, decided_at = NULL, decided_without = NULL,
+                cycle = cycle + 1, updated_at = ?2
+          WHERE id = ?1 AND status = 'decided' AND archived_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -274,3 +274,23 @@ pub async fn push_next(
     .await?;
     Ok(())
 }
+
+/// Resumes chasing what was stopped for `reason` (a reopened loop): the next reminder is due
+/// at the later of its due time and `now`.
+pub async fn resume(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    reason: &str,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE reminders SET stopped_reason = NULL, next_at = MAX(due_at, ?3)
+          WHERE loop_id = ?1 AND stopped_reason = ?2",
+    )
+    .bind(loop_id)
+    .bind(reason)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}

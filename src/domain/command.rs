@@ -1,5 +1,5 @@
 //! The `/loop` grammar: `start [candidate]`, `status`, `skip <stage> <reason>`, `decide`,
-//! `remind`, `panel`, `help`. Anything else is `Unknown` and gets the help text.
+//! `reopen <reason>`, `remind`, `panel`, `help`. Anything else is `Unknown` and gets the help text.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -12,6 +12,10 @@ pub enum Command {
         reason: String,
     },
     Decide,
+    /// Reopen a loop with a final decision, with the reason.
+    Reopen {
+        reason: String,
+    },
     Remind,
     Panel,
     Help,
@@ -37,6 +41,12 @@ pub fn parse(text: &str) -> Command {
         },
         "status" => Command::Status,
         "decide" => Command::Decide,
+        "reopen" if rest.is_empty() => Command::Usage {
+            message: "Usage: `/loop reopen <reason>`, for example `/loop reopen The candidate asked to redo the coding round`.".to_string(),
+        },
+        "reopen" => Command::Reopen {
+            reason: rest.to_string(),
+        },
         "remind" => Command::Remind,
         "panel" => Command::Panel,
         "skip" => {
@@ -80,6 +90,12 @@ mod tests {
             ),
             ("status", Command::Status),
             ("decide", Command::Decide),
+            (
+                "reopen  New evidence came in ",
+                Command::Reopen {
+                    reason: "New evidence came in".into(),
+                },
+            ),
             ("remind", Command::Remind),
             ("panel", Command::Panel),
             (
@@ -103,6 +119,9 @@ mod tests {
 
     #[test]
     fn skip_without_a_reason_explains_its_usage() {
+        assert!(
+            matches!(parse("reopen"), Command::Usage { message } if message.contains("<reason>"))
+        );
         for text in ["skip", "skip coding"] {
             assert!(
                 matches!(parse(text), Command::Usage { message } if message.contains("<reason>"))

@@ -48,22 +48,30 @@ pub struct Stage {
     pub rubric_ts: Option<String>,
 }
 
-/// The hiring decision.
+/// The hiring decision. Hold keeps the loop open; the others are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Hire,
     NoHire,
     Hold,
+    /// The candidate withdrew.
+    Withdrawn,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Hire, Outcome::NoHire, Outcome::Hold];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Hire,
+        Outcome::NoHire,
+        Outcome::Hold,
+        Outcome::Withdrawn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Hire => "hire",
             Outcome::NoHire => "no_hire",
             Outcome::Hold => "hold",
+            Outcome::Withdrawn => "withdrawn",
         }
     }
 
@@ -76,7 +84,13 @@ impl Outcome {
             Outcome::Hire => "Hire",
             Outcome::NoHire => "No hire",
             Outcome::Hold => "Hold",
+            Outcome::Withdrawn => "Withdrawn",
         }
+    }
+
+    /// A final outcome freezes the scorecards and archives the channel; Hold does neither.
+    pub fn is_final(self) -> bool {
+        self != Outcome::Hold
     }
 }
 
@@ -89,6 +103,8 @@ pub struct Decision {
     pub rationale: String,
     pub decided_by: String,
     pub decided_at: UnixMillis,
+    /// Stages with no feedback that the person deciding confirmed deciding without.
+    pub without: Vec<u32>,
 }
 
 /// A skip's reason may be at most this long.
@@ -126,10 +142,17 @@ pub struct InterviewLoop {
     pub skips: Vec<Skip>,
     /// Stages a missing-stage warning was posted for (once per stage).
     pub warned: Vec<u32>,
+    /// How many times the loop was reopened after a decision.
+    pub cycle: i64,
     pub archived_at: Option<UnixMillis>,
 }
 
 impl InterviewLoop {
+    /// A final decision is recorded: scorecards are frozen (Hold is not final).
+    pub fn is_decided(&self) -> bool {
+        self.status == LoopStatus::Decided
+    }
+
     /// Everyone who belongs in the candidate channel, each once, in a stable order:
     /// coordinator, hiring manager, then the panel by stage.
     pub fn members(&self) -> Vec<String> {
@@ -229,6 +252,7 @@ pub(crate) mod fixtures {
             decision: None,
             skips: Vec::new(),
             warned: Vec::new(),
+            cycle: 0,
             archived_at: None,
             stages: vec![
                 stage(1, "technical-screen", "Technical screen", &["UA"]),

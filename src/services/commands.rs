@@ -51,6 +51,9 @@ pub async fn handle(state: &AppState, command: SlashCommand) -> AppResult<Comman
                         .map(CommandReply::say)
                 }
                 Command::Decide => decide::open_form(state, &l, user, &command).await,
+                Command::Reopen { reason } => decide::reopen(state, &l, user, &reason)
+                    .await
+                    .map(CommandReply::say),
                 Command::Panel => panel::open_form(
                     &l,
                     user,

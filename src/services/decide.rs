@@ -4,12 +4,11 @@ use anyhow::Context;
 
 use crate::db;
 use crate::domain::interview_loop::{
-    Decision, InterviewLoop, LoopId, LoopStatus, MIN_RATIONALE_CHARS,
+    Decision, InterviewLoop, LoopId, LoopStatus, MAX_REASON_CHARS, MIN_RATIONALE_CHARS,
 };
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::skips::warn_missing;
 use crate::services::{button_modal, home, owners_only, reminders};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
@@ -56,20 +55,9 @@ pub async fn open_form(
     user: &str,
     command: &SlashCommand,
 ) -> AppResult<CommandReply> {
-    let (view, missing) = form(state, l, user).await?;
-    // A decision was asked for while stages are missing: warn, once per stage.
-    if !missing.is_empty() {
-        let now = state.clock.now_ms();
-        let warned = async {
-            let mut tx = state.begin().await?;
-            warn_missing(&mut tx, l.id, &missing, "decision", now).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = warned {
-            tracing::error!(error = %e, "could not record missing-stage warnings");
-        }
-    }
+    // Opening the form posts nothing: the stages without feedback are shown in it, and a
+    // decision recorded without them says so.
+    let (view, _) = form(state, l, user).await?;
     Ok(CommandReply::Modal(Modal {
         trigger_id: command.trigger_id.clone(),
         view,
@@ -128,6 +116,7 @@ pub async fn submit(
             ),
         ));
     }
+    let missing_positions = progress.missing_for_decision(&l);
     let missing = missing_names(&l, &progress);
     let has_confirm_box = view.values.contains_key(CONFIRM_BLOCK);
     if !missing.is_empty() && !input.confirmed_missing {
@@ -155,6 +144,7 @@ pub async fn submit(
         rationale: input.rationale,
         decided_by: user.to_string(),
         decided_at: now,
+        without: missing_positions,
     };
     let mut tx = state.begin().await.context("could not record a decision")?;
     if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
@@ -168,10 +158,18 @@ pub async fn submit(
         missing.join("|")
     );
     db::audit::record(&mut *tx, l.id, user, "decided", &detail, now).await?;
-    Job::DecisionMessage { loop_id: l.id }
-        .enqueue(&mut *tx, now)
-        .await?;
-    reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+    Job::DecisionMessage {
+        loop_id: l.id,
+        at: now,
+    }
+    .enqueue(&mut *tx, now)
+    .await?;
+    // Hold keeps the loop open: scorecards stay editable, reminders go on, nothing is
+    // archived.
+    let is_final = outcome.is_final();
+    if is_final {
+        reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+    }
     home::refresh_for(&mut tx, l.id, now).await?;
     for stage in &l.stages {
         Job::RefreshRubric {
@@ -184,7 +182,7 @@ pub async fn submit(
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;
-    if let Some(after) = state.settings.archive_after {
+    if let Some(after) = state.settings.archive_after.filter(|_| is_final) {
         let at = now + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4);
         Job::ArchiveChannel { loop_id: l.id }
             .enqueue_at(&mut *tx, at, now)
@@ -197,4 +195,73 @@ pub async fn submit(
         "decision recorded"
     );
     Ok(InteractionReply::Ack)
+}
+
+/// `/loop reopen <reason>`: a loop with a final decision opens again while its channel is not
+/// archived. The decision is cleared from the loop (the audit log keeps it with the reason),
+/// scorecards can change, reminders resume, and the channel is told.
+pub async fn reopen(
+    state: &AppState,
+    l: &InterviewLoop,
+    user: &str,
+    reason: &str,
+) -> AppResult<String> {
+    if !l.is_owner(user) {
+        return Err(AppError::refused(owners_only(l, "reopen the loop")));
+    }
+    let Some(decision) = l.decision.as_ref().filter(|_| l.is_decided()) else {
+        return Err(AppError::refused(
+            "This loop has no final decision to reopen: it is still open.",
+        ));
+    };
+    if l.archived_at.is_some() {
+        return Err(AppError::refused(
+            "The channel is archived: a decided loop can be reopened only while its channel is open.",
+        ));
+    }
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::refused(format!(
+            "Keep the reason under {MAX_REASON_CHARS} characters."
+        )));
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.begin().await.context("could not reopen a loop")?;
+    if !db::loops::reopen(&mut *tx, l.id, now).await? {
+        return Err(AppError::refused(
+            "This loop cannot be reopened now; its channel may have just been archived.",
+        ));
+    }
+    let detail = format!("from={} reason={reason}", decision.outcome.as_str());
+    db::audit::record(&mut *tx, l.id, user, "reopened", &detail, now).await?;
+    db::jobs::cancel_queued(
+        &mut *tx,
+        &Job::ArchiveChannel { loop_id: l.id }.dedupe_key(),
+    )
+    .await?;
+    db::reminders::resume(&mut *tx, l.id, "decided", now).await?;
+    Job::ReopenNote {
+        loop_id: l.id,
+        cycle: l.cycle + 1,
+    }
+    .enqueue(&mut *tx, now)
+    .await?;
+    home::refresh_for(&mut tx, l.id, now).await?;
+    for stage in &l.stages {
+        Job::RefreshRubric {
+            loop_id: l.id,
+            position: stage.position,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+    }
+    Job::RefreshSummary { loop_id: l.id }
+        .enqueue(&mut *tx, now)
+        .await?;
+    tx.commit().await.context("could not reopen a loop")?;
+    tracing::info!(loop_id = l.id, "loop reopened");
+    Ok(format!(
+        "The loop for {} is open again: scorecards can change, reminders resume, and the decision can be recorded anew.",
+        crate::slack::mrkdwn::escape(&l.candidate_name)
+    ))
 }

@@ -55,15 +55,26 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         };
         let key = format!("provision:{loop_id}:rubric:{}", stage.position);
         let ts = slack.post_message(&channel, &message, &key).await?;
-        record(
-            state,
+        // The post is stored together with the job that puts the full rubric in its thread.
+        let now = state.clock.now_ms();
+        let mut tx = state.begin().await?;
+        db::loops::record_step(
+            &mut *tx,
             loop_id,
             Provisioned::RubricPosted {
                 position: stage.position,
                 ts: &ts,
             },
+            now,
         )
         .await?;
+        Job::RubricDetail {
+            loop_id,
+            position: stage.position,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+        tx.commit().await?;
     }
     let summary_ts = match &l.summary_ts {
         Some(ts) => ts.clone(),

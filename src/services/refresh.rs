@@ -2,7 +2,7 @@
 //! stage's rubric message, and the channel note on a submission.
 
 use crate::db;
-use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
+use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Outcome};
 use crate::domain::progress::LoopProgress;
 use crate::jobs::{Job, JobError};
 use crate::slack::messages::{self, rubric_message, summary_message};
@@ -59,6 +59,7 @@ pub async fn rubric(state: &AppState, loop_id: LoopId, position: u32) -> Result<
     Ok(())
 }
 
+/// The submission note: a thread reply under the stage's post.
 pub async fn scorecard_note(
     state: &AppState,
     loop_id: LoopId,
@@ -69,23 +70,58 @@ pub async fn scorecard_note(
         .ok_or_else(|| JobError::loop_gone(loop_id))?;
     let card: Option<(u32, String, i64)> =
         db::scorecards::identity(&state.db, scorecard_id).await?;
-    let (Some((position, user, version)), Some(channel)) = (card, &l.channel_id) else {
+    let (Some((position, _user, version)), Some(channel)) = (card, &l.channel_id) else {
         return Ok(());
     };
     let Some(stage) = l.stage_at(position) else {
         return Ok(());
     };
+    let Some(parent) = &stage.rubric_ts else {
+        return Ok(());
+    };
+    let cards = db::scorecards::latest_for_loop(&state.db, loop_id).await?;
+    let submitted = cards.iter().filter(|c| c.position == position).count();
     state
         .slack
-        .post_message(
+        .post_reply(
             channel,
-            &messages::scorecard_note(stage, &user, version),
+            parent,
+            &messages::scorecard_note(stage, version, submitted),
             &Job::ScorecardNote {
                 loop_id,
                 scorecard_id,
             }
             .dedupe_key(),
         )
+        .await?;
+    Ok(())
+}
+
+/// The full rubric of a stage, as the thread reply under its post.
+pub async fn rubric_detail(
+    state: &AppState,
+    loop_id: LoopId,
+    position: u32,
+) -> Result<(), JobError> {
+    let Some((l, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let Some(stage) = l.stage_at(position) else {
+        return Ok(());
+    };
+    let (Some(parent), Some(sr)) = (
+        &stage.rubric_ts,
+        state
+            .rubrics
+            .get(&l.rubric_id)
+            .and_then(|r| r.stage(&stage.key)),
+    ) else {
+        return Ok(());
+    };
+    let key = Job::RubricDetail { loop_id, position }.dedupe_key();
+    state
+        .slack
+        .post_reply(&channel, parent, &messages::rubric_detail(stage, sr), &key)
         .await?;
     Ok(())
 }
@@ -142,15 +178,38 @@ pub async fn skip_note(state: &AppState, loop_id: LoopId, position: u32) -> Resu
     Ok(())
 }
 
-pub async fn decision_message(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
+pub async fn decision_message(state: &AppState, loop_id: LoopId, at: i64) -> Result<(), JobError> {
     let Some((l, channel)) = live_loop(state, loop_id).await? else {
         return Ok(());
     };
-    let Some(decision) = &l.decision else {
+    // Only the decision it was queued for (a reopening may have cleared it since).
+    let Some(decision) = l
+        .decision
+        .as_ref()
+        .filter(|d| at == 0 || d.decided_at == at)
+    else {
         return Ok(());
     };
     let message = messages::decision_message(&l, decision, state.settings.archive_after);
-    let key = Job::DecisionMessage { loop_id }.dedupe_key();
+    let key = Job::DecisionMessage { loop_id, at }.dedupe_key();
+    state.slack.post_message(&channel, &message, &key).await?;
+    Ok(())
+}
+
+/// Tells the channel the loop was reopened, by whom and why (from the audit log).
+pub async fn reopen_note(state: &AppState, loop_id: LoopId, cycle: i64) -> Result<(), JobError> {
+    let Some((_, channel)) = live_loop(state, loop_id).await? else {
+        return Ok(());
+    };
+    let Some((who, detail)) = db::audit::latest(&state.db, loop_id, "reopened").await? else {
+        return Ok(());
+    };
+    let (from, reason) = detail
+        .strip_prefix("from=")
+        .and_then(|d| d.split_once(" reason="))
+        .unwrap_or(("", detail.as_str()));
+    let message = messages::reopen_note(&who, Outcome::parse(from), reason);
+    let key = Job::ReopenNote { loop_id, cycle }.dedupe_key();
     state.slack.post_message(&channel, &message, &key).await?;
     Ok(())
 }

@@ -368,13 +368,30 @@ impl Simulator {
             .cloned()
     }
 
-    /// Messages of a channel in post order.
+    /// The channel as people see it: its top-level messages in post order (thread replies
+    /// are under their parents: [`Simulator::replies`]).
     pub fn messages(&self, channel: &str) -> Vec<SimMessage> {
+        self.all_messages(channel)
+            .into_iter()
+            .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
+            .collect()
+    }
+
+    /// Every message of a channel, thread replies included, in post order.
+    pub fn all_messages(&self, channel: &str) -> Vec<SimMessage> {
         self.lock()
             .messages
             .get(channel)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The replies in the thread of `parent`, in post order.
+    pub fn replies(&self, channel: &str, parent: &str) -> Vec<SimMessage> {
+        self.all_messages(channel)
+            .into_iter()
+            .filter(|m| m.ts != parent && m.thread_ts.as_deref() == Some(parent))
+            .collect()
     }
 
     pub fn message(&self, channel: &str, ts: &str) -> Option<SimMessage> {

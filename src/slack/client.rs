@@ -404,20 +404,41 @@ impl SlackApi {
         message: &Message,
         key: &str,
     ) -> Result<String, SlackError> {
+        self.post(channel, None, message, key).await
+    }
+
+    /// Posts a reply in the thread of `parent`, exactly once (a retry looks in the thread's
+    /// replies, which `conversations.history` does not list).
+    pub async fn post_reply(
+        &self,
+        channel: &str,
+        parent: &str,
+        message: &Message,
+        key: &str,
+    ) -> Result<String, SlackError> {
+        self.post(channel, Some(parent), message, key).await
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &Message,
+        key: &str,
+    ) -> Result<String, SlackError> {
         if self.retrying
-            && let Some(ts) = self.find_posted(channel, key).await?
+            && let Some(ts) = self.find_posted(channel, thread, key).await?
         {
             tracing::info!(channel, key, "found the message an earlier run posted");
             return Ok(ts);
         }
         let metadata = json!({ "event_type": POST_EVENT_TYPE, "event_payload": { "key": key } });
-        let answer = self
-            .call(
-                "chat.postMessage",
-                &json!({ "channel": channel, "text": message.text, "blocks": message.blocks,
-                         "metadata": metadata }),
-            )
-            .await?;
+        let mut body = json!({ "channel": channel, "text": message.text, "blocks": message.blocks,
+                               "metadata": metadata });
+        if let Some(parent) = thread {
+            body["thread_ts"] = json!(parent);
+        }
+        let answer = self.call("chat.postMessage", &body).await?;
         string_at(&answer, "/ts")
     }
 
@@ -433,13 +454,29 @@ impl SlackApi {
     }
 
     /// The `ts` of the bot's recent message in `channel` tagged with `key`, if any.
-    async fn find_posted(&self, channel: &str, key: &str) -> Result<Option<String>, SlackError> {
-        let answer = self
-            .call(
-                "conversations.history",
-                &json!({ "channel": channel, "limit": 100, "include_all_metadata": true }),
-            )
-            .await?;
+    async fn find_posted(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        key: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let answer = match thread {
+            None => {
+                self.call(
+                    "conversations.history",
+                    &json!({ "channel": channel, "limit": 100, "include_all_metadata": true }),
+                )
+                .await?
+            }
+            Some(parent) => {
+                self.call(
+                    "conversations.replies",
+                    &json!({ "channel": channel, "ts": parent, "limit": 200,
+                             "include_all_metadata": true }),
+                )
+                .await?
+            }
+        };
         Ok(answer
             .get("messages")
             .and_then(Value::as_array)
@@ -613,6 +650,7 @@ fn is_lookup(method: &str) -> bool {
             | "conversations.list"
             | "conversations.members"
             | "conversations.history"
+            | "conversations.replies"
             | "conversations.open"
     )
 }

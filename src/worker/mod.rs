@@ -180,11 +180,17 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             loop_id,
             scorecard_id,
         } => refresh::scorecard_note(state, *loop_id, *scorecard_id).await,
+        Job::RubricDetail { loop_id, position } => {
+            refresh::rubric_detail(state, *loop_id, *position).await
+        }
         Job::SkipWarning { loop_id, position } => {
             refresh::skip_warning(state, *loop_id, *position).await
         }
         Job::SkipNote { loop_id, position } => refresh::skip_note(state, *loop_id, *position).await,
-        Job::DecisionMessage { loop_id } => refresh::decision_message(state, *loop_id).await,
+        Job::DecisionMessage { loop_id, at } => {
+            refresh::decision_message(state, *loop_id, *at).await
+        }
+        Job::ReopenNote { loop_id, cycle } => refresh::reopen_note(state, *loop_id, *cycle).await,
         Job::ArchiveChannel { loop_id } => refresh::archive_channel(state, *loop_id).await,
         Job::InviteMembers { loop_id } => refresh::invite_members(state, *loop_id).await,
         Job::Nudge {

@@ -54,7 +54,7 @@ async fn a_429_and_a_500_during_provisioning_still_end_in_one_complete_channel()
     let jobs = app
         .count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
         .await;
-    assert_eq!(jobs, 1);
+    assert_eq!(jobs, 5, "provisioning and the four rubric threads");
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("loopbot_jobs_retried_total{kind=\"provision_loop\"} 1")
@@ -121,7 +121,11 @@ async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
     world
         .clock
         .advance(Duration::from_millis(loopbot::worker::LEASE_MS as u64));
-    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(
+        app.run_jobs().await,
+        5,
+        "provisioning, then the four rubric threads"
+    );
     assert_one_complete_channel(&world);
 }
 

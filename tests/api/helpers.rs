@@ -414,4 +414,11 @@ pub fn assert_one_channel_posted_once(world: &World) {
         world.sim.pins(&channels[0].id),
         vec![messages[4].ts.clone()]
     );
+    for rubric in &messages[..4] {
+        assert_eq!(
+            world.sim.replies(&channels[0].id, &rubric.ts).len(),
+            1,
+            "each rubric post has its full rubric in the thread, once"
+        );
+    }
 }

@@ -35,8 +35,8 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
     let app = world.spawn_app().await;
     assert_eq!(
         app.run_jobs().await,
-        1,
-        "no waiting for the lease to run out"
+        5,
+        "no waiting for the lease to run out (provisioning, then the rubric threads)"
     );
     assert_one_channel_posted_once(&world);
     assert_eq!(job_row(&app).await, ("done".to_string(), 1));
@@ -244,7 +244,8 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
     assert_eq!(complete_channels(&world), 3, "all three loops provisioned");
     assert_eq!(loop_channels(&world).len(), 3);
     assert_eq!(world.sim.rate_limited_count(), 0, "no 429 at all");
-    // Each channel's five posts went out at least a second apart, as Slack asks.
+    // Each channel's nine posts (four rubric posts, the summary, four thread replies) went
+    // out at least a second apart, as Slack asks.
     for channel in loop_channels(&world) {
         let times: Vec<i64> = world
             .sim
@@ -254,7 +255,7 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
             .filter(|c| c.params["channel"] == channel.id.as_str())
             .map(|c| c.at_ms)
             .collect();
-        assert_eq!(times.len(), 5);
+        assert_eq!(times.len(), 9);
         assert!(times.windows(2).all(|w| w[1] - w[0] >= 1_000), "{times:?}");
     }
 }

@@ -86,7 +86,10 @@ impl Demo {
         self.sim
             .messages(channel)
             .into_iter()
-            .find(|m| m.text.starts_with("Stage") && m.text.contains(stage))
+            .find(|m| {
+                m.text.starts_with(|c: char| c.is_ascii_digit())
+                    && m.text.contains(&format!(". {stage}"))
+            })
             .ok_or_else(|| anyhow::anyhow!("no rubric message for {stage}"))
     }
 

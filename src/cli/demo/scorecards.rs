@@ -108,13 +108,13 @@ impl Demo {
                 &render_view(&self.sim, &answer, HIRING_MANAGER.tz),
             );
         }
-        self.show_message(
-            &HIRING_MANAGER,
-            "a note in the channel (who, never the scores)",
-            channel,
-            true,
-            |m| m.text.contains("submitted a scorecard"),
-        );
+        if let Some(note) = self.sim.replies(channel, &screen.ts).into_iter().last() {
+            seen_by(
+                &HIRING_MANAGER,
+                "a reply in the stage's thread (never who, never the scores)",
+                &render_message(&self.sim, &note, HIRING_MANAGER.tz),
+            );
+        }
 
         step(&format!(
             "{}, who has not submitted anything, tries to peek at the scorecards",

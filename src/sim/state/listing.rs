@@ -1,5 +1,5 @@
 //! Read methods with cursor pagination: `conversations.list`, `conversations.members`,
-//! `conversations.history`.
+//! `conversations.history`, and a thread's `conversations.replies`.
 //!
 //! Cursors are opaque to clients (hex of `team:<channel>`, `user_id:<user>`,
 //! `next_ts:<ts>` — the first item of the next page); the last page has `next_cursor: ""`.
@@ -178,6 +178,53 @@ impl SimState {
                 json!({ "next_cursor": encode_cursor("next_ts", &next.ts) });
         }
         ok_body(body)
+    }
+}
+
+impl SimState {
+    /// A thread: its parent first, then the replies oldest first; `ts` (the parent's, or any
+    /// reply's), `limit` (default 100, at most 999), `include_all_metadata`.
+    /// `thread_not_found` when no message has that `ts`.
+    pub(super) fn conversations_replies(&self, args: &Args<'_>) -> MethodResult {
+        let channel = self.readable_channel(args, true)?;
+        let limit = args.limit("limit", DEFAULT_LIMIT, HISTORY_LIMIT_MAX)?;
+        let with_metadata = args.bool("include_all_metadata");
+        let ts = args.str("ts").ok_or_else(|| err("thread_not_found"))?;
+        let all = self
+            .messages
+            .get(&channel.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let found = all
+            .iter()
+            .find(|m| m.ts == ts)
+            .ok_or_else(|| err("thread_not_found"))?;
+        let parent_ts = found.thread_ts.clone().unwrap_or_else(|| found.ts.clone());
+        let mut thread: Vec<(Ts, &SimMessage)> = all
+            .iter()
+            .filter(|m| m.ts == parent_ts || m.thread_ts.as_deref() == Some(parent_ts.as_str()))
+            .filter_map(|m| parse_ts(&m.ts).map(|t| (t, m)))
+            .collect();
+        thread.sort_by_key(|(t, _)| *t);
+        let parent_user = all
+            .iter()
+            .find(|m| m.ts == parent_ts)
+            .map(|m| m.user.clone())
+            .unwrap_or_default();
+        let has_more = thread.len() > limit;
+        let messages: Vec<Value> = thread
+            .iter()
+            .take(limit)
+            .map(|(_, m)| {
+                let mut value = history_message_json(m, all, with_metadata);
+                value["thread_ts"] = json!(parent_ts);
+                if m.ts != parent_ts {
+                    value["parent_user_id"] = json!(parent_user);
+                }
+                value
+            })
+            .collect();
+        ok_body(json!({ "messages": messages, "has_more": has_more }))
     }
 }
 

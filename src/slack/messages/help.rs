@@ -17,7 +17,11 @@ pub const HELP_COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "/loop decide",
-        "hiring manager or coordinator, in the loop channel: record hire, no hire or hold",
+        "hiring manager or coordinator, in the loop channel: record hire, no hire, hold or withdrawn",
+    ),
+    (
+        "/loop reopen <reason>",
+        "hiring manager or coordinator, in the loop channel: reopen a decided loop while its channel is not archived",
     ),
     (
         "/loop panel",

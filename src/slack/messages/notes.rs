@@ -1,7 +1,7 @@
 //! Channel notes: missing-stage warnings, skips, decisions, submissions, and the confirmation
 //! that a loop is ready.
 
-use crate::domain::interview_loop::{Decision, Skip};
+use crate::domain::interview_loop::{Decision, Outcome, Skip};
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::rubric::Rubric;
 use crate::slack::mrkdwn::{date_time, duration_words, escape, mention, mentions};
@@ -129,16 +129,22 @@ pub fn decision_message(
             skipped.join("; ")
         )));
     }
-    let archive = match archive_after {
-        Some(after) => format!(
-            "This channel will be archived in {}.",
-            duration_words(after)
-        ),
-        None => "This channel stays open.".to_string(),
+    if let Some(without) = super::decided_without(l) {
+        blocks.push(context(&format!(":warning: {without}")));
+    }
+    let after = if decision.outcome.is_final() {
+        let archive = match archive_after {
+            Some(after) => format!(
+                "This channel will be archived in {}.",
+                duration_words(after)
+            ),
+            None => "This channel stays open.".to_string(),
+        };
+        format!("Scorecards are final; reminders have stopped. {archive}")
+    } else {
+        "On hold: the loop stays open, scorecards can still change and nothing is archived. Record the final decision with `/loop decide`.".to_string()
     };
-    blocks.push(context(&format!(
-        "Scorecards are now final and every recommendation is shown on the pinned summary. Reminders have stopped. {archive}"
-    )));
+    blocks.push(context(&after));
     Message {
         text: format!(
             "Decision for {}: {}",
@@ -150,20 +156,35 @@ pub fn decision_message(
 }
 
 /// The channel note on a submission: who, which stage, never the ratings.
-pub fn scorecard_note(stage: &Stage, user: &str, version: i64) -> Message {
+/// The thread reply under a stage's post when a scorecard comes in: how many of the panel
+/// are in, never who (the channel stays quiet) and never the scores.
+pub fn scorecard_note(stage: &Stage, version: i64, submitted: usize) -> Message {
+    let of = stage.interviewers.len().max(submitted);
     if version > 1 {
+        Message::plain(format!(":pencil2: A {} scorecard was updated.", stage.name))
+    } else if submitted >= of {
         Message::plain(format!(
-            ":pencil2: {} updated their scorecard for *{}*.",
-            mention(user),
+            ":white_check_mark: Scorecard in: {submitted} of {of}. {} is complete.",
             stage.name
         ))
     } else {
         Message::plain(format!(
-            ":white_check_mark: {} submitted a scorecard for *{}*.",
-            mention(user),
+            ":white_check_mark: Scorecard in: {submitted} of {of} for {}.",
             stage.name
         ))
     }
+}
+
+/// The channel note that a decided loop was reopened: by whom, from which decision, and why.
+pub fn reopen_note(who: &str, from: Option<Outcome>, reason: &str) -> Message {
+    let from = from
+        .map(|o| format!(" (it was *{}*)", o.label()))
+        .unwrap_or_default();
+    Message::plain(format!(
+        ":arrows_counterclockwise: {} reopened the loop{from}. Reason: _{}_\nScorecards can change again and the decision is to be recorded anew.",
+        mention(who),
+        escape(reason)
+    ))
 }
 
 /// The coordinator's confirmation once the channel is ready.

@@ -1,4 +1,5 @@
-//! The rubric post of each stage: what to ask, what to listen for, who runs it, and its button.
+//! The rubric post of each stage (short: who, when, the question, the criteria, its button)
+//! and its thread reply with the full rubric.
 
 use crate::domain::interview_loop::{InterviewLoop, Stage};
 use crate::domain::progress::LoopProgress;
@@ -9,7 +10,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::slack::ids::*;
 
-/// One message per stage: what to ask, what to listen for, and who runs it when.
+/// One short post per stage, to fit a phone screen: the stage, who and when, the one
+/// question, the criteria by name, and the scorecard button. The full rubric is the thread
+/// reply under it ([`rubric_detail`]).
 pub fn rubric_message(
     l: &InterviewLoop,
     stage: &Stage,
@@ -20,41 +23,26 @@ pub fn rubric_message(
     let stage_rubric = rubric.stage(&stage.key);
     let total = l.stages.len();
     let title = format!(
-        "Stage {} of {total} · {}{}",
+        "{}. {}{}",
         stage.position,
         stage.name,
         stage_rubric
-            .map(|s| format!(" ({})", s.duration_label()))
+            .map(|s| format!(" · {}", s.duration_label()))
             .unwrap_or_default()
     );
-    let mut blocks = vec![header(&title)];
-    blocks.push(fields(&[
-        format!(
-            "*Interviewer{}*\n{}",
-            if stage.interviewers.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            mentions(&stage.interviewers, ":warning: not assigned yet")
-        ),
-        format!("*When*\n{}", stage_when(stage)),
-    ]));
+    let who = mentions(&stage.interviewers, ":warning: no interviewer yet");
+    let mut lines = vec![
+        format!("*{title}* · stage {} of {total}", stage.position),
+        format!("{who} · {}", stage_when(stage)),
+    ];
     if let Some(sr) = stage_rubric {
-        blocks.extend(rubric_body(sr));
+        lines.push(format!("_{}_", sr.question));
+        let names: Vec<&str> = sr.criteria.iter().map(|c| c.name.as_str()).collect();
+        lines.push(format!("Criteria: {}", names.join(" · ")));
     }
-    let submitted: Vec<String> = progress
-        .stage(stage.position)
-        .map(|(u, _)| u.to_string())
-        .collect();
-    if !submitted.is_empty() {
-        blocks.push(context(&format!(
-            ":white_check_mark: Scorecard submitted by {}",
-            mentions(&submitted, "")
-        )));
-    }
-    // After the decision scorecards are final: no button invites a change.
-    if l.decision.is_none() {
+    let mut blocks = vec![section(&lines.join("\n"))];
+    // After a final decision scorecards are frozen: no button invites a change.
+    if !l.is_decided() {
         blocks.push(json!({
             "type": "actions",
             "block_id": format!("stage_actions:{}", stage.position),
@@ -63,7 +51,7 @@ pub fn rubric_message(
     }
     let due = duration_words(feedback_due);
     blocks.push(context(&format!(
-        "Scorecard due {due} after the interview ends. Rate each criterion 1–4 (no middle option). Your scores stay hidden from other interviewers until they have submitted theirs."
+        "Full rubric in the thread. Scorecard due {due} after the interview."
     )));
     Message {
         text: format!(
@@ -75,11 +63,13 @@ pub fn rubric_message(
     }
 }
 
-fn rubric_body(sr: &StageRubric) -> Vec<Value> {
-    let mut blocks = vec![section(&format!(
-        "*The one question:* {}\n{}",
-        sr.question, sr.format
-    ))];
+/// The thread reply under a stage's post: how to run it, every criterion with what to listen
+/// for, what a strong and a merely well-prepared answer look like, and the red flags.
+pub fn rubric_detail(stage: &Stage, sr: &StageRubric) -> Message {
+    let mut blocks = Vec::new();
+    if !sr.format.is_empty() {
+        blocks.push(section(&format!("*How to run it:* {}", sr.format)));
+    }
     for (i, c) in sr.criteria.iter().enumerate() {
         blocks.push(section(&format!(
             "*{}. {}*\n:ear: *Listen for:* {}\n:white_check_mark: *Strong:* {}\n:mortar_board: *Merely well prepared:* {}",
@@ -97,7 +87,10 @@ fn rubric_body(sr: &StageRubric) -> Vec<Value> {
             flags.join("\n")
         )));
     }
-    blocks
+    Message {
+        text: format!("The full rubric for {}", stage.name),
+        blocks,
+    }
 }
 
 /// The button that opens a stage's scorecard: "Edit my scorecard" once the stage's panel

@@ -46,78 +46,120 @@ pub(crate) fn status_text(status: &StageStatus) -> String {
     }
 }
 
-/// The pinned summary: the candidate, the people, one row per stage, warnings, the decision.
-/// Recommendations appear only once blindness allows.
+/// "decided without: Values and collaboration (confirmed by @Harper)", when the decision was
+/// recorded without stages that had no feedback.
+pub fn decided_without(l: &InterviewLoop) -> Option<String> {
+    let d = l.decision.as_ref()?;
+    let names: Vec<&str> = d
+        .without
+        .iter()
+        .filter_map(|p| l.stage_at(*p).map(|s| s.name.as_str()))
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "decided without: {} (confirmed by {})",
+            names.join(", "),
+            mention(&d.decided_by)
+        )
+    })
+}
+
+/// One line: how many stages are in, and what comes next.
+fn progress_line(l: &InterviewLoop, progress: &LoopProgress) -> String {
+    let done = |s: &&crate::domain::interview_loop::Stage| {
+        progress.stage_complete(s) || l.skip_of(s.position).is_some()
+    };
+    let in_count = l.stages.iter().filter(done).count();
+    let head = format!("*{in_count} of {} in*", l.stages.len());
+    if in_count == l.stages.len() {
+        return format!("{head} · ready to decide");
+    }
+    let now = progress.now();
+    let upcoming = l
+        .stages
+        .iter()
+        .filter(|s| !done(s))
+        .filter_map(|s| Some((s.interview_at.filter(|at| *at > now)?, s)))
+        .min_by_key(|(at, s)| (*at, s.position));
+    match upcoming {
+        Some((at, s)) => format!("{head} · next: {}, {}", s.name, date_time(at)),
+        None => head,
+    }
+}
+
+/// The pinned summary: who, a progress line, one line per stage, the decision, and one line
+/// on blindness. Each fact once; after a final decision nothing warns about what no longer
+/// matters. Recommendations appear only once blindness allows.
 pub fn summary_message(
     l: &InterviewLoop,
-    rubric: Option<&Rubric>,
+    _rubric: Option<&Rubric>,
     progress: &LoopProgress,
 ) -> Message {
     let visible = progress.recommendations_visible(l);
+    let decided = l.is_decided();
     let mut blocks = vec![header(&format!("Interview loop · {}", l.candidate_name))];
-    blocks.push(fields(&[
-        format!("*Role*\n{}", escape(&l.role)),
-        format!("*Hiring manager*\n{}", mention(&l.hiring_manager_id)),
-        format!("*Coordinator*\n{}", mention(&l.coordinator_id)),
-        format!("*Stages*\n{}", l.stages.len()),
-    ]));
+    let top = match &l.decision {
+        Some(d) => format!(
+            "*Decision: {}* · {}",
+            d.outcome.label(),
+            progress_line(l, progress)
+        ),
+        None => progress_line(l, progress),
+    };
+    blocks.push(section(&format!(
+        "{} · hiring manager {} · coordinator {}\n{top}",
+        escape(&l.role),
+        mention(&l.hiring_manager_id),
+        mention(&l.coordinator_id),
+    )));
     blocks.push(divider());
     for stage in &l.stages {
-        let duration = rubric
-            .and_then(|r| r.stage(&stage.key))
-            .map(|s| format!(" · {}", s.duration_label()))
-            .unwrap_or_default();
         let status = progress.status(l, stage);
-        let who = if stage.interviewers.is_empty() {
+        let recommendations: Vec<String> = if visible {
+            progress
+                .stage(stage.position)
+                .map(|(user, rating)| format!("{} *{}*", mention(user), rating.display()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let state = match &status {
+            _ if !recommendations.is_empty() => {
+                format!(":white_check_mark: {}", recommendations.join(", "))
+            }
+            StageStatus::Submitted | StageStatus::Skipped { .. } => status_text(&status),
+            // A final decision ends the chase: what had no feedback was decided without.
+            _ if decided => ":heavy_minus_sign: not held".to_string(),
+            _ => status_text(&status),
+        };
+        let who = if stage.interviewers.is_empty() || !recommendations.is_empty() {
             String::new()
         } else {
             format!("{} · ", mentions(&stage.interviewers, ""))
         };
-        let when = match (&status, stage.interview_at) {
-            (StageStatus::Scheduled { .. } | StageStatus::NoInterviewer, _) | (_, None) => {
-                String::new()
-            }
-            (_, Some(at)) => format!("{} · ", date_time(at)),
-        };
-        let mut text = format!(
-            "*{}. {}*{duration}\n{who}{when}{}",
-            stage.position,
-            stage.name,
-            status_text(&status),
-        );
-        if visible {
-            let recommendations: Vec<String> = progress
-                .stage(stage.position)
-                .map(|(user, rating)| format!("{}: *{}*", mention(user), rating.display()))
-                .collect();
-            if !recommendations.is_empty() {
-                text.push_str(&format!("\nRecommendation: {}", recommendations.join(", ")));
-            }
-        }
-        let mut row = section(&text);
-        if !stage.interviewers.is_empty() && l.decision.is_none() {
+        let mut row = section(&format!(
+            "*{}. {}* · {who}{state}",
+            stage.position, stage.name
+        ));
+        if !stage.interviewers.is_empty() && !decided {
             row["accessory"] = scorecard_button(l, stage, progress);
         }
         blocks.push(row);
     }
-    let unstaffed: Vec<&str> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
-    if !unstaffed.is_empty() {
-        blocks.push(context(&format!(
-            ":warning: No interviewer yet for: {}. Every stage checks something the others cannot; assign someone before the loop moves on.",
-            unstaffed.join(", ")
-        )));
-    }
     blocks.push(divider());
-    blocks.push(section(&match &l.decision {
-        Some(d) => format!(
-            "*Decision:* *{}*, recorded by {} on {}.\n_{}_",
+    if let Some(d) = &l.decision {
+        let mut text = format!(
+            "*{}*, recorded by {} on {}.\n_{}_",
             d.outcome.label(),
             mention(&d.decided_by),
             date_time(d.decided_at),
             escape(&clip(&d.rationale, 1500))
-        ),
-        None => "*Decision:* not recorded yet".to_string(),
-    }));
+        );
+        if let Some(without) = decided_without(l) {
+            text.push_str(&format!("\n:warning: {without}"));
+        }
+        blocks.push(section(&text));
+    }
     blocks.push(json!({
         "type": "actions",
         "block_id": "summary_actions",
@@ -128,19 +170,15 @@ pub fn summary_message(
             "value": l.id.to_string(),
         }],
     }));
-    blocks.push(context(if l.decision.is_some() {
-        "The decision is recorded: scorecards are final and every recommendation is shown above. Full scorecards: *View scorecards*."
+    blocks.push(context(if decided {
+        "Decision recorded: scorecards are final and every recommendation is shown."
     } else if visible {
-        "Every stage is in: recommendations are shown above. Full scorecards: *View scorecards*."
+        "Every stage is in: recommendations are shown."
     } else {
-        "Blind until every stage is in: the channel shows who has submitted, never ratings. Full scorecards are open to the hiring manager, the coordinator, and interviewers who have submitted their own."
+        "Blind until every stage is in: the channel shows progress, never ratings."
     }));
     Message {
-        text: format!(
-            "Interview loop summary for {}: {} stages",
-            escape(&l.candidate_name),
-            l.stages.len()
-        ),
+        text: format!("Interview loop summary for {}", escape(&l.candidate_name),),
         blocks,
     }
 }
