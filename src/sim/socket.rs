@@ -22,7 +22,6 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::state::ApiError;
 use super::{APP_ID, Simulator};
 
 /// Slack's deadline for an acknowledgement.
@@ -121,26 +120,28 @@ impl SocketState {
         self.seq
     }
 
-    /// `apps.connections.open`: the app-level token in the Authorization header.
-    pub(crate) fn open_url(&mut self, token: Option<&str>) -> Result<Map<String, Value>, ApiError> {
+    /// `apps.connections.open`: the app-level token in the Authorization header. `Err` is
+    /// Slack's error code.
+    pub(crate) fn open_url(
+        &mut self,
+        token: Option<&str>,
+    ) -> Result<Map<String, Value>, &'static str> {
         let token = token.map(str::trim).filter(|t| !t.is_empty());
         let Some(token) = token else {
-            return Err(ApiError::new("not_authed"));
+            return Err("not_authed");
         };
         if self.app_token.as_deref() != Some(token) {
-            return Err(ApiError::new(
+            return Err(
                 if token.starts_with("xoxb-") || token.starts_with("xoxp-") {
                     "not_allowed_token_type"
                 } else {
                     "invalid_auth"
                 },
-            ));
+            );
         }
+        // Not served (the simulator is used in-process only).
         let Some(base) = self.base.clone() else {
-            return Err(ApiError::with_messages(
-                "internal_error",
-                vec!["the simulator's Socket Mode server is not running".into()],
-            ));
+            return Err("internal_error");
         };
         self.opens += 1;
         let ticket = format!("{:032x}", fastrand::u128(..));
@@ -348,16 +349,6 @@ impl SocketState {
     }
 }
 
-impl super::SimState {
-    /// `apps.connections.open`, answered here rather than through the bot-token methods.
-    pub(crate) fn apps_connections_open(
-        &mut self,
-        token: Option<&str>,
-    ) -> Result<Map<String, Value>, ApiError> {
-        self.socket.open_url(token)
-    }
-}
-
 /// Accepts WebSocket connections on `listener` until dropped (aborting this task ends every
 /// connection it serves).
 pub(crate) async fn serve(listener: TcpListener, sim: Simulator) {
@@ -562,6 +553,14 @@ impl Simulator {
         for (conn, text) in held {
             state.socket.record_ack(conn, &text, now);
         }
+    }
+
+    /// The held acknowledgements are lost on the way (as on a broken network path), and
+    /// acks are read again from now on.
+    pub fn socket_lose_held_acks(&self) {
+        let mut state = self.lock();
+        state.socket.hold_acks = false;
+        state.socket.held.clear();
     }
 
     /// Slack's retry: every envelope whose acknowledgement is missing or came after the

@@ -501,7 +501,7 @@ impl SimState {
         }
         // The one method that takes the app-level token rather than the bot token.
         let result = if method == "apps.connections.open" {
-            self.apps_connections_open(token)
+            self.socket.open_url(token).map_err(err)
         } else {
             if let Err(e) = self.check_token(token) {
                 return Answer::json(200, e.into_body());

@@ -10,4 +10,5 @@ mod outbound;
 mod reminders;
 mod scorecards;
 mod signature;
+mod socket;
 mod start_loop;
