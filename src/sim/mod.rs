@@ -8,6 +8,10 @@
 //! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
 //! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
 //! app's HTTP endpoints, with trigger ids issued by the simulator.
+//!
+//! [`socket`] is Socket Mode, Slack's side: `apps.connections.open` and the WebSocket server
+//! that delivers envelopes and checks acknowledgements; [`socket_side::SocketSide`] sends the
+//! same commands, submissions and events as envelopes over it.
 
 pub mod blockkit;
 pub mod client;

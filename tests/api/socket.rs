@@ -637,3 +637,82 @@ async fn renames(app: &TestApp) -> i64 {
 fn loopbot_bot_token() -> String {
     BOT_TOKEN.to_string()
 }
+
+#[tokio::test]
+async fn the_binary_in_socket_mode_closes_its_socket_cleanly_on_sigterm_and_logs_no_secrets() {
+    use std::io::Read;
+    let world = World::new().await;
+    world.sim.set_app_token(APP_TOKEN);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loopbot"))
+        .arg("serve")
+        .env_clear()
+        .current_dir(world.db_dir.path())
+        .env("SLACK_APP_TOKEN", APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_API_URL", &world.sim_server.base_url)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", world.db_path().display()),
+        )
+        .env("LOOPBOT_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let greeted = world
+        .sim
+        .wait_for_socket(Duration::from_secs(60), |c| c.iter().any(ready))
+        .await;
+    assert!(greeted, "the binary connects over Socket Mode");
+    let side = SocketSide::new(world.clock.clone(), world.sim.clone());
+    let help = side
+        .command(COORDINATOR, &world.hiring_channel, "help")
+        .await;
+    assert_eq!(help.json()["response_type"], "ephemeral");
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let stopped_by = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < stopped_by,
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        world.sim.wait_for_socket(WAIT, |c| !c[0].is_open()).await,
+        "closed"
+    );
+    assert!(
+        world.sim.socket_connections()[0].closed_by_client,
+        "with a close frame"
+    );
+    let mut logs = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("Socket Mode connection ready"), "{logs}");
+    assert!(
+        !logs.contains(APP_TOKEN) && !logs.contains(BOT_TOKEN) && !logs.contains("ticket="),
+        "secrets leaked: {logs}"
+    );
+    no_violations(&world);
+}
