@@ -22,7 +22,7 @@ enum Command {
     /// Run the bot: Slack endpoints and background work.
     Serve(Box<Overrides>),
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
-    Demo,
+    Demo(loopbot::cli::demo::DemoArgs),
     /// Write loops, stages, scorecards (every version), skips and decisions as JSON or CSV.
     Export(loopbot::cli::export::ExportArgs),
     /// Delete the candidate data of loops decided before a date; counts are kept.
@@ -39,6 +39,9 @@ enum Command {
 /// Flags override the environment variable of the same name.
 #[derive(Args, Default)]
 struct Overrides {
+    /// LOOPBOT_MODE: auto, http or socket
+    #[arg(long)]
+    mode: Option<String>,
     /// LOOPBOT_LISTEN
     #[arg(long)]
     listen: Option<String>,
@@ -92,6 +95,7 @@ struct Overrides {
 impl Overrides {
     fn apply(&self, raw: &mut RawSettings) {
         let pairs = [
+            ("LOOPBOT_MODE", &self.mode),
             ("LOOPBOT_LISTEN", &self.listen),
             ("DATABASE_URL", &self.database_url),
             ("SLACK_API_URL", &self.slack_api_url),
@@ -136,7 +140,7 @@ async fn main() -> ExitCode {
     let mut failure = ExitCode::from(2);
     let result = match cli.command {
         Command::Serve(overrides) => serve(&overrides).await,
-        Command::Demo => loopbot::cli::demo::run().await,
+        Command::Demo(args) => loopbot::cli::demo::run(&args).await,
         Command::Export(args) => match database_settings(args.database_url.as_ref()) {
             Ok(settings) => loopbot::cli::export::run(&args, &settings).await,
             Err(e) => Err(e),
@@ -185,6 +189,6 @@ async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let app =
         Application::build(settings, std::sync::Arc::new(loopbot::clock::SystemClock)).await?;
-    tracing::info!(address = %app.address(), "loopbot is listening");
+    tracing::info!(address = %app.address(), transport = ?app.state().settings.transport, "loopbot is listening");
     app.run_until_stopped(shutdown).await
 }

@@ -7,7 +7,15 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Gauges set as things change (shown once set), apart from those computed at scrape time.
+    gauges: Mutex<BTreeMap<(&'static str, String), i64>>,
 }
+
+/// Name, help text of the gauges set with [`Metrics::set`].
+const GAUGE_HELP: &[(&str, &str)] = &[(
+    "loopbot_socket_connected",
+    "Socket Mode connections open and greeted by Slack (0 when none: nothing reaches Loopbot).",
+)];
 
 /// Name, help text.
 const HELP: &[(&str, &str)] = &[
@@ -40,6 +48,18 @@ const HELP: &[(&str, &str)] = &[
         "Outbound jobs given up on, by kind (the reason is in the log and the jobs table).",
     ),
     ("loopbot_loops_started_total", "Interview loops stored."),
+    (
+        "loopbot_socket_envelopes_total",
+        "Socket Mode envelopes received, by type (slash_commands, interactive, events_api).",
+    ),
+    (
+        "loopbot_socket_duplicates_total",
+        "Socket Mode redeliveries acknowledged again without a second effect, by type.",
+    ),
+    (
+        "loopbot_socket_reconnects_total",
+        "Socket Mode connections opened after the first, by reason (refresh_requested, warning, dropped).",
+    ),
 ];
 
 impl Metrics {
@@ -47,6 +67,27 @@ impl Metrics {
     pub fn inc(&self, name: &'static str, label: impl Into<String>) {
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         *counters.entry((name, label.into())).or_default() += 1;
+    }
+
+    /// Sets the gauge `name{label}`.
+    pub fn set(&self, name: &'static str, label: impl Into<String>, value: i64) {
+        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        gauges.insert((name, label.into()), value);
+    }
+
+    pub fn gauge(&self, name: &'static str, label: &str) -> Option<i64> {
+        let gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        gauges.get(&(name, label.to_string())).copied()
+    }
+
+    /// The sum of `name` over all its labels.
+    pub fn total(&self, name: &'static str) -> u64 {
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        counters
+            .iter()
+            .filter(|((n, _), _)| *n == name)
+            .map(|(_, v)| v)
+            .sum()
     }
 
     pub fn get(&self, name: &'static str, label: &str) -> u64 {
@@ -76,6 +117,21 @@ impl Metrics {
             }
             if !any {
                 let _ = writeln!(out, "{name} 0");
+            }
+        }
+        let set = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, help) in GAUGE_HELP {
+            let mut values = set.iter().filter(|((n, _), _)| n == name).peekable();
+            if values.peek().is_none() {
+                continue;
+            }
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for ((_, label), value) in values {
+                if label.is_empty() {
+                    let _ = writeln!(out, "{name} {value}");
+                } else {
+                    let _ = writeln!(out, "{name}{{{label}}} {value}");
+                }
             }
         }
         for (name, help, values) in gauges {
@@ -118,5 +174,11 @@ mod tests {
         assert!(text.contains("loopbot_jobs_failed_total{kind=\"provision_loop\"} 2"));
         assert!(text.contains("loopbot_loops_started_total 0"));
         assert!(text.contains("loopbot_jobs{state=\"queued\"} 3"));
+        assert!(!text.contains("loopbot_socket_connected"), "shown once set");
+        m.set("loopbot_socket_connected", "", 1);
+        let text = m.render(&[]);
+        assert!(
+            text.contains("# TYPE loopbot_socket_connected gauge\nloopbot_socket_connected 1\n")
+        );
     }
 }

@@ -10,8 +10,23 @@ pub use crate::domain::channel_name::ChannelNaming;
 pub use crate::domain::schedule::{WorkDays, WorkHours};
 pub use crate::secret::Secret;
 
+/// How Slack reaches Loopbot (`LOOPBOT_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Signed HTTPS requests to `/slack/*` (needs a public URL and `SLACK_SIGNING_SECRET`).
+    Http,
+    /// Socket Mode: Loopbot opens a WebSocket to Slack with `SLACK_APP_TOKEN`; no public URL,
+    /// and the `/slack/*` routes are off.
+    Socket,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `LOOPBOT_MODE` resolved: `auto` is Socket Mode when `SLACK_APP_TOKEN` is set.
+    pub transport: Transport,
+    /// `SLACK_APP_TOKEN` (`xapp-…`, scope `connections:write`); set in Socket Mode only.
+    pub app_token: Option<Secret>,
+    /// Empty in Socket Mode, where nothing is signed.
     pub signing_secret: Secret,
     pub bot_token: Secret,
     pub slack_api_url: String,
@@ -76,6 +91,8 @@ pub fn from_process_env() -> RawSettings {
     const NAMES: &[&str] = &[
         "SLACK_SIGNING_SECRET",
         "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "LOOPBOT_MODE",
         "SLACK_API_URL",
         "DATABASE_URL",
         "LOOPBOT_LISTEN",
@@ -102,14 +119,26 @@ pub fn from_process_env() -> RawSettings {
 impl Settings {
     pub fn parse(raw: &RawSettings, needs: Needs) -> Result<Settings, SettingsError> {
         let get = |name: &str| raw.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let (signing_secret, bot_token) = match needs {
-            Needs::Slack => (
-                parse_signing_secret(get("SLACK_SIGNING_SECRET"))?,
-                parse_bot_token(get("SLACK_BOT_TOKEN"))?,
-            ),
-            Needs::DatabaseOnly => (Secret::new(""), Secret::new("")),
+        let (transport, app_token, signing_secret, bot_token) = match needs {
+            Needs::Slack => {
+                let (transport, app_token) =
+                    parse_transport(get("LOOPBOT_MODE"), get("SLACK_APP_TOKEN"))?;
+                let signing_secret = match transport {
+                    Transport::Http => parse_signing_secret(get("SLACK_SIGNING_SECRET"))?,
+                    Transport::Socket => Secret::new(""),
+                };
+                (
+                    transport,
+                    app_token,
+                    signing_secret,
+                    parse_bot_token(get("SLACK_BOT_TOKEN"))?,
+                )
+            }
+            Needs::DatabaseOnly => (Transport::Http, None, Secret::new(""), Secret::new("")),
         };
         Ok(Settings {
+            transport,
+            app_token,
             signing_secret,
             bot_token,
             slack_api_url: parse_api_url(get("SLACK_API_URL").unwrap_or("https://slack.com/api"))?,
@@ -215,6 +244,41 @@ fn parse_signing_secret(value: Option<&str>) -> Result<Secret, SettingsError> {
         ));
     }
     Ok(Secret::new(value))
+}
+
+/// `LOOPBOT_MODE` (`auto`, `http`, `socket`) and `SLACK_APP_TOKEN`, which Socket Mode needs.
+fn parse_transport(
+    mode: Option<&str>,
+    app_token: Option<&str>,
+) -> Result<(Transport, Option<Secret>), SettingsError> {
+    const NAME: &str = "SLACK_APP_TOKEN";
+    let transport = match mode.unwrap_or("auto").to_ascii_lowercase().as_str() {
+        "auto" if app_token.is_some() => Transport::Socket,
+        "auto" | "http" => Transport::Http,
+        "socket" => Transport::Socket,
+        other => {
+            return Err(problem(
+                "LOOPBOT_MODE",
+                format!("expected `auto`, `http` or `socket`, got `{other}`"),
+            ));
+        }
+    };
+    if transport == Transport::Http {
+        return Ok((Transport::Http, None));
+    }
+    let value = app_token.ok_or_else(|| {
+        problem(
+            NAME,
+            "missing: Socket Mode needs an app-level token (xapp-...) with the connections:write scope, from your app's Basic Information page (App-Level Tokens)",
+        )
+    })?;
+    if !value.starts_with("xapp-") {
+        return Err(problem(
+            NAME,
+            "must be an app-level token starting with xapp- (bot and user tokens do not work)",
+        ));
+    }
+    Ok((Transport::Socket, Some(Secret::new(value))))
 }
 
 fn parse_bot_token(value: Option<&str>) -> Result<Secret, SettingsError> {
@@ -405,6 +469,60 @@ mod tests {
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert!(s.pace_outbound);
+        assert_eq!(s.transport, Transport::Http);
+        assert_eq!(s.app_token, None);
+    }
+
+    #[test]
+    fn an_app_token_turns_socket_mode_on_and_makes_the_signing_secret_optional() {
+        let mut only_tokens = raw(&[("SLACK_APP_TOKEN", "xapp-1-A1-2-abc")]);
+        only_tokens.remove("SLACK_SIGNING_SECRET");
+        let s = Settings::parse(&only_tokens, Needs::Slack).unwrap();
+        assert_eq!(s.transport, Transport::Socket);
+        assert_eq!(
+            s.app_token.as_ref().map(Secret::expose),
+            Some("xapp-1-A1-2-abc")
+        );
+        assert!(!format!("{s:?}").contains("xapp-1-A1-2-abc"));
+        // `http` keeps HTTP even with an app token set, and then needs the signing secret.
+        only_tokens.insert("LOOPBOT_MODE".into(), "http".into());
+        let err = Settings::parse(&only_tokens, Needs::Slack).unwrap_err();
+        assert_eq!(err.variable, "SLACK_SIGNING_SECRET");
+        let s = Settings::parse(
+            &raw(&[("LOOPBOT_MODE", "http"), ("SLACK_APP_TOKEN", "xapp-1")]),
+            Needs::Slack,
+        )
+        .unwrap();
+        assert_eq!((s.transport, s.app_token), (Transport::Http, None));
+    }
+
+    #[test]
+    fn socket_mode_names_a_missing_or_wrong_app_token() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (&[("LOOPBOT_MODE", "socket")], "SLACK_APP_TOKEN", "missing"),
+            (
+                &[("LOOPBOT_MODE", "socket"), ("SLACK_APP_TOKEN", "xoxb-1")],
+                "SLACK_APP_TOKEN",
+                "xapp-",
+            ),
+            (
+                &[("SLACK_APP_TOKEN", "xoxp-user")],
+                "SLACK_APP_TOKEN",
+                "xapp-",
+            ),
+            (&[("LOOPBOT_MODE", "websocket")], "LOOPBOT_MODE", "`socket`"),
+        ];
+        for (pairs, variable, expected) in cases {
+            let err = Settings::parse(&raw(pairs), Needs::Slack).unwrap_err();
+            assert_eq!(err.variable, *variable, "{pairs:?}");
+            let line = err.to_string();
+            assert!(
+                line.starts_with(variable) && line.contains(expected),
+                "{line}"
+            );
+            assert!(!line.contains('\n'));
+        }
     }
 
     #[test]

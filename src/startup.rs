@@ -1,6 +1,7 @@
 //! Building and running the application: `Application::build` binds (port 0 in tests) and
 //! returns; `run_until_stopped` serves HTTP and runs the worker until a shutdown signal, then
-//! drains both. The only place that wires the routes and the worker together.
+//! drains both. The only place that wires the routes and the worker together. In Socket Mode
+//! it also runs the Socket Mode client, and HTTP serves only `/healthz` and `/metrics`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,13 +11,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::SharedClock;
-use crate::settings::Settings;
+use crate::routes::socket::SocketMode;
+use crate::settings::{Settings, Transport};
 use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    socket: Option<SocketMode>,
 }
 
 impl Application {
@@ -27,6 +30,11 @@ impl Application {
         // Work an earlier run of this process was doing goes back to the queue now, not when
         // its lease runs out.
         crate::worker::take_back_own_work(&state).await?;
+        // A token Slack refuses stops start-up here, before anything listens.
+        let socket = match state.settings.transport {
+            Transport::Socket => Some(SocketMode::check(&state).await?),
+            Transport::Http => None,
+        };
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("LOOPBOT_LISTEN: cannot listen on {listen}: {e}"))?;
@@ -35,6 +43,7 @@ impl Application {
             listener,
             address,
             state,
+            socket,
         })
     }
 
@@ -65,11 +74,18 @@ impl Application {
             let _ = server_stop.wait_for(|stop| *stop).await;
         });
         let server = tokio::spawn(async move { server.await });
+        let socket = self
+            .socket
+            .map(|socket| tokio::spawn(socket.run(self.state.clone(), stop_rx.clone())));
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests and the current job");
         let _ = stop_tx.send(true);
         let drain = async {
             let _ = server.await;
+            // Envelopes in hand are acknowledged before the sockets close.
+            if let Some(socket) = socket {
+                let _ = socket.await;
+            }
             if let Some(worker) = worker {
                 let _ = worker.await;
             }

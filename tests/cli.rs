@@ -156,45 +156,87 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
     );
 }
 
-#[test]
-fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
+/// What a person reading the demo must find, over either transport.
+const DEMO_SHOWS: &[&str] = &[
+    "sees the start form",
+    "next to `hiring_manager`: Choose the hiring manager",
+    "#loop-ada-lovelace-senior-backend (private)",
+    "sees the pinned summary",
+    "next to `evidence`: Write at least 40 characters",
+    "Scorecard in: 1 of 1. Technical screen is complete.",
+    "Scorecards are blind",
+    "sees every scorecard in full",
+    "scorecard opens when the interview starts",
+    "No alarm: 0 missing-stage warnings",
+    "sees her brief, by direct message",
+    "*Ask:* Is this person worth the deeper investment",
+    "one friendly nudge, in working hours",
+    "the reminder waits",
+    "Your scorecard for *System design* with *Ada Lovelace* was due",
+    "I didn't run this interview",
+    "is still missing after",
+    "Your scorecards",
+    "*overdue*",
+    "skipped *System design*",
+    "next to `confirm_missing`",
+    "Decision: Hire · Ada Lovelace",
+    "@Ines *4 · Strong yes*",
+    "Demo finished",
+];
+
+fn demo(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let output = loopbot(dir.path()).arg("demo").output().unwrap();
+    let output = loopbot(dir.path()).args(args).output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for expected in [
-        "sees the start form",
-        "next to `hiring_manager`: Choose the hiring manager",
-        "#loop-ada-lovelace-senior-backend (private)",
-        "sees the pinned summary",
-        "next to `evidence`: Write at least 40 characters",
-        "Scorecard in: 1 of 1. Technical screen is complete.",
-        "Scorecards are blind",
-        "sees every scorecard in full",
-        "scorecard opens when the interview starts",
-        "No alarm: 0 missing-stage warnings",
-        "sees her brief, by direct message",
-        "*Ask:* Is this person worth the deeper investment",
-        "one friendly nudge, in working hours",
-        "the reminder waits",
-        "Your scorecard for *System design* with *Ada Lovelace* was due",
-        "I didn't run this interview",
-        "is still missing after",
-        "Your scorecards",
-        "*overdue*",
-        "skipped *System design*",
-        "next to `confirm_missing`",
-        "Decision: Hire · Ada Lovelace",
-        "@Ines *4 · Strong yes*",
-        "Demo finished",
-    ] {
+    for expected in DEMO_SHOWS {
         assert!(
             stdout.contains(expected),
             "missing {expected:?} in:\n{stdout}"
         );
     }
+    stdout
+}
+
+#[test]
+fn the_demo_runs_a_whole_loop_offline_and_shows_what_people_see() {
+    let stdout = demo(&["demo"]);
+    assert!(stdout.contains("signed and goes through Loopbot's real HTTP endpoints"));
+}
+
+#[test]
+fn the_demo_runs_the_same_loop_over_socket_mode() {
+    let stdout = demo(&["demo", "--socket"]);
+    assert!(stdout.contains("Loopbot runs in Socket Mode"), "{stdout}");
+}
+
+#[test]
+fn socket_mode_without_an_app_token_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = serve_error(
+        dir.path(),
+        &[("SLACK_BOT_TOKEN", TOKEN), ("LOOPBOT_MODE", "socket")],
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("loopbot: SLACK_APP_TOKEN: missing"),
+        "{err}"
+    );
+    // With `--mode socket` the signing secret is not asked for, a bot token in its place is.
+    let mut command = loopbot(dir.path());
+    command
+        .args(["serve", "--mode", "socket"])
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_APP_TOKEN", TOKEN);
+    let err = String::from_utf8(command.output().unwrap().stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("SLACK_APP_TOKEN: must be an app-level token"),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN));
 }

@@ -21,9 +21,19 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn manifest() -> Value {
-    let path = root().join("manifest.yml");
-    let text = std::fs::read_to_string(&path).expect("manifest.yml at the repository root");
-    serde_yaml::from_str(&text).expect("manifest.yml is valid YAML")
+    read_manifest("manifest.yml")
+}
+
+/// The Socket Mode manifest: no request URLs.
+fn socket_manifest() -> Value {
+    read_manifest("manifest-socket.yml")
+}
+
+fn read_manifest(name: &str) -> Value {
+    let path = root().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{name} at the repository root: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name} is not valid YAML: {e}"))
 }
 
 fn validator(version: &str) -> jsonschema::Validator {
@@ -49,12 +59,44 @@ fn strings(v: &Value) -> Vec<&str> {
 #[test]
 fn manifest_is_valid_against_slack_schema() {
     let v = validator("1.0.0");
-    let m = manifest();
-    let errs = errors(&v, &m);
+    for (name, m) in [
+        ("manifest.yml", manifest()),
+        ("manifest-socket.yml", socket_manifest()),
+    ] {
+        let errs = errors(&v, &m);
+        assert!(errs.is_empty(), "{name} is invalid:\n{}", errs.join("\n"));
+    }
+}
+
+#[test]
+fn the_socket_mode_manifest_is_the_same_app_without_request_urls() {
+    let socket = socket_manifest();
+    assert_eq!(socket["settings"]["socket_mode_enabled"], true);
     assert!(
-        errs.is_empty(),
-        "manifest.yml is invalid:\n{}",
-        errs.join("\n")
+        !socket.to_string().contains("://"),
+        "no request URLs: {socket}"
+    );
+    // Everything else is the HTTPS manifest's: the same command, scopes, events and home.
+    let mut https = manifest();
+    https["features"]["slash_commands"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("url");
+    https["settings"]["event_subscriptions"]
+        .as_object_mut()
+        .unwrap()
+        .remove("request_url");
+    https["settings"]["interactivity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("request_url");
+    https["settings"]["socket_mode_enabled"] = true.into();
+    assert_eq!(socket, https, "the two manifests differ only in transport");
+    let text = std::fs::read_to_string(root().join("manifest-socket.yml")).unwrap();
+    let head: String = text.lines().take_while(|l| l.starts_with('#')).collect();
+    assert!(
+        head.contains("SLACK_APP_TOKEN") && head.contains("connections:write"),
+        "{head}"
     );
 }
 

@@ -1,33 +1,42 @@
-use axum::Json;
+//! `POST /slack/events`: Events API callbacks (and the URL check). The part after the
+//! signature check, [`answer`], is shared with Socket Mode, whose `events_api` envelopes carry
+//! the same body.
+
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 
+use super::Answer;
 use crate::services::events;
 use crate::slack::events::{InboundEvent, parse};
 use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
-    match parse(&body) {
+    let answer = answer(&state, &body).await;
+    super::respond(&state, answer)
+}
+
+/// An Events API body's answer: its work is committed when this returns.
+pub(super) async fn answer(state: &AppState, body: &[u8]) -> Answer {
+    match parse(body) {
         Some(InboundEvent::UrlVerification { challenge }) => {
-            Json(json!({ "challenge": challenge })).into_response()
+            Answer::Json(json!({ "challenge": challenge }))
         }
         Some(InboundEvent::AppRateLimited) => {
             tracing::warn!("Slack reports that Loopbot's event deliveries are being rate limited");
-            StatusCode::OK.into_response()
+            Answer::Empty
         }
         Some(InboundEvent::Callback { event_id, event }) => {
-            match events::handle(&state, &event_id, event).await {
-                Ok(()) => StatusCode::OK.into_response(),
+            match events::handle(state, &event_id, event).await {
+                Ok(()) => Answer::Empty,
                 // Slack will retry; the receipt was not stored, so the retry is not lost.
                 Err(e) => {
                     tracing::error!(error = %e, event_id, "could not handle an event");
-                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                    Answer::Retry
                 }
             }
         }
-        None => (StatusCode::BAD_REQUEST, "not an Events API body").into_response(),
+        None => Answer::Malformed("not an Events API body".into()),
     }
 }

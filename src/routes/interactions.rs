@@ -1,32 +1,31 @@
 //! `POST /slack/interactions`: parse the payload, dispatch, and answer: an empty 200, or a
-//! `response_action` body (a submission's refusal or failure shown next to its field).
+//! `response_action` body (a submission's refusal or failure shown next to its field). The
+//! part after parsing, [`answer`], is shared with Socket Mode.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
+use super::Answer;
 use crate::services::interactions;
 use crate::slack::InteractionReply;
-use crate::slack::payloads::parse_interaction;
+use crate::slack::payloads::{Interaction, parse_interaction};
 use crate::slack::views;
 use crate::state::AppState;
 
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
-    let interaction = match parse_interaction(&body) {
-        Ok(interaction) => interaction,
-        Err(problem) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("malformed interaction: {problem}"),
-            )
-                .into_response();
-        }
+    let answer = match parse_interaction(&body) {
+        Ok(interaction) => answer(&state, interaction).await,
+        Err(problem) => Answer::Malformed(format!("malformed interaction: {problem}")),
     };
+    super::respond(&state, answer)
+}
+
+/// A parsed interaction's answer: its work is committed when this returns.
+pub(super) async fn answer(state: &AppState, interaction: Interaction) -> Answer {
     // Services keep within Slack's 3 s: database work is local and fast, and the only Slack
     // calls made inline (views.open / views.update) use a 2-second client.
-    let reply = interactions::handle(&state, interaction)
+    let reply = interactions::handle(state, interaction)
         .await
         .unwrap_or_else(|e| {
             e.log("an interaction");
@@ -39,8 +38,8 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
             }
         });
     match reply {
-        InteractionReply::Ack => StatusCode::OK.into_response(),
-        InteractionReply::Modal(modal) => super::ack_then_open(&state, modal),
-        InteractionReply::Json(body) => Json(body).into_response(),
+        InteractionReply::Ack => Answer::Empty,
+        InteractionReply::Modal(modal) => Answer::Modal(modal),
+        InteractionReply::Json(body) => Answer::Json(body),
     }
 }

@@ -1,10 +1,13 @@
 //! HTTP glue: every `/slack/*` request is size-limited and signature-checked before anything
 //! else, then parsed and handed to a service; answers always come within Slack's 3 seconds.
+//! In Socket Mode the `/slack/*` routes are off and [`socket`] takes Slack's deliveries from
+//! the WebSocket instead; both transports share each route's [`Answer`] function.
 
 mod commands;
 mod events;
 mod health;
 mod interactions;
+pub mod socket;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -13,8 +16,10 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde_json::Value;
 
 use crate::metrics::label;
+use crate::settings::Transport;
 use crate::slack::Modal;
 use crate::slack::verify;
 use crate::state::AppState;
@@ -22,34 +27,73 @@ use crate::state::AppState;
 /// Set on an acknowledgement after which a modal is being opened (for logs and test clients).
 pub const OPENING_HEADER: &str = "x-loopbot-modal";
 
+/// What Loopbot answers to one of Slack's deliveries, whichever transport brought it. Any
+/// work it implies is committed before it is returned.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Answer {
+    /// Acknowledge with nothing more (closes a submitted modal).
+    Empty,
+    /// Acknowledge with this body: the HTTP response body, or the envelope's ack payload.
+    Json(Value),
+    /// Acknowledge, then open this modal.
+    Modal(Modal),
+    /// Not a delivery Loopbot can read (HTTP 400). Redelivering it would not help.
+    Malformed(String),
+    /// Could not be handled now and nothing was kept: Slack should deliver it again (HTTP
+    /// 500; over the socket, no acknowledgement).
+    Retry,
+}
+
+/// The HTTP response for an answer.
+fn respond(state: &AppState, answer: Answer) -> Response {
+    match answer {
+        Answer::Empty => StatusCode::OK.into_response(),
+        Answer::Json(body) => axum::Json(body).into_response(),
+        Answer::Modal(modal) => ack_then_open(state, modal),
+        Answer::Malformed(problem) => (StatusCode::BAD_REQUEST, problem).into_response(),
+        Answer::Retry => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 /// The empty acknowledgement, then the modal opened right after it, within the trigger's 3
-/// seconds (as Slack's frameworks do). If Slack does not open it, the person is told through
-/// the `response_url`, when there is one.
+/// seconds (as Slack's frameworks do).
 fn ack_then_open(state: &AppState, modal: Modal) -> Response {
     let state = state.clone();
-    tokio::spawn(async move {
-        let Err(e) = state
-            .slack_inline
-            .open_view(&modal.trigger_id, &modal.view)
-            .await
-        else {
-            return;
-        };
-        tracing::warn!(error = %e, "Slack did not open a modal");
-        let Some(url) = &modal.response_url else {
-            return;
-        };
-        if let Err(e) = state.slack_inline.respond(url, &modal.if_not_opened).await {
-            tracing::warn!(error = %e, "could not say that the modal did not open");
-        }
-    });
+    tokio::spawn(async move { open_modal(&state, &modal).await });
     (StatusCode::OK, [(OPENING_HEADER, "opening")]).into_response()
+}
+
+/// Opens a modal after its acknowledgement was sent. If Slack does not open it, the person
+/// is told through the `response_url`, when there is one.
+async fn open_modal(state: &AppState, modal: &Modal) {
+    let Err(e) = state
+        .slack_inline
+        .open_view(&modal.trigger_id, &modal.view)
+        .await
+    else {
+        return;
+    };
+    tracing::warn!(error = %e, "Slack did not open a modal");
+    let Some(url) = &modal.response_url else {
+        return;
+    };
+    if let Err(e) = state.slack_inline.respond(url, &modal.if_not_opened).await {
+        tracing::warn!(error = %e, "could not say that the modal did not open");
+    }
 }
 
 /// Slack's payloads are small; a modal submission with every field filled is a few kB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// `/healthz` and `/metrics` always; the `/slack/*` routes only over HTTP (in Socket Mode
+/// nothing is signed, so they would be an open door).
 pub fn router(state: AppState) -> Router {
+    let health = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics));
+    if state.settings.transport == Transport::Socket {
+        return health.with_state(state);
+    }
     let slack = Router::new()
         .route("/slack/commands", post(commands::handle))
         .route("/slack/interactions", post(interactions::handle))
@@ -59,11 +103,7 @@ pub fn router(state: AppState) -> Router {
             verify_slack_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new()
-        .merge(slack)
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
-        .with_state(state)
+    Router::new().merge(slack).merge(health).with_state(state)
 }
 
 /// Reads the body (bounded), checks the v0 signature, the 5-minute window and replays, and

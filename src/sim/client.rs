@@ -264,24 +264,7 @@ impl SlackSide {
         action_id: &str,
         value: &str,
     ) -> reqwest::Response {
-        let trigger = self.sim.issue_trigger_id_for(user);
-        let payload = json!({
-            "type": "block_actions",
-            "team": { "id": "T0LOOPBOT", "domain": "example" },
-            "user": { "id": user, "username": user, "name": user, "team_id": "T0LOOPBOT" },
-            "api_app_id": "A0LOOPBOT",
-            "token": "deprecated-verification-token",
-            "trigger_id": trigger,
-            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
-            "channel": { "id": channel, "name": "" },
-            "message": { "type": "message", "ts": message_ts },
-            "response_url": self.sim.response_url(&trigger),
-            "actions": [{
-                "type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                "text": { "type": "plain_text", "text": "" },
-                "action_ts": format!("{}.000200", self.clock.now_secs()),
-            }],
-        });
+        let (payload, trigger) = self.button_payload(user, channel, message_ts, action_id, value);
         let response = self
             .post_signed(
                 "/slack/interactions",
@@ -302,9 +285,64 @@ impl SlackSide {
         action_id: &str,
         value: &str,
     ) -> reqwest::Response {
+        let payload = self.pick_payload(user, view_id, block, action_id, value);
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
+    }
+
+    /// Slack delivers an Events API callback.
+    pub async fn event(&self, event_id: &str, event: Value) -> reqwest::Response {
+        let body = self.event_body(event_id, event);
+        self.post_signed("/slack/events", JSON, &body.to_string())
+            .await
+    }
+
+    /// The `block_actions` payload of a button pressed in a channel message, and its trigger.
+    pub fn button_payload(
+        &self,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> (Value, String) {
+        let trigger = self.sim.issue_trigger_id_for(user);
+        let payload = json!({
+            "type": "block_actions",
+            "team": { "id": "T0LOOPBOT", "domain": "example" },
+            "user": { "id": user, "username": user, "name": user, "team_id": "T0LOOPBOT" },
+            "api_app_id": "A0LOOPBOT",
+            "token": "deprecated-verification-token",
+            "trigger_id": trigger,
+            "container": { "type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false },
+            "channel": { "id": channel, "name": "" },
+            "message": { "type": "message", "ts": message_ts },
+            "response_url": self.sim.response_url(&trigger),
+            "actions": [{
+                "type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                "text": { "type": "plain_text", "text": "" },
+                "action_ts": format!("{}.000200", self.clock.now_secs()),
+            }],
+        });
+        (payload, trigger)
+    }
+
+    /// The `block_actions` payload of an option picked in a modal's dispatch-action menu.
+    pub fn pick_payload(
+        &self,
+        user: &str,
+        view_id: &str,
+        block: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Value {
         let submission =
             self.submission_payload(user, view_id, &FormValues::new().option(block, value));
-        let payload = json!({
+        json!({
             "type": "block_actions",
             "team": submission["team"],
             "user": submission["user"],
@@ -317,18 +355,27 @@ impl SlackSide {
                 "selected_option": { "text": { "type": "plain_text", "text": value }, "value": value },
                 "action_ts": format!("{}.000100", self.clock.now_secs()),
             }],
-        });
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        })
     }
 
-    /// Slack delivers an Events API callback.
-    pub async fn event(&self, event_id: &str, event: Value) -> reqwest::Response {
-        let body = json!({
+    /// The `view_closed` payload when `user` cancels modal `view_id` (sent only for views
+    /// with `notify_on_close`).
+    pub fn closed_payload(&self, user: &str, view_id: &str) -> Value {
+        let submission = self.submission_payload(user, view_id, &FormValues::new());
+        json!({
+            "type": "view_closed",
+            "team": submission["team"],
+            "user": submission["user"],
+            "api_app_id": "A0LOOPBOT",
+            "token": "deprecated-verification-token",
+            "view": submission["view"],
+            "is_cleared": false,
+        })
+    }
+
+    /// The Events API body of an `event_callback`.
+    pub fn event_body(&self, event_id: &str, event: Value) -> Value {
+        json!({
             "token": "deprecated-verification-token",
             "team_id": "T0LOOPBOT",
             "api_app_id": "A0LOOPBOT",
@@ -337,9 +384,7 @@ impl SlackSide {
             "event_id": event_id,
             "event_time": self.clock.now_secs(),
             "authorizations": [{ "team_id": "T0LOOPBOT", "user_id": "U0LOOPBOT", "is_bot": true, "is_enterprise_install": false }],
-        });
-        self.post_signed("/slack/events", JSON, &body.to_string())
-            .await
+        })
     }
 }
 

@@ -8,11 +8,17 @@
 //! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
 //! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
 //! app's HTTP endpoints, with trigger ids issued by the simulator.
+//!
+//! [`socket`] is Socket Mode, Slack's side: `apps.connections.open` and the WebSocket server
+//! that delivers envelopes and checks acknowledgements; [`socket_side::SocketSide`] sends the
+//! same commands, submissions and events as envelopes over it.
 
 pub mod blockkit;
 pub mod client;
 mod http;
 pub mod render;
+pub mod socket;
+pub mod socket_side;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -170,8 +176,12 @@ pub struct SimServer {
     /// e.g. "http://127.0.0.1:PORT/api"
     pub base_url: String,
     pub addr: SocketAddr,
+    /// Where the Socket Mode WebSocket server listens (`ws://` URLs come from
+    /// `apps.connections.open`).
+    pub socket_addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    socket_task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for SimServer {
@@ -180,6 +190,7 @@ impl Drop for SimServer {
             let _ = tx.send(());
         }
         self.task.abort();
+        self.socket_task.abort();
     }
 }
 
@@ -234,12 +245,21 @@ impl Simulator {
                 tracing::warn!(error = %e, "simulator server stopped");
             }
         });
-        self.lock().response_base = Some(format!("http://{addr}/respond"));
+        let socket_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let socket_addr = socket_listener.local_addr()?;
+        let socket_task = tokio::spawn(socket::serve(socket_listener, self.clone()));
+        {
+            let mut state = self.lock();
+            state.response_base = Some(format!("http://{addr}/respond"));
+            state.socket.base = Some(format!("ws://{socket_addr}"));
+        }
         Ok(SimServer {
             base_url: format!("http://{addr}/api"),
             addr,
+            socket_addr,
             shutdown: Some(tx),
             task,
+            socket_task,
         })
     }
 

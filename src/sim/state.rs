@@ -239,6 +239,8 @@ pub struct SimState {
     topics: HashMap<String, TopicMeta>,
     previous_names: HashMap<String, Vec<String>>,
     counter: u64,
+    /// Socket Mode: the app-level token, connections, envelopes and acknowledgements.
+    pub socket: super::socket::SocketState,
 }
 
 /// Methods the simulator implements.
@@ -261,6 +263,7 @@ pub const METHODS: &[&str] = &[
     "views.open",
     "views.update",
     "views.publish",
+    "apps.connections.open",
 ];
 
 impl SimState {
@@ -295,6 +298,7 @@ impl SimState {
             topics: HashMap::new(),
             previous_names: HashMap::new(),
             counter: 0,
+            socket: Default::default(),
         }
     }
 
@@ -496,10 +500,15 @@ impl SimState {
         if let Err(retry_after_secs) = self.take_tier_slot(now_ms, method, &Args(params)) {
             return rate_limited(retry_after_secs);
         }
-        if let Err(e) = self.check_token(token) {
-            return Answer::json(200, e.into_body());
-        }
-        let result = self.dispatch(now_ms, method, &Args(params));
+        // The one method that takes the app-level token rather than the bot token.
+        let result = if method == "apps.connections.open" {
+            self.socket.open_url(token).map_err(err)
+        } else {
+            if let Err(e) = self.check_token(token) {
+                return Answer::json(200, e.into_body());
+            }
+            self.dispatch(now_ms, method, &Args(params))
+        };
         let body = match result {
             Ok(mut map) => {
                 let mut body = Map::new();

@@ -544,6 +544,17 @@ impl SlackApi {
         opened_view(&answer)
     }
 
+    /// `apps.connections.open` (with an app-level token): a fresh Socket Mode WebSocket URL.
+    pub async fn open_socket_url(&self) -> Result<String, SlackError> {
+        let answer = self.call("apps.connections.open", &json!({})).await?;
+        answer
+            .get("url")
+            .and_then(Value::as_str)
+            .filter(|url| !url.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| SlackError::Unavailable("apps.connections.open gave no url".into()))
+    }
+
     /// Answers through a `response_url` (a command's or a message button's): an ephemeral
     /// message only the person sees. It needs no token; the URL itself is the credential.
     pub async fn respond(&self, response_url: &str, text: &str) -> Result<(), SlackError> {
@@ -646,6 +657,7 @@ fn is_lookup(method: &str) -> bool {
     matches!(
         method,
         "auth.test"
+            | "apps.connections.open"
             | "users.info"
             | "conversations.list"
             | "conversations.members"

@@ -11,6 +11,7 @@ pub mod mrkdwn;
 pub mod pacer;
 pub mod payloads;
 pub mod replies;
+pub mod socket;
 pub mod tiers;
 pub mod verify;
 pub mod views;

@@ -20,7 +20,12 @@ pub struct SlashCommand {
 
 /// Reads a slash-command form body. `Err` names what is missing.
 pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
-    let fields: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    command_from_fields(url::form_urlencoded::parse(body).into_owned().collect())
+}
+
+/// Reads a slash command's fields, however they came (a form body over HTTP, a JSON object
+/// over Socket Mode).
+pub fn command_from_fields(fields: HashMap<String, String>) -> Result<SlashCommand, String> {
     let get = |name: &str| -> Result<String, String> {
         fields
             .get(name)
@@ -157,6 +162,17 @@ pub fn parse_interaction(body: &[u8]) -> Result<Interaction, String> {
         .ok_or("missing form field `payload`")?;
     let raw: RawInteraction =
         serde_json::from_str(&payload).map_err(|e| format!("payload is not valid: {e}"))?;
+    interaction_from_raw(raw)
+}
+
+/// Reads an interaction payload that came as JSON (Socket Mode).
+pub fn interaction_from_value(payload: Value) -> Result<Interaction, String> {
+    let raw: RawInteraction =
+        serde_json::from_value(payload).map_err(|e| format!("payload is not valid: {e}"))?;
+    interaction_from_raw(raw)
+}
+
+fn interaction_from_raw(raw: RawInteraction) -> Result<Interaction, String> {
     let user_id = raw.user.id;
     Ok(match raw.kind.as_str() {
         "view_submission" => Interaction::ViewSubmission {

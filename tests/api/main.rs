@@ -11,4 +11,5 @@ mod outbound;
 mod reminders;
 mod scorecards;
 mod signature;
+mod socket;
 mod start_loop;

@@ -1,5 +1,6 @@
 //! `loopbot demo`: a whole loop through the real HTTP handlers and worker, against the built-in
-//! Slack simulator, printed as each person would see it. No Slack account, no network.
+//! Slack simulator, printed as each person would see it. No Slack account, no network. With
+//! `--socket`, Loopbot runs in Socket Mode and the same loop arrives over its WebSocket.
 //!
 //! Here: [`run`], the cast, and `Demo`: setting up the simulator and the app, moving the clock
 //! and running the worker, and the script's table of contents. The script's chapters are
@@ -12,6 +13,7 @@ mod print;
 mod reminders;
 mod scorecards;
 mod start_loop;
+mod wire;
 
 use std::time::Duration;
 
@@ -20,14 +22,25 @@ use tokio::sync::oneshot;
 use crate::clock::{ManualClock, SharedClock};
 use crate::settings::{Needs, RawSettings, Secret, Settings};
 use crate::sim::client::SlackSide;
+use crate::sim::socket_side::SocketSide;
 use crate::sim::{SimUser, Simulator};
 use crate::slack::SlackApi;
 use crate::startup::Application;
 use crate::state::AppState;
 use print::title;
+use wire::Wire;
 
 const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
 const BOT_TOKEN: &str = "xoxb-demo-token";
+const APP_TOKEN: &str = "xapp-1-A0LOOPBOT-demo-token";
+
+/// `loopbot demo [--socket]`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DemoArgs {
+    /// Run Loopbot in Socket Mode: the same loop arrives over its WebSocket, not HTTP.
+    #[arg(long)]
+    pub socket: bool,
+}
 /// Monday 2026-11-23 09:00 UTC.
 const START_MS: i64 = 1_795_424_400_000;
 
@@ -69,7 +82,7 @@ struct Demo {
     sim: Simulator,
     /// Keeps the simulator's HTTP server running for as long as the demo.
     _sim_server: crate::sim::SimServer,
-    slack: SlackSide,
+    slack: Wire,
     state: AppState,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -77,15 +90,15 @@ struct Demo {
     hiring_channel: String,
 }
 
-pub async fn run() -> anyhow::Result<()> {
-    let demo = Demo::start().await?;
+pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    let demo = Demo::start(args.socket).await?;
     let result = demo.play().await;
     demo.finish().await;
     result
 }
 
 impl Demo {
-    async fn start() -> anyhow::Result<Demo> {
+    async fn start(socket: bool) -> anyhow::Result<Demo> {
         crate::install_crypto_provider();
         let clock = ManualClock::starting_at(START_MS);
         let shared: SharedClock = clock.clone();
@@ -125,8 +138,7 @@ impl Demo {
         .await?;
 
         let db_file = std::env::temp_dir().join(format!("loopbot-demo-{}.db", std::process::id()));
-        let raw: RawSettings = [
-            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
+        let mut raw: RawSettings = [
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
             ("SLACK_API_URL", base_url),
             ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
@@ -135,6 +147,14 @@ impl Demo {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if socket {
+            // No signing secret and no /slack/* routes: Slack is reached over the WebSocket.
+            sim.set_app_token(APP_TOKEN);
+            raw.insert("LOOPBOT_MODE".into(), "socket".into());
+            raw.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
+        } else {
+            raw.insert("SLACK_SIGNING_SECRET".into(), SIGNING_SECRET.into());
+        }
         let mut settings = Settings::parse(&raw, Needs::Slack)?;
         settings.run_worker = false;
         settings.pace_outbound = false;
@@ -145,7 +165,23 @@ impl Demo {
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        let slack = SlackSide::new(&address, SIGNING_SECRET, shared, sim.clone());
+        let slack = if socket {
+            // The app's first connection is greeted before the script starts.
+            let greeted = sim
+                .wait_for_socket(Duration::from_secs(5), |c| {
+                    c.iter().any(|c| c.is_open() && c.ready_seq.is_some())
+                })
+                .await;
+            anyhow::ensure!(greeted, "Loopbot did not connect over Socket Mode");
+            Wire::Socket(SocketSide::new(shared, sim.clone()))
+        } else {
+            Wire::Http(SlackSide::new(
+                &address,
+                SIGNING_SECRET,
+                shared,
+                sim.clone(),
+            ))
+        };
         Ok(Demo {
             clock,
             sim,
@@ -202,7 +238,8 @@ impl Demo {
             COORDINATOR.name, HIRING_MANAGER.name, SCREENER.name, DESIGNER.name, CODER.name
         );
         println!(
-            "Each sees times in their own time zone. Every request below is signed and goes through Loopbot's real HTTP endpoints; the clock is simulated and moved forward instead of waited for."
+            "Each sees times in their own time zone. {}; the clock is simulated and moved forward instead of waited for.",
+            self.slack.describe()
         );
         let channel = self.start_loop().await?;
         self.scorecards(&channel).await?;
