@@ -160,6 +160,20 @@ fn seed(dir: &Path) -> Seeded {
         add(ada, 1, "U2", v1.clone(), 0, t + 120_000).await;
         add(later, 1, "U1", v1.clone(), 0, t).await;
         add(open, 1, "U2", v2.clone(), 0, t).await;
+        // Unsubmitted drafts: one in the loop to be purged, one in the open loop.
+        for (id, user) in [(ada, "U2"), (open, "U1")] {
+            let draft = loopbot::domain::scorecard::ScorecardDraft {
+                based_on: 0,
+                input: loopbot::domain::scorecard::ScorecardInput {
+                    evidence: "Half a note about the candidate".into(),
+                    ..Default::default()
+                },
+                updated_at: t,
+            };
+            db::scorecards::save_draft(&pool, id, 1, user, &draft)
+                .await
+                .unwrap();
+        }
 
         for (id, at) in [(ada, EARLY), (later, LATE)] {
             sqlx::query(
@@ -626,6 +640,18 @@ fn purge_yes_removes_candidate_data_of_earlier_decisions_keeps_counts_and_is_ide
         "created_at",
     ] {
         assert_eq!(ada[kept], ada_before[kept], "{kept}");
+    }
+    // Drafts of the purged loop are gone; the open loop keeps its own.
+    for (id, left) in [(s.ada, 0), (s.open, 1)] {
+        assert_eq!(
+            count(
+                dir.path(),
+                "SELECT COUNT(*) FROM scorecard_drafts WHERE loop_id = ?1",
+                id
+            ),
+            left,
+            "loop {id}"
+        );
     }
     // Audit details are emptied; the entries stay, and the purge is recorded.
     assert_eq!(
