@@ -1,7 +1,7 @@
 //! `loopbot export` and `loopbot purge` as an operator runs them: the binary, a real database
 //! seeded through the library, output read back from stdout, files and the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -109,9 +109,11 @@ fn body(overall: Rating, evidence: &str) -> ScorecardBody {
             ("design".to_string(), overall),
             ("tradeoffs".to_string(), Rating::Yes),
         ]),
+        not_assessed: BTreeSet::from(["load".to_string()]),
         overall,
         evidence: evidence.to_string(),
         concerns: "None, really.".into(),
+        red_flags: vec!["Blames the team, every time.".into()],
     }
 }
 
@@ -158,6 +160,20 @@ fn seed(dir: &Path) -> Seeded {
         add(ada, 1, "U2", v1.clone(), 0, t + 120_000).await;
         add(later, 1, "U1", v1.clone(), 0, t).await;
         add(open, 1, "U2", v2.clone(), 0, t).await;
+        // Unsubmitted drafts: one in the loop to be purged, one in the open loop.
+        for (id, user) in [(ada, "U2"), (open, "U1")] {
+            let draft = loopbot::domain::scorecard::ScorecardDraft {
+                based_on: 0,
+                input: loopbot::domain::scorecard::ScorecardInput {
+                    evidence: "Half a note about the candidate".into(),
+                    ..Default::default()
+                },
+                updated_at: t,
+            };
+            db::scorecards::save_draft(&pool, id, 1, user, &draft)
+                .await
+                .unwrap();
+        }
 
         for (id, at) in [(ada, EARLY), (later, LATE)] {
             sqlx::query(
@@ -294,6 +310,11 @@ fn json_export_has_every_scorecard_version_the_decision_and_the_skip() {
     );
     assert_eq!(u1[0]["submitted_at"], "2026-01-03T00:00:00Z");
     assert_eq!(u1[1]["concerns"], "None, really.");
+    assert_eq!(u1[1]["not_assessed"], serde_json::json!(["load"]));
+    assert_eq!(
+        u1[1]["red_flags"],
+        serde_json::json!(["Blames the team, every time."])
+    );
     let u2 = cards.iter().find(|c| c["interviewer_id"] == "U2").unwrap();
     assert_eq!(u2["current"], true);
 
@@ -393,6 +414,8 @@ fn csv_export_quotes_per_rfc_4180_one_table_at_a_time() {
             "current",
             "overall",
             "ratings",
+            "not_assessed",
+            "red_flags",
             "evidence",
             "concerns",
             "submitted_at"
@@ -406,9 +429,13 @@ fn csv_export_quotes_per_rfc_4180_one_table_at_a_time() {
     assert_eq!(ada_u1.len(), 2);
     assert_eq!(ada_u1[0][3..5], ["1", "false"]);
     assert_eq!(ada_u1[1][3..5], ["2", "true"]);
-    assert_eq!(ada_u1[0][7], EVIDENCE_V1);
+    assert_eq!(ada_u1[0][9], EVIDENCE_V1);
     let ratings: Value = serde_json::from_str(&ada_u1[1][6]).unwrap();
     assert_eq!(ratings, serde_json::json!({"design": 4, "tradeoffs": 3}));
+    let not_assessed: Value = serde_json::from_str(&ada_u1[1][7]).unwrap();
+    assert_eq!(not_assessed, serde_json::json!(["load"]));
+    let flags: Value = serde_json::from_str(&ada_u1[1][8]).unwrap();
+    assert_eq!(flags, serde_json::json!(["Blames the team, every time."]));
 
     let stages = parse_csv(&ok(&run(
         dir.path(),
@@ -613,6 +640,18 @@ fn purge_yes_removes_candidate_data_of_earlier_decisions_keeps_counts_and_is_ide
         "created_at",
     ] {
         assert_eq!(ada[kept], ada_before[kept], "{kept}");
+    }
+    // Drafts of the purged loop are gone; the open loop keeps its own.
+    for (id, left) in [(s.ada, 0), (s.open, 1)] {
+        assert_eq!(
+            count(
+                dir.path(),
+                "SELECT COUNT(*) FROM scorecard_drafts WHERE loop_id = ?1",
+                id
+            ),
+            left,
+            "loop {id}"
+        );
     }
     // Audit details are emptied; the entries stay, and the purge is recorded.
     assert_eq!(

@@ -2,10 +2,11 @@
 //! transaction, keeping what the loop was and how many scorecards each stage had.
 //!
 //! Removed: the candidate's name (replaced by "Purged candidate"), the channel name, the
-//! decision's rationale, every scorecard version (evidence, concerns, ratings), skip reasons
-//! and audit details. Kept: the loop, its role, rubric, people, stages, panels, times, status,
-//! the decision with who made it and when, the audit entries themselves, and per stage the
-//! number of interviewers who had submitted a scorecard (`scorecards_purged`).
+//! decision's rationale, every scorecard version (evidence, concerns, ratings, red flags) and
+//! unsubmitted draft, skip reasons and audit details. Kept: the loop, its role, rubric, people,
+//! stages, panels, times, status, the decision with who made it and when, the audit entries
+//! themselves, and per stage the number of interviewers who had submitted a scorecard
+//! (`scorecards_purged`).
 
 use std::io::Write;
 
@@ -75,6 +76,7 @@ pub async fn purge(db: &db::Db, before: UnixMillis, now: UnixMillis) -> anyhow::
     for loop_id in due {
         db::purge::count_scorecards(&mut *tx, loop_id).await?;
         let versions = db::purge::delete_scorecards(&mut *tx, loop_id).await?;
+        db::purge::delete_drafts(&mut *tx, loop_id).await?;
         if !db::purge::scrub_loop(&mut *tx, loop_id, now).await? {
             continue;
         }

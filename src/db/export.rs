@@ -66,6 +66,10 @@ pub struct ScorecardRow {
     pub evidence: String,
     pub concerns: String,
     pub submitted_at: UnixMillis,
+    /// JSON array: the criterion keys marked "Not assessed".
+    pub not_assessed: String,
+    /// JSON array: the texts of the red flags ticked.
+    pub red_flags: String,
 }
 
 pub async fn loops(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<LoopRow>> {
@@ -113,7 +117,8 @@ pub async fn scorecards(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Scoreca
                 s.version = (SELECT MAX(l.version) FROM scorecards l
                               WHERE l.loop_id = s.loop_id AND l.position = s.position
                                 AND l.interviewer_id = s.interviewer_id) AS current,
-                s.overall, s.ratings, s.evidence, s.concerns, s.submitted_at
+                s.overall, s.ratings, s.evidence, s.concerns, s.submitted_at, s.not_assessed,
+                s.red_flags
            FROM scorecards s
           ORDER BY s.loop_id, s.position, s.interviewer_id, s.version",
     )

@@ -37,6 +37,17 @@ pub async fn count_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> s
     Ok(())
 }
 
+/// Deletes every unsubmitted scorecard draft of the loop.
+pub async fn delete_drafts(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM scorecard_drafts WHERE loop_id = ?1")
+            .bind(loop_id)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// Deletes every version of every scorecard of the loop.
 pub async fn delete_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
     Ok(sqlx::query("DELETE FROM scorecards WHERE loop_id = ?1")

@@ -1,12 +1,18 @@
-//! Scorecard versions. Submitting again adds a version; the latest is the current one.
+//! Scorecard versions and drafts. Submitting again adds a version; the latest is the current
+//! one. A draft is what an interviewer typed and has not submitted: one per (loop, stage,
+//! interviewer), replaced as they type, deleted by their submission.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::SqliteExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
-use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody};
+use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody, ScorecardDraft, ScorecardInput};
+
+fn json_list<T: serde::Serialize>(items: T) -> String {
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored {
@@ -38,8 +44,9 @@ pub async fn insert_version(
     );
     let row: Option<(i64, i64)> = sqlx::query_as(
         "INSERT INTO scorecards (loop_id, position, interviewer_id, version, overall, ratings,
-                                 evidence, concerns, submission_key, submitted_at)
-         SELECT ?1, ?2, ?3, COALESCE(MAX(version), 0) + 1, ?4, ?5, ?6, ?7, ?8, ?9
+                                 evidence, concerns, submission_key, submitted_at,
+                                 not_assessed, red_flags)
+         SELECT ?1, ?2, ?3, COALESCE(MAX(version), 0) + 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
            FROM scorecards
           WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3
             AND NOT EXISTS (SELECT 1 FROM loops WHERE id = ?1 AND status = 'decided')
@@ -55,6 +62,8 @@ pub async fn insert_version(
     .bind(&body.concerns)
     .bind(key)
     .bind(now)
+    .bind(json_list(&body.not_assessed))
+    .bind(json_list(&body.red_flags))
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(id, version)| Stored { id, version }))
@@ -71,6 +80,8 @@ struct Row {
     evidence: String,
     concerns: String,
     submitted_at: i64,
+    not_assessed: String,
+    red_flags: String,
 }
 
 impl From<Row> for Scorecard {
@@ -86,9 +97,11 @@ impl From<Row> for Scorecard {
                     .into_iter()
                     .filter_map(|(k, v)| Rating::from_score(v).map(|r| (k, r)))
                     .collect(),
+                not_assessed: serde_json::from_str(&r.not_assessed).unwrap_or_default(),
                 overall: Rating::from_score(r.overall).unwrap_or(Rating::No),
                 evidence: r.evidence,
                 concerns: r.concerns,
+                red_flags: serde_json::from_str(&r.red_flags).unwrap_or_default(),
             },
             submitted_at: r.submitted_at,
         }
@@ -102,7 +115,7 @@ pub async fn latest_for_loop(
 ) -> sqlx::Result<Vec<Scorecard>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT s.loop_id, s.position, s.interviewer_id, s.version, s.overall, s.ratings,
-                s.evidence, s.concerns, s.submitted_at
+                s.evidence, s.concerns, s.submitted_at, s.not_assessed, s.red_flags
            FROM scorecards s
           WHERE s.loop_id = ?1
             AND s.version = (SELECT MAX(version) FROM scorecards l
@@ -125,7 +138,7 @@ pub async fn latest(
 ) -> sqlx::Result<Option<Scorecard>> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT loop_id, position, interviewer_id, version, overall, ratings, evidence, concerns,
-                submitted_at
+                submitted_at, not_assessed, red_flags
            FROM scorecards
           WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3
           ORDER BY version DESC LIMIT 1",
@@ -147,4 +160,124 @@ pub async fn identity(
         .bind(id)
         .fetch_optional(db)
         .await
+}
+
+/// A draft's typed state as stored (JSON). Unknown or missing fields read as empty.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
+struct DraftState {
+    ratings: BTreeMap<String, i64>,
+    not_assessed: BTreeSet<String>,
+    overall: Option<i64>,
+    evidence: String,
+    concerns: String,
+    red_flags: Vec<String>,
+}
+
+impl From<&ScorecardInput> for DraftState {
+    fn from(i: &ScorecardInput) -> Self {
+        DraftState {
+            ratings: i
+                .ratings
+                .iter()
+                .map(|(k, r)| (k.clone(), r.score()))
+                .collect(),
+            not_assessed: i.not_assessed.clone(),
+            overall: i.overall.map(Rating::score),
+            evidence: i.evidence.clone(),
+            concerns: i.concerns.clone(),
+            red_flags: i.red_flags.clone(),
+        }
+    }
+}
+
+impl From<DraftState> for ScorecardInput {
+    fn from(d: DraftState) -> Self {
+        ScorecardInput {
+            ratings: d
+                .ratings
+                .into_iter()
+                .filter_map(|(k, v)| Rating::from_score(v).map(|r| (k, r)))
+                .collect(),
+            not_assessed: d.not_assessed,
+            overall: d.overall.and_then(Rating::from_score),
+            evidence: d.evidence,
+            concerns: d.concerns,
+            red_flags: d.red_flags,
+        }
+    }
+}
+
+/// Saves what `user` has typed into the scorecard form of stage `position`, replacing their
+/// earlier draft unless that one was saved later (requests can arrive out of order).
+pub async fn save_draft(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    draft: &ScorecardDraft,
+) -> sqlx::Result<()> {
+    let state = serde_json::to_string(&DraftState::from(&draft.input)).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO scorecard_drafts (loop_id, position, interviewer_id, based_on, state,
+                                       updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (loop_id, position, interviewer_id) DO UPDATE
+            SET based_on = excluded.based_on, state = excluded.state,
+                updated_at = excluded.updated_at
+          WHERE excluded.updated_at >= scorecard_drafts.updated_at",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .bind(draft.based_on)
+    .bind(state)
+    .bind(draft.updated_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The draft of `user` for stage `position`, if they have one.
+pub async fn draft(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> sqlx::Result<Option<ScorecardDraft>> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT based_on, state, updated_at FROM scorecard_drafts
+          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(based_on, state, updated_at)| ScorecardDraft {
+        based_on,
+        input: serde_json::from_str::<DraftState>(&state)
+            .unwrap_or_default()
+            .into(),
+        updated_at,
+    }))
+}
+
+/// Discards the draft of `user` for stage `position` (their submission replaces it).
+pub async fn delete_draft(
+    db: impl SqliteExecutor<'_>,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "DELETE FROM scorecard_drafts
+          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3",
+    )
+    .bind(loop_id)
+    .bind(position)
+    .bind(user)
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -268,9 +268,11 @@ mod tests {
             version: 1,
             body: ScorecardBody {
                 ratings: Default::default(),
+                not_assessed: Default::default(),
                 overall,
                 evidence: "e".into(),
                 concerns: String::new(),
+                red_flags: Vec::new(),
             },
             submitted_at: 0,
         }

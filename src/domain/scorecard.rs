@@ -1,6 +1,8 @@
-//! Scorecards: the 4-point scale with no neutral middle, and the rules a submission must pass.
+//! Scorecards: the 4-point scale with no neutral middle, worded per criterion from its rubric,
+//! "Not assessed" for a criterion that did not come up, the stage's red flags, drafts, and the
+//! rules a submission must pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::clock::UnixMillis;
 use crate::domain::rubric::StageRubric;
@@ -47,16 +49,78 @@ impl Rating {
     pub fn display(self) -> String {
         format!("{} · {}", self.score(), self.label())
     }
+
+    /// What the point means for one criterion, read against its rubric text: 4 shows the
+    /// strong signals, 2 is the merely well-prepared answer.
+    pub fn criterion_label(self) -> &'static str {
+        match self {
+            Rating::StrongYes => "Shows the strong signals",
+            Rating::Yes => "Mostly strong",
+            Rating::No => "Merely well prepared",
+            Rating::StrongNo => "Absent, or a red flag",
+        }
+    }
+
+    /// "3 · Mostly strong"
+    pub fn criterion_display(self) -> String {
+        format!("{} · {}", self.score(), self.criterion_label())
+    }
 }
 
-/// The modal as submitted, read out of Slack's payload.
+/// The choice for a criterion that did not come up in the interview. It does not count.
+pub const NOT_ASSESSED: &str = "Not assessed";
+
+/// The modal as submitted (or as typed so far, for a draft), read out of Slack's payload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScorecardInput {
     /// criterion key → rating, for the criteria that were rated.
     pub ratings: BTreeMap<String, Rating>,
+    /// The criteria marked "Not assessed".
+    pub not_assessed: BTreeSet<String>,
     pub overall: Option<Rating>,
     pub evidence: String,
     pub concerns: String,
+    /// The texts of the stage's red flags that were ticked.
+    pub red_flags: Vec<String>,
+}
+
+impl From<&ScorecardBody> for ScorecardInput {
+    fn from(body: &ScorecardBody) -> Self {
+        ScorecardInput {
+            ratings: body.ratings.clone(),
+            not_assessed: body.not_assessed.clone(),
+            overall: Some(body.overall),
+            evidence: body.evidence.clone(),
+            concerns: body.concerns.clone(),
+            red_flags: body.red_flags.clone(),
+        }
+    }
+}
+
+/// What an interviewer typed into a scorecard form and has not submitted yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScorecardDraft {
+    /// The version the form was opened from (0 before a first submission).
+    pub based_on: i64,
+    pub input: ScorecardInput,
+    pub updated_at: UnixMillis,
+}
+
+/// What a reopened form shows: the draft when it continues the current scorecard (it was
+/// typed on a form opened from the latest version, after that version was submitted), else
+/// the current scorecard, else nothing.
+pub fn prefill(
+    draft: Option<&ScorecardDraft>,
+    latest: Option<&Scorecard>,
+) -> Option<ScorecardInput> {
+    let current = latest.map(|c| c.version).unwrap_or(0);
+    let fresh = |d: &&ScorecardDraft| {
+        d.based_on == current && latest.is_none_or(|c| d.updated_at >= c.submitted_at)
+    };
+    match draft.filter(fresh) {
+        Some(d) => Some(d.input.clone()),
+        None => latest.map(|c| ScorecardInput::from(&c.body)),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +140,16 @@ pub struct ScorecardError {
 /// A complete, valid scorecard body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScorecardBody {
+    /// criterion key → rating; criteria marked "Not assessed" are not here.
     pub ratings: BTreeMap<String, Rating>,
+    /// The criterion keys marked "Not assessed": they do not count.
+    pub not_assessed: BTreeSet<String>,
     pub overall: Rating,
     pub evidence: String,
     pub concerns: String,
+    /// The texts of the stage's red flags the interviewer ticked, as the rubric worded them at
+    /// submission, in the rubric's order.
+    pub red_flags: Vec<String>,
 }
 
 impl ScorecardBody {
@@ -94,6 +164,17 @@ impl ScorecardBody {
         hasher.update(self.evidence.as_bytes());
         hasher.update([0u8]);
         hasher.update(self.concerns.as_bytes());
+        // Absent from scorecards stored before these existed, so their fingerprints stay.
+        if !self.not_assessed.is_empty() || !self.red_flags.is_empty() {
+            for key in &self.not_assessed {
+                hasher.update([0u8]);
+                hasher.update(format!("na={key}").as_bytes());
+            }
+            for flag in &self.red_flags {
+                hasher.update([0u8]);
+                hasher.update(format!("flag={flag}").as_bytes());
+            }
+        }
         hex::encode(&hasher.finalize()[..16])
     }
 }
@@ -147,17 +228,41 @@ pub fn validate(
 ) -> Result<ScorecardBody, Vec<ScorecardError>> {
     let mut errors = Vec::new();
     let mut ratings = BTreeMap::new();
+    let mut not_assessed = BTreeSet::new();
     for criterion in &stage.criteria {
         match input.ratings.get(&criterion.key) {
             Some(rating) => {
                 ratings.insert(criterion.key.clone(), *rating);
             }
+            None if input.not_assessed.contains(&criterion.key) => {
+                not_assessed.insert(criterion.key.clone());
+            }
             None => errors.push(ScorecardError {
                 field: ScorecardField::Criterion(criterion.key.clone()),
-                message: "Rate this criterion from 1 (strong no) to 4 (strong yes).".into(),
+                message: format!(
+                    "Rate this criterion from 1 to 4, or choose {NOT_ASSESSED} if it did not come up."
+                ),
             }),
         }
     }
+    if ratings.is_empty()
+        && errors.is_empty()
+        && let Some(first) = stage.criteria.first()
+    {
+        errors.push(ScorecardError {
+            field: ScorecardField::Criterion(first.key.clone()),
+            message: format!(
+                "Rate at least one criterion: with every criterion {NOT_ASSESSED}, the scorecard says nothing about the candidate."
+            ),
+        });
+    }
+    // Only the stage's own red flags, in the rubric's order, worded as the rubric words them.
+    let red_flags: Vec<String> = stage
+        .red_flags
+        .iter()
+        .filter(|flag| input.red_flags.iter().any(|f| f.trim() == flag.trim()))
+        .cloned()
+        .collect();
     if input.overall.is_none() {
         errors.push(ScorecardError {
             field: ScorecardField::Overall,
@@ -189,9 +294,11 @@ pub fn validate(
     match (errors.is_empty(), input.overall) {
         (true, Some(overall)) => Ok(ScorecardBody {
             ratings,
+            not_assessed,
             overall,
             evidence,
             concerns,
+            red_flags,
         }),
         _ => Err(errors),
     }
@@ -212,6 +319,7 @@ mod tests {
             overall: Some(Rating::StrongYes),
             evidence: "Walked through the sharding migration they led, with numbers.".into(),
             concerns: "".into(),
+            ..Default::default()
         }
     }
 
@@ -259,6 +367,125 @@ mod tests {
     }
 
     #[test]
+    fn not_assessed_criteria_are_kept_apart_and_do_not_count() {
+        let rubrics = RubricSet::builtin();
+        let stage = &rubrics.default_rubric().stages[0];
+        let mut input = full_input(stage);
+        let first = stage.criteria[0].key.clone();
+        input.ratings.remove(&first);
+        input.not_assessed.insert(first.clone());
+        let body = validate(&input, stage).unwrap();
+        assert!(!body.ratings.contains_key(&first));
+        assert_eq!(body.ratings.len(), stage.criteria.len() - 1);
+        assert_eq!(body.not_assessed, BTreeSet::from([first]));
+    }
+
+    #[test]
+    fn every_criterion_not_assessed_is_refused_next_to_the_first() {
+        let rubrics = RubricSet::builtin();
+        let stage = &rubrics.default_rubric().stages[0];
+        let mut input = full_input(stage);
+        input.not_assessed = input.ratings.keys().cloned().collect();
+        input.ratings.clear();
+        let errors = validate(&input, stage).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].field,
+            ScorecardField::Criterion(stage.criteria[0].key.clone())
+        );
+        assert!(errors[0].message.contains("at least one criterion"));
+    }
+
+    #[test]
+    fn an_untouched_criterion_is_an_error_even_beside_not_assessed_ones() {
+        let rubrics = RubricSet::builtin();
+        let stage = &rubrics.default_rubric().stages[0];
+        let mut input = full_input(stage);
+        let (a, b) = (stage.criteria[0].key.clone(), stage.criteria[1].key.clone());
+        input.ratings.remove(&a);
+        input.ratings.remove(&b);
+        input.not_assessed.insert(a);
+        let errors = validate(&input, stage).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, [ScorecardField::Criterion(b)]);
+        assert!(errors[0].message.contains(NOT_ASSESSED));
+    }
+
+    #[test]
+    fn only_the_stages_own_red_flags_are_kept_in_rubric_order() {
+        let rubrics = RubricSet::builtin();
+        let stage = &rubrics.default_rubric().stages[0];
+        assert!(stage.red_flags.len() >= 3);
+        let mut input = full_input(stage);
+        input.red_flags = vec![
+            stage.red_flags[2].clone(),
+            "Not a flag of this stage.".into(),
+            stage.red_flags[0].clone(),
+        ];
+        let body = validate(&input, stage).unwrap();
+        assert_eq!(
+            body.red_flags,
+            [stage.red_flags[0].clone(), stage.red_flags[2].clone()]
+        );
+    }
+
+    #[test]
+    fn a_draft_is_restored_only_over_the_version_it_continues() {
+        let rubrics = RubricSet::builtin();
+        let stage = &rubrics.default_rubric().stages[0];
+        let body = validate(&full_input(stage), stage).unwrap();
+        let card = |version: i64, at: UnixMillis| Scorecard {
+            loop_id: 1,
+            position: 1,
+            interviewer_id: "U1".into(),
+            version,
+            body: body.clone(),
+            submitted_at: at,
+        };
+        let typed = ScorecardInput {
+            evidence: "half a thought".into(),
+            ..Default::default()
+        };
+        let draft = |based_on: i64, at: UnixMillis| ScorecardDraft {
+            based_on,
+            input: typed.clone(),
+            updated_at: at,
+        };
+        assert_eq!(prefill(None, None), None);
+        assert_eq!(prefill(Some(&draft(0, 5)), None), Some(typed.clone()));
+        let v1 = card(1, 100);
+        assert_eq!(prefill(None, Some(&v1)), Some(ScorecardInput::from(&body)));
+        // Typed while editing version 1, after it was submitted: restored.
+        assert_eq!(
+            prefill(Some(&draft(1, 150)), Some(&v1)),
+            Some(typed.clone())
+        );
+        // Typed on the first form but a version has been submitted since: the submission wins.
+        assert_eq!(
+            prefill(Some(&draft(0, 150)), Some(&v1)),
+            Some(ScorecardInput::from(&body))
+        );
+        assert_eq!(
+            prefill(Some(&draft(1, 50)), Some(&v1)),
+            Some(ScorecardInput::from(&body))
+        );
+    }
+
+    #[test]
+    fn criterion_points_are_worded_against_the_rubric() {
+        assert_eq!(
+            Rating::StrongYes.criterion_display(),
+            "4 · Shows the strong signals"
+        );
+        assert_eq!(Rating::No.criterion_label(), "Merely well prepared");
+        assert!(
+            Rating::ALL
+                .iter()
+                .all(|r| !r.criterion_label().contains("Only"))
+        );
+    }
+
+    #[test]
     fn the_fingerprint_changes_with_the_content_only() {
         let rubrics = RubricSet::builtin();
         let stage = &rubrics.default_rubric().stages[0];
@@ -267,5 +494,13 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         b.evidence.push('!');
         assert_ne!(a.fingerprint(), b.fingerprint());
+        let mut c = a.clone();
+        c.red_flags.push(stage.red_flags[0].clone());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        let mut d = a.clone();
+        let key = stage.criteria[0].key.clone();
+        d.ratings.remove(&key);
+        d.not_assessed.insert(key);
+        assert_ne!(a.fingerprint(), d.fingerprint());
     }
 }

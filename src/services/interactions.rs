@@ -56,6 +56,14 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
             actions,
             ..
         } => {
+            // A change inside the scorecard form: saved as a draft, nothing else happens.
+            if let Some(form) = view
+                .as_ref()
+                .filter(|v| v.callback_id == SCORECARD_CALLBACK)
+            {
+                scorecards::save_draft(state, &user_id, form).await;
+                return Ok(InteractionReply::Ack);
+            }
             for action in &actions {
                 let value = action.value.as_deref().unwrap_or_default();
                 let user = user_id.as_str();
@@ -123,7 +131,13 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
             }
             Ok(InteractionReply::Ack)
         }
-        Interaction::ViewClosed { .. } | Interaction::Other { .. } => Ok(InteractionReply::Ack),
+        Interaction::ViewClosed { user_id, view } => {
+            if let Some(form) = view.filter(|v| v.callback_id == SCORECARD_CALLBACK) {
+                scorecards::save_draft(state, &user_id, &form).await;
+            }
+            Ok(InteractionReply::Ack)
+        }
+        Interaction::Other { .. } => Ok(InteractionReply::Ack),
     }
 }
 

@@ -1,6 +1,6 @@
-//! Scorecards: open the form (only for the stage's panel), store each submission as a new
-//! version with its Slack follow-ups in one transaction, and show full scorecards to those
-//! allowed to read them.
+//! Scorecards: open the form (only for the stage's panel), keep what is typed as a draft until
+//! it is submitted, store each submission as a new version with its Slack follow-ups in one
+//! transaction, and show full scorecards to those allowed to read them.
 
 use anyhow::Context;
 
@@ -66,12 +66,29 @@ pub async fn open(
         .await
         .ok()
         .flatten();
+    let draft = db::scorecards::draft(&state.db, loop_id, position, user)
+        .await
+        .ok()
+        .flatten();
+    let prefill = scorecard::prefill(draft.as_ref(), existing.as_ref());
+    let draft_restored = draft.is_some_and(|d| prefill.as_ref() == Some(&d.input))
+        && existing
+            .as_ref()
+            .is_none_or(|c| prefill.as_ref() != Some(&scorecard::ScorecardInput::from(&c.body)));
     // What earlier stages asked the next interviewers to probe.
     let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
         .await
         .context("could not load the hand-off notes")?;
     let notes = scorecard::hand_offs(&cards, position, |p| l.stage_at(p).map(|s| s.name.as_str()));
-    let view = views::scorecard_modal(&l, stage, stage_rubric, existing.as_ref(), &notes);
+    let view = views::scorecard_modal(
+        &l,
+        stage,
+        stage_rubric,
+        existing.as_ref(),
+        prefill.as_ref(),
+        draft_restored,
+        &notes,
+    );
     Ok(Some(button_modal(trigger_id, view)))
 }
 
@@ -134,6 +151,8 @@ async fn store(
     } else {
         "scorecard_edited"
     };
+    // The submission replaces whatever was typed before it.
+    db::scorecards::delete_draft(&mut *tx, l.id, position, user).await?;
     let detail = format!("stage={position} version={}", stored.version);
     db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
     Job::ScorecardNote {
@@ -167,6 +186,40 @@ async fn store(
         "scorecard stored"
     );
     Ok(Stored::Saved)
+}
+
+/// The scorecard form changed (a choice, a tick, a character typed) or was closed: keep what is
+/// in it as the interviewer's draft. Only for someone who may score that stage; anyone else,
+/// or a form that is not a scorecard, changes nothing. Never an error for the person: a draft
+/// that could not be saved is logged.
+pub async fn save_draft(state: &AppState, user: &str, view: &SubmittedView) {
+    if let Err(e) = try_save_draft(state, user, view).await {
+        tracing::warn!(error = %e, "could not save a scorecard draft");
+    }
+}
+
+async fn try_save_draft(state: &AppState, user: &str, view: &SubmittedView) -> anyhow::Result<()> {
+    let Ok(metadata) = serde_json::from_str::<ScorecardMetadata>(&view.private_metadata) else {
+        return Ok(());
+    };
+    let Some(l) = db::loops::get(&state.db, metadata.loop_id).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now_ms();
+    if let Err(refusal) = access::may_score(&l, metadata.position, user, now) {
+        tracing::debug!(?refusal, "a scorecard draft from someone who may not score");
+        return Ok(());
+    }
+    let Ok(stage_rubric) = stage_rubric(state, &l, metadata.position) else {
+        return Ok(());
+    };
+    let draft = scorecard::ScorecardDraft {
+        based_on: metadata.based_on,
+        input: views::read_scorecard(&view.values, stage_rubric),
+        updated_at: now,
+    };
+    db::scorecards::save_draft(&state.db, l.id, metadata.position, user, &draft).await?;
+    Ok(())
 }
 
 /// "View scorecards" was pressed.

@@ -235,9 +235,18 @@ fn actions(block: &Value, path: &str) -> Check {
     Ok(())
 }
 
+fn boolean(obj: &Value, field: &str, path: &str) -> Check {
+    match obj.get(field) {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
+        Some(_) => Err(violation("must be a boolean", &format!("{path}/{field}"))),
+    }
+}
+
 fn input(block: &Value, path: &str) -> Check {
     text_object_field(block, "label", 2000, true, path)?;
     optional_text(block.get("hint"), 2000, true, &format!("{path}/hint"))?;
+    boolean(block, "dispatch_action", path)?;
+    boolean(block, "optional", path)?;
     match block.get("element") {
         None | Some(Value::Null) => Err(violation("missing required field: element", path)),
         Some(el) => element(el, &format!("{path}/element")),
@@ -276,7 +285,10 @@ fn element(el: &Value, path: &str) -> Check {
     match kind {
         "button" => button(el, path),
         "static_select" | "multi_static_select" => options(el, 100, path),
-        "radio_buttons" | "checkboxes" => options(el, 10, path),
+        "radio_buttons" | "checkboxes" => {
+            options(el, 10, path)?;
+            initial_options(el, path)
+        }
         "overflow" => options(el, 5, path),
         "plain_text_input" => plain_text_input(el, path),
         "image" => image(el, path),
@@ -333,6 +345,40 @@ fn option_list(options: Option<&Value>, max: usize, path: &str) -> Check {
     Ok(())
 }
 
+/// A radio group's `initial_option`, or a checkbox group's `initial_options`, must each be
+/// exactly one of its options (text, value and description alike), or Slack refuses the view.
+fn initial_options(el: &Value, path: &str) -> Check {
+    let options = el
+        .get("options")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let same = |a: &Value, b: &Value| {
+        a.get("value") == b.get("value")
+            && a.pointer("/text/text") == b.pointer("/text/text")
+            && a.pointer("/description/text") == b.pointer("/description/text")
+    };
+    let check = |initial: &Value, p: &str| {
+        if options.iter().any(|o| same(o, initial)) {
+            Ok(())
+        } else {
+            Err(violation("must match one of the provided options", p))
+        }
+    };
+    if let Some(initial) = el.get("initial_option").filter(|v| !v.is_null()) {
+        check(initial, &format!("{path}/initial_option"))?;
+    }
+    if let Some(initial) = el.get("initial_options").filter(|v| !v.is_null()) {
+        let p = format!("{path}/initial_options");
+        let items = array(Some(initial), &p)?;
+        count(items, 0, options.len(), &p)?;
+        for (i, item) in items.iter().enumerate() {
+            check(item, &format!("{p}/{i}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn int_in(el: &Value, field: &str, min: i64, max: i64, path: &str) -> Check {
     match el.get(field) {
         None | Some(Value::Null) => Ok(()),
@@ -347,6 +393,23 @@ fn int_in(el: &Value, field: &str, min: i64, max: i64, path: &str) -> Check {
 }
 
 fn plain_text_input(el: &Value, path: &str) -> Check {
+    if let Some(config) = el.get("dispatch_action_config").filter(|v| !v.is_null()) {
+        let p = format!("{path}/dispatch_action_config/trigger_actions_on");
+        for (i, trigger) in array(config.get("trigger_actions_on"), &p)?
+            .iter()
+            .enumerate()
+        {
+            if !matches!(
+                trigger.as_str(),
+                Some("on_enter_pressed" | "on_character_entered")
+            ) {
+                return Err(violation(
+                    "must be a valid enum value (on_enter_pressed, on_character_entered)",
+                    &format!("{p}/{i}"),
+                ));
+            }
+        }
+    }
     int_in(el, "max_length", 1, 3000, path)?;
     int_in(el, "min_length", 0, 3000, path)?;
     max_len(
@@ -365,6 +428,8 @@ pub fn validate_modal(view: &Value) -> Check {
         return Err(violation("must be a valid enum value (modal)", "/type"));
     }
     text_object_field(view, "title", 24, true, "")?;
+    boolean(view, "notify_on_close", "")?;
+    boolean(view, "clear_on_close", "")?;
     optional_text(view.get("submit"), 24, true, "/submit")?;
     optional_text(view.get("close"), 24, true, "/close")?;
     let blocks = view
@@ -485,6 +550,40 @@ mod tests {
         assert!(validate_blocks(&select("static_select", opts(101, 1)), Surface::Message).is_err());
         assert!(validate_blocks(&select("static_select", opts(1, 151)), Surface::Message).is_err());
         assert!(validate_blocks(&select("radio_buttons", opts(11, 1)), Surface::Message).is_err());
+    }
+
+    #[test]
+    fn initial_choices_must_be_among_the_options_and_triggers_known() {
+        let opt = |t: &str, v: &str| json!({"text": {"type": "plain_text", "text": t}, "value": v});
+        let radio = |initial: Value| {
+            json!([{"type": "input", "label": {"type": "plain_text", "text": "L"},
+                    "element": {"type": "radio_buttons", "action_id": "a",
+                                "options": [opt("One", "1"), opt("Two", "2")],
+                                "initial_option": initial}}])
+        };
+        assert!(validate_blocks(&radio(opt("Two", "2")), Surface::Modal).is_ok());
+        let err = validate_blocks(&radio(opt("Deux", "2")), Surface::Modal).unwrap_err();
+        assert!(err.contains("/element/initial_option"), "{err}");
+        let boxes = |initial: Value| {
+            json!([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "optional": true,
+                    "dispatch_action": true,
+                    "element": {"type": "checkboxes", "action_id": "a",
+                                "options": [opt("One", "1"), opt("Two", "2")],
+                                "initial_options": initial}}])
+        };
+        assert!(validate_blocks(&boxes(json!([opt("One", "1")])), Surface::Modal).is_ok());
+        assert!(validate_blocks(&boxes(json!([opt("Three", "3")])), Surface::Modal).is_err());
+        let typed = |trigger: &str| {
+            json!([{"type": "input", "label": {"type": "plain_text", "text": "L"},
+                    "dispatch_action": true,
+                    "element": {"type": "plain_text_input", "action_id": "a",
+                                "dispatch_action_config": {"trigger_actions_on": [trigger]}}}])
+        };
+        assert!(validate_blocks(&typed("on_character_entered"), Surface::Modal).is_ok());
+        assert!(validate_blocks(&typed("on_blur"), Surface::Modal).is_err());
+        let mut bad = typed("on_enter_pressed");
+        bad[0]["dispatch_action"] = json!("yes");
+        assert!(validate_blocks(&bad, Surface::Modal).is_err());
     }
 
     #[test]

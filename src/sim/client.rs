@@ -358,19 +358,110 @@ impl SlackSide {
         })
     }
 
-    /// The `view_closed` payload when `user` cancels modal `view_id` (sent only for views
-    /// with `notify_on_close`).
-    pub fn closed_payload(&self, user: &str, view_id: &str) -> Value {
-        let submission = self.submission_payload(user, view_id, &FormValues::new());
+    /// The `view_closed` payload when `user` cancels modal `view_id` with `values` typed in
+    /// it (Slack sends it only for views with `notify_on_close`).
+    pub fn closed_payload(&self, user: &str, view_id: &str, values: &FormValues) -> Value {
+        let submission = self.submission_payload(user, view_id, values);
+        let mut view = submission["view"].clone();
+        view["notify_on_close"] = json!(true);
+        view["clear_on_close"] = json!(false);
         json!({
             "type": "view_closed",
             "team": submission["team"],
             "user": submission["user"],
             "api_app_id": "A0LOOPBOT",
             "token": "deprecated-verification-token",
-            "view": submission["view"],
+            "view": view,
+            "is_enterprise_install": false,
             "is_cleared": false,
         })
+    }
+
+    /// `user` changes a field of modal `view_id` (picks, ticks or types into input `block`), the
+    /// form then holding `values` (other fields as they were opened). Slack sends a
+    /// `block_actions` with the view's state only when the input block has `dispatch_action`
+    /// (and, for a text input, triggers on each character): `None` when it would send nothing.
+    pub async fn change_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        block: &str,
+        values: &FormValues,
+    ) -> Option<reqwest::Response> {
+        let submission = self.submission_payload(user, view_id, values);
+        let view = &submission["view"];
+        let input = view["blocks"]
+            .as_array()?
+            .iter()
+            .find(|b| b["block_id"] == block && b["type"] == "input")?;
+        if input["dispatch_action"] != json!(true) {
+            return None;
+        }
+        let element = &input["element"];
+        let kind = element["type"].as_str().unwrap_or_default();
+        if kind == "plain_text_input" {
+            let triggers = element
+                .pointer("/dispatch_action_config/trigger_actions_on")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !triggers.contains(&json!("on_character_entered")) {
+                return None;
+            }
+        }
+        let action_id = element["action_id"].as_str().unwrap_or("value");
+        let mut action = view["state"]["values"][block][action_id].clone();
+        action["action_id"] = json!(action_id);
+        action["block_id"] = json!(block);
+        action["action_ts"] = json!(format!("{}.000300", self.clock.now_secs()));
+        let payload = json!({
+            "type": "block_actions",
+            "team": submission["team"],
+            "user": submission["user"],
+            "api_app_id": "A0LOOPBOT",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.sim.issue_trigger_id_for(user),
+            "container": { "type": "view", "view_id": view_id },
+            "view": view,
+            "actions": [action],
+            "is_enterprise_install": false,
+        });
+        Some(
+            self.post_signed(
+                "/slack/interactions",
+                FORM,
+                &Self::interaction_body(&payload),
+            )
+            .await,
+        )
+    }
+
+    /// `user` closes modal `view_id` (Cancel or ×) with `values` typed in it. Slack tells the
+    /// app (`view_closed`, with the view and its state) only when the view was opened with
+    /// `notify_on_close`: `None` when it would send nothing.
+    pub async fn close_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: &FormValues,
+    ) -> Option<reqwest::Response> {
+        let opened = self
+            .sim
+            .views_of(user)
+            .into_iter()
+            .find(|v| v.id == view_id)?;
+        if opened.view["notify_on_close"] != json!(true) {
+            return None;
+        }
+        let payload = self.closed_payload(user, view_id, values);
+        Some(
+            self.post_signed(
+                "/slack/interactions",
+                FORM,
+                &Self::interaction_body(&payload),
+            )
+            .await,
+        )
     }
 
     /// The Events API body of an `event_callback`.

@@ -136,7 +136,9 @@ impl SocketSide {
 
     /// `user` cancels modal `view_id`.
     pub async fn close_view(&self, user: &str, view_id: &str) -> Delivered {
-        let payload = self.payloads.closed_payload(user, view_id);
+        let payload = self
+            .payloads
+            .closed_payload(user, view_id, &FormValues::new());
         self.deliver("interactive", payload, false).await
     }
 

@@ -65,6 +65,10 @@ pub const SCORECARD_CALLBACK: &str = "scorecard";
 pub const OVERALL_BLOCK: &str = "overall";
 pub const EVIDENCE_BLOCK: &str = "evidence";
 pub const CONCERNS_BLOCK: &str = "concerns";
+/// The stage's red flags, as checkboxes.
+pub const RED_FLAGS_BLOCK: &str = "red_flags";
+/// The value of a criterion's "Not assessed" choice (the points are "1".."4").
+pub const NOT_ASSESSED_VALUE: &str = "na";
 
 /// One criterion's rating in the scorecard form.
 pub fn criterion_block(key: &str) -> String {

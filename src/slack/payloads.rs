@@ -81,8 +81,10 @@ pub enum Interaction {
         view: Option<SubmittedView>,
         actions: Vec<Action>,
     },
+    /// A modal opened with `notify_on_close` was closed (Cancel or ×), with its state then.
     ViewClosed {
         user_id: String,
+        view: Option<SubmittedView>,
     },
     Other {
         kind: String,
@@ -213,7 +215,10 @@ fn interaction_from_raw(raw: RawInteraction) -> Result<Interaction, String> {
                 })
                 .collect(),
         },
-        "view_closed" => Interaction::ViewClosed { user_id },
+        "view_closed" => Interaction::ViewClosed {
+            user_id,
+            view: raw.view.map(Into::into),
+        },
         other => Interaction::Other {
             kind: other.to_string(),
         },
@@ -252,8 +257,46 @@ mod tests {
         );
         assert!(matches!(
             parse_interaction(&form(closed)),
-            Ok(Interaction::ViewClosed { .. })
+            Ok(Interaction::ViewClosed { view: Some(_), .. })
         ));
+    }
+
+    #[test]
+    fn a_closed_modal_and_an_action_in_a_modal_carry_its_state() {
+        let closed = r#"{"type":"view_closed","user":{"id":"U1"},"is_cleared":false,
+            "view":{"id":"V1","hash":"h","callback_id":"scorecard","private_metadata":"{}",
+                    "state":{"values":{"evidence":{"value":{"type":"plain_text_input","value":"So far"}}}}}}"#;
+        let Ok(Interaction::ViewClosed {
+            user_id,
+            view: Some(view),
+        }) = parse_interaction(&form(closed))
+        else {
+            panic!("a view_closed with its view");
+        };
+        assert_eq!(
+            (user_id.as_str(), view.callback_id.as_str()),
+            ("U1", "scorecard")
+        );
+        assert_eq!(view.values["evidence"]["value"]["value"], "So far");
+        let action = r#"{"type":"block_actions","user":{"id":"U1"},"trigger_id":"t",
+            "container":{"type":"view","view_id":"V1"},
+            "view":{"id":"V1","callback_id":"scorecard","private_metadata":"{}",
+                    "state":{"values":{"crit:a":{"value":{"type":"radio_buttons","selected_option":{"value":"na"}}}}}},
+            "actions":[{"type":"radio_buttons","action_id":"value","block_id":"crit:a",
+                        "selected_option":{"value":"na"}}]}"#;
+        let Ok(Interaction::BlockActions {
+            view: Some(view),
+            actions,
+            ..
+        }) = parse_interaction(&form(action))
+        else {
+            panic!("block_actions from a modal");
+        };
+        assert_eq!(
+            view.values["crit:a"]["value"]["selected_option"]["value"],
+            "na"
+        );
+        assert_eq!(actions[0].selected_option.as_deref(), Some("na"));
     }
 
     #[test]

@@ -14,40 +14,95 @@ async fn versions(app: &TestApp) -> i64 {
 }
 
 #[tokio::test]
-async fn the_form_is_built_from_the_stage_rubric_on_a_four_point_scale() {
+async fn the_form_is_worded_from_the_stage_rubric_per_criterion() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     provisioned(&world, &app).await;
     let view = press_stage(&world, &app, SCREENER, 1).await;
     let v = &view.view;
     assert_eq!(v["title"]["text"], "Technical screen");
+    assert_eq!(v["notify_on_close"], true, "closing the form is reported");
     let rubrics = loopbot::domain::rubric::RubricSet::builtin();
     let stage = &rubrics.default_rubric().stages[0];
     let blocks = v["blocks"].as_array().unwrap();
+    let text = v.to_string();
+    assert!(
+        !text.contains("Only well prepared"),
+        "the rubric's own words"
+    );
     for criterion in &stage.criteria {
         let block = blocks
             .iter()
             .find(|b| b["block_id"] == format!("crit:{}", criterion.key))
             .expect("a rating per criterion");
         assert_eq!(block["label"]["text"], criterion.name.as_str());
-        assert!(
-            block["hint"]["text"]
-                .as_str()
-                .unwrap()
-                .contains(&criterion.listen_for[..30]),
-            "signals as help text"
-        );
-        let options: Vec<&str> = block["element"]["options"]
-            .as_array()
-            .unwrap()
+        assert_eq!(block["dispatch_action"], true, "saved as they go");
+        let hint = block["hint"]["text"].as_str().unwrap();
+        assert!(hint.contains(&criterion.listen_for[..30]), "{hint}");
+        assert!(hint.contains(&format!(
+            "Merely well prepared: {}",
+            criterion.well_prepared
+        )));
+        let options = block["element"]["options"].as_array().unwrap();
+        let texts: Vec<&str> = options
             .iter()
             .map(|o| o["text"]["text"].as_str().unwrap())
             .collect();
         assert_eq!(
-            options,
-            ["1 · Strong no", "2 · No", "3 · Yes", "4 · Strong yes"]
+            texts,
+            [
+                "4 · Shows the strong signals",
+                "3 · Mostly strong",
+                "2 · Merely well prepared",
+                "1 · Absent, or a red flag",
+                "Not assessed"
+            ]
         );
+        let values: Vec<&str> = options
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["4", "3", "2", "1", "na"]);
+        // Point 4 is described by the criterion's strong answer, point 2 by the merely
+        // well-prepared one, in the rubric's words (clipped to Slack's 75 characters).
+        let described = |i: usize| options[i]["description"]["text"].as_str().unwrap();
+        assert!(
+            described(0).starts_with(&criterion.strong[..40]),
+            "{}",
+            described(0)
+        );
+        assert!(described(2).starts_with(&criterion.well_prepared[..40]));
+        assert!(described(0).chars().count() <= 75);
     }
+    let flags = blocks
+        .iter()
+        .find(|b| b["block_id"] == "red_flags")
+        .expect("the stage's red flags");
+    assert_eq!(flags["optional"], true);
+    assert_eq!(flags["element"]["type"], "checkboxes");
+    let options = flags["element"]["options"].as_array().unwrap();
+    assert_eq!(options.len(), stage.red_flags.len());
+    for (option, flag) in options.iter().zip(&stage.red_flags) {
+        let shown = format!(
+            "{} {}",
+            option["text"]["text"].as_str().unwrap(),
+            option["description"]["text"].as_str().unwrap_or_default()
+        );
+        assert_eq!(shown.trim(), flag.as_str(), "every word of the flag");
+    }
+    let overall = blocks.iter().find(|b| b["block_id"] == "overall").unwrap();
+    assert_eq!(overall["label"]["text"], "Worth the full loop?");
+    let overall_texts: Vec<&str> = overall["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        overall_texts,
+        ["1 · Strong no", "2 · No", "3 · Yes", "4 · Strong yes"],
+        "no Not assessed for the overall"
+    );
     for id in ["overall", "evidence", "concerns"] {
         assert!(blocks.iter().any(|b| b["block_id"] == id), "{id}");
     }

@@ -29,6 +29,10 @@ pub fn csv_text(value: &Value) -> String {
     }
 }
 
+/// Columns whose arrays hold sentences or keys to read back exactly: written as JSON text (like
+/// `ratings`), not space separated.
+const JSON_TEXT_COLUMNS: &[&str] = &["not_assessed", "red_flags"];
+
 /// The table as CSV: a header row, then one line per row, each ending in CRLF.
 pub fn csv(rows: &Rows) -> String {
     let mut out = String::new();
@@ -38,8 +42,21 @@ pub fn csv(rows: &Rows) -> String {
         out.push_str("\r\n");
     };
     line(rows.columns.iter().map(|c| c.to_string()).collect());
+    let as_json: Vec<bool> = rows
+        .columns
+        .iter()
+        .map(|c| JSON_TEXT_COLUMNS.contains(c))
+        .collect();
     for row in &rows.rows {
-        line(row.iter().map(csv_text).collect());
+        line(
+            row.iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Array(_) if as_json.get(i) == Some(&true) => v.to_string(),
+                    _ => csv_text(v),
+                })
+                .collect(),
+        );
     }
     out
 }

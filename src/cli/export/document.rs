@@ -65,6 +65,10 @@ pub struct ScorecardDoc {
     pub version: i64,
     pub overall: i64,
     pub ratings: Value,
+    /// The criterion keys marked "Not assessed" (they do not count).
+    pub not_assessed: Value,
+    /// The texts of the stage's red flags the interviewer ticked.
+    pub red_flags: Value,
     pub evidence: String,
     pub concerns: String,
     pub submitted_at: Value,
@@ -136,6 +140,8 @@ fn stage_doc(snapshot: &Snapshot, s: &StageRow) -> StageDoc {
                 version: c.version,
                 overall: c.overall,
                 ratings: ratings(&c.ratings),
+                not_assessed: ratings(&c.not_assessed),
+                red_flags: ratings(&c.red_flags),
                 evidence: c.evidence.clone(),
                 concerns: c.concerns.clone(),
                 submitted_at: time(Some(c.submitted_at)),

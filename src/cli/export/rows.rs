@@ -26,7 +26,8 @@ fn opt_text(s: &Option<String>) -> Value {
 
 /// The rows of one table. Values are typed (numbers, booleans, null, times as RFC 3339);
 /// `interviewers` is an array and `ratings` an object, which CSV writes as space-separated
-/// ids and JSON text.
+/// ids and JSON text; a scorecard's `not_assessed` and `red_flags` are arrays that CSV writes
+/// as JSON text too, since a red flag is a sentence.
 pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
     match table {
         Table::Loops => Rows {
@@ -96,6 +97,8 @@ pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
                 "current",
                 "overall",
                 "ratings",
+                "not_assessed",
+                "red_flags",
                 "evidence",
                 "concerns",
                 "submitted_at",
@@ -112,6 +115,8 @@ pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
                         c.current.into(),
                         c.overall.into(),
                         ratings(&c.ratings),
+                        ratings(&c.not_assessed),
+                        ratings(&c.red_flags),
                         text(&c.evidence),
                         text(&c.concerns),
                         time(Some(c.submitted_at)),

@@ -16,7 +16,8 @@ pub(super) fn time(ms: Option<UnixMillis>) -> Value {
     ms.map_or(Value::Null, |ms| Value::String(rfc3339(ms)))
 }
 
-/// The stored ratings (a JSON object of criterion → score); the raw text if it is not JSON.
+/// A stored JSON column: the ratings (an object of criterion → score), the criteria not
+/// assessed or the red flags ticked (arrays); the raw text if it is not JSON.
 pub(super) fn ratings(stored: &str) -> Value {
     serde_json::from_str(stored).unwrap_or_else(|_| Value::String(stored.to_string()))
 }

@@ -2,7 +2,7 @@
 
 use crate::domain::interview_loop::InterviewLoop;
 use crate::domain::rubric::Rubric;
-use crate::domain::scorecard::{Rating, Scorecard};
+use crate::domain::scorecard::{NOT_ASSESSED, Rating, Scorecard};
 use crate::slack::mrkdwn::{clip, date_time, escape, mention};
 use serde_json::{Value, json};
 
@@ -40,10 +40,22 @@ pub fn scorecards_modal(l: &InterviewLoop, rubric: Option<&Rubric>, cards: &[Sco
             };
             let mut rated: Vec<(&String, &Rating)> = card.body.ratings.iter().collect();
             rated.sort_by_key(|(key, _)| (order(key), (*key).clone()));
-            let ratings: Vec<String> = rated
+            let mut ratings: Vec<String> = rated
                 .into_iter()
                 .map(|(key, rating)| format!("• {}: {}", name_of(key), rating.display()))
                 .collect();
+            ratings.extend(
+                card.body
+                    .not_assessed
+                    .iter()
+                    .map(|key| format!("• {}: {NOT_ASSESSED}", name_of(key))),
+            );
+            if !card.body.red_flags.is_empty() {
+                ratings.push(format!(
+                    "*Red flags:* {}",
+                    escape(&card.body.red_flags.join("; "))
+                ));
+            }
             blocks.push(json!({
                 "type": "section",
                 "text": { "type": "mrkdwn", "text": clip(&format!(
