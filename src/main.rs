@@ -90,6 +90,9 @@ struct Overrides {
     /// LOOPBOT_NUDGE_AFTER
     #[arg(long)]
     nudge_after: Option<String>,
+    /// LOOPBOT_DECIDE_WITHIN
+    #[arg(long)]
+    decide_within: Option<String>,
 }
 
 impl Overrides {
@@ -109,6 +112,7 @@ impl Overrides {
             ("LOOPBOT_REMIND_MAX", &self.remind_max),
             ("LOOPBOT_BRIEF_BEFORE", &self.brief_before),
             ("LOOPBOT_NUDGE_AFTER", &self.nudge_after),
+            ("LOOPBOT_DECIDE_WITHIN", &self.decide_within),
             ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),
             ("LOOPBOT_RUBRICS_DIR", &self.rubrics_dir),
             ("LOOPBOT_ARCHIVE_AFTER", &self.archive_after),

@@ -52,6 +52,9 @@ pub struct Settings {
     /// `LOOPBOT_NUDGE_AFTER`: one friendly nudge this long after the interview ends, if the
     /// scorecard is not in and not yet due; `None` sends none.
     pub nudge_after: Option<Duration>,
+    /// `LOOPBOT_DECIDE_WITHIN`: working time after the last stage is in before the hiring
+    /// manager is reminded, once, to record the decision (and the coordinator told).
+    pub decide_within: Duration,
     /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
     /// a time, in order.
     pub concurrency: usize,
@@ -107,6 +110,7 @@ pub fn from_process_env() -> RawSettings {
         "LOOPBOT_CONCURRENCY",
         "LOOPBOT_BRIEF_BEFORE",
         "LOOPBOT_NUDGE_AFTER",
+        "LOOPBOT_DECIDE_WITHIN",
         "LOOPBOT_WORK_DAYS",
         "LOOPBOT_REMIND_MAX",
     ];
@@ -199,6 +203,11 @@ impl Settings {
                 "LOOPBOT_NUDGE_AFTER",
                 get("LOOPBOT_NUDGE_AFTER"),
                 "1h",
+            )?,
+            decide_within: parse_duration(
+                "LOOPBOT_DECIDE_WITHIN",
+                get("LOOPBOT_DECIDE_WITHIN"),
+                "2d",
             )?,
             concurrency: parse_concurrency(get("LOOPBOT_CONCURRENCY").unwrap_or("8"))?,
             run_worker: true,
@@ -468,6 +477,7 @@ mod tests {
         assert_eq!(s.remind_max, 5);
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
+        assert_eq!(s.decide_within, Duration::from_secs(2 * 86_400));
         assert!(s.pace_outbound);
         assert_eq!(s.transport, Transport::Http);
         assert_eq!(s.app_token, None);
@@ -549,6 +559,7 @@ mod tests {
             ("LOOPBOT_REMIND_MAX", "0", "1 to 50"),
             ("LOOPBOT_BRIEF_BEFORE", "early", "not a duration"),
             ("LOOPBOT_NUDGE_AFTER", "later", "not a duration"),
+            ("LOOPBOT_DECIDE_WITHIN", "soon", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
         ];
         for (variable, value, expected) in cases {
