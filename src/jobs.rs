@@ -107,6 +107,17 @@ pub enum Job {
     /// One quiet channel note that the panel is scheduled out of the rubric's order
     /// (`order`: the stage positions by interview time, e.g. `1,3,2`).
     OrderNote { loop_id: LoopId, order: String },
+    /// Every stage is in: the debrief and **Record the decision**, to the hiring manager
+    /// (once per round `cycle`).
+    ReadyToDecide { loop_id: LoopId, cycle: i64 },
+    /// No decision `LOOPBOT_DECIDE_WITHIN` after `ready_at`: one reminder to the hiring manager,
+    /// or the note to the coordinator (`to`).
+    DecideReminder {
+        loop_id: LoopId,
+        cycle: i64,
+        ready_at: i64,
+        to: String,
+    },
     /// Tell one of the loop's owners (`to`) that the screen is in: continue, or stop here.
     ScreenGate { loop_id: LoopId, to: String },
     /// Tell the coordinator whom Slack would not add to the channel, and why.
@@ -143,6 +154,8 @@ impl Job {
             Job::InviteRefusedNotice { .. } => "invite_refused_notice",
             Job::OrderNote { .. } => "order_note",
             Job::ScreenGate { .. } => "screen_gate",
+            Job::ReadyToDecide { .. } => "ready_to_decide",
+            Job::DecideReminder { .. } => "decide_reminder",
         }
     }
 
@@ -169,7 +182,9 @@ impl Job {
             | Job::InterviewNudge { loop_id, .. }
             | Job::InviteRefusedNotice { loop_id, .. }
             | Job::OrderNote { loop_id, .. }
-            | Job::ScreenGate { loop_id, .. } => *loop_id,
+            | Job::ScreenGate { loop_id, .. }
+            | Job::ReadyToDecide { loop_id, .. }
+            | Job::DecideReminder { loop_id, .. } => *loop_id,
             Job::PublishHome { .. } => return None,
         })
     }
@@ -243,6 +258,10 @@ impl Job {
             }
             Job::OrderNote { loop_id, order } => format!("order:{loop_id}:{order}"),
             Job::ScreenGate { loop_id, to } => format!("screen_gate:{loop_id}:{to}"),
+            Job::ReadyToDecide { loop_id, cycle } => format!("ready:{loop_id}:{cycle}"),
+            Job::DecideReminder {
+                loop_id, cycle, to, ..
+            } => format!("decide_reminder:{loop_id}:{cycle}:{to}"),
             Job::InviteRefusedNotice { loop_id, refused } => {
                 let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
                 format!("invite_refused:{loop_id}:{}", users.join(","))

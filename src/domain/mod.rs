@@ -3,6 +3,7 @@
 pub mod access;
 pub mod channel_name;
 pub mod command;
+pub mod debrief;
 pub mod interview_loop;
 pub mod progress;
 pub mod rubric;

@@ -97,6 +97,46 @@ pub fn next_allowed(at: UnixMillis, tz: &str, hours: WorkHours, days: WorkDays) 
     candidate
 }
 
+/// The moment `amount` of time has passed since `start`, counting only working days of `tz`
+/// (`LOOPBOT_DECIDE_WITHIN`'s "2d" means two working days: Friday 15:00 plus 2d is Tuesday
+/// 15:00 with `mon-fri`). No working day at all counts every day.
+pub fn after_working_time(
+    start: UnixMillis,
+    amount: Duration,
+    tz: &str,
+    days: WorkDays,
+) -> UnixMillis {
+    if days.0 & 0x7f == 0 || days == WorkDays::ALL {
+        return start + ms(amount);
+    }
+    let zone = TimeZone::get(tz).unwrap_or(TimeZone::UTC);
+    let mut left = ms(amount);
+    let mut at = start;
+    // A year of days at most: any real setting ends long before.
+    for _ in 0..400 {
+        let Ok(ts) = Timestamp::from_millisecond(at) else {
+            break;
+        };
+        let local = ts.to_zoned(zone.clone());
+        let next_midnight = local
+            .date()
+            .checked_add(1.day())
+            .ok()
+            .and_then(|d| d.to_datetime(Time::midnight()).to_zoned(zone.clone()).ok())
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(at + 86_400_000);
+        if days.contains(local.weekday().to_monday_one_offset()) {
+            let room = next_midnight - at;
+            if left <= room {
+                return at + left;
+            }
+            left -= room;
+        }
+        at = next_midnight;
+    }
+    at + left
+}
+
 /// The first moment at or after `at` inside the working hours of `tz`, any day.
 fn next_in_hours(at: UnixMillis, tz: &str, hours: WorkHours) -> UnixMillis {
     let WorkHours::Window { start_min, end_min } = hours else {
@@ -136,6 +176,46 @@ mod tests {
 
     fn at(text: &str) -> UnixMillis {
         text.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn working_time_skips_the_days_off_in_the_readers_zone() {
+        let two_days = Duration::from_secs(2 * 86_400);
+        // Friday 15:00 UTC + two working days: Tuesday 15:00.
+        assert_eq!(
+            after_working_time(
+                at("2026-11-27T15:00:00Z"),
+                two_days,
+                "UTC",
+                WorkDays::MON_FRI
+            ),
+            at("2026-12-01T15:00:00Z")
+        );
+        // Wednesday + 2 working days is Friday.
+        assert_eq!(
+            after_working_time(
+                at("2026-11-25T10:00:00Z"),
+                two_days,
+                "UTC",
+                WorkDays::MON_FRI
+            ),
+            at("2026-11-27T10:00:00Z")
+        );
+        // Started on a Saturday: Monday and Tuesday count.
+        assert_eq!(
+            after_working_time(
+                at("2026-11-28T10:00:00Z"),
+                two_days,
+                "UTC",
+                WorkDays::MON_FRI
+            ),
+            at("2026-12-02T00:00:00Z")
+        );
+        // Every day counts with `always`.
+        assert_eq!(
+            after_working_time(at("2026-11-27T15:00:00Z"), two_days, "UTC", WorkDays::ALL),
+            at("2026-11-29T15:00:00Z")
+        );
     }
 
     #[test]

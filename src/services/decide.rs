@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::domain::debrief::Debrief;
 use crate::domain::interview_loop::{
     Decision, InterviewLoop, LoopId, LoopStatus, MAX_REASON_CHARS, MIN_RATIONALE_CHARS,
 };
@@ -43,11 +44,41 @@ async fn form(
         .context("could not load scorecards")?;
     let progress = LoopProgress::from_scorecards(&cards);
     let missing = progress.missing_for_decision(l);
+    let debrief = debrief_for(state, l, &progress, &cards, user, DEBRIEF_ROOM);
     Ok((
-        views::decide_modal(l, &missing_names(l, &progress)),
+        views::decide_modal(l, &missing_names(l, &progress), &debrief),
         missing,
     ))
 }
+
+/// The debrief blocks `user` may see in the decision form or the ready-to-decide message: the
+/// full matrix when it fits, else the overview; a note instead while blindness holds (an owner
+/// who is also on the panel and still owes a scorecard).
+pub(crate) fn debrief_for(
+    state: &AppState,
+    l: &InterviewLoop,
+    progress: &LoopProgress,
+    cards: &[crate::domain::scorecard::Scorecard],
+    user: &str,
+    room: usize,
+) -> Vec<serde_json::Value> {
+    if let Err(refusal) = crate::domain::access::may_view(l, progress, user) {
+        return vec![serde_json::json!({
+            "type": "context",
+            "elements": [{ "type": "mrkdwn", "text": refusal.message() }],
+        })];
+    }
+    let debrief = Debrief::build(l, state.rubrics.get(&l.rubric_id), cards);
+    let full = views::debrief_blocks(&debrief);
+    if full.len() <= room {
+        full
+    } else {
+        views::debrief_overview(&debrief)
+    }
+}
+
+/// Blocks of debrief the decision form has room for.
+const DEBRIEF_ROOM: usize = 80;
 
 pub async fn open_form(
     state: &AppState,

@@ -67,6 +67,19 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
             for action in &actions {
                 let value = action.value.as_deref().unwrap_or_default();
                 let user = user_id.as_str();
+                // Paging inside the scorecards modal: the same modal shows the other page.
+                if action.action_id == ids::SCORECARDS_PAGE {
+                    let (Some(view), Some((l, page))) = (&view, ids::parse_stage_value(value))
+                    else {
+                        return Ok(InteractionReply::Ack);
+                    };
+                    if let Err(e) =
+                        scorecards::turn_page(state, user, &view.id, l, page as usize).await
+                    {
+                        e.log("a page of scorecards");
+                    }
+                    return Ok(InteractionReply::Ack);
+                }
                 if let Some(trigger) = trigger_id.as_deref() {
                     let stage = ids::parse_stage_value(value);
                     let loop_id = ids::parse_loop_value(value);
@@ -101,7 +114,7 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                             "Continue the loop",
                             text(screen_gate::continue_loop(state, user, l).await),
                         )),
-                        (ids::SCREEN_STOP, _, Some(l)) => Some((
+                        (ids::SCREEN_STOP | ids::DECIDE_OPEN, _, Some(l)) => Some((
                             "Record the decision",
                             form(decide::open_from_button(state, user, trigger, l).await),
                         )),
@@ -109,6 +122,7 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                             ids::SCORECARD_OPEN
                             | ids::SCREEN_CONTINUE
                             | ids::SCREEN_STOP
+                            | ids::DECIDE_OPEN
                             | ids::STAGE_SKIP
                             | ids::STAGE_REMIND
                             | ids::NOT_RUN

@@ -125,7 +125,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// The person's Slack time zone: cached, else from users.info.
-async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
+pub(crate) async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
     let now = state.clock.now_ms();
     if let Some(tz) = db::reminders::cached_tz(&state.db, user, now - TZ_FRESH_MS).await? {
         return Ok(tz);

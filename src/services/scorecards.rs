@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::db;
 use crate::domain::access::{self, Refusal};
+use crate::domain::debrief::Debrief;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::domain::rubric::StageRubric;
@@ -13,7 +14,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{home, reminders, screen_gate, skips};
+use crate::services::{home, ready, reminders, screen_gate, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -177,6 +178,7 @@ async fn store(
         // (or that was never scheduled) and has none is missing.
         skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
         screen_gate::ask_if_screen_done(&mut tx, l, position, now).await?;
+        ready::tell_if_ready(&mut tx, state, l.id, now).await?;
     }
     tx.commit().await?;
     tracing::info!(
@@ -222,18 +224,49 @@ async fn try_save_draft(state: &AppState, user: &str, view: &SubmittedView) -> a
     Ok(())
 }
 
-/// "View scorecards" was pressed.
+/// The pages of "View scorecards" for `user`, if blindness lets them read them.
+async fn pages(
+    state: &AppState,
+    user: &str,
+    loop_id: LoopId,
+) -> AppResult<(InterviewLoop, Vec<Vec<serde_json::Value>>)> {
+    let (l, progress) = load(state, loop_id).await?;
+    access::may_view(&l, &progress, user)?;
+    let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
+        .await
+        .context("could not load the scorecards")?;
+    let rubric = state.rubrics.get(&l.rubric_id);
+    let debrief = Debrief::build(&l, rubric, &cards);
+    let pages = views::scorecard_pages(&l, rubric, &cards, &debrief);
+    Ok((l, pages))
+}
+
+/// "View scorecards" was pressed: the debrief and every scorecard, first page.
 pub async fn view(
     state: &AppState,
     user: &str,
     trigger_id: &str,
     loop_id: LoopId,
 ) -> AppResult<Option<Modal>> {
-    let (l, progress) = load(state, loop_id).await?;
-    access::may_view(&l, &progress, user)?;
-    let cards = db::scorecards::latest_for_loop(&state.db, loop_id)
-        .await
-        .unwrap_or_default();
-    let view = views::scorecards_modal(&l, state.rubrics.get(&l.rubric_id), &cards);
+    let (l, pages) = pages(state, user, loop_id).await?;
+    let view = views::scorecards_modal(&l, &pages, 0);
     Ok(Some(button_modal(trigger_id, view)))
+}
+
+/// "Previous page" / "Next page" in the scorecards modal: the same modal shows that page.
+pub async fn turn_page(
+    state: &AppState,
+    user: &str,
+    view_id: &str,
+    loop_id: LoopId,
+    page: usize,
+) -> AppResult<()> {
+    let (l, pages) = pages(state, user, loop_id).await?;
+    let view = views::scorecards_modal(&l, &pages, page);
+    state
+        .slack_inline
+        .update_view(view_id, None, &view)
+        .await
+        .context("could not show another page of scorecards")?;
+    Ok(())
 }

@@ -8,6 +8,10 @@ use crate::domain::interview_loop::LoopId;
 pub const SCORECARD_OPEN: &str = "scorecard_open";
 /// "View scorecards": value `<loop>`.
 pub const SCORECARDS_VIEW: &str = "scorecards_view";
+/// "Previous page" / "Next page" in the scorecards modal: value `<loop>:<page>` (0-based).
+pub const SCORECARDS_PAGE: &str = "scorecards_page";
+/// The scorecards modal (read only).
+pub const SCORECARDS_CALLBACK: &str = "scorecards";
 
 /// "Remind interviewers" on a missing-stage warning: value `<loop>:<stage position>`.
 pub const STAGE_REMIND: &str = "stage_remind";
@@ -21,6 +25,9 @@ pub const PANEL_OPEN: &str = "panel_open";
 
 /// "Continue the loop" in the screen's gate message: value `<loop>`.
 pub const SCREEN_CONTINUE: &str = "screen_continue";
+/// "Record the decision" in the ready-to-decide message (opens the decision form): value
+/// `<loop>`.
+pub const DECIDE_OPEN: &str = "decide_open";
 /// "Stop here" in the screen's gate message (opens the decision form): value `<loop>`.
 pub const SCREEN_STOP: &str = "screen_stop";
 

@@ -10,6 +10,34 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Text a person typed, escaped for mrkdwn and at most `max` characters once escaped: it is
+/// cut before escaping, so an entity such as `&amp;` is never split. Ends with an ellipsis
+/// when cut.
+pub fn escape_within(text: &str, max: usize) -> String {
+    let escaped_len = |c: char| match c {
+        '&' => 5,
+        '<' | '>' => 4,
+        _ => 1,
+    };
+    let total: usize = text.chars().map(escaped_len).sum();
+    if total <= max {
+        return escape(text);
+    }
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let n = escaped_len(c);
+        if used + n > max.saturating_sub(1) {
+            break;
+        }
+        used += n;
+        kept.push(c);
+    }
+    let mut out = escape(&kept);
+    out.push('…');
+    out
+}
+
 pub fn mention(user: &str) -> String {
     format!("<@{user}>")
 }
@@ -68,6 +96,17 @@ pub fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_within_a_limit_never_splits_an_entity() {
+        assert_eq!(escape_within("a & b", 20), "a &amp; b");
+        let cut = escape_within(&"&".repeat(10), 12);
+        assert_eq!(cut, "&amp;&amp;…");
+        assert!(cut.chars().count() <= 12);
+        let long = escape_within(&"<x>".repeat(1_000), 3000);
+        assert!(long.chars().count() <= 3000);
+        assert!(long.ends_with("&gt;…") || long.ends_with("x…") || long.ends_with("&lt;…"));
+    }
 
     #[test]
     fn user_text_cannot_inject_mentions() {

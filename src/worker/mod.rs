@@ -19,7 +19,7 @@ use crate::db::jobs::{Attempts, ClaimedJob};
 use crate::jobs::{Job, JobError};
 use crate::metrics::label;
 use crate::services::{
-    events, home, interview_dms, panel_order, provision, refresh, reminders, screen_gate,
+    events, home, interview_dms, panel_order, provision, ready, refresh, reminders, screen_gate,
 };
 use crate::slack::SlackError;
 use crate::state::AppState;
@@ -243,6 +243,13 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
         }
         Job::OrderNote { loop_id, order } => panel_order::post_note(state, *loop_id, order).await,
         Job::ScreenGate { loop_id, to } => screen_gate::ask(state, *loop_id, to).await,
+        Job::ReadyToDecide { loop_id, cycle } => ready::tell(state, *loop_id, *cycle).await,
+        Job::DecideReminder {
+            loop_id,
+            cycle,
+            ready_at,
+            to,
+        } => ready::remind(state, *loop_id, *cycle, *ready_at, to).await,
     }
 }
 

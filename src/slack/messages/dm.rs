@@ -337,3 +337,51 @@ pub fn screen_gate(
         ],
     }
 }
+
+fn record_button(l: &InterviewLoop) -> Value {
+    json!({
+        "type": "actions",
+        "block_id": "decide_actions",
+        "elements": [button(DECIDE_OPEN, "Record the decision", &l.id.to_string(), Some("primary"))],
+    })
+}
+
+/// To the hiring manager once every stage is in or skipped: the debrief and the button.
+pub fn ready_to_decide(l: &InterviewLoop, debrief: &[Value]) -> Message {
+    let mut blocks = vec![section(&format!(
+        ":ballot_box_with_check: *Every stage is in for {}.* The panel's debrief is below; record the decision when you are ready.",
+        escape(&l.candidate_name)
+    ))];
+    blocks.extend(debrief.iter().take(45).cloned());
+    blocks.push(record_button(l));
+    Message {
+        text: format!(
+            "Every stage is in for {}: ready to decide",
+            escape(&l.candidate_name)
+        ),
+        blocks,
+    }
+}
+
+/// The one reminder to the hiring manager when no decision followed.
+pub fn decide_reminder(l: &InterviewLoop, ready_at: crate::clock::UnixMillis) -> Message {
+    let text = format!(
+        ":hourglass: Every stage for *{}* has been in since {}, and no decision is recorded yet. The candidate is waiting to hear.",
+        escape(&l.candidate_name),
+        date_time(ready_at)
+    );
+    Message {
+        blocks: vec![section(&text), record_button(l)],
+        text,
+    }
+}
+
+/// To the coordinator when no decision followed.
+pub fn decide_overdue_notice(l: &InterviewLoop, ready_at: crate::clock::UnixMillis) -> Message {
+    Message::plain(format!(
+        ":hourglass: {} has not recorded a decision for *{}*; every stage has been in since {}. They were reminded once.",
+        mention(&l.hiring_manager_id),
+        escape(&l.candidate_name),
+        date_time(ready_at)
+    ))
+}

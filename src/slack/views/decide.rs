@@ -12,18 +12,27 @@ pub(crate) fn first_value<'a>(values: &'a StateValues, block: &str) -> Option<&'
     values.get(block).and_then(|a| a.values().next())
 }
 
-/// The decision form. `missing` names stages with no feedback and no skip; deciding anyway
-/// needs the explicit confirmation box.
-pub fn decide_modal(l: &InterviewLoop, missing: &[String]) -> Value {
+/// The decision form: the debrief blocks (see [`crate::slack::views::debrief_blocks`]; the
+/// caller passes the overview when the full matrix would not fit), the outcome, the rationale,
+/// and, when `missing` names stages with no feedback and no skip, the confirmation box.
+/// Blocks the decision form keeps for its own fields and notes.
+const OWN_BLOCKS: usize = 8;
+
+pub fn decide_modal(l: &InterviewLoop, missing: &[String], debrief: &[Value]) -> Value {
     let options: Vec<Value> = Outcome::ALL
         .iter()
         .map(|o| json!({ "text": plain(o.label()), "value": o.as_str() }))
         .collect();
     let mut blocks = vec![
-        json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Record the decision for *{}* ({}). Scorecards become final and every recommendation is revealed.", escape(&l.candidate_name), escape(&l.role)), 3000) } }),
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Record the decision for *{}* ({}). Hire, No hire and Withdrawn are final: scorecards freeze, every recommendation is revealed and the channel is archived later. Hold keeps the loop open.", escape(&l.candidate_name), escape(&l.role)), 3000) } }),
+    ];
+    // What the panel said, to decide from (within the modal's 100 blocks).
+    blocks.extend(debrief.iter().take(100 - OWN_BLOCKS).cloned());
+    blocks.extend([
+        json!({ "type": "divider" }),
         json!({ "type": "input", "block_id": OUTCOME_BLOCK, "label": plain("Decision"), "element": { "type": "radio_buttons", "action_id": VALUE, "options": options } }),
         json!({ "type": "input", "block_id": RATIONALE_BLOCK, "label": plain("Rationale"), "hint": plain("Why, in terms of the evidence from the stages."), "element": { "type": "plain_text_input", "action_id": VALUE, "multiline": true, "max_length": 3000 } }),
-    ];
+    ]);
     if !missing.is_empty() {
         blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!(":rotating_light: *Missing stages:* {}. They have no feedback and were not skipped. A loop that decides without a stage usually finds the gap after the hire.", missing.join(", ")), 3000) } }));
         blocks.push(json!({
@@ -80,10 +89,10 @@ mod tests {
     fn the_forms_fit_slack_limits() {
         let l = sample_loop();
         assert_eq!(
-            validate_modal(&decide_modal(&l, &["Coding".into()])),
+            validate_modal(&decide_modal(&l, &["Coding".into()], &[])),
             Ok(())
         );
-        assert_eq!(validate_modal(&decide_modal(&l, &[])), Ok(()));
+        assert_eq!(validate_modal(&decide_modal(&l, &[], &[])), Ok(()));
         assert_eq!(validate_modal(&panel_modal(&l)), Ok(()));
     }
 

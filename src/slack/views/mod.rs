@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+mod debrief;
 mod decide;
 mod home;
 mod notice;
@@ -14,6 +15,7 @@ mod scorecards;
 mod skip;
 mod start;
 
+pub use debrief::*;
 pub use decide::*;
 pub use home::*;
 pub use notice::*;
