@@ -482,7 +482,8 @@ fn csv_export_quotes_per_rfc_4180_one_table_at_a_time() {
             "decision",
             "rationale",
             "decided_by",
-            "decided_at"
+            "decided_at",
+            "decided_without"
         ]
     );
     assert_eq!(decisions.len(), 3);

@@ -23,6 +23,8 @@ pub struct LoopRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<UnixMillis>,
     pub purged_at: Option<UnixMillis>,
+    /// Comma-separated positions of the stages the decision was made without.
+    pub decided_without: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -76,7 +78,7 @@ pub async fn loops(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<LoopRow>> {
     sqlx::query_as(
         "SELECT id, candidate_name, role, rubric_id, status, coordinator_id, hiring_manager_id,
                 channel_id, channel_name, created_at, decision, decision_rationale, decided_by,
-                decided_at, purged_at
+                decided_at, purged_at, decided_without
            FROM loops ORDER BY id",
     )
     .fetch_all(db)

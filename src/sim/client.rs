@@ -331,6 +331,40 @@ impl SlackSide {
         (payload, trigger)
     }
 
+    /// `user` presses a button inside modal `view_id` (a `block_actions` from the view, with
+    /// its state).
+    pub async fn press_in_view(
+        &self,
+        user: &str,
+        view_id: &str,
+        action_id: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        let submission = self.submission_payload(user, view_id, &FormValues::new());
+        let payload = json!({
+            "type": "block_actions",
+            "team": submission["team"],
+            "user": submission["user"],
+            "api_app_id": "A0LOOPBOT",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.sim.issue_trigger_id_for(user),
+            "container": { "type": "view", "view_id": view_id },
+            "view": submission["view"],
+            "actions": [{
+                "type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                "text": { "type": "plain_text", "text": "" },
+                "action_ts": format!("{}.000400", self.clock.now_secs()),
+            }],
+            "is_enterprise_install": false,
+        });
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
+    }
+
     /// The `block_actions` payload of an option picked in a modal's dispatch-action menu.
     pub fn pick_payload(
         &self,

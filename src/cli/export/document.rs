@@ -38,6 +38,10 @@ pub struct DecisionDoc {
     pub rationale: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Value,
+    /// The stages decided without (no feedback, confirmed by the person deciding).
+    pub decided_without: Vec<String>,
+    /// The same as one line: "decided without: <stage> (confirmed by <user id>)".
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +101,8 @@ pub fn document(snapshot: &Snapshot, exported_at: UnixMillis) -> Document {
                 rationale: l.decision_rationale.clone(),
                 decided_by: l.decided_by.clone(),
                 decided_at: time(l.decided_at),
+                decided_without: snapshot.decided_without_names(l),
+                note: snapshot.decided_without(l),
             }),
             purged: l.purged_at.is_some(),
             stages: snapshot

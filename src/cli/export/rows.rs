@@ -147,6 +147,7 @@ pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
                 "rationale",
                 "decided_by",
                 "decided_at",
+                "decided_without",
             ],
             rows: snapshot
                 .loops
@@ -159,6 +160,7 @@ pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
                         opt_text(&l.decision_rationale),
                         opt_text(&l.decided_by),
                         time(l.decided_at),
+                        opt_text(&snapshot.decided_without(l)),
                     ])
                 })
                 .collect(),

@@ -37,3 +37,34 @@ pub(super) fn panel(snapshot: &Snapshot, s: &StageRow) -> Vec<String> {
         .map(|i| i.user_id.clone())
         .collect()
 }
+
+impl Snapshot {
+    /// "decided without: Values and collaboration (confirmed by UHM)" for a decision made
+    /// without stages that had no feedback.
+    pub fn decided_without(&self, l: &crate::db::export::LoopRow) -> Option<String> {
+        let names = self.decided_without_names(l);
+        (!names.is_empty()).then(|| {
+            format!(
+                "decided without: {} (confirmed by {})",
+                names.join(", "),
+                l.decided_by.as_deref().unwrap_or_default()
+            )
+        })
+    }
+
+    /// The names of the stages the decision was made without.
+    pub fn decided_without_names(&self, l: &crate::db::export::LoopRow) -> Vec<String> {
+        l.decided_without
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|p| p.parse::<u32>().ok())
+            .filter_map(|p| {
+                self.stages
+                    .iter()
+                    .find(|s| s.loop_id == l.id && s.position == p)
+                    .map(|s| s.name.clone())
+            })
+            .collect()
+    }
+}

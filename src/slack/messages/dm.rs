@@ -166,7 +166,7 @@ pub fn invite_refused(l: &InterviewLoop, refused: &[(String, String)]) -> Messag
     Message {
         text: format!(
             "Some people could not be added to the loop of {}",
-            l.candidate_name
+            escape(&l.candidate_name)
         ),
         blocks: vec![section(&text)],
     }
@@ -180,7 +180,10 @@ pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
         escape(&crate::slack::mrkdwn::clip(reason, 200))
     );
     Message {
-        text: format!("The loop of {} could not be set up", l.candidate_name),
+        text: format!(
+            "The loop of {} could not be set up",
+            escape(&l.candidate_name)
+        ),
         blocks: vec![section(&text)],
     }
 }
@@ -231,7 +234,8 @@ pub fn brief(
     Message {
         text: format!(
             "Your {} interview with {} is coming up",
-            stage.name, l.candidate_name
+            stage.name,
+            escape(&l.candidate_name)
         ),
         blocks,
     }
@@ -322,7 +326,7 @@ pub fn screen_gate(
         text: format!(
             "The {} for {} is in",
             screen.name.to_lowercase(),
-            l.candidate_name
+            escape(&l.candidate_name)
         ),
         blocks: vec![
             section(&text),

@@ -3,7 +3,7 @@
 use crate::domain::interview_loop::InterviewLoop;
 use crate::domain::progress::{LoopProgress, StageStatus};
 use crate::domain::rubric::Rubric;
-use crate::slack::mrkdwn::{clip, date_time, escape, mention, mentions};
+use crate::slack::mrkdwn::{clip, date_time, escape, escape_within, mention, mentions};
 use serde_json::json;
 
 use super::*;
@@ -15,7 +15,8 @@ pub fn topic(l: &InterviewLoop) -> String {
     clip(
         &format!(
             "Interview loop: {} for {}. Summary is pinned; scores stay hidden until the loop is complete.",
-            l.candidate_name, l.role
+            escape_within(&l.candidate_name, 80),
+            escape_within(&l.role, 60)
         ),
         250,
     )
@@ -153,7 +154,7 @@ pub fn summary_message(
             d.outcome.label(),
             mention(&d.decided_by),
             date_time(d.decided_at),
-            escape(&clip(&d.rationale, 1500))
+            escape_within(&d.rationale, 1500)
         );
         if let Some(without) = decided_without(l) {
             text.push_str(&format!("\n:warning: {without}"));
