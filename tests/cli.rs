@@ -165,7 +165,7 @@ const DEMO_SHOWS: &[&str] = &[
     "next to `evidence`: Write at least 40 characters",
     "Scorecard in: 1 of 1. Technical screen is complete.",
     "Scorecards are blind",
-    "sees every scorecard in full",
+    "sees the debrief matrix, then every scorecard in full",
     "scorecard opens when the interview starts",
     "No alarm: 0 missing-stage warnings",
     "sees her brief, by direct message",
@@ -181,6 +181,10 @@ const DEMO_SHOWS: &[&str] = &[
     "next to `confirm_missing`",
     "Decision: Hire · Ada Lovelace",
     "@Ines *4 · Strong yes*",
+    "the full rubric, in the post's thread",
+    "*Debrief* · ",
+    "decided without: Values and collaboration (confirmed by @Harper)",
+    "reopened the loop (it was *Hire*)",
     "Demo finished",
 ];
 

@@ -32,12 +32,8 @@ impl Demo {
             &render_view(&self.sim, &form.view, HIRING_MANAGER.tz),
         );
         self.settle().await?;
-        self.show_message(
-            &COORDINATOR,
-            "a warning in the channel",
-            channel,
-            true,
-            |m| m.text.ends_with("has no feedback"),
+        println!(
+            "\n(Opening the form posted nothing to the channel: the missing stage is shown in the form.)"
         );
 
         step(&format!(
@@ -80,6 +76,28 @@ impl Demo {
             &SCREENER,
             "the final summary: every recommendation revealed",
             &render_message(&self.sim, &summary, SCREENER.tz),
+        );
+
+        step(&format!(
+            "{} types `/loop reopen The candidate asked to add the values interview after all`",
+            HIRING_MANAGER.name
+        ));
+        if let Some(reply) = self
+            .command(
+                &HIRING_MANAGER,
+                channel,
+                "reopen The candidate asked to add the values interview after all",
+            )
+            .await?
+        {
+            seen_by(&HIRING_MANAGER, "only for them", &reply);
+        }
+        self.settle().await?;
+        self.show_message(&COORDINATOR, "a note in the channel", channel, true, |m| {
+            m.text.contains("reopened the loop")
+        });
+        println!(
+            "\nOutcomes: Hire, No hire and Withdrawn are final (scorecards freeze, the channel is archived later); Hold keeps the loop open. A decided loop can be reopened while its channel is not archived."
         );
         Ok(())
     }

@@ -170,7 +170,7 @@ impl Demo {
             .await?;
         seen_by(
             &HIRING_MANAGER,
-            "every scorecard in full",
+            "the debrief matrix, then every scorecard in full",
             &render_view(&self.sim, &full, HIRING_MANAGER.tz),
         );
         Ok(())

@@ -120,9 +120,16 @@ impl Demo {
         {
             seen_by(
                 &DESIGNER,
-                "the rubric for their stage",
+                "the post for their stage, one phone screen",
                 &render_message(&self.sim, design, DESIGNER.tz),
             );
+            if let Some(detail) = self.sim.replies(&channel.id, &design.ts).first() {
+                seen_by(
+                    &DESIGNER,
+                    "the full rubric, in the post's thread",
+                    &render_message(&self.sim, detail, DESIGNER.tz),
+                );
+            }
         }
         self.show_message(
             &CODER,
