@@ -201,18 +201,7 @@ pub async fn submit(
     if is_final {
         reminders::stop(&mut tx, l.id, None, None, "decided").await?;
     }
-    home::refresh_for(&mut tx, l.id, now).await?;
-    for stage in &l.stages {
-        Job::RefreshRubric {
-            loop_id: l.id,
-            position: stage.position,
-        }
-        .enqueue(&mut *tx, now)
-        .await?;
-    }
-    Job::RefreshSummary { loop_id: l.id }
-        .enqueue(&mut *tx, now)
-        .await?;
+    redraw(&mut tx, &l, now).await?;
     if let Some(after) = state.settings.archive_after.filter(|_| is_final) {
         let at = now + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 4);
         Job::ArchiveChannel { loop_id: l.id }
@@ -277,7 +266,23 @@ pub async fn reopen(
     }
     .enqueue(&mut *tx, now)
     .await?;
-    home::refresh_for(&mut tx, l.id, now).await?;
+    redraw(&mut tx, l, now).await?;
+    tx.commit().await.context("could not reopen a loop")?;
+    tracing::info!(loop_id = l.id, "loop reopened");
+    Ok(format!(
+        "The loop for {} is open again: scorecards can change, reminders resume, and the decision can be recorded anew.",
+        crate::slack::mrkdwn::escape(&l.candidate_name)
+    ))
+}
+
+/// In the caller's transaction: every view of the loop is redrawn (its stage posts, the
+/// summary, the App Home of its people) after a decision or a reopening.
+async fn redraw(
+    tx: &mut sqlx::SqliteConnection,
+    l: &InterviewLoop,
+    now: crate::clock::UnixMillis,
+) -> sqlx::Result<()> {
+    home::refresh_for(tx, l.id, now).await?;
     for stage in &l.stages {
         Job::RefreshRubric {
             loop_id: l.id,
@@ -288,11 +293,5 @@ pub async fn reopen(
     }
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
-        .await?;
-    tx.commit().await.context("could not reopen a loop")?;
-    tracing::info!(loop_id = l.id, "loop reopened");
-    Ok(format!(
-        "The loop for {} is open again: scorecards can change, reminders resume, and the decision can be recorded anew.",
-        crate::slack::mrkdwn::escape(&l.candidate_name)
-    ))
+        .await
 }

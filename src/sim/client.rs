@@ -340,8 +340,31 @@ impl SlackSide {
         action_id: &str,
         value: &str,
     ) -> reqwest::Response {
-        let submission = self.submission_payload(user, view_id, &FormValues::new());
-        let payload = json!({
+        let action = json!({
+            "type": "button", "action_id": action_id, "block_id": "b", "value": value,
+            "text": { "type": "plain_text", "text": "" },
+            "action_ts": format!("{}.000400", self.clock.now_secs()),
+        });
+        let payload = self.view_action_payload(user, view_id, &FormValues::new(), action);
+        self.post_signed(
+            "/slack/interactions",
+            FORM,
+            &Self::interaction_body(&payload),
+        )
+        .await
+    }
+
+    /// A `block_actions` payload from inside modal `view_id`, with the view's state as
+    /// `values` leave it and the one `action`.
+    fn view_action_payload(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: &FormValues,
+        action: Value,
+    ) -> Value {
+        let submission = self.submission_payload(user, view_id, values);
+        json!({
             "type": "block_actions",
             "team": submission["team"],
             "user": submission["user"],
@@ -350,19 +373,9 @@ impl SlackSide {
             "trigger_id": self.sim.issue_trigger_id_for(user),
             "container": { "type": "view", "view_id": view_id },
             "view": submission["view"],
-            "actions": [{
-                "type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                "text": { "type": "plain_text", "text": "" },
-                "action_ts": format!("{}.000400", self.clock.now_secs()),
-            }],
+            "actions": [action],
             "is_enterprise_install": false,
-        });
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        })
     }
 
     /// The `block_actions` payload of an option picked in a modal's dispatch-action menu.
@@ -374,22 +387,17 @@ impl SlackSide {
         action_id: &str,
         value: &str,
     ) -> Value {
-        let submission =
-            self.submission_payload(user, view_id, &FormValues::new().option(block, value));
-        json!({
-            "type": "block_actions",
-            "team": submission["team"],
-            "user": submission["user"],
-            "api_app_id": "A0LOOPBOT",
-            "trigger_id": self.sim.issue_trigger_id_for(user),
-            "container": { "type": "view", "view_id": view_id },
-            "view": submission["view"],
-            "actions": [{
-                "type": "static_select", "action_id": action_id, "block_id": block,
-                "selected_option": { "text": { "type": "plain_text", "text": value }, "value": value },
-                "action_ts": format!("{}.000100", self.clock.now_secs()),
-            }],
-        })
+        let action = json!({
+            "type": "static_select", "action_id": action_id, "block_id": block,
+            "selected_option": { "text": { "type": "plain_text", "text": value }, "value": value },
+            "action_ts": format!("{}.000100", self.clock.now_secs()),
+        });
+        self.view_action_payload(
+            user,
+            view_id,
+            &FormValues::new().option(block, value),
+            action,
+        )
     }
 
     /// The `view_closed` payload when `user` cancels modal `view_id` with `values` typed in
