@@ -177,6 +177,15 @@ impl SocketState {
         Some((id, rx))
     }
 
+    /// The ids of the connections still open.
+    fn open_ids(&self) -> Vec<u64> {
+        self.connections
+            .iter()
+            .filter(|c| c.is_open())
+            .map(|c| c.id)
+            .collect()
+    }
+
     fn connection_mut(&mut self, id: u64) -> Option<&mut SimConnection> {
         self.connections.iter_mut().find(|c| c.id == id)
     }
@@ -608,12 +617,7 @@ impl Simulator {
     pub fn socket_request_refresh(&self) {
         let mut state = self.lock();
         let socket = &mut state.socket;
-        let open: Vec<u64> = socket
-            .connections
-            .iter()
-            .filter(|c| c.is_open())
-            .map(|c| c.id)
-            .collect();
+        let open = socket.open_ids();
         for id in open {
             if let Some(c) = socket.connection_mut(id) {
                 c.retiring = true;
@@ -627,12 +631,7 @@ impl Simulator {
     pub fn socket_link_disabled(&self) {
         let mut state = self.lock();
         let socket = &mut state.socket;
-        let open: Vec<u64> = socket
-            .connections
-            .iter()
-            .filter(|c| c.is_open())
-            .map(|c| c.id)
-            .collect();
+        let open = socket.open_ids();
         for id in open {
             let frame = json!({"type": "disconnect", "reason": "link_disabled", "debug_info": {"host": format!("applink-sim-{id}")}});
             socket.send(id, Out::Text(frame.to_string()));
@@ -644,12 +643,7 @@ impl Simulator {
     pub fn socket_drop(&self) {
         let mut state = self.lock();
         let socket = &mut state.socket;
-        let open: Vec<u64> = socket
-            .connections
-            .iter()
-            .filter(|c| c.is_open())
-            .map(|c| c.id)
-            .collect();
+        let open = socket.open_ids();
         for id in open {
             socket.send(id, Out::Drop);
             socket.closed(id, false);
