@@ -54,9 +54,9 @@ pub fn parse_date(value: &str) -> anyhow::Result<UnixMillis> {
         value.parse::<jiff::Timestamp>()
     };
     parsed.map(|t| t.as_millisecond()).map_err(|_| {
-        anyhow::anyhow!(
+        anyhow::Error::new(crate::cli::UsageError(format!(
             "--decided-before: `{value}` is not a date (expected YYYY-MM-DD or an RFC 3339 time such as 2026-01-31T00:00:00Z)"
-        )
+        )))
     })
 }
 

@@ -56,8 +56,21 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ran)
 }
 
-/// Runs a claimed job and records what happened.
+/// Runs a claimed job and records what happened, in a span naming the job, its kind and its
+/// loop (every log line of the run carries them).
 async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "job",
+        job = claimed.id,
+        kind = %claimed.kind,
+        loop_id = claimed.loop_id,
+        attempt = claimed.attempts
+    );
+    run_claimed_in_span(state, claimed).instrument(span).await
+}
+
+async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
     // A run after the first may repeat one that Slack acted on: posts look before they post.

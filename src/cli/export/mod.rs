@@ -86,9 +86,10 @@ impl Table {
 /// Checks the flags that do not need the database.
 pub fn check(args: &ExportArgs) -> anyhow::Result<()> {
     if args.format == Format::Csv && args.table.is_none() && args.out.is_none() {
-        anyhow::bail!(
-            "--format csv writes one table to stdout: add --table (loops, stages, scorecards, skips or decisions), or --out DIR to write all five"
-        );
+        return Err(crate::cli::UsageError(
+            "--format csv writes one table to stdout: add --table (loops, stages, scorecards, skips or decisions), or --out DIR to write all five".into(),
+        )
+        .into());
     }
     Ok(())
 }
