@@ -81,7 +81,7 @@ const DECLARED: &[(&str, Kind, &str)] = &[
     (
         "loopbot_loops_purged_total",
         Kind::Counter,
-        "Loops whose candidate data was purged, by how (cli, retention).",
+        "Loops whose candidate data `loopbot serve` purged, by what (retention: LOOPBOT_RETAIN).",
     ),
     (
         "loopbot_socket_envelopes_total",

@@ -180,3 +180,161 @@ async fn every_web_api_call_names_its_charset_so_slack_never_warns() {
         .collect();
     assert_eq!(warned, Vec::<(String, Vec<String>)>::new());
 }
+
+/// Marks the standard loop decided at `at` (the decision flow has its own tests).
+async fn decide_at(app: &TestApp, at: i64) {
+    sqlx::query(
+        "UPDATE loops SET status = 'decided', decision = 'hire', decided_by = ?1,
+                decided_at = ?2, decision_rationale = 'Ada Lovelace aced it'",
+    )
+    .bind(HIRING_MANAGER)
+    .bind(at)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+}
+
+fn file_holds(path: &std::path::Path, text: &str) -> bool {
+    let mut bytes = std::fs::read(path).unwrap();
+    if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
+        bytes.extend(wal);
+    }
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+#[tokio::test]
+async fn retention_purges_loops_decided_longer_ago_with_no_trace_in_the_file() {
+    let world = World::new().await;
+    let app = world.spawn_app_with(&[("LOOPBOT_RETAIN", "30d")]).await;
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    decide_at(&app, START_MS).await;
+    assert!(file_holds(&world.db_path(), "Ada Lovelace"));
+
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(29 * 86_400));
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT candidate_name FROM loops")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(name, "Ada Lovelace", "not yet: 29 days");
+
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(2 * 86_400));
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    let (name, purged): (String, Option<i64>) =
+        sqlx::query_as("SELECT candidate_name, purged_at FROM loops")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(name, "Purged candidate");
+    assert!(purged.is_some());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE actor_id = 'loopbot-retention' AND action = 'purged'")
+            .await,
+        1
+    );
+    assert!(
+        !file_holds(&world.db_path(), "Ada Lovelace"),
+        "gone from the database file and its WAL"
+    );
+    assert_eq!(
+        app.state
+            .metrics
+            .get("loopbot_loops_purged_total", "by=\"retention\""),
+        1
+    );
+    // Once only.
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'purged'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn without_retention_decided_loops_are_kept() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    decide_at(&app, START_MS).await;
+    world
+        .clock
+        .advance(std::time::Duration::from_secs(3650 * 86_400));
+    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM loops WHERE purged_at IS NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_backup_taken_during_writes_opens_and_holds_every_committed_loop() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    // Writes keep coming while the backup runs, as from a serving Loopbot.
+    let writer = {
+        let db = app.state.db.clone();
+        tokio::spawn(async move {
+            for i in 0..200_i64 {
+                let mut tx = loopbot::db::begin_write(&db).await.unwrap();
+                loopbot::db::audit::record(
+                    &mut *tx,
+                    1,
+                    "UWRITER",
+                    "note",
+                    &format!("write {i}"),
+                    i,
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+        })
+    };
+    // The backup uses its own connection, as `loopbot backup` does.
+    let url = format!("sqlite://{}", world.db_path().display());
+    let other = loopbot::db::connect(&url).await.unwrap();
+    let copy = world.db_dir.path().join("backup.db");
+    loopbot::cli::backup::backup(&other, &copy, false)
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    other.close().await;
+
+    let restored = loopbot::db::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&restored)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let name: String = sqlx::query_scalar("SELECT candidate_name FROM loops WHERE id = 1")
+        .fetch_one(&restored)
+        .await
+        .unwrap();
+    assert_eq!(name, "Ada Lovelace");
+    let stages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stages")
+        .fetch_one(&restored)
+        .await
+        .unwrap();
+    assert_eq!(stages, 4);
+    // A consistent prefix of the writes: notes 0..n, none missing in between.
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE actor_id = 'UWRITER' ORDER BY id")
+            .fetch_all(&restored)
+            .await
+            .unwrap();
+    for (i, note) in notes.iter().enumerate() {
+        assert_eq!(note, &format!("write {i}"));
+    }
+    restored.close().await;
+}
