@@ -42,6 +42,9 @@ enum Command {
     Purge(loopbot::cli::purge::PurgeArgs),
     /// Write a consistent copy of the database to PATH; safe while `loopbot serve` runs.
     Backup(loopbot::cli::backup::BackupArgs),
+    /// Exit 0 when the `loopbot serve` at LOOPBOT_LISTEN on this machine answers /healthz
+    /// (for a container's HEALTHCHECK), 1 otherwise.
+    Healthcheck(loopbot::cli::healthcheck::HealthcheckArgs),
     /// List outbound Slack work that is queued, running or failed; retry failed jobs.
     ///
     /// Without a subcommand, lists like `loopbot jobs list`. Uses only DATABASE_URL (or
@@ -82,6 +85,10 @@ async fn main() -> ExitCode {
         },
         Command::Backup(args) => match database_settings(args.database_url.as_ref()) {
             Ok(settings) => loopbot::cli::backup::run(&args, &settings).await,
+            Err(e) => Err(e),
+        },
+        Command::Healthcheck(args) => match database_settings(None) {
+            Ok(settings) => loopbot::cli::healthcheck::run(&args, settings.listen),
             Err(e) => Err(e),
         },
         Command::Jobs(args) => match database_settings(args.database_url()) {

@@ -451,3 +451,52 @@ fn json_logs_are_one_object_a_line() {
     );
     assert!(!logs.contains(TOKEN) && !logs.contains(SECRET));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_0_while_serve_answers_and_1_when_nothing_listens() {
+    let world_dir = tempfile::tempdir().unwrap();
+    let clock: loopbot::clock::SharedClock = std::sync::Arc::new(loopbot::clock::SystemClock);
+    let sim = loopbot::sim::Simulator::new(clock.clone(), TOKEN);
+    let server = sim.serve().await.unwrap();
+    let raw: loopbot::settings::RawSettings = [
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_API_URL", server.base_url.clone()),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/l.db", world_dir.path().display()),
+        ),
+        ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut settings =
+        loopbot::settings::Settings::parse(&raw, loopbot::settings::Needs::Slack).unwrap();
+    settings.run_worker = false;
+    let app = loopbot::startup::Application::build(settings, clock)
+        .await
+        .unwrap();
+    let listen = app.address().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let check = |listen: String, path: &'static str| {
+        let dir = world_dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            loopbot(&dir)
+                .args(["healthcheck", "--path", path])
+                .env("LOOPBOT_LISTEN", listen)
+                .output()
+                .unwrap()
+                .status
+                .code()
+        })
+    };
+    assert_eq!(check(listen.clone(), "/healthz").await.unwrap(), Some(0));
+    assert_eq!(check(listen.clone(), "/readyz").await.unwrap(), Some(0));
+    let _ = stop.send(());
+    handle.await.unwrap().unwrap();
+    assert_eq!(check(listen, "/healthz").await.unwrap(), Some(1));
+}

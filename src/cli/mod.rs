@@ -1,10 +1,11 @@
 //! The `loopbot` subcommands other than `serve`, one file or folder per subcommand:
-//! [`backup`], [`demo`], [`export`], [`jobs`] and [`purge`]. The binary (`src/main.rs`) parses the flags
+//! [`backup`], [`demo`], [`export`], [`healthcheck`], [`jobs`] and [`purge`]. The binary (`src/main.rs`) parses the flags
 //! and calls their `run`.
 
 pub mod backup;
 pub mod demo;
 pub mod export;
+pub mod healthcheck;
 pub mod jobs;
 pub mod purge;
 
