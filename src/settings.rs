@@ -732,6 +732,9 @@ mod tests {
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert_eq!(s.decide_within, Duration::from_secs(2 * 86_400));
+        assert_eq!(s.retain, None);
+        assert_eq!(s.metrics_listen, None);
+        assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.pace_outbound);
         assert_eq!(s.transport, Transport::Http);
         assert_eq!(s.app_token, None);
@@ -815,6 +818,9 @@ mod tests {
             ("LOOPBOT_NUDGE_AFTER", "later", "not a duration"),
             ("LOOPBOT_DECIDE_WITHIN", "soon", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
+            ("LOOPBOT_LOG_FORMAT", "xml", "`text` or `json`"),
+            ("LOOPBOT_METRICS_LISTEN", "9100", "127.0.0.1:9100"),
+            ("LOOPBOT_RETAIN", "forever", "not a duration"),
         ];
         for (variable, value, expected) in cases {
             let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
@@ -837,6 +843,9 @@ mod tests {
                 ("LOOPBOT_BRIEF_BEFORE", "never"),
                 ("DATABASE_URL", "sqlite:///var/lib/loopbot/loopbot.db"),
                 ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+                ("LOOPBOT_RETAIN", "180d"),
+                ("LOOPBOT_LOG_FORMAT", "json"),
+                ("LOOPBOT_METRICS_LISTEN", "127.0.0.1:9100"),
             ]),
             Needs::Slack,
         )
@@ -847,6 +856,15 @@ mod tests {
         assert_eq!(s.work_days, WorkDays(0b100_1111), "Sunday to Thursday");
         assert_eq!(s.brief_before, None);
         assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+        assert_eq!(s.retain, Some(Duration::from_secs(180 * 86_400)));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.metrics_listen.map(|a| a.port()), Some(9100));
+    }
+
+    #[test]
+    fn an_empty_variable_means_its_default() {
+        let s = Settings::parse(&raw(&[("LOOPBOT_TICK", " ")]), Needs::Slack).unwrap();
+        assert_eq!(s.tick, Duration::from_secs(30));
     }
 
     #[test]
