@@ -1,16 +1,26 @@
 //! The `loopbot` binary: a thin shell over the library.
+//!
+//! Exit codes: 0 on success, 1 on a runtime failure, 2 on a usage error (clap's own, and
+//! [`UsageError`]), 78 on a configuration error ([`SettingsError`]: a bad or missing setting, a
+//! token Slack refuses, an address that cannot be listened on).
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use loopbot::settings::{self, Needs, RawSettings, Settings};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use loopbot::cli::UsageError;
+use loopbot::settings::{self, LogFormat, Needs, RawSettings, ServeArgs, Settings, SettingsError};
 use loopbot::startup::{Application, shutdown_signal};
+
+/// `EX_CONFIG` from sysexits.h: a configuration error.
+const EXIT_CONFIG: u8 = 78;
+const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
 #[command(
     name = "loopbot",
     version,
-    about = "Structured interview loops in Slack"
+    about = "Structured interview loops in Slack",
+    after_help = "Exit codes: 0 success, 1 runtime failure, 2 usage error, 78 configuration error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -20,13 +30,21 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bot: Slack endpoints and background work.
-    Serve(Box<Overrides>),
+    ///
+    /// Every setting below is also an environment variable (shown with its default); a flag
+    /// overrides the variable of the same name.
+    Serve(Box<ServeArgs>),
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
     Demo(loopbot::cli::demo::DemoArgs),
     /// Write loops, stages, scorecards (every version), skips and decisions as JSON or CSV.
     Export(loopbot::cli::export::ExportArgs),
-    /// Delete the candidate data of loops decided before a date; counts are kept.
+    /// Delete candidate data: of loops decided before a date, or of one loop; counts are kept.
     Purge(loopbot::cli::purge::PurgeArgs),
+    /// Write a consistent copy of the database to PATH; safe while `loopbot serve` runs.
+    Backup(loopbot::cli::backup::BackupArgs),
+    /// Exit 0 when the `loopbot serve` at LOOPBOT_LISTEN on this machine answers /healthz
+    /// (for a container's HEALTHCHECK), 1 otherwise.
+    Healthcheck(loopbot::cli::healthcheck::HealthcheckArgs),
     /// List outbound Slack work that is queued, running or failed; retry failed jobs.
     ///
     /// Without a subcommand, lists like `loopbot jobs list`. Uses only DATABASE_URL (or
@@ -36,115 +54,27 @@ enum Command {
     Jobs(loopbot::cli::jobs::JobsArgs),
 }
 
-/// Flags override the environment variable of the same name.
-#[derive(Args, Default)]
-struct Overrides {
-    /// LOOPBOT_MODE: auto, http or socket
-    #[arg(long)]
-    mode: Option<String>,
-    /// LOOPBOT_LISTEN
-    #[arg(long)]
-    listen: Option<String>,
-    /// DATABASE_URL
-    #[arg(long)]
-    database_url: Option<String>,
-    /// SLACK_API_URL
-    #[arg(long)]
-    slack_api_url: Option<String>,
-    /// LOOPBOT_FEEDBACK_DUE
-    #[arg(long)]
-    feedback_due: Option<String>,
-    /// LOOPBOT_REMIND_EVERY
-    #[arg(long)]
-    remind_every: Option<String>,
-    /// LOOPBOT_ESCALATE_AFTER
-    #[arg(long)]
-    escalate_after: Option<String>,
-    /// LOOPBOT_WORK_HOURS
-    #[arg(long)]
-    work_hours: Option<String>,
-    /// LOOPBOT_TICK
-    #[arg(long)]
-    tick: Option<String>,
-    /// LOOPBOT_CHANNEL_NAMING
-    #[arg(long)]
-    channel_naming: Option<String>,
-    /// LOOPBOT_RUBRICS_DIR
-    #[arg(long)]
-    rubrics_dir: Option<String>,
-    /// LOOPBOT_ARCHIVE_AFTER
-    #[arg(long)]
-    archive_after: Option<String>,
-    /// LOOPBOT_CONCURRENCY
-    #[arg(long)]
-    concurrency: Option<String>,
-    /// LOOPBOT_WORK_DAYS
-    #[arg(long)]
-    work_days: Option<String>,
-    /// LOOPBOT_REMIND_MAX
-    #[arg(long)]
-    remind_max: Option<String>,
-    /// LOOPBOT_BRIEF_BEFORE
-    #[arg(long)]
-    brief_before: Option<String>,
-    /// LOOPBOT_NUDGE_AFTER
-    #[arg(long)]
-    nudge_after: Option<String>,
-    /// LOOPBOT_DECIDE_WITHIN
-    #[arg(long)]
-    decide_within: Option<String>,
-}
-
-impl Overrides {
-    fn apply(&self, raw: &mut RawSettings) {
-        let pairs = [
-            ("LOOPBOT_MODE", &self.mode),
-            ("LOOPBOT_LISTEN", &self.listen),
-            ("DATABASE_URL", &self.database_url),
-            ("SLACK_API_URL", &self.slack_api_url),
-            ("LOOPBOT_FEEDBACK_DUE", &self.feedback_due),
-            ("LOOPBOT_REMIND_EVERY", &self.remind_every),
-            ("LOOPBOT_ESCALATE_AFTER", &self.escalate_after),
-            ("LOOPBOT_WORK_HOURS", &self.work_hours),
-            ("LOOPBOT_TICK", &self.tick),
-            ("LOOPBOT_CONCURRENCY", &self.concurrency),
-            ("LOOPBOT_WORK_DAYS", &self.work_days),
-            ("LOOPBOT_REMIND_MAX", &self.remind_max),
-            ("LOOPBOT_BRIEF_BEFORE", &self.brief_before),
-            ("LOOPBOT_NUDGE_AFTER", &self.nudge_after),
-            ("LOOPBOT_DECIDE_WITHIN", &self.decide_within),
-            ("LOOPBOT_CHANNEL_NAMING", &self.channel_naming),
-            ("LOOPBOT_RUBRICS_DIR", &self.rubrics_dir),
-            ("LOOPBOT_ARCHIVE_AFTER", &self.archive_after),
-        ];
-        for (name, value) in pairs {
-            if let Some(value) = value {
-                raw.insert(name.to_string(), value.clone());
-            }
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         eprintln!("loopbot: .env: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(EXIT_CONFIG);
     }
-    let cli = Cli::parse();
-    // Logs go to stderr. The demo, export, purge and jobs print for people: only warnings there.
-    loopbot::telemetry::init(match cli.command {
-        Command::Serve(_) => "info,sqlx=warn",
-        _ => "warn",
-    });
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     loopbot::install_crypto_provider();
-    // Bad flags and settings exit with 2; `jobs` exits with 1 when it fails after that.
-    let mut failure = ExitCode::from(2);
     let result = match cli.command {
-        Command::Serve(overrides) => serve(&overrides).await,
-        Command::Demo(args) => loopbot::cli::demo::run(&args).await,
+        Command::Serve(_) => {
+            let serve_matches = matches.subcommand_matches("serve").unwrap_or(&matches);
+            serve(settings::from_env_and_flags(serve_matches)).await
+        }
+        Command::Demo(args) => {
+            // The demo prints for people: only warnings in the log.
+            loopbot::telemetry::init("warn", LogFormat::Text);
+            loopbot::cli::demo::run(&args).await
+        }
         Command::Export(args) => match database_settings(args.database_url.as_ref()) {
             Ok(settings) => loopbot::cli::export::run(&args, &settings).await,
             Err(e) => Err(e),
@@ -153,11 +83,16 @@ async fn main() -> ExitCode {
             Ok(settings) => loopbot::cli::purge::run(&args, &settings).await,
             Err(e) => Err(e),
         },
+        Command::Backup(args) => match database_settings(args.database_url.as_ref()) {
+            Ok(settings) => loopbot::cli::backup::run(&args, &settings).await,
+            Err(e) => Err(e),
+        },
+        Command::Healthcheck(args) => match database_settings(None) {
+            Ok(settings) => loopbot::cli::healthcheck::run(&args, settings.listen),
+            Err(e) => Err(e),
+        },
         Command::Jobs(args) => match database_settings(args.database_url()) {
-            Ok(settings) => {
-                failure = ExitCode::FAILURE;
-                loopbot::cli::jobs::run(&args, &settings).await
-            }
+            Ok(settings) => loopbot::cli::jobs::run(&args, &settings).await,
             Err(e) => Err(e),
         },
     };
@@ -165,30 +100,37 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("loopbot: {e}");
-            failure
+            ExitCode::from(exit_code(&e))
         }
     }
 }
 
-fn settings_from(overrides: &Overrides, needs: Needs) -> anyhow::Result<Settings> {
-    let mut raw = settings::from_process_env();
-    overrides.apply(&mut raw);
-    Ok(Settings::parse(&raw, needs)?)
+/// 78 for configuration, 2 for usage, 1 for everything else.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<SettingsError>().is_some() {
+        EXIT_CONFIG
+    } else if e.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        1
+    }
 }
 
-/// Settings for the commands that only use the database; `--database-url` overrides.
+/// Settings for the commands that only use the database; `--database-url` overrides. Their
+/// logs are warnings only (they print for people), in `LOOPBOT_LOG_FORMAT`.
 fn database_settings(database_url: Option<&String>) -> anyhow::Result<Settings> {
-    settings_from(
-        &Overrides {
-            database_url: database_url.cloned(),
-            ..Overrides::default()
-        },
-        Needs::DatabaseOnly,
-    )
+    let mut raw = settings::from_process_env();
+    if let Some(url) = database_url {
+        raw.insert("DATABASE_URL".into(), url.clone());
+    }
+    let settings = Settings::parse(&raw, Needs::DatabaseOnly)?;
+    loopbot::telemetry::init("warn", settings.log_format);
+    Ok(settings)
 }
 
-async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
-    let settings = settings_from(overrides, Needs::Slack)?;
+async fn serve(raw: RawSettings) -> anyhow::Result<()> {
+    let settings = Settings::parse(&raw, Needs::Slack)?;
+    loopbot::telemetry::init("info,sqlx=warn", settings.log_format);
     // Handlers first: a SIGTERM that arrives while starting up still stops cleanly.
     let shutdown = shutdown_signal();
     let app =

@@ -55,6 +55,13 @@ pub struct Settings {
     /// `LOOPBOT_DECIDE_WITHIN`: working time after the last stage is in before the hiring
     /// manager is reminded, once, to record the decision (and the coordinator told).
     pub decide_within: Duration,
+    /// `LOOPBOT_RETAIN`: candidate data is purged this long after the decision; `None` keeps
+    /// it.
+    pub retain: Option<Duration>,
+    /// `LOOPBOT_METRICS_LISTEN`: `/metrics` on its own listener (and not on the main one).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `LOOPBOT_LOG_FORMAT`.
+    pub log_format: LogFormat,
     /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
     /// a time, in order.
     pub concurrency: usize,
@@ -90,43 +97,296 @@ pub enum Needs {
 /// Raw values, by variable name. Flags are merged in over the environment before parsing.
 pub type RawSettings = HashMap<String, String>;
 
-pub fn from_process_env() -> RawSettings {
-    const NAMES: &[&str] = &[
-        "SLACK_SIGNING_SECRET",
+/// How log lines are written to stderr (`LOOPBOT_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, with the span fields (request route, job kind and loop).
+    Json,
+}
+
+/// Every setting of `loopbot serve` but the secrets, declared once: its flag, environment
+/// variable, default and help. `serve --help` shows them all, [`Settings::parse`] takes its
+/// defaults from here, and a test checks `.env.example` against it. The values are checked by
+/// [`Settings::parse`], so every problem is one line naming the variable.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(after_help = secrets_help())]
+pub struct ServeArgs {
+    /// How Slack reaches Loopbot: `auto` (Socket Mode when SLACK_APP_TOKEN is set), `http`
+    /// (signed HTTPS requests to /slack/*) or `socket`.
+    #[arg(
+        long,
+        env = "LOOPBOT_MODE",
+        default_value = "auto",
+        value_name = "MODE"
+    )]
+    pub mode: Option<String>,
+    /// The HTTP listen address (Slack's requests in HTTP mode, /healthz, /readyz, /metrics).
+    #[arg(
+        long,
+        env = "LOOPBOT_LISTEN",
+        default_value = "0.0.0.0:3000",
+        value_name = "ADDR"
+    )]
+    pub listen: Option<String>,
+    /// Serve /metrics on this address instead of the main listener (e.g. 127.0.0.1:9100).
+    #[arg(long, env = "LOOPBOT_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// The SQLite database, created and migrated on start: sqlite://loopbot.db (relative) or
+    /// sqlite:///var/lib/loopbot/loopbot.db (absolute).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://loopbot.db",
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+    /// The Slack Web API base URL; each call goes to <base>/<method>.
+    #[arg(
+        long,
+        env = "SLACK_API_URL",
+        default_value = "https://slack.com/api",
+        value_name = "URL"
+    )]
+    pub slack_api_url: Option<String>,
+    /// Feedback deadline after an interview ends (unless the rubric sets one).
+    #[arg(
+        long,
+        env = "LOOPBOT_FEEDBACK_DUE",
+        default_value = "24h",
+        value_name = "DURATION"
+    )]
+    pub feedback_due: Option<String>,
+    /// Interval between reminders of a missing scorecard.
+    #[arg(
+        long,
+        env = "LOOPBOT_REMIND_EVERY",
+        default_value = "24h",
+        value_name = "DURATION"
+    )]
+    pub remind_every: Option<String>,
+    /// Reminders before the hiring manager is told (1 to 20).
+    #[arg(
+        long,
+        env = "LOOPBOT_ESCALATE_AFTER",
+        default_value = "2",
+        value_name = "N"
+    )]
+    pub escalate_after: Option<String>,
+    /// Reminders at most per interviewer and stage (1 to 50).
+    #[arg(
+        long,
+        env = "LOOPBOT_REMIND_MAX",
+        default_value = "5",
+        value_name = "N"
+    )]
+    pub remind_max: Option<String>,
+    /// When reminders may be sent, in each person's time zone: HH:MM-HH:MM or `always`.
+    #[arg(
+        long,
+        env = "LOOPBOT_WORK_HOURS",
+        default_value = "09:00-18:00",
+        value_name = "HOURS"
+    )]
+    pub work_hours: Option<String>,
+    /// Days on which reminders may be sent: mon-fri, sun-thu, mon,wed,fri or `always`.
+    #[arg(
+        long,
+        env = "LOOPBOT_WORK_DAYS",
+        default_value = "mon-fri",
+        value_name = "DAYS"
+    )]
+    pub work_days: Option<String>,
+    /// How often due work is looked for.
+    #[arg(
+        long,
+        env = "LOOPBOT_TICK",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub tick: Option<String>,
+    /// How candidate channels are named: `name` or `initials`.
+    #[arg(
+        long,
+        env = "LOOPBOT_CHANNEL_NAMING",
+        default_value = "name",
+        value_name = "NAMING"
+    )]
+    pub channel_naming: Option<String>,
+    /// A folder of extra rubric files (one per role) beside the built-in ones.
+    #[arg(long, env = "LOOPBOT_RUBRICS_DIR", value_name = "DIR")]
+    pub rubrics_dir: Option<String>,
+    /// Archive a candidate channel this long after the decision; `never` keeps it.
+    #[arg(
+        long,
+        env = "LOOPBOT_ARCHIVE_AFTER",
+        default_value = "7d",
+        value_name = "DURATION"
+    )]
+    pub archive_after: Option<String>,
+    /// Brief each interviewer by direct message this long before the interview; `never`
+    /// sends none.
+    #[arg(
+        long,
+        env = "LOOPBOT_BRIEF_BEFORE",
+        default_value = "30m",
+        value_name = "DURATION"
+    )]
+    pub brief_before: Option<String>,
+    /// One friendly direct message this long after the interview ends; `never` sends none.
+    #[arg(
+        long,
+        env = "LOOPBOT_NUDGE_AFTER",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
+    pub nudge_after: Option<String>,
+    /// Working time after the last stage is in before the hiring manager is reminded to
+    /// decide.
+    #[arg(
+        long,
+        env = "LOOPBOT_DECIDE_WITHIN",
+        default_value = "2d",
+        value_name = "DURATION"
+    )]
+    pub decide_within: Option<String>,
+    /// How many outbound jobs run at once (1 to 64); a loop's own jobs still run one at a time.
+    #[arg(
+        long,
+        env = "LOOPBOT_CONCURRENCY",
+        default_value = "8",
+        value_name = "N"
+    )]
+    pub concurrency: Option<String>,
+    /// Purge a loop's candidate data this long after its decision (as `loopbot purge` does);
+    /// `never` keeps it.
+    #[arg(
+        long,
+        env = "LOOPBOT_RETAIN",
+        default_value = "never",
+        value_name = "DURATION"
+    )]
+    pub retain: Option<String>,
+    /// Log lines on stderr: `text` or `json` (one object per line). RUST_LOG filters them
+    /// (default: info).
+    #[arg(
+        long,
+        env = "LOOPBOT_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<String>,
+}
+
+/// The secrets: read from the environment only (never a flag, which other users can see in
+/// the process list) and never shown. Name and what it is.
+pub const SECRETS: &[(&str, &str)] = &[
+    (
         "SLACK_BOT_TOKEN",
+        "the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page; required",
+    ),
+    (
+        "SLACK_SIGNING_SECRET",
+        "the Signing Secret from your app's Basic Information page; required over HTTP",
+    ),
+    (
         "SLACK_APP_TOKEN",
-        "LOOPBOT_MODE",
-        "SLACK_API_URL",
-        "DATABASE_URL",
-        "LOOPBOT_LISTEN",
-        "LOOPBOT_FEEDBACK_DUE",
-        "LOOPBOT_REMIND_EVERY",
-        "LOOPBOT_ESCALATE_AFTER",
-        "LOOPBOT_WORK_HOURS",
-        "LOOPBOT_TICK",
-        "LOOPBOT_CHANNEL_NAMING",
-        "LOOPBOT_RUBRICS_DIR",
-        "LOOPBOT_ARCHIVE_AFTER",
-        "LOOPBOT_CONCURRENCY",
-        "LOOPBOT_BRIEF_BEFORE",
-        "LOOPBOT_NUDGE_AFTER",
-        "LOOPBOT_DECIDE_WITHIN",
-        "LOOPBOT_WORK_DAYS",
-        "LOOPBOT_REMIND_MAX",
-    ];
-    NAMES
+        "an app-level token (xapp-...) with connections:write; turns on Socket Mode",
+    ),
+];
+
+/// [`SECRETS`], RUST_LOG and the exit codes, as `serve --help` shows them after the flags.
+fn secrets_help() -> String {
+    let mut text = String::from(
+        "Secrets, from the environment only (a .env file in the working directory is read first):\n",
+    );
+    for (name, what) in SECRETS {
+        text.push_str(&format!("  {name:<22}{what}\n"));
+    }
+    text.push_str(
+        "\nLogging: RUST_LOG filters the log (default: info,sqlx=warn), e.g. RUST_LOG=debug.\n\n\
+         Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage error, 78 configuration error.",
+    );
+    text
+}
+
+/// One declared setting: its variable, flag, default and help, read from [`ServeArgs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub id: String,
+    pub variable: String,
+    pub flag: String,
+    pub default: Option<String>,
+    pub help: String,
+}
+
+/// Every setting [`ServeArgs`] declares, in declaration order.
+pub fn declared() -> &'static [Declared] {
+    static DECLARED: std::sync::LazyLock<Vec<Declared>> = std::sync::LazyLock::new(|| {
+        use clap::Args;
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        command
+            .get_arguments()
+            .filter_map(|arg| {
+                Some(Declared {
+                    id: arg.get_id().to_string(),
+                    variable: arg.get_env()?.to_string_lossy().into_owned(),
+                    flag: format!("--{}", arg.get_long()?),
+                    default: arg
+                        .get_default_values()
+                        .first()
+                        .map(|v| v.to_string_lossy().into_owned()),
+                    help: arg.get_help().map(ToString::to_string).unwrap_or_default(),
+                })
+            })
+            .collect()
+    });
+    &DECLARED
+}
+
+/// The settings and secrets set in the process environment.
+pub fn from_process_env() -> RawSettings {
+    declared()
         .iter()
+        .map(|d| d.variable.as_str())
+        .chain(SECRETS.iter().map(|(name, _)| *name))
         .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
         .collect()
+}
+
+/// The process environment with the flags given on `serve`'s command line over it.
+pub fn from_env_and_flags(matches: &clap::ArgMatches) -> RawSettings {
+    let mut raw = from_process_env();
+    for d in declared() {
+        if matches.value_source(&d.id) == Some(clap::parser::ValueSource::CommandLine)
+            && let Some(value) = matches.get_one::<String>(&d.id)
+        {
+            raw.insert(d.variable.clone(), value.clone());
+        }
+    }
+    raw
 }
 
 impl Settings {
     pub fn parse(raw: &RawSettings, needs: Needs) -> Result<Settings, SettingsError> {
         let get = |name: &str| raw.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        // A setting's value, else its declared default ("" when it has none).
+        let value = |name: &str| -> String {
+            get(name)
+                .map(str::to_string)
+                .or_else(|| {
+                    declared()
+                        .iter()
+                        .find(|d| d.variable == name)
+                        .and_then(|d| d.default.clone())
+                })
+                .unwrap_or_default()
+        };
         let (transport, app_token, signing_secret, bot_token) = match needs {
             Needs::Slack => {
                 let (transport, app_token) =
-                    parse_transport(get("LOOPBOT_MODE"), get("SLACK_APP_TOKEN"))?;
+                    parse_transport(&value("LOOPBOT_MODE"), get("SLACK_APP_TOKEN"))?;
                 let signing_secret = match transport {
                     Transport::Http => parse_signing_secret(get("SLACK_SIGNING_SECRET"))?,
                     Transport::Socket => Secret::new(""),
@@ -140,36 +400,38 @@ impl Settings {
             }
             Needs::DatabaseOnly => (Transport::Http, None, Secret::new(""), Secret::new("")),
         };
+        let duration = |name: &'static str| parse_duration(name, &value(name));
+        let optional_duration = |name: &'static str| parse_optional_duration(name, &value(name));
         Ok(Settings {
             transport,
             app_token,
             signing_secret,
             bot_token,
-            slack_api_url: parse_api_url(get("SLACK_API_URL").unwrap_or("https://slack.com/api"))?,
-            database_url: parse_database_url(get("DATABASE_URL").unwrap_or("sqlite://loopbot.db"))?,
-            listen: get("LOOPBOT_LISTEN")
-                .unwrap_or("0.0.0.0:3000")
-                .parse()
-                .map_err(|_| {
+            slack_api_url: parse_api_url(&value("SLACK_API_URL"))?,
+            database_url: parse_database_url(&value("DATABASE_URL"))?,
+            listen: value("LOOPBOT_LISTEN").parse().map_err(|_| {
+                problem(
+                    "LOOPBOT_LISTEN",
+                    "expected an address and port such as 0.0.0.0:3000",
+                )
+            })?,
+            metrics_listen: match get("LOOPBOT_METRICS_LISTEN") {
+                None => None,
+                Some(address) => Some(address.parse().map_err(|_| {
                     problem(
-                        "LOOPBOT_LISTEN",
-                        "expected an address and port such as 0.0.0.0:3000",
+                        "LOOPBOT_METRICS_LISTEN",
+                        format!(
+                            "expected an address and port such as 127.0.0.1:9100, got `{address}`"
+                        ),
                     )
-                })?,
-            feedback_due: parse_duration(
-                "LOOPBOT_FEEDBACK_DUE",
-                get("LOOPBOT_FEEDBACK_DUE"),
-                "24h",
-            )?,
-            remind_every: parse_duration(
-                "LOOPBOT_REMIND_EVERY",
-                get("LOOPBOT_REMIND_EVERY"),
-                "24h",
-            )?,
-            escalate_after: parse_escalate_after(get("LOOPBOT_ESCALATE_AFTER").unwrap_or("2"))?,
-            work_hours: parse_work_hours(get("LOOPBOT_WORK_HOURS").unwrap_or("09:00-18:00"))?,
-            work_days: parse_work_days(get("LOOPBOT_WORK_DAYS").unwrap_or("mon-fri"))?,
-            remind_max: match get("LOOPBOT_REMIND_MAX").unwrap_or("5").parse::<u32>() {
+                })?),
+            },
+            feedback_due: duration("LOOPBOT_FEEDBACK_DUE")?,
+            remind_every: duration("LOOPBOT_REMIND_EVERY")?,
+            escalate_after: parse_escalate_after(&value("LOOPBOT_ESCALATE_AFTER"))?,
+            work_hours: parse_work_hours(&value("LOOPBOT_WORK_HOURS"))?,
+            work_days: parse_work_days(&value("LOOPBOT_WORK_DAYS"))?,
+            remind_max: match value("LOOPBOT_REMIND_MAX").parse::<u32>() {
                 Ok(n) if (1..=50).contains(&n) => n,
                 _ => {
                     return Err(problem(
@@ -178,8 +440,8 @@ impl Settings {
                     ));
                 }
             },
-            tick: parse_duration("LOOPBOT_TICK", get("LOOPBOT_TICK"), "30s")?,
-            channel_naming: match get("LOOPBOT_CHANNEL_NAMING").unwrap_or("name") {
+            tick: duration("LOOPBOT_TICK")?,
+            channel_naming: match value("LOOPBOT_CHANNEL_NAMING").as_str() {
                 "name" => ChannelNaming::Name,
                 "initials" => ChannelNaming::Initials,
                 other => {
@@ -190,41 +452,38 @@ impl Settings {
                 }
             },
             rubrics_dir: parse_rubrics_dir(get("LOOPBOT_RUBRICS_DIR"))?,
-            archive_after: match get("LOOPBOT_ARCHIVE_AFTER").unwrap_or("7d") {
-                "never" => None,
-                value => Some(parse_duration("LOOPBOT_ARCHIVE_AFTER", Some(value), "7d")?),
-            },
-            brief_before: parse_optional_duration(
-                "LOOPBOT_BRIEF_BEFORE",
-                get("LOOPBOT_BRIEF_BEFORE"),
-                "30m",
-            )?,
-            nudge_after: parse_optional_duration(
-                "LOOPBOT_NUDGE_AFTER",
-                get("LOOPBOT_NUDGE_AFTER"),
-                "1h",
-            )?,
-            decide_within: parse_duration(
-                "LOOPBOT_DECIDE_WITHIN",
-                get("LOOPBOT_DECIDE_WITHIN"),
-                "2d",
-            )?,
-            concurrency: parse_concurrency(get("LOOPBOT_CONCURRENCY").unwrap_or("8"))?,
+            archive_after: optional_duration("LOOPBOT_ARCHIVE_AFTER")?,
+            brief_before: optional_duration("LOOPBOT_BRIEF_BEFORE")?,
+            nudge_after: optional_duration("LOOPBOT_NUDGE_AFTER")?,
+            decide_within: duration("LOOPBOT_DECIDE_WITHIN")?,
+            retain: optional_duration("LOOPBOT_RETAIN")?,
+            log_format: parse_log_format(&value("LOOPBOT_LOG_FORMAT"))?,
+            concurrency: parse_concurrency(&value("LOOPBOT_CONCURRENCY"))?,
             run_worker: true,
             pace_outbound: true,
         })
     }
 }
 
+fn parse_log_format(value: &str) -> Result<LogFormat, SettingsError> {
+    match value.to_ascii_lowercase().as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(problem(
+            "LOOPBOT_LOG_FORMAT",
+            format!("expected `text` or `json`, got `{value}`"),
+        )),
+    }
+}
+
 /// A duration, or `never` for none.
 fn parse_optional_duration(
     variable: &'static str,
-    value: Option<&str>,
-    default: &str,
+    value: &str,
 ) -> Result<Option<Duration>, SettingsError> {
-    match value.unwrap_or(default) {
+    match value {
         "never" => Ok(None),
-        value => parse_duration(variable, Some(value), default).map(Some),
+        value => parse_duration(variable, value).map(Some),
     }
 }
 
@@ -257,11 +516,11 @@ fn parse_signing_secret(value: Option<&str>) -> Result<Secret, SettingsError> {
 
 /// `LOOPBOT_MODE` (`auto`, `http`, `socket`) and `SLACK_APP_TOKEN`, which Socket Mode needs.
 fn parse_transport(
-    mode: Option<&str>,
+    mode: &str,
     app_token: Option<&str>,
 ) -> Result<(Transport, Option<Secret>), SettingsError> {
     const NAME: &str = "SLACK_APP_TOKEN";
-    let transport = match mode.unwrap_or("auto").to_ascii_lowercase().as_str() {
+    let transport = match mode.to_ascii_lowercase().as_str() {
         "auto" if app_token.is_some() => Transport::Socket,
         "auto" | "http" => Transport::Http,
         "socket" => Transport::Socket,
@@ -333,12 +592,7 @@ fn parse_database_url(value: &str) -> Result<String, SettingsError> {
     }
 }
 
-fn parse_duration(
-    variable: &'static str,
-    value: Option<&str>,
-    default: &str,
-) -> Result<Duration, SettingsError> {
-    let value = value.unwrap_or(default);
+fn parse_duration(variable: &'static str, value: &str) -> Result<Duration, SettingsError> {
     let duration = humantime::parse_duration(value).map_err(|_| {
         problem(
             variable,
@@ -478,6 +732,9 @@ mod tests {
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert_eq!(s.decide_within, Duration::from_secs(2 * 86_400));
+        assert_eq!(s.retain, None);
+        assert_eq!(s.metrics_listen, None);
+        assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.pace_outbound);
         assert_eq!(s.transport, Transport::Http);
         assert_eq!(s.app_token, None);
@@ -561,6 +818,9 @@ mod tests {
             ("LOOPBOT_NUDGE_AFTER", "later", "not a duration"),
             ("LOOPBOT_DECIDE_WITHIN", "soon", "not a duration"),
             ("LOOPBOT_CONCURRENCY", "lots", "1 to 64"),
+            ("LOOPBOT_LOG_FORMAT", "xml", "`text` or `json`"),
+            ("LOOPBOT_METRICS_LISTEN", "9100", "127.0.0.1:9100"),
+            ("LOOPBOT_RETAIN", "forever", "not a duration"),
         ];
         for (variable, value, expected) in cases {
             let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
@@ -583,6 +843,9 @@ mod tests {
                 ("LOOPBOT_BRIEF_BEFORE", "never"),
                 ("DATABASE_URL", "sqlite:///var/lib/loopbot/loopbot.db"),
                 ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+                ("LOOPBOT_RETAIN", "180d"),
+                ("LOOPBOT_LOG_FORMAT", "json"),
+                ("LOOPBOT_METRICS_LISTEN", "127.0.0.1:9100"),
             ]),
             Needs::Slack,
         )
@@ -593,6 +856,15 @@ mod tests {
         assert_eq!(s.work_days, WorkDays(0b100_1111), "Sunday to Thursday");
         assert_eq!(s.brief_before, None);
         assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
+        assert_eq!(s.retain, Some(Duration::from_secs(180 * 86_400)));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.metrics_listen.map(|a| a.port()), Some(9100));
+    }
+
+    #[test]
+    fn an_empty_variable_means_its_default() {
+        let s = Settings::parse(&raw(&[("LOOPBOT_TICK", " ")]), Needs::Slack).unwrap();
+        assert_eq!(s.tick, Duration::from_secs(30));
     }
 
     #[test]

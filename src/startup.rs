@@ -1,7 +1,12 @@
 //! Building and running the application: `Application::build` binds (port 0 in tests) and
 //! returns; `run_until_stopped` serves HTTP and runs the worker until a shutdown signal, then
 //! drains both. The only place that wires the routes and the worker together. In Socket Mode
-//! it also runs the Socket Mode client, and HTTP serves only `/healthz` and `/metrics`.
+//! it also runs the Socket Mode client, and HTTP serves only `/healthz`, `/readyz` and
+//! `/metrics`. With `LOOPBOT_METRICS_LISTEN`, `/metrics` has a listener of its own.
+//!
+//! Start-up asks Slack whether the bot token works (`auth.test`): a refused token stops it with
+//! one line naming `SLACK_BOT_TOKEN`; Slack out of reach is a warning, and the check is
+//! repeated in the background until it answers (`/readyz` says 503 meanwhile).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,12 +17,18 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::routes::socket::SocketMode;
-use crate::settings::{Settings, Transport};
+use crate::services::events::{TokenCheck, check_token};
+use crate::settings::{Settings, SettingsError, Transport};
 use crate::state::AppState;
+
+/// How long to wait before asking Slack about the token again when it could not be reached.
+const RECHECK_TOKEN_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
+    /// `LOOPBOT_METRICS_LISTEN`'s listener and address.
+    metrics: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     socket: Option<SocketMode>,
 }
@@ -26,7 +37,21 @@ impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         let listen = settings.listen;
         let state = AppState::new(settings, clock).await?;
-        crate::services::events::resume_if_token_works(&state).await;
+        match check_token(&state).await {
+            TokenCheck::Works => {}
+            TokenCheck::Refused(code) => {
+                return Err(SettingsError {
+                    variable: "SLACK_BOT_TOKEN",
+                    problem: format!(
+                        "Slack refused the bot token (`{code}`); copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page (it changes when the app is reinstalled)"
+                    ),
+                }
+                .into());
+            }
+            TokenCheck::Unreachable(why) => {
+                tracing::warn!(error = %why, retry_in = ?RECHECK_TOKEN_EVERY, "cannot check SLACK_BOT_TOKEN with Slack yet; starting anyway and trying again (/readyz answers 503 until it works)");
+            }
+        }
         // Work an earlier run of this process was doing goes back to the queue now, not when
         // its lease runs out.
         crate::worker::take_back_own_work(&state).await?;
@@ -35,13 +60,20 @@ impl Application {
             Transport::Socket => Some(SocketMode::check(&state).await?),
             Transport::Http => None,
         };
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("LOOPBOT_LISTEN: cannot listen on {listen}: {e}"))?;
+        let listener = bind("LOOPBOT_LISTEN", listen).await?;
         let address = listener.local_addr()?;
+        let metrics = match state.settings.metrics_listen {
+            Some(at) => {
+                let listener = bind("LOOPBOT_METRICS_LISTEN", at).await?;
+                let address = listener.local_addr()?;
+                Some((listener, address))
+            }
+            None => None,
+        };
         Ok(Application {
             listener,
             address,
+            metrics,
             state,
             socket,
         })
@@ -49,6 +81,11 @@ impl Application {
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` has its own listener (`LOOPBOT_METRICS_LISTEN`), if it has one.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
     }
 
     pub fn state(&self) -> &AppState {
@@ -74,14 +111,36 @@ impl Application {
             let _ = server_stop.wait_for(|stop| *stop).await;
         });
         let server = tokio::spawn(async move { server.await });
+        let metrics_server = self.metrics.map(|(listener, _)| {
+            let mut stop = stop_rx.clone();
+            let router = crate::routes::metrics_router(self.state.clone());
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        });
+        let token_check = (!self
+            .state
+            .token_ok
+            .load(std::sync::atomic::Ordering::SeqCst))
+        .then(|| tokio::spawn(recheck_token(self.state.clone(), stop_rx.clone())));
         let socket = self
             .socket
             .map(|socket| tokio::spawn(socket.run(self.state.clone(), stop_rx.clone())));
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests and the current job");
         let _ = stop_tx.send(true);
+        if let Some(check) = token_check {
+            check.abort();
+        }
         let drain = async {
             let _ = server.await;
+            if let Some(metrics_server) = metrics_server {
+                let _ = metrics_server.await;
+            }
             // Envelopes in hand are acknowledged before the sockets close.
             if let Some(socket) = socket {
                 let _ = socket.await;
@@ -97,6 +156,39 @@ impl Application {
             tracing::warn!("shutdown took longer than 9 s; unfinished jobs resume on next start");
         }
         Ok(())
+    }
+}
+
+async fn bind(variable: &'static str, at: SocketAddr) -> Result<TcpListener, SettingsError> {
+    TcpListener::bind(at).await.map_err(|e| SettingsError {
+        variable,
+        problem: format!("cannot listen on {at}: {e}"),
+    })
+}
+
+/// Asks Slack about the token again every [`RECHECK_TOKEN_EVERY`] until it answers.
+async fn recheck_token(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(RECHECK_TOKEN_EVERY) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        match check_token(&state).await {
+            TokenCheck::Works => {
+                tracing::info!("Slack accepted SLACK_BOT_TOKEN: ready");
+                return;
+            }
+            TokenCheck::Refused(code) => {
+                tracing::error!(
+                    code,
+                    "Slack refused SLACK_BOT_TOKEN: not ready; fix the token and restart"
+                );
+                return;
+            }
+            TokenCheck::Unreachable(why) => {
+                tracing::warn!(error = %why, "still cannot check SLACK_BOT_TOKEN with Slack; trying again");
+            }
+        }
     }
 }
 

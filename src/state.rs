@@ -43,25 +43,33 @@ pub struct AppState {
     pub replay: Arc<ReplayGuard>,
     /// Outbound work is paused: the app was uninstalled or its token revoked.
     pub paused: Arc<AtomicBool>,
+    /// Slack has accepted the bot token (`auth.test`) since start-up; `/readyz` needs it.
+    pub token_ok: Arc<AtomicBool>,
     /// This process's worker, as named in the leases of the jobs it runs.
     pub worker: Arc<WorkerId>,
 }
 
 impl AppState {
     pub async fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
-        let rubrics = RubricSet::load(settings.rubrics_dir.as_deref())
-            .map_err(|e| anyhow::anyhow!("LOOPBOT_RUBRICS_DIR: {e}"))?;
+        let rubrics = RubricSet::load(settings.rubrics_dir.as_deref()).map_err(|e| {
+            crate::settings::SettingsError {
+                variable: "LOOPBOT_RUBRICS_DIR",
+                problem: e.to_string(),
+            }
+        })?;
         let db = db::connect(&settings.database_url).await?;
         let pacer = settings
             .pace_outbound
             .then(|| Arc::new(Pacer::new(clock.clone())));
+        let metrics = Arc::new(Metrics::default());
         let slack = SlackApi::new(
             &settings.slack_api_url,
             settings.bot_token.clone(),
             Duration::from_secs(10),
             clock.clone(),
             pacer,
-        )?;
+        )?
+        .with_metrics(metrics.clone());
         let slack_inline = SlackApi::new(
             &settings.slack_api_url,
             settings.bot_token.clone(),
@@ -69,17 +77,19 @@ impl AppState {
             Duration::from_millis(3_000),
             clock.clone(),
             None,
-        )?;
+        )?
+        .with_metrics(metrics.clone());
         let paused = db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
         Ok(AppState {
             paused: Arc::new(AtomicBool::new(paused.is_some())),
+            token_ok: Arc::new(AtomicBool::new(false)),
             db,
             slack,
             slack_inline,
             settings: Arc::new(settings),
             rubrics: Arc::new(rubrics),
             clock,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             wake: Arc::new(Notify::new()),
             replay: Arc::new(ReplayGuard::default()),
             worker: Arc::new(WorkerId::new()),

@@ -16,6 +16,7 @@ fn loopbot(dir: &std::path::Path) -> Command {
     command
 }
 
+/// A configuration error: exit code 78 and its one line.
 fn serve_error(dir: &std::path::Path, vars: &[(&str, &str)]) -> String {
     let mut command = loopbot(dir);
     command.arg("serve");
@@ -23,8 +24,9 @@ fn serve_error(dir: &std::path::Path, vars: &[(&str, &str)]) -> String {
         command.env(k, v);
     }
     let output = command.output().unwrap();
-    assert!(!output.status.success());
-    String::from_utf8(output.stderr).unwrap()
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(78), "{err}");
+    err
 }
 
 #[test]
@@ -48,7 +50,9 @@ fn a_bad_or_missing_setting_stops_start_up_with_one_line_naming_it() {
     // A flag overrides the environment, and is checked the same way.
     let mut command = loopbot(dir.path());
     command.args(["serve", "--tick", "often"]).envs(ok);
-    let err = String::from_utf8(command.output().unwrap().stderr).unwrap();
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let err = String::from_utf8(output.stderr).unwrap();
     assert!(
         err.contains("LOOPBOT_TICK: `often` is not a duration"),
         "{err}"
@@ -243,4 +247,260 @@ fn socket_mode_without_an_app_token_stops_start_up_with_one_line_naming_it() {
         "{err}"
     );
     assert!(!err.contains(TOKEN));
+}
+
+#[test]
+fn serve_help_documents_every_setting_with_its_variable_and_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = loopbot(dir.path())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    let declared = loopbot::settings::declared();
+    assert!(declared.len() >= 21, "{declared:?}");
+    for d in declared {
+        assert!(
+            help.contains(&format!("{} <", d.flag)),
+            "{}: {help}",
+            d.flag
+        );
+        assert!(
+            help.contains(&format!("[env: {}=", d.variable)),
+            "{}: {help}",
+            d.variable
+        );
+        assert!(!d.help.is_empty(), "{} has no help", d.variable);
+        if let Some(default) = &d.default {
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "{}: {help}",
+                d.variable
+            );
+        }
+    }
+    for variable in [
+        "LOOPBOT_LOG_FORMAT",
+        "LOOPBOT_METRICS_LISTEN",
+        "LOOPBOT_RETAIN",
+    ] {
+        assert!(
+            declared.iter().any(|d| d.variable == variable),
+            "{variable}"
+        );
+    }
+    // The secrets are described, from the environment only: no flag takes them.
+    for (secret, _) in loopbot::settings::SECRETS {
+        assert!(help.contains(secret), "{secret}: {help}");
+        let flag = format!("--{}", secret.to_lowercase().replace('_', "-"));
+        assert!(!help.contains(&flag), "{flag}");
+    }
+    assert!(help.contains("RUST_LOG"), "{help}");
+    assert!(help.contains("78"), "the exit codes: {help}");
+}
+
+#[test]
+fn env_example_names_every_setting_with_its_default() {
+    let example = include_str!("../.env.example");
+    let mut seen = std::collections::BTreeMap::new();
+    for line in example.lines() {
+        let line = line.trim_start_matches('#').trim();
+        if let Some((name, value)) = line.split_once('=')
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        {
+            seen.insert(name.to_string(), value.to_string());
+        }
+    }
+    let mut expected: Vec<String> = loopbot::settings::declared()
+        .iter()
+        .map(|d| d.variable.clone())
+        .chain(
+            loopbot::settings::SECRETS
+                .iter()
+                .map(|(s, _)| s.to_string()),
+        )
+        .chain(["RUST_LOG".to_string()])
+        .collect();
+    expected.sort();
+    let names: Vec<String> = seen.keys().cloned().collect();
+    assert_eq!(
+        names, expected,
+        ".env.example and the declared settings differ"
+    );
+    for d in loopbot::settings::declared() {
+        if let Some(default) = &d.default {
+            assert_eq!(&seen[&d.variable], default, "{}", d.variable);
+        }
+    }
+}
+
+#[test]
+fn exit_codes_tell_usage_configuration_and_runtime_failures_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut command = loopbot(dir.path());
+        command.args(args).envs(vars.iter().copied());
+        command.output().unwrap()
+    };
+    // Usage: clap's own errors, a secret given as a flag, and a bad flag value.
+    for args in [
+        &["serve", "--no-such-flag"][..],
+        &["serve", "--slack-bot-token", TOKEN],
+        &["purge", "--decided-before", "someday", "--yes"],
+        &["nonsense"],
+    ] {
+        let output = run(args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+    // Configuration: a bad setting.
+    let output = run(&["jobs"], &[("DATABASE_URL", "postgres://x")]);
+    assert_eq!(output.status.code(), Some(78));
+    let output = run(
+        &["serve"],
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", TOKEN),
+            ("LOOPBOT_LOG_FORMAT", "xml"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("LOOPBOT_LOG_FORMAT"));
+    // Runtime: the database cannot be opened.
+    let output = run(
+        &["export"],
+        &[("DATABASE_URL", "sqlite:///no/such/folder/l.db")],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    // Success.
+    assert_eq!(run(&["export"], &[]).status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_slack_refuses_stops_start_up_with_one_line_naming_it() {
+    let clock: loopbot::clock::SharedClock = std::sync::Arc::new(loopbot::clock::SystemClock);
+    let sim = loopbot::sim::Simulator::new(clock, "xoxb-the-real-token");
+    let server = sim.serve().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = loopbot(dir.path());
+    command
+        .arg("serve")
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_API_URL", &server.base_url)
+        .env("LOOPBOT_LISTEN", "127.0.0.1:0");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(78), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("loopbot: SLACK_BOT_TOKEN: Slack refused the bot token (`invalid_auth`)"),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN), "{err}");
+}
+
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = loopbot(dir.path())
+        .arg("serve")
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", TOKEN)
+        .env("SLACK_API_URL", "http://127.0.0.1:9/api")
+        .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOOPBOT_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "loopbot is listening" && l["level"] == "INFO"),
+        "{logs}"
+    );
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("SLACK_BOT_TOKEN")),
+        "Slack out of reach is a warning: {logs}"
+    );
+    assert!(!logs.contains(TOKEN) && !logs.contains(SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_0_while_serve_answers_and_1_when_nothing_listens() {
+    let world_dir = tempfile::tempdir().unwrap();
+    let clock: loopbot::clock::SharedClock = std::sync::Arc::new(loopbot::clock::SystemClock);
+    let sim = loopbot::sim::Simulator::new(clock.clone(), TOKEN);
+    let server = sim.serve().await.unwrap();
+    let raw: loopbot::settings::RawSettings = [
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_API_URL", server.base_url.clone()),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/l.db", world_dir.path().display()),
+        ),
+        ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut settings =
+        loopbot::settings::Settings::parse(&raw, loopbot::settings::Needs::Slack).unwrap();
+    settings.run_worker = false;
+    let app = loopbot::startup::Application::build(settings, clock)
+        .await
+        .unwrap();
+    let listen = app.address().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let check = |listen: String, path: &'static str| {
+        let dir = world_dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            loopbot(&dir)
+                .args(["healthcheck", "--path", path])
+                .env("LOOPBOT_LISTEN", listen)
+                .output()
+                .unwrap()
+                .status
+                .code()
+        })
+    };
+    assert_eq!(check(listen.clone(), "/healthz").await.unwrap(), Some(0));
+    assert_eq!(check(listen.clone(), "/readyz").await.unwrap(), Some(0));
+    let _ = stop.send(());
+    handle.await.unwrap().unwrap();
+    assert_eq!(check(listen, "/healthz").await.unwrap(), Some(1));
 }

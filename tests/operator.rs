@@ -750,6 +750,144 @@ fn database_url_flag_overrides_the_environment() {
     assert_eq!(rows.as_array().unwrap().len(), 3);
 }
 
+/// The bytes of the database and its write-ahead log, as anyone who copies the files gets them.
+fn file_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(dir.join("l.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.join("l.db-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+fn holds(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+#[test]
+fn purge_leaves_no_trace_of_the_name_in_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let name = "Lovelace, Ada";
+    assert!(holds(&file_bytes(dir.path()), name), "seeded");
+    let output = run(
+        dir.path(),
+        &["purge", "--decided-before", "2026-02-01", "--yes"],
+    );
+    assert!(ok(&output).contains("Purged 1 loop."));
+    let bytes = file_bytes(dir.path());
+    assert!(!holds(&bytes, name), "not in free pages nor the WAL");
+    assert!(holds(&bytes, "Grace Hopper"), "the others are kept");
+}
+
+#[test]
+fn purge_loop_erases_one_candidate_by_number_or_channel_decided_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed(dir.path());
+    let before = json(&ok(&run(dir.path(), &["export"])));
+    // The open loop, by its number: asked first, then purged.
+    let output = run_with_stdin(
+        dir.path(),
+        &["purge", "--loop", &s.open.to_string()],
+        "no\n",
+    );
+    assert!(ok(&output).contains("Nothing was changed."));
+    assert!(text(&output.stderr).contains(&format!("Loop {}:", s.open)));
+    let output = run(
+        dir.path(),
+        &["purge", "--loop", &s.open.to_string(), "--yes"],
+    );
+    assert!(
+        ok(&output).contains("Purged 1 loop."),
+        "{}",
+        text(&output.stderr)
+    );
+    let after = json(&ok(&run(dir.path(), &["export"])));
+    let open = loop_doc(&after, s.open);
+    assert_eq!(open["candidate_name"], "Purged candidate");
+    assert_eq!(open["purged"], true);
+    assert_eq!(open["stages"][0]["scorecards"], serde_json::json!([]));
+    assert_eq!(open["stages"][0]["scorecards_purged"], 1);
+    assert!(!holds(&file_bytes(dir.path()), "Barbara Liskov"));
+    for id in [s.ada, s.later] {
+        assert_eq!(loop_doc(&after, id), loop_doc(&before, id), "loop {id}");
+    }
+    // The later loop, by its channel's id.
+    let channel = format!("C{}", s.later);
+    let output = run(dir.path(), &["purge", "--loop", &channel, "--yes"]);
+    assert!(ok(&output).contains("Purged 1 loop."));
+    let after = json(&ok(&run(dir.path(), &["export"])));
+    assert_eq!(loop_doc(&after, s.later)["purged"], true);
+    assert_eq!(loop_doc(&after, s.ada), loop_doc(&before, s.ada));
+    // Again: nothing to do. An unknown loop is a usage error.
+    let again = run(dir.path(), &["purge", "--loop", &channel, "--yes"]);
+    assert!(ok(&again).contains("Purged 0 loops."));
+    let output = run(dir.path(), &["purge", "--loop", "9999", "--yes"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).starts_with("loopbot: --loop: no loop `9999`"));
+    // One of the two, never both or neither.
+    for args in [
+        &["purge", "--yes"][..],
+        &["purge", "--loop", "1", "--decided-before", "2026-02-01"],
+    ] {
+        assert_eq!(run(dir.path(), args).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn backup_writes_a_private_copy_that_opens_with_every_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed(dir.path());
+    let copy = dir.path().join("copy.db");
+    let output = run(dir.path(), &["backup", copy.to_str().unwrap()]);
+    assert!(ok(&output).contains("Wrote a consistent copy"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        let mode = std::fs::metadata(dir.path().join("l.db"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "the database itself: {mode:o}");
+    }
+    let copied = json(&ok(&run(
+        dir.path(),
+        &[
+            "export",
+            "--database-url",
+            &format!("sqlite://{}", copy.display()),
+        ],
+    )));
+    let original = json(&ok(&run(dir.path(), &["export"])));
+    assert_eq!(copied["loops"], original["loops"]);
+    assert!(loop_doc(&copied, s.ada).is_object());
+    // An existing file is kept unless --force.
+    let output = run(dir.path(), &["backup", copy.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--force"));
+    let output = run(dir.path(), &["backup", "--force", copy.to_str().unwrap()]);
+    assert!(output.status.success());
+}
+
+#[test]
+fn export_files_are_readable_by_their_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let out = dir.path().join("export.json");
+    ok(&run(
+        dir.path(),
+        &["export", "--out", out.to_str().unwrap()],
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+}
+
 // ---- loopbot jobs ----
 
 /// 2100-01-01T00:00:00Z: a lease or a next run far in the future.

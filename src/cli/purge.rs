@@ -1,5 +1,8 @@
-//! `loopbot purge`: deletes the candidate data of loops decided before a date, in one
-//! transaction, keeping what the loop was and how many scorecards each stage had.
+//! `loopbot purge`: deletes the candidate data of loops decided before a date, or of one loop
+//! (`--loop`, for one candidate's erasure request), in one transaction, keeping what the loop
+//! was and how many scorecards each stage had. Then the database is rewritten (`VACUUM`) and
+//! its write-ahead log emptied, so the deleted text is gone from the file's free pages too.
+//! `LOOPBOT_RETAIN` does the same from `loopbot serve`, for loops decided that long ago.
 //!
 //! Removed: the candidate's name (replaced by "Purged candidate"), the channel name, the
 //! decision's rationale, every scorecard version (evidence, concerns, ratings, red flags) and
@@ -21,10 +24,18 @@ pub const ACTOR: &str = "loopbot-cli";
 
 /// `loopbot purge`
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("which")
+        .required(true)
+        .args(["decided_before", "loop_target"])
+))]
 pub struct PurgeArgs {
     /// Purge loops decided before this moment: YYYY-MM-DD (midnight UTC) or an RFC 3339 time.
     #[arg(long, value_name = "DATE")]
-    pub decided_before: String,
+    pub decided_before: Option<String>,
+    /// Purge one loop, decided or not: its number, or its channel's id or name.
+    #[arg(long = "loop", value_name = "ID|CHANNEL")]
+    pub loop_target: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
@@ -54,9 +65,9 @@ pub fn parse_date(value: &str) -> anyhow::Result<UnixMillis> {
         value.parse::<jiff::Timestamp>()
     };
     parsed.map(|t| t.as_millisecond()).map_err(|_| {
-        anyhow::anyhow!(
+        anyhow::Error::new(crate::cli::UsageError(format!(
             "--decided-before: `{value}` is not a date (expected YYYY-MM-DD or an RFC 3339 time such as 2026-01-31T00:00:00Z)"
-        )
+        )))
     })
 }
 
@@ -70,23 +81,25 @@ pub fn plan(count: usize, date: &str) -> String {
 /// Purges every loop decided before `before` that is not purged yet, in one transaction.
 /// Returns how many were purged; running it again purges nothing new.
 pub async fn purge(db: &db::Db, before: UnixMillis, now: UnixMillis) -> anyhow::Result<usize> {
-    let mut tx = db::begin_write(db).await?;
-    let due = db::purge::due(&mut *tx, before).await?;
-    let mut purged = 0;
-    for loop_id in due {
-        db::purge::count_scorecards(&mut *tx, loop_id).await?;
-        let versions = db::purge::delete_scorecards(&mut *tx, loop_id).await?;
-        db::purge::delete_drafts(&mut *tx, loop_id).await?;
-        if !db::purge::scrub_loop(&mut *tx, loop_id, now).await? {
-            continue;
-        }
-        db::purge::scrub_skips(&mut *tx, loop_id).await?;
-        db::purge::scrub_audit(&mut *tx, loop_id).await?;
-        let detail = format!("{versions} scorecard versions deleted");
-        db::audit::record(&mut *tx, loop_id, ACTOR, "purged", &detail, now).await?;
-        purged += 1;
+    let due = db::purge::due(db, before).await?;
+    purge_loops(db, &due, ACTOR, now).await
+}
+
+/// Purges `loops` in one transaction (`actor` is named in each one's audit log), then
+/// rewrites the database so the deleted text is not left in free pages or the WAL. Returns
+/// how many were purged (loops purged already are skipped).
+pub async fn purge_loops(
+    db: &db::Db,
+    loops: &[crate::domain::interview_loop::LoopId],
+    actor: &str,
+    now: UnixMillis,
+) -> anyhow::Result<usize> {
+    let purged = db::purge::purge_all(db, loops, actor, now).await?;
+    if purged > 0 {
+        db::scrub_free_pages(db)
+            .await
+            .context("purged, but could not rewrite the database to clear its free pages")?;
     }
-    tx.commit().await?;
     Ok(purged)
 }
 
@@ -102,16 +115,55 @@ async fn read_answer() -> anyhow::Result<String> {
 
 /// `loopbot purge`: says what will be removed, asks unless `--yes`, then purges.
 pub async fn run(args: &PurgeArgs, settings: &Settings) -> anyhow::Result<()> {
-    let before = parse_date(&args.decided_before)?;
-    let date = args.decided_before.trim();
-    let db = db::connect(&settings.database_url).await?;
-    let due = db::purge::due(&db, before).await?;
-    if due.is_empty() {
-        eprintln!("No loops decided before {date} are left to purge.");
-        println!("Purged 0 loops.");
-        return Ok(());
-    }
-    eprintln!("{}", plan(due.len(), date));
+    let (due, what) = match (&args.decided_before, &args.loop_target) {
+        (Some(date), _) => {
+            let before = parse_date(date)?;
+            let db = db::connect(&settings.database_url).await?;
+            let due = db::purge::due(&db, before).await?;
+            db.close().await;
+            if due.is_empty() {
+                eprintln!("No loops decided before {} are left to purge.", date.trim());
+                println!("Purged 0 loops.");
+                return Ok(());
+            }
+            let plan = plan(due.len(), date.trim());
+            (due, plan)
+        }
+        (None, Some(target)) => {
+            let db = db::connect(&settings.database_url).await?;
+            let found = db::purge::find(&db, target).await?;
+            let purged = match found {
+                Some(id) => db::purge::is_purged(&db, id).await?,
+                None => None,
+            };
+            db.close().await;
+            let Some(id) = found else {
+                return Err(crate::cli::UsageError(format!(
+                    "--loop: no loop `{}` (give its number, or its channel's id or name)",
+                    target.trim()
+                ))
+                .into());
+            };
+            if purged == Some(true) {
+                eprintln!("Loop {id} is purged already.");
+                println!("Purged 0 loops.");
+                return Ok(());
+            }
+            (
+                vec![id],
+                format!(
+                    "Loop {id}: the candidate's name, evidence and scorecards will be deleted; counts are kept."
+                ),
+            )
+        }
+        (None, None) => {
+            return Err(crate::cli::UsageError(
+                "give --decided-before DATE or --loop ID|CHANNEL".into(),
+            )
+            .into());
+        }
+    };
+    eprintln!("{what}");
     if !args.yes {
         eprint!("Type yes to continue: ");
         let _ = std::io::stderr().flush();
@@ -122,8 +174,10 @@ pub async fn run(args: &PurgeArgs, settings: &Settings) -> anyhow::Result<()> {
         }
     }
     let now = jiff::Timestamp::now().as_millisecond();
-    let purged = purge(&db, before, now).await?;
+    let db = db::connect(&settings.database_url).await?;
+    let purged = purge_loops(&db, &due, ACTOR, now).await;
     db.close().await;
+    let purged = purged?;
     println!(
         "Purged {purged} loop{}.",
         if purged == 1 { "" } else { "s" }

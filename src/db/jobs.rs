@@ -264,6 +264,17 @@ pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(St
         .await
 }
 
+/// When the oldest queued job that is due by `now` was due (how far the worker lags behind).
+pub async fn oldest_due_at(
+    db: impl SqliteExecutor<'_>,
+    now: UnixMillis,
+) -> sqlx::Result<Option<UnixMillis>> {
+    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= ?1")
+        .bind(now)
+        .fetch_one(db)
+        .await
+}
+
 /// When the next queued job is due, or the next lease runs out (a dead worker's job can be
 /// taken over then), so an idle worker knows how long it may sleep.
 pub async fn next_due_at(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<UnixMillis>> {

@@ -96,3 +96,73 @@ pub async fn scrub_audit(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::
         .await?;
     Ok(())
 }
+
+/// Purges one loop's candidate data in the caller's transaction, recording `actor` in the
+/// audit log. Returns false (and changes nothing) when it was purged already.
+pub async fn purge_loop(
+    conn: &mut sqlx::SqliteConnection,
+    loop_id: LoopId,
+    actor: &str,
+    now: UnixMillis,
+) -> sqlx::Result<bool> {
+    let purged: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = ?1")
+            .bind(loop_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if !matches!(purged, Some(None)) {
+        return Ok(false);
+    }
+    count_scorecards(&mut *conn, loop_id).await?;
+    let versions = delete_scorecards(&mut *conn, loop_id).await?;
+    delete_drafts(&mut *conn, loop_id).await?;
+    scrub_loop(&mut *conn, loop_id, now).await?;
+    scrub_skips(&mut *conn, loop_id).await?;
+    scrub_audit(&mut *conn, loop_id).await?;
+    let detail = format!("{versions} scorecard versions deleted");
+    crate::db::audit::record(&mut *conn, loop_id, actor, "purged", &detail, now).await?;
+    Ok(true)
+}
+
+/// The loop `target` names: its number, its channel's id, or its channel's name (with or
+/// without `#`).
+pub async fn find(db: impl SqliteExecutor<'_>, target: &str) -> sqlx::Result<Option<LoopId>> {
+    let target = target.trim().trim_start_matches('#');
+    sqlx::query_scalar(
+        "SELECT id FROM loops
+          WHERE CAST(id AS TEXT) = ?1 OR channel_id = ?1 OR channel_name = ?1
+          ORDER BY id LIMIT 1",
+    )
+    .bind(target)
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether the loop is purged already, or `None` when there is no such loop.
+pub async fn is_purged(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Option<bool>> {
+    let purged: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = ?1")
+            .bind(loop_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(purged.map(|p| p.is_some()))
+}
+
+/// Purges `loops` in one transaction; returns how many were purged (not purged already).
+/// Rewrite the file afterwards with [`crate::db::scrub_free_pages`].
+pub async fn purge_all(
+    db: &crate::db::Db,
+    loops: &[LoopId],
+    actor: &str,
+    now: UnixMillis,
+) -> sqlx::Result<usize> {
+    let mut tx = crate::db::begin_write(db).await?;
+    let mut purged = 0;
+    for &loop_id in loops {
+        if purge_loop(&mut tx, loop_id, actor, now).await? {
+            purged += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(purged)
+}

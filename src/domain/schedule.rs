@@ -9,6 +9,15 @@ use jiff::{Timestamp, ToSpan, Zoned};
 
 use crate::clock::UnixMillis;
 
+/// The IANA time zone `tz`, from the system's tz database when it has the zone (it is kept up
+/// to date with the system), else from the copy built into the binary (a slim container has
+/// no `/usr/share/zoneinfo`); UTC when neither knows the name.
+pub fn zone(tz: &str) -> TimeZone {
+    TimeZone::get(tz)
+        .or_else(|_| jiff::tz::TimeZoneDatabase::bundled().get(tz))
+        .unwrap_or(TimeZone::UTC)
+}
+
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -73,7 +82,7 @@ pub fn next_allowed(at: UnixMillis, tz: &str, hours: WorkHours, days: WorkDays) 
     if days.0 & 0x7f == 0 {
         return next_in_hours(at, tz, hours);
     }
-    let zone = TimeZone::get(tz).unwrap_or(TimeZone::UTC);
+    let zone = zone(tz);
     let mut candidate = next_in_hours(at, tz, hours);
     for _ in 0..8 {
         let Ok(ts) = Timestamp::from_millisecond(candidate) else {
@@ -142,7 +151,7 @@ fn next_in_hours(at: UnixMillis, tz: &str, hours: WorkHours) -> UnixMillis {
     let WorkHours::Window { start_min, end_min } = hours else {
         return at;
     };
-    let zone = TimeZone::get(tz).unwrap_or(TimeZone::UTC);
+    let zone = zone(tz);
     let Ok(ts) = Timestamp::from_millisecond(at) else {
         return at;
     };

@@ -85,14 +85,20 @@ async fn open_modal(state: &AppState, modal: &Modal) {
 /// Slack's payloads are small; a modal submission with every field filled is a few kB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// `/healthz` and `/metrics` always; the `/slack/*` routes only over HTTP (in Socket Mode
-/// nothing is signed, so they would be an open door).
+/// `/healthz` and `/readyz` always, `/metrics` unless it has a listener of its own
+/// (`LOOPBOT_METRICS_LISTEN`); the `/slack/*` routes only over HTTP (in Socket Mode nothing is
+/// signed, so they would be an open door). Every request gets a span and its time to answer
+/// is measured, by route.
 pub fn router(state: AppState) -> Router {
-    let health = Router::new()
+    let mut health = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics));
+        .route("/readyz", get(health::readyz));
+    if state.settings.metrics_listen.is_none() {
+        health = health.route("/metrics", get(health::metrics));
+    }
+    let observe = middleware::from_fn_with_state(state.clone(), observe_request);
     if state.settings.transport == Transport::Socket {
-        return health.with_state(state);
+        return health.layer(observe).with_state(state);
     }
     let slack = Router::new()
         .route("/slack/commands", post(commands::handle))
@@ -103,7 +109,54 @@ pub fn router(state: AppState) -> Router {
             verify_slack_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new().merge(slack).merge(health).with_state(state)
+    Router::new()
+        .merge(slack)
+        .merge(health)
+        .layer(observe)
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `LOOPBOT_METRICS_LISTEN`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}
+
+/// The route a request is counted under: its path when it is one of ours, else `other`
+/// (arbitrary paths would make a label per path).
+fn route_label(path: &str) -> &'static str {
+    const ROUTES: [&str; 6] = [
+        "/slack/commands",
+        "/slack/interactions",
+        "/slack/events",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ];
+    ROUTES.into_iter().find(|r| *r == path).unwrap_or("other")
+}
+
+/// A span per request (method, route, then status), and the time to answer it in
+/// `loopbot_ack_duration_seconds`.
+async fn observe_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let route = route_label(request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        status = tracing::field::Empty
+    );
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("status", response.status().as_u16());
+    state.metrics.observe(
+        "loopbot_ack_duration_seconds",
+        label("route", route),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 /// Reads the body (bounded), checks the v0 signature, the 5-minute window and replays, and

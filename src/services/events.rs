@@ -100,21 +100,40 @@ pub async fn pause_outbound(state: &AppState, reason: &str) {
     }
 }
 
-/// At start-up: if outbound work was paused, check the token again (a reinstall gives a new
-/// one) and resume when it works.
-pub async fn resume_if_token_works(state: &AppState) {
-    if !state.paused.load(Ordering::SeqCst) {
-        return;
-    }
+/// What Slack said about the bot token (`auth.test`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    Works,
+    /// Slack refused it (`invalid_auth`, `token_revoked`, …): it will not start working.
+    Refused(String),
+    /// Slack could not be asked; try again later.
+    Unreachable(String),
+}
+
+/// Asks Slack whether the bot token works. When it does, `/readyz` may say ready, and
+/// outbound work that was paused (a reinstall gives a new token) resumes.
+pub async fn check_token(state: &AppState) -> TokenCheck {
     match state.slack.auth_test().await {
         Ok(_) => {
-            if db::flags::clear(&state.db, OUTBOUND_PAUSED).await.is_ok() {
+            state.token_ok.store(true, Ordering::SeqCst);
+            state.metrics.set("loopbot_slack_token_ok", "", 1);
+            if state.paused.load(Ordering::SeqCst)
+                && db::flags::clear(&state.db, OUTBOUND_PAUSED).await.is_ok()
+            {
                 state.paused.store(false, Ordering::SeqCst);
+                state.wake.notify_one();
                 tracing::info!("the Slack token works again: outbound work resumes");
             }
+            TokenCheck::Works
+        }
+        Err(e) if e.is_auth_failure() || e.code().is_some() && !e.is_transient() => {
+            state.token_ok.store(false, Ordering::SeqCst);
+            state.metrics.set("loopbot_slack_token_ok", "", 0);
+            TokenCheck::Refused(e.code().unwrap_or("refused").to_string())
         }
         Err(e) => {
-            tracing::warn!(error = %e, "outbound work stays paused: the Slack token still does not work")
+            state.metrics.set("loopbot_slack_token_ok", "", 0);
+            TokenCheck::Unreachable(e.to_string())
         }
     }
 }

@@ -54,7 +54,12 @@ async fn handle(
             .and_then(|v| v.as_str().map(str::to_string))
     });
     params.remove("token");
-    let answer = sim.handle(&method, token.as_deref(), Value::Object(params));
+    let warnings: &[&str] = if json_without_charset(&headers) {
+        &["missing_charset"]
+    } else {
+        &[]
+    };
+    let answer = sim.handle_warning(&method, token.as_deref(), Value::Object(params), warnings);
     wait(&sim, &answer).await;
     into_response(answer)
 }
@@ -66,6 +71,17 @@ async fn wait(sim: &Simulator, answer: &Answer) {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+}
+
+/// A JSON body whose `Content-Type` names no charset: Slack answers it with the
+/// `missing_charset` warning.
+fn json_without_charset(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    content_type.starts_with("application/json") && !content_type.contains("charset=")
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

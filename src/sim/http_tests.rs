@@ -39,7 +39,8 @@ impl Harness {
             .client
             .post(self.url(method))
             .bearer_auth(TOKEN)
-            .json(&body)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body.to_string())
             .send()
             .await
             .expect("send");
@@ -711,4 +712,32 @@ async fn read_methods_use_only_sample_field_names() {
             "{method}: fields not in the sample: {bad:?}\n{body}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_json_body_without_a_charset_gets_slacks_missing_charset_warning() {
+    let h = harness().await;
+    let without = h
+        .client
+        .post(h.url("auth.test"))
+        .bearer_auth(TOKEN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(without["ok"], true);
+    assert_eq!(without["warning"], "missing_charset");
+    assert_eq!(
+        without["response_metadata"]["warnings"],
+        json!(["missing_charset"])
+    );
+    let with = h.json("auth.test", json!({})).await;
+    assert_eq!(with["ok"], true);
+    assert!(with.get("warning").is_none(), "{with}");
+    let calls = h.sim.calls();
+    assert_eq!(calls[0].warnings, ["missing_charset"]);
+    assert!(calls[1].warnings.is_empty());
 }

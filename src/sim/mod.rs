@@ -156,6 +156,9 @@ pub struct SimCall {
     pub error: Option<String>,
     /// Arguments as received (token removed; JSON-string arguments decoded).
     pub params: Value,
+    /// Warnings added to the answer, as Slack adds them (`missing_charset` for a JSON body
+    /// sent without `charset=utf-8`).
+    pub warnings: Vec<String>,
 }
 
 /// Handle to the simulated workspace. Cheap to clone; all clones share state.
@@ -213,8 +216,19 @@ impl Simulator {
 
     /// Answers one Web API call. `token` is the bearer or `token` argument, if any.
     pub fn handle(&self, method: &str, token: Option<&str>, params: Value) -> Answer {
+        self.handle_warning(method, token, params, &[])
+    }
+
+    /// [`Simulator::handle`], with warnings about the request added to the answer.
+    pub fn handle_warning(
+        &self,
+        method: &str,
+        token: Option<&str>,
+        params: Value,
+        warnings: &[&str],
+    ) -> Answer {
         let now = self.now_ms();
-        self.lock().handle(now, method, token, params)
+        self.lock().handle(now, method, token, params, warnings)
     }
 
     /// Records a call whose request could not be parsed and answers `{"ok":false,"error":code}`.

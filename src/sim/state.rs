@@ -429,12 +429,27 @@ impl SimState {
         method: &str,
         token: Option<&str>,
         params: Value,
+        warnings: &[&str],
     ) -> Answer {
         let params = match params {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        let answer = self.answer(now_ms, method, token, &params);
+        let mut answer = self.answer(now_ms, method, token, &params);
+        // Non-fatal problems with the request: `warning` and `response_metadata.warnings`,
+        // as Slack adds them to an `ok: true` answer.
+        let warnings = if answer.ok() { warnings } else { &[] };
+        if !warnings.is_empty()
+            && let AnswerBody::Json(Value::Object(body)) = &mut answer.body
+        {
+            body.insert("warning".into(), Value::String(warnings.join(",")));
+            let metadata = body
+                .entry("response_metadata")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(metadata) = metadata {
+                metadata.insert("warnings".into(), serde_json::json!(warnings));
+            }
+        }
         self.calls.push(SimCall {
             method: method.to_string(),
             at_ms: now_ms,
@@ -442,6 +457,7 @@ impl SimState {
             ok: answer.ok(),
             error: if answer.ok() { None } else { answer.error() },
             params: Value::Object(params),
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
         });
         answer
     }
@@ -456,6 +472,7 @@ impl SimState {
             ok: false,
             error: Some(code.to_string()),
             params: Value::Null,
+            warnings: Vec::new(),
         });
         answer
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::{SharedClock, UnixMillis};
+use crate::metrics::{Metrics, label};
 use crate::secret::Secret;
 use crate::slack::messages::Message;
 use crate::slack::pacer::Pacer;
@@ -93,6 +94,9 @@ pub struct InviteOutcome {
     pub refused: Vec<(String, String)>,
 }
 
+/// How JSON bodies are sent: Slack warns `missing_charset` on every call without the charset.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 /// The `event_type` of the metadata Loopbot tags its own posts with.
 pub const POST_EVENT_TYPE: &str = "loopbot_post";
 
@@ -109,6 +113,8 @@ pub struct SlackApi {
     succeeded: Arc<AtomicU64>,
     /// This job run may repeat an earlier one that Slack acted on: look before posting.
     retrying: bool,
+    /// Where each call's duration and each failure by method and error are counted.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -142,7 +148,17 @@ impl SlackApi {
             pacer,
             succeeded: Arc::new(AtomicU64::new(0)),
             retrying: false,
+            metrics: None,
         })
+    }
+
+    /// Counts every call's duration (`loopbot_slack_call_duration_seconds`) and failure
+    /// (`loopbot_slack_errors_total`) in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> SlackApi {
+        SlackApi {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 
     /// A handle for one job run: it counts its own successful calls, and when the run may
@@ -177,7 +193,8 @@ impl SlackApi {
             .http
             .post(format!("{}/{method}", self.base_url))
             .bearer_auth(self.token.expose())
-            .json(body);
+            .header(reqwest::header::CONTENT_TYPE, JSON_CONTENT_TYPE)
+            .body(body.to_string());
         self.send(method, channel, request).await
     }
 
@@ -203,6 +220,46 @@ impl SlackApi {
     /// Sends a request; returns Slack's JSON answer whether `ok` is true or false. A 429
     /// closes the method's (or channel's) budget for everyone until `Retry-After`.
     async fn send(
+        &self,
+        method: &str,
+        channel: Option<&str>,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Value, SlackError> {
+        let started = std::time::Instant::now();
+        let result = self.send_timed(method, channel, request).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.observe(
+                "loopbot_slack_call_duration_seconds",
+                label("method", method),
+                started.elapsed().as_secs_f64(),
+            );
+            let error = match &result {
+                Ok(answer) if answer.get("ok").and_then(Value::as_bool) == Some(true) => None,
+                Ok(answer) => Some(
+                    answer
+                        .get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown_error")
+                        .to_string(),
+                ),
+                Err(e) => Some(error_label(e)),
+            };
+            if let Some(error) = error {
+                metrics.inc(
+                    "loopbot_slack_errors_total",
+                    label("method", method).and("error", &error),
+                );
+            }
+        }
+        if let Ok(answer) = &result
+            && let Some(warnings) = answer.pointer("/response_metadata/warnings")
+        {
+            tracing::warn!(method, %warnings, "Slack answered with warnings");
+        }
+        result
+    }
+
+    async fn send_timed(
         &self,
         method: &str,
         channel: Option<&str>,
@@ -562,7 +619,8 @@ impl SlackApi {
         let response = self
             .http
             .post(response_url)
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, JSON_CONTENT_TYPE)
+            .body(body.to_string())
             .send()
             .await
             .map_err(|e| SlackError::Unavailable(describe_transport_error(&e)))?;
@@ -673,6 +731,26 @@ fn next_cursor(answer: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+/// The `error` label of a call that got no usable answer.
+fn error_label(e: &SlackError) -> String {
+    match e {
+        SlackError::RateLimited { .. } => "ratelimited".into(),
+        SlackError::Api { code, .. } => code.clone(),
+        SlackError::Paced { .. } => "paced".into(),
+        SlackError::Unavailable(why) if why.starts_with("HTTP ") => {
+            format!(
+                "http_{}",
+                why.trim_start_matches("HTTP ")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+            )
+        }
+        SlackError::Unavailable(why) if why == "timed out" => "timeout".into(),
+        SlackError::Unavailable(_) => "unreachable".into(),
+    }
 }
 
 fn describe_transport_error(e: &reqwest::Error) -> String {

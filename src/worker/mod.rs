@@ -56,8 +56,21 @@ pub async fn run_one(state: &AppState) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ran)
 }
 
-/// Runs a claimed job and records what happened.
+/// Runs a claimed job and records what happened, in a span naming the job, its kind and its
+/// loop (every log line of the run carries them).
 async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "job",
+        job = claimed.id,
+        kind = %claimed.kind,
+        loop_id = claimed.loop_id,
+        attempt = claimed.attempts
+    );
+    run_claimed_in_span(state, claimed).instrument(span).await
+}
+
+async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
     // A run after the first may repeat one that Slack acted on: posts look before they post.
@@ -284,13 +297,36 @@ pub async fn take_back_own_work(state: &AppState) -> anyhow::Result<u64> {
     Ok(taken)
 }
 
+/// Who the audit log names for a purge by `LOOPBOT_RETAIN`.
+pub const RETENTION_ACTOR: &str = "loopbot-retention";
+
 /// Forgets what is no longer needed: event receipts older than Slack's longest retry horizon
-/// (delayed events: 24 h), and finished jobs older than a week.
+/// (delayed events: 24 h), finished jobs older than a week, and, with `LOOPBOT_RETAIN`, the
+/// candidate data of loops decided longer ago than that (as `loopbot purge` does, free pages
+/// included).
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     const DAY_MS: i64 = 24 * 3600 * 1000;
     let now = state.clock.now_ms();
     db::receipts::prune(&state.db, now - 2 * DAY_MS).await?;
     db::jobs::prune_done(&state.db, now - 7 * DAY_MS).await?;
+    if let Some(retain) = state.settings.retain {
+        let retain_ms = i64::try_from(retain.as_millis()).unwrap_or(i64::MAX / 2);
+        let due = db::purge::due(&state.db, now.saturating_sub(retain_ms)).await?;
+        if !due.is_empty() {
+            let purged = db::purge::purge_all(&state.db, &due, RETENTION_ACTOR, now).await?;
+            db::scrub_free_pages(&state.db).await?;
+            for _ in 0..purged {
+                state
+                    .metrics
+                    .inc("loopbot_loops_purged_total", label("by", "retention"));
+            }
+            tracing::info!(
+                loops = purged,
+                retain = %humantime::format_duration(retain),
+                "purged the candidate data of loops decided longer ago than LOOPBOT_RETAIN"
+            );
+        }
+    }
     if let Some(pacer) = state.slack.pacer() {
         pacer.prune();
     }

@@ -16,6 +16,17 @@ pub fn csv_field(value: &str) -> Cow<'_, str> {
     }
 }
 
+/// A text cell a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) gets a leading `'`, which spreadsheets show as text. Numbers, times
+/// and the JSON columns are written as they are.
+pub fn neutralise_formula(text: &str) -> Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// How a typed value reads in a CSV cell: null is empty, arrays are space separated, objects
 /// are JSON text.
 pub fn csv_text(value: &Value) -> String {
@@ -53,6 +64,7 @@ pub fn csv(rows: &Rows) -> String {
                 .enumerate()
                 .map(|(i, v)| match v {
                     Value::Array(_) if as_json.get(i) == Some(&true) => v.to_string(),
+                    Value::String(text) => neutralise_formula(text).into_owned(),
                     _ => csv_text(v),
                 })
                 .collect(),
@@ -108,5 +120,28 @@ mod tests {
         assert_eq!(csv(&rows), "a,b\r\n\"x, y\",\r\n\"say \"\"hi\"\"\",2\r\n");
         let json = serde_json::to_string(&rows).unwrap();
         assert_eq!(json, r#"[{"a":"x, y","b":null},{"a":"say \"hi\"","b":2}]"#);
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_as_a_formula_is_neutralised() {
+        for (text, cell) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "\"'\rcmd\""),
+            ("a=b", "a=b"),
+            ("Ada", "Ada"),
+        ] {
+            let rows = Rows {
+                columns: &["a", "n"],
+                rows: vec![vec![text.into(), (-5).into()]],
+            };
+            assert_eq!(csv(&rows), format!("a,n\r\n{cell},-5\r\n"), "{text:?}");
+        }
     }
 }

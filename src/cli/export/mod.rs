@@ -24,7 +24,7 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::settings::Settings;
 
-pub use csv::{csv, csv_field, csv_text};
+pub use csv::{csv, csv_field, csv_text, neutralise_formula};
 pub use document::{DecisionDoc, Document, LoopDoc, ScorecardDoc, SkipDoc, StageDoc, document};
 pub use rows::{Rows, rows};
 pub use snapshot::{Snapshot, load};
@@ -86,9 +86,10 @@ impl Table {
 /// Checks the flags that do not need the database.
 pub fn check(args: &ExportArgs) -> anyhow::Result<()> {
     if args.format == Format::Csv && args.table.is_none() && args.out.is_none() {
-        anyhow::bail!(
-            "--format csv writes one table to stdout: add --table (loops, stages, scorecards, skips or decisions), or --out DIR to write all five"
-        );
+        return Err(crate::cli::UsageError(
+            "--format csv writes one table to stdout: add --table (loops, stages, scorecards, skips or decisions), or --out DIR to write all five".into(),
+        )
+        .into());
     }
     Ok(())
 }
@@ -179,9 +180,26 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    std::fs::write(&partial, text)
+    write_private(&partial, text)
         .and_then(|()| std::fs::rename(&partial, path))
         .with_context(|| format!("--out: cannot write {}", path.display()))
+}
+
+/// Exports hold every scorecard's evidence: only their owner may read them (`0600`).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    // An older file keeps its mode when opened: make it private too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -91,9 +91,13 @@ impl SocketMode {
         let first_url = match api.open_socket_url().await {
             Ok(url) => Some(url),
             Err(SlackError::Api { code, .. }) => {
-                anyhow::bail!(
-                    "SLACK_APP_TOKEN: Slack refused the app-level token (`{code}`); create one with the connections:write scope under Basic Information → App-Level Tokens, and turn Socket Mode on"
-                )
+                return Err(crate::settings::SettingsError {
+                    variable: "SLACK_APP_TOKEN",
+                    problem: format!(
+                        "Slack refused the app-level token (`{code}`); create one with the connections:write scope under Basic Information → App-Level Tokens, and turn Socket Mode on"
+                    ),
+                }
+                .into());
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open a Socket Mode connection yet; retrying");
