@@ -352,7 +352,7 @@ async fn withdrawn_is_final_and_a_decided_loop_reopens_with_a_reason_until_archi
     assert!(
         say(&world, &app, HIRING_MANAGER, "reopen")
             .await
-            .contains("<reason>")
+            .contains("&lt;reason&gt;")
     );
     let ok = say(
         &world,

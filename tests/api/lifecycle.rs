@@ -117,7 +117,11 @@ async fn skip_by_command_is_for_the_owners_and_leaves_a_record() {
     assert!(unknown.to_string().contains("There is no stage `painting`"));
     assert!(unknown.to_string().contains("`technical-screen`"));
     let usage = command_in_loop(&world, &app, HIRING_MANAGER, "skip coding").await;
-    assert!(usage.to_string().contains("<reason>"));
+    assert!(usage.to_string().contains("&lt;reason&gt;"));
+    assert!(
+        !usage.to_string().contains("<reason>"),
+        "escaped for mrkdwn"
+    );
     assert_eq!(skipped(&app).await, 0);
 
     let ok = command_in_loop(

@@ -1,6 +1,7 @@
 //! The command list.
 
 use super::*;
+use crate::slack::mrkdwn::escape;
 
 pub const HELP_COMMANDS: &[(&str, &str)] = &[
     (
@@ -37,13 +38,32 @@ pub const HELP_COMMANDS: &[(&str, &str)] = &[
 /// The command list, optionally after a note (such as why the input was not understood).
 pub fn help(note: Option<&str>) -> Message {
     let mut lines = Vec::new();
+    // The note may quote what someone typed, and `<stage>` would read as a Slack link: both
+    // are escaped for mrkdwn.
     if let Some(note) = note {
-        lines.push(note.to_string());
+        lines.push(escape(note));
         lines.push(String::new());
     }
     lines.push("*Loopbot runs structured interview loops.* Commands:".to_string());
     for (usage, what) in HELP_COMMANDS {
-        lines.push(format!("• `{usage}` — {what}"));
+        lines.push(format!("• `{}` — {}", escape(usage), escape(what)));
     }
     Message::plain(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_quoted_input_are_escaped_for_mrkdwn() {
+        let m = help(Some("I didn't understand `<!here> & <@U1>`."));
+        assert!(
+            m.text.contains("`/loop skip &lt;stage&gt; &lt;reason&gt;`"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("`&lt;!here&gt; &amp; &lt;@U1&gt;`"));
+        assert!(!m.text.contains("<stage>") && !m.text.contains("<!here>"));
+    }
 }
