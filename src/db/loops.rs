@@ -317,7 +317,7 @@ pub async fn record_step(
             vec![],
         ),
         Provisioned::RubricPosted { position, ts } => (
-            "UPDATE stages SET rubric_ts = $4 WHERE loop_id = $1 AND position = $3 AND $2 IS NOT NULL",
+            "UPDATE stages SET rubric_ts = $4 WHERE loop_id = $1 AND position = CAST($3 AS BIGINT) AND $2 IS NOT NULL",
             vec![position.to_string(), ts.to_string()],
         ),
         Provisioned::SummaryPosted { ts } => (
