@@ -3,7 +3,7 @@
 //! transaction, and how a job can fail.
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -301,14 +301,14 @@ impl Job {
     }
 
     /// Queues the job in the caller's transaction, to run now.
-    pub async fn enqueue(&self, db: impl SqliteExecutor<'_>, now: UnixMillis) -> sqlx::Result<()> {
+    pub async fn enqueue(&self, db: impl AnyExecutor<'_>, now: UnixMillis) -> sqlx::Result<()> {
         self.enqueue_at(db, now, now).await
     }
 
     /// Queues the job in the caller's transaction, to run at `run_at`.
     pub async fn enqueue_at(
         &self,
-        db: impl SqliteExecutor<'_>,
+        db: impl AnyExecutor<'_>,
         run_at: UnixMillis,
         now: UnixMillis,
     ) -> sqlx::Result<()> {

@@ -133,8 +133,8 @@ pub struct ServeArgs {
     /// Serve /metrics on this address instead of the main listener (e.g. 127.0.0.1:9100).
     #[arg(long, env = "LOOPBOT_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
-    /// The SQLite database, created and migrated on start: sqlite://loopbot.db (relative) or
-    /// sqlite:///var/lib/loopbot/loopbot.db (absolute).
+    /// The database, migrated on start: sqlite://loopbot.db (relative, created when missing),
+    /// sqlite:///var/lib/loopbot/loopbot.db (absolute) or postgres://user:pass@host/db.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -582,12 +582,14 @@ fn parse_api_url(value: &str) -> Result<String, SettingsError> {
 fn parse_database_url(value: &str) -> Result<String, SettingsError> {
     let path = value
         .strip_prefix("sqlite://")
-        .or_else(|| value.strip_prefix("sqlite:"));
+        .or_else(|| value.strip_prefix("sqlite:"))
+        .or_else(|| value.strip_prefix("postgres://"))
+        .or_else(|| value.strip_prefix("postgresql://"));
     match path {
         Some(path) if !path.is_empty() => Ok(value.to_string()),
         _ => Err(problem(
             "DATABASE_URL",
-            "expected sqlite://loopbot.db (relative) or sqlite:///var/lib/loopbot/loopbot.db (absolute)",
+            "expected sqlite://loopbot.db (relative), sqlite:///var/lib/loopbot/loopbot.db (absolute) or postgres://user:password@host/database",
         )),
     }
 }
@@ -800,7 +802,7 @@ mod tests {
             ("SLACK_BOT_TOKEN", "", "missing"),
             ("SLACK_BOT_TOKEN", "xoxp-user", "xoxb-"),
             ("SLACK_API_URL", "not a url", "URL"),
-            ("DATABASE_URL", "postgres://x", "sqlite://"),
+            ("DATABASE_URL", "mysql://x", "sqlite://"),
             ("LOOPBOT_LISTEN", "3000", "address"),
             ("LOOPBOT_FEEDBACK_DUE", "soon", "not a duration"),
             ("LOOPBOT_REMIND_EVERY", "0s", "longer than zero"),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
@@ -161,14 +161,16 @@ impl AppState {
 /// A write transaction that wakes the worker when it commits. Derefs to the connection, so
 /// `&mut *change` goes wherever an executor is taken.
 pub struct Change {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     wake: Arc<Notify>,
 }
 
 impl Change {
     /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
     /// tick.
-    pub async fn commit(self) -> sqlx::Result<()> {
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        // On PostgreSQL the other replicas' workers wake too (delivered at commit).
+        db::notify_work(&mut self.tx).await?;
         self.tx.commit().await?;
         self.wake.notify_one();
         Ok(())
@@ -176,14 +178,14 @@ impl Change {
 }
 
 impl Deref for Change {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
         &self.tx
     }
 }
 
 impl DerefMut for Change {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 }

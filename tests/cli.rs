@@ -355,7 +355,7 @@ fn exit_codes_tell_usage_configuration_and_runtime_failures_apart() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
     // Configuration: a bad setting.
-    let output = run(&["jobs"], &[("DATABASE_URL", "postgres://x")]);
+    let output = run(&["jobs"], &[("DATABASE_URL", "mysql://x")]);
     assert_eq!(output.status.code(), Some(78));
     let output = run(
         &["serve"],

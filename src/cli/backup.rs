@@ -28,6 +28,13 @@ pub struct BackupArgs {
 
 /// Writes a consistent copy of `db` to `path` (replacing it when `force`); returns its size.
 pub async fn backup(db: &db::Db, path: &Path, force: bool) -> anyhow::Result<u64> {
+    if db::Backend::of(db) == db::Backend::Postgres {
+        return Err(crate::cli::UsageError(
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump --format=custom (see the README)"
+                .to_string(),
+        )
+        .into());
+    }
     if path.exists() && !force {
         return Err(crate::cli::UsageError(format!(
             "{}: already exists (add --force to replace it)",

@@ -1,12 +1,12 @@
 //! The audit record: who changed what in a loop, and when.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
 
 pub async fn record(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     actor_id: &str,
     action: &str,
@@ -14,7 +14,7 @@ pub async fn record(
     at: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (loop_id, actor_id, action, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO audit_log (loop_id, actor_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(loop_id)
     .bind(actor_id)
@@ -34,12 +34,9 @@ pub struct AuditEntry {
     pub at: UnixMillis,
 }
 
-pub async fn for_loop(
-    db: impl SqliteExecutor<'_>,
-    loop_id: LoopId,
-) -> sqlx::Result<Vec<AuditEntry>> {
+pub async fn for_loop(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<AuditEntry>> {
     sqlx::query_as(
-        "SELECT actor_id, action, detail, at FROM audit_log WHERE loop_id = ?1 ORDER BY id",
+        "SELECT actor_id, action, detail, at FROM audit_log WHERE loop_id = $1 ORDER BY id",
     )
     .bind(loop_id)
     .fetch_all(db)
@@ -48,12 +45,12 @@ pub async fn for_loop(
 
 /// The newest entry of `action` in the loop: (who, detail).
 pub async fn latest(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     action: &str,
 ) -> sqlx::Result<Option<(String, String)>> {
     sqlx::query_as(
-        "SELECT actor_id, detail FROM audit_log WHERE loop_id = ?1 AND action = ?2
+        "SELECT actor_id, detail FROM audit_log WHERE loop_id = $1 AND action = $2
           ORDER BY id DESC LIMIT 1",
     )
     .bind(loop_id)

@@ -1,7 +1,7 @@
 //! Reads for `loopbot export`: every loop with its stages, panels, skips and all scorecard
 //! versions, as flat rows. Run them in one transaction for a consistent snapshot.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -30,6 +30,7 @@ pub struct LoopRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StageRow {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub stage_key: String,
     pub name: String,
@@ -40,6 +41,7 @@ pub struct StageRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InterviewerRow {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub user_id: String,
 }
@@ -47,6 +49,7 @@ pub struct InterviewerRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SkipRow {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub reason: String,
     pub skipped_by: String,
@@ -58,10 +61,12 @@ pub struct SkipRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScorecardRow {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub interviewer_id: String,
     pub version: i64,
-    pub current: bool,
+    /// 1 for the latest version (an integer: the same on both backends).
+    pub current: i64,
     pub overall: i64,
     /// JSON object: criterion key → score.
     pub ratings: String,
@@ -74,7 +79,7 @@ pub struct ScorecardRow {
     pub red_flags: String,
 }
 
-pub async fn loops(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<LoopRow>> {
+pub async fn loops(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<LoopRow>> {
     sqlx::query_as(
         "SELECT id, candidate_name, role, rubric_id, status, coordinator_id, hiring_manager_id,
                 channel_id, channel_name, created_at, decision, decision_rationale, decided_by,
@@ -85,7 +90,7 @@ pub async fn loops(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<LoopRow>> {
     .await
 }
 
-pub async fn stages(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<StageRow>> {
+pub async fn stages(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<StageRow>> {
     sqlx::query_as(
         "SELECT loop_id, position, stage_key, name, interview_at, scorecards_purged
            FROM stages ORDER BY loop_id, position",
@@ -94,16 +99,16 @@ pub async fn stages(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<StageRow>> 
     .await
 }
 
-pub async fn interviewers(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<InterviewerRow>> {
+pub async fn interviewers(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<InterviewerRow>> {
     sqlx::query_as(
         "SELECT loop_id, position, user_id FROM stage_interviewers
-          ORDER BY loop_id, position, rowid",
+          ORDER BY loop_id, position, seq",
     )
     .fetch_all(db)
     .await
 }
 
-pub async fn skips(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SkipRow>> {
+pub async fn skips(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<SkipRow>> {
     sqlx::query_as(
         "SELECT loop_id, position, reason, skipped_by, skipped_at FROM stage_skips
           ORDER BY loop_id, position",
@@ -113,12 +118,13 @@ pub async fn skips(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SkipRow>> {
 }
 
 /// Every version of every scorecard, by loop, stage, interviewer, version.
-pub async fn scorecards(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ScorecardRow>> {
+pub async fn scorecards(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<ScorecardRow>> {
     sqlx::query_as(
         "SELECT s.loop_id, s.position, s.interviewer_id, s.version,
-                s.version = (SELECT MAX(l.version) FROM scorecards l
+                CASE WHEN s.version = (SELECT MAX(l.version) FROM scorecards l
                               WHERE l.loop_id = s.loop_id AND l.position = s.position
-                                AND l.interviewer_id = s.interviewer_id) AS current,
+                                AND l.interviewer_id = s.interviewer_id)
+                     THEN 1 ELSE 0 END AS current,
                 s.overall, s.ratings, s.evidence, s.concerns, s.submitted_at, s.not_assessed,
                 s.red_flags
            FROM scorecards s

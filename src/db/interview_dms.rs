@@ -1,7 +1,7 @@
 //! The `interview_dms` table: briefs before interviews and nudges after them, each queued
 //! exactly once.
 
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -9,6 +9,7 @@ use crate::domain::interview_loop::LoopId;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InterviewDm {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub user_id: String,
     /// `brief` or `nudge`.
@@ -20,21 +21,21 @@ pub struct InterviewDm {
 /// In the caller's transaction: the loop's unsent messages become exactly `wanted`. Messages
 /// already queued stay queued (a row wanted again is not sent again).
 pub async fn replace_unsent(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     loop_id: LoopId,
     wanted: &[InterviewDm],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM interview_dms WHERE loop_id = ?1 AND queued_at IS NULL")
+    sqlx::query("DELETE FROM interview_dms WHERE loop_id = $1 AND queued_at IS NULL")
         .bind(loop_id)
         .execute(&mut *tx)
         .await?;
     for dm in wanted {
         sqlx::query(
             "INSERT INTO interview_dms (loop_id, position, user_id, kind, interview_at, send_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(dm.loop_id)
-        .bind(dm.position)
+        .bind(i64::from(dm.position))
         .bind(&dm.user_id)
         .bind(&dm.kind)
         .bind(dm.interview_at)
@@ -47,13 +48,13 @@ pub async fn replace_unsent(
 
 /// Messages due by `now` and not yet queued, oldest first.
 pub async fn due(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: UnixMillis,
     limit: i64,
 ) -> sqlx::Result<Vec<InterviewDm>> {
     sqlx::query_as(
         "SELECT loop_id, position, user_id, kind, interview_at, send_at FROM interview_dms
-          WHERE queued_at IS NULL AND send_at <= ?1 ORDER BY send_at LIMIT ?2",
+          WHERE queued_at IS NULL AND send_at <= $1 ORDER BY send_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
@@ -63,17 +64,17 @@ pub async fn due(
 
 /// Marks a message queued; false when another sweep got there first.
 pub async fn claim(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     dm: &InterviewDm,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE interview_dms SET queued_at = ?6
-          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND kind = ?4
-            AND interview_at = ?5 AND queued_at IS NULL",
+        "UPDATE interview_dms SET queued_at = $6
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND kind = $4
+            AND interview_at = $5 AND queued_at IS NULL",
     )
     .bind(dm.loop_id)
-    .bind(dm.position)
+    .bind(i64::from(dm.position))
     .bind(&dm.user_id)
     .bind(&dm.kind)
     .bind(dm.interview_at)

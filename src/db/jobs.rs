@@ -3,7 +3,7 @@
 //! short lease, renewed while the job runs, lets another worker take over the job of a worker
 //! that died.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -30,13 +30,13 @@ pub struct ClaimedJob {
 
 /// Returns whether a job was inserted (false when its dedupe key already exists).
 pub async fn enqueue(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     job: &NewJob,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(&job.kind)
@@ -55,18 +55,19 @@ pub async fn enqueue(
 /// it runs once more when done. If it ran before, it is queued again, but not earlier than
 /// `min_gap_ms` after its last run, so a burst of changes makes one update per gap.
 pub async fn enqueue_refresh(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     job: &NewJob,
     now: UnixMillis,
     min_gap_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (dedupe_key) DO UPDATE SET
              rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.rerun END,
              run_at = CASE WHEN jobs.state IN ('done', 'failed')
-                           THEN MAX(excluded.run_at, jobs.updated_at + ?7) ELSE jobs.run_at END,
+                           THEN CASE WHEN excluded.run_at > jobs.updated_at + $7
+                                      THEN excluded.run_at ELSE jobs.updated_at + $7 END ELSE jobs.run_at END,
              attempts = CASE WHEN jobs.state IN ('done', 'failed') THEN 0 ELSE jobs.attempts END,
              state = CASE WHEN jobs.state IN ('done', 'failed') THEN 'queued' ELSE jobs.state END",
     )
@@ -85,46 +86,71 @@ pub async fn enqueue_refresh(
 /// Claims the next due job for `worker`: queued and due, or running with an expired lease (its
 /// worker died). A loop's jobs run one at a time: a job whose loop has another job running
 /// (under a live lease) waits, so a loop's messages go out in order.
+///
+/// SQLite lets one writer in at a time, so the single UPDATE is atomic across processes. On
+/// PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED` (two replicas never take
+/// the same job) and claims are serialized by a transaction-scoped advisory lock, so the
+/// "one running job per loop" check sees every claim committed before it.
 pub async fn claim_due(
-    db: impl SqliteExecutor<'_>,
+    db: &super::Db,
     now: UnixMillis,
     lease_ms: i64,
     worker: &str,
 ) -> sqlx::Result<Option<ClaimedJob>> {
-    sqlx::query_as(
-        "UPDATE jobs
-            SET state = 'running', attempts = attempts + 1, locked_until = ?1 + ?2,
-                locked_by = ?3, updated_at = ?1
+    const CLAIM: &str = "UPDATE jobs
+            SET state = 'running', attempts = attempts + 1, locked_until = $1 + $2,
+                locked_by = $3, updated_at = $1
           WHERE id = (SELECT j.id FROM jobs j
-                       WHERE ((j.state = 'queued' AND j.run_at <= ?1)
-                           OR (j.state = 'running' AND j.locked_until <= ?1
-                               AND j.locked_by IS NOT ?3))
+                       WHERE ((j.state = 'queued' AND j.run_at <= $1)
+                           OR (j.state = 'running' AND j.locked_until <= $1
+                               AND j.locked_by IS DISTINCT FROM $3))
                          AND (j.loop_id IS NULL OR NOT EXISTS (
                               SELECT 1 FROM jobs r
                                WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                                 AND r.locked_until > ?1))
+                                 AND r.locked_until > $1))
                        ORDER BY j.run_at, j.id
-                       LIMIT 1)
-         RETURNING id, kind, loop_id, payload, attempts",
-    )
-    .bind(now)
-    .bind(lease_ms)
-    .bind(worker)
-    .fetch_optional(db)
-    .await
+                       LIMIT 1";
+    const RETURNING: &str = ") RETURNING id, kind, loop_id, payload, attempts";
+    match super::Backend::of(db) {
+        super::Backend::Sqlite => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM}{RETURNING}")))
+                .bind(now)
+                .bind(lease_ms)
+                .bind(worker)
+                .fetch_optional(db)
+                .await
+        }
+        super::Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(super::CLAIM_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let claimed = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{CLAIM} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
+            )))
+            .bind(now)
+            .bind(lease_ms)
+            .bind(worker)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(claimed)
+        }
+    }
 }
 
 /// Renews the leases of every job `worker` is running: called while they run, so only the
 /// jobs of a worker that stopped renewing (it died) expire.
 pub async fn renew_leases(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     worker: &str,
     now: UnixMillis,
     lease_ms: i64,
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
-        "UPDATE jobs SET locked_until = ?2 + ?3
-          WHERE state = 'running' AND locked_by = ?1",
+        "UPDATE jobs SET locked_until = $2 + $3
+          WHERE state = 'running' AND locked_by = $1",
     )
     .bind(worker)
     .bind(now)
@@ -135,7 +161,7 @@ pub async fn renew_leases(
 }
 
 /// Who holds running jobs now (for taking back the work of a process that restarted).
-pub async fn lease_holders(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<String>> {
+pub async fn lease_holders(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT DISTINCT locked_by FROM jobs WHERE state = 'running' AND locked_by IS NOT NULL",
     )
@@ -146,14 +172,14 @@ pub async fn lease_holders(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Stri
 /// Puts the running jobs of `holder` (a worker known to be gone) back in the queue, to run
 /// now; the interrupted run is not counted as an attempt.
 pub async fn release_held_by(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     holder: &str,
     now: UnixMillis,
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, locked_by = NULL,
-                attempts = MAX(attempts - 1, 0), updated_at = ?2
-          WHERE state = 'running' AND locked_by = ?1",
+        "UPDATE jobs SET state = 'queued', run_at = $2, locked_until = NULL, locked_by = NULL,
+                attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
+          WHERE state = 'running' AND locked_by = $1",
     )
     .bind(holder)
     .bind(now)
@@ -165,17 +191,17 @@ pub async fn release_held_by(
 /// Marks a job done, or queues it again `rerun_gap_ms` from now if it was asked for again
 /// while it ran.
 pub async fn complete(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     now: UnixMillis,
     rerun_gap_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE jobs SET state = CASE rerun WHEN 1 THEN 'queued' ELSE 'done' END,
-                run_at = CASE rerun WHEN 1 THEN ?2 + ?3 ELSE run_at END,
+                run_at = CASE rerun WHEN 1 THEN $2 + $3 ELSE run_at END,
                 attempts = CASE rerun WHEN 1 THEN 0 ELSE attempts END,
-                rerun = 0, locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = ?2
-          WHERE id = ?1",
+                rerun = 0, locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2
+          WHERE id = $1",
     )
     .bind(id)
     .bind(now)
@@ -199,7 +225,7 @@ pub enum Attempts {
 
 /// Puts a claimed job back in the queue to run at `run_at`.
 pub async fn requeue(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     run_at: UnixMillis,
     error: &str,
@@ -212,12 +238,12 @@ pub async fn requeue(
         Attempts::RestartAtOne => 2,
     };
     sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?2, locked_until = NULL, locked_by = NULL,
-                last_error = ?3,
-                attempts = CASE ?5 WHEN 0 THEN attempts WHEN 1 THEN MAX(attempts - 1, 0)
+        "UPDATE jobs SET state = 'queued', run_at = $2, locked_until = NULL, locked_by = NULL,
+                last_error = $3,
+                attempts = CASE $5 WHEN 0 THEN attempts WHEN 1 THEN CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
                                    ELSE 1 END,
-                updated_at = ?4
-          WHERE id = ?1",
+                updated_at = $4
+          WHERE id = $1",
     )
     .bind(id)
     .bind(run_at)
@@ -230,15 +256,15 @@ pub async fn requeue(
 }
 
 pub async fn give_up(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     error: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL, last_error = ?2,
-                updated_at = ?3
-          WHERE id = ?1",
+        "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL, last_error = $2,
+                updated_at = $3
+          WHERE id = $1",
     )
     .bind(id)
     .bind(error)
@@ -249,8 +275,8 @@ pub async fn give_up(
 }
 
 /// Forgets finished jobs last touched before `older_than` (the table would grow forever).
-pub async fn prune_done(db: impl SqliteExecutor<'_>, older_than: UnixMillis) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1")
+pub async fn prune_done(db: impl AnyExecutor<'_>, older_than: UnixMillis) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
         .bind(older_than)
         .execute(db)
         .await?;
@@ -258,7 +284,7 @@ pub async fn prune_done(db: impl SqliteExecutor<'_>, older_than: UnixMillis) -> 
 }
 
 /// Number of jobs per state, for /metrics.
-pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn count_by_state(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
         .fetch_all(db)
         .await
@@ -266,10 +292,10 @@ pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(St
 
 /// When the oldest queued job that is due by `now` was due (how far the worker lags behind).
 pub async fn oldest_due_at(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: UnixMillis,
 ) -> sqlx::Result<Option<UnixMillis>> {
-    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= ?1")
+    sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at <= $1")
         .bind(now)
         .fetch_one(db)
         .await
@@ -277,7 +303,7 @@ pub async fn oldest_due_at(
 
 /// When the next queued job is due, or the next lease runs out (a dead worker's job can be
 /// taken over then), so an idle worker knows how long it may sleep.
-pub async fn next_due_at(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<UnixMillis>> {
+pub async fn next_due_at(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<UnixMillis>> {
     sqlx::query_scalar(
         "SELECT MIN(CASE state WHEN 'queued' THEN run_at ELSE locked_until END)
            FROM jobs WHERE state IN ('queued', 'running')",
@@ -296,9 +322,9 @@ pub struct JobRow {
 }
 
 /// Every job of a loop, oldest first (for tests and operators).
-pub async fn for_loop(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<JobRow>> {
+pub async fn for_loop(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(
-        "SELECT id, kind, state, attempts, last_error FROM jobs WHERE loop_id = ?1 ORDER BY id",
+        "SELECT id, kind, state, attempts, last_error FROM jobs WHERE loop_id = $1 ORDER BY id",
     )
     .bind(loop_id)
     .fetch_all(db)
@@ -306,8 +332,8 @@ pub async fn for_loop(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Res
 }
 
 /// Why a job last failed.
-pub async fn last_error(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar::<_, Option<String>>("SELECT last_error FROM jobs WHERE id = ?1")
+pub async fn last_error(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, Option<String>>("SELECT last_error FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
@@ -315,8 +341,8 @@ pub async fn last_error(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Op
 }
 
 /// Cancels a queued (not running) job by its dedupe key, in the caller's transaction.
-pub async fn cancel_queued(db: impl SqliteExecutor<'_>, dedupe_key: &str) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM jobs WHERE dedupe_key = ?1 AND state = 'queued'")
+pub async fn cancel_queued(db: impl AnyExecutor<'_>, dedupe_key: &str) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM jobs WHERE dedupe_key = $1 AND state = 'queued'")
         .bind(dedupe_key)
         .execute(db)
         .await

@@ -2,7 +2,7 @@
 //! running and failed jobs) and the requeueing of failed jobs. The worker's own statements are
 //! in [`super::jobs`].
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -39,14 +39,14 @@ pub struct RequeuedJob {
 
 /// Queued, running and failed jobs (`state` picks one of them), oldest first.
 pub async fn pending(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     state: Option<&str>,
 ) -> sqlx::Result<Vec<PendingJob>> {
     sqlx::query_as(
         "SELECT id, kind, loop_id, state, run_at, attempts, locked_by, locked_until, last_error,
                 created_at, updated_at
            FROM jobs
-          WHERE state IN ('queued', 'running', 'failed') AND (?1 IS NULL OR state = ?1)
+          WHERE state IN ('queued', 'running', 'failed') AND ($1 IS NULL OR state = $1)
           ORDER BY created_at, id",
     )
     .bind(state)
@@ -55,8 +55,8 @@ pub async fn pending(
 }
 
 /// The state of one job; `None` when there is no such job.
-pub async fn state_of(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT state FROM jobs WHERE id = ?1")
+pub async fn state_of(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
@@ -66,14 +66,14 @@ pub async fn state_of(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Opti
 /// `last_error` is kept until the job runs again. `None` when the job does not exist or is
 /// not failed (then nothing changes).
 pub async fn requeue_failed(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     now: UnixMillis,
 ) -> sqlx::Result<Option<RequeuedJob>> {
     sqlx::query_as(
-        "UPDATE jobs SET state = 'queued', run_at = ?2, attempts = 0, locked_by = NULL,
-                locked_until = NULL, updated_at = ?2
-          WHERE id = ?1 AND state = 'failed'
+        "UPDATE jobs SET state = 'queued', run_at = $2, attempts = 0, locked_by = NULL,
+                locked_until = NULL, updated_at = $2
+          WHERE id = $1 AND state = 'failed'
          RETURNING id, kind, loop_id",
     )
     .bind(id)
@@ -84,12 +84,12 @@ pub async fn requeue_failed(
 
 /// [`requeue_failed`] for every failed job; returns them by id.
 pub async fn requeue_all_failed(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: UnixMillis,
 ) -> sqlx::Result<Vec<RequeuedJob>> {
     let mut requeued: Vec<RequeuedJob> = sqlx::query_as(
-        "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, locked_by = NULL,
-                locked_until = NULL, updated_at = ?1
+        "UPDATE jobs SET state = 'queued', run_at = $1, attempts = 0, locked_by = NULL,
+                locked_until = NULL, updated_at = $1
           WHERE state = 'failed'
          RETURNING id, kind, loop_id",
     )

@@ -1,6 +1,6 @@
 //! Loops, their stages and panels, and the Slack objects provisioned for them.
 
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{
@@ -11,7 +11,7 @@ use crate::domain::start_form::NewLoop;
 /// Stores a new loop. Returns `None` when a loop was already stored for this start form
 /// (`source_view_id`): a repeated submission has one effect.
 pub async fn insert(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     new: &NewLoop,
     source_view_id: &str,
     now: UnixMillis,
@@ -19,7 +19,7 @@ pub async fn insert(
     let id: Option<LoopId> = sqlx::query_scalar(
         "INSERT INTO loops (source_view_id, candidate_name, rubric_id, role, coordinator_id,
                             hiring_manager_id, origin_channel_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          ON CONFLICT (source_view_id) DO NOTHING
          RETURNING id",
     )
@@ -37,22 +37,24 @@ pub async fn insert(
     for stage in &new.stages {
         sqlx::query(
             "INSERT INTO stages (loop_id, position, stage_key, name, interview_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
-        .bind(stage.position)
+        .bind(i64::from(stage.position))
         .bind(&stage.key)
         .bind(&stage.name)
         .bind(stage.interview_at)
         .execute(&mut *tx)
         .await?;
-        for user in &stage.interviewers {
+        for (seq, user) in (0_i64..).zip(&stage.interviewers) {
             sqlx::query(
-                "INSERT INTO stage_interviewers (loop_id, position, user_id) VALUES (?1, ?2, ?3)",
+                "INSERT INTO stage_interviewers (loop_id, position, user_id, seq)
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
-            .bind(stage.position)
+            .bind(i64::from(stage.position))
             .bind(user)
+            .bind(seq)
             .execute(&mut *tx)
             .await?;
         }
@@ -72,11 +74,11 @@ struct LoopRow {
     status: String,
     channel_name: Option<String>,
     channel_id: Option<String>,
-    members_invited: bool,
-    topic_set: bool,
+    members_invited: i64,
+    topic_set: i64,
     summary_ts: Option<String>,
-    summary_pinned: bool,
-    confirmation_sent: bool,
+    summary_pinned: i64,
+    confirmation_sent: i64,
     created_at: UnixMillis,
     decision: Option<String>,
     decision_rationale: Option<String>,
@@ -91,6 +93,7 @@ struct LoopRow {
 #[derive(sqlx::FromRow)]
 struct PartRow {
     kind: i64,
+    #[sqlx(try_from = "i64")]
     position: u32,
     text1: Option<String>,
     text2: Option<String>,
@@ -109,12 +112,12 @@ macro_rules! loop_columns {
 
 pub async fn get<'c, E>(db: E, id: LoopId) -> sqlx::Result<Option<InterviewLoop>>
 where
-    E: SqliteExecutor<'c> + Copy,
+    E: AnyExecutor<'c> + Copy,
 {
     let row: Option<LoopRow> = sqlx::query_as(concat!(
         "SELECT ",
         loop_columns!(),
-        " FROM loops WHERE id = ?1"
+        " FROM loops WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -127,12 +130,12 @@ where
 
 pub async fn find_by_channel<'c, E>(db: E, channel_id: &str) -> sqlx::Result<Option<InterviewLoop>>
 where
-    E: SqliteExecutor<'c> + Copy,
+    E: AnyExecutor<'c> + Copy,
 {
     let row: Option<LoopRow> = sqlx::query_as(concat!(
         "SELECT ",
         loop_columns!(),
-        " FROM loops WHERE channel_id = ?1"
+        " FROM loops WHERE channel_id = $1"
     ))
     .bind(channel_id)
     .fetch_optional(db)
@@ -145,14 +148,11 @@ where
 
 /// [`get`] inside the caller's transaction (sees its uncommitted changes, holds no second
 /// connection).
-pub async fn get_in(
-    conn: &mut SqliteConnection,
-    id: LoopId,
-) -> sqlx::Result<Option<InterviewLoop>> {
+pub async fn get_in(conn: &mut AnyConnection, id: LoopId) -> sqlx::Result<Option<InterviewLoop>> {
     let row: Option<LoopRow> = sqlx::query_as(concat!(
         "SELECT ",
         loop_columns!(),
-        " FROM loops WHERE id = ?1"
+        " FROM loops WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -165,23 +165,23 @@ pub async fn get_in(
 
 async fn with_stages<'c, E>(db: E, row: LoopRow) -> sqlx::Result<InterviewLoop>
 where
-    E: SqliteExecutor<'c>,
+    E: AnyExecutor<'c>,
 {
     // Stages, panels, skips and warnings in one round trip: each row is one of them, told
     // apart by `kind` (every statement costs a hop to SQLite's connection thread).
     let parts: Vec<PartRow> = sqlx::query_as(
         "SELECT 0 AS kind, position, stage_key AS text1, name AS text2, interview_at AS number,
                 rubric_ts AS text3, 0 AS seq
-           FROM stages WHERE loop_id = ?1
+           FROM stages WHERE loop_id = $1
          UNION ALL
-         SELECT 1, position, user_id, NULL, NULL, NULL, rowid
-           FROM stage_interviewers WHERE loop_id = ?1
+         SELECT 1, position, user_id, NULL, NULL, NULL, seq
+           FROM stage_interviewers WHERE loop_id = $1
          UNION ALL
          SELECT 2, position, reason, skipped_by, skipped_at, NULL, 0
-           FROM stage_skips WHERE loop_id = ?1
+           FROM stage_skips WHERE loop_id = $1
          UNION ALL
          SELECT 3, position, NULL, NULL, NULL, NULL, 0
-           FROM skip_warnings WHERE loop_id = ?1
+           FROM skip_warnings WHERE loop_id = $1
          ORDER BY kind, position, seq",
     )
     .bind(row.id)
@@ -256,11 +256,11 @@ where
         status: LoopStatus::parse(&row.status).unwrap_or(LoopStatus::Open),
         channel_name: row.channel_name,
         channel_id: row.channel_id,
-        members_invited: row.members_invited,
-        topic_set: row.topic_set,
+        members_invited: row.members_invited != 0,
+        topic_set: row.topic_set != 0,
         summary_ts: row.summary_ts,
-        summary_pinned: row.summary_pinned,
-        confirmation_sent: row.confirmation_sent,
+        summary_pinned: row.summary_pinned != 0,
+        confirmation_sent: row.confirmation_sent != 0,
         created_at: row.created_at,
         stages,
     })
@@ -291,48 +291,48 @@ pub enum Provisioned<'a> {
 }
 
 pub async fn record_step(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     step: Provisioned<'_>,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    // Every statement binds ?1 = loop id and ?2 = now, then the step's own values.
+    // Every statement binds $1 = loop id and $2 = now, then the step's own values.
     let (sql, values): (&str, Vec<String>) = match step {
         Provisioned::ChannelIntended { name } => (
-            "UPDATE loops SET pending_channel_name = ?3, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET pending_channel_name = $3, updated_at = $2 WHERE id = $1",
             vec![name.to_string()],
         ),
         Provisioned::Channel { id: channel, name } => (
-            "UPDATE loops SET channel_id = ?3, channel_name = ?4, pending_channel_name = NULL,
-                    updated_at = ?2
-              WHERE id = ?1",
+            "UPDATE loops SET channel_id = $3, channel_name = $4, pending_channel_name = NULL,
+                    updated_at = $2
+              WHERE id = $1",
             vec![channel.to_string(), name.to_string()],
         ),
         Provisioned::MembersInvited => (
-            "UPDATE loops SET members_invited = 1, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET members_invited = 1, updated_at = $2 WHERE id = $1",
             vec![],
         ),
         Provisioned::TopicSet => (
-            "UPDATE loops SET topic_set = 1, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET topic_set = 1, updated_at = $2 WHERE id = $1",
             vec![],
         ),
         Provisioned::RubricPosted { position, ts } => (
-            "UPDATE stages SET rubric_ts = ?4 WHERE loop_id = ?1 AND position = ?3 AND ?2 IS NOT NULL",
+            "UPDATE stages SET rubric_ts = $4 WHERE loop_id = $1 AND position = CAST($3 AS BIGINT) AND $2 IS NOT NULL",
             vec![position.to_string(), ts.to_string()],
         ),
         Provisioned::SummaryPosted { ts } => (
-            "UPDATE loops SET summary_ts = ?3, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET summary_ts = $3, updated_at = $2 WHERE id = $1",
             vec![ts.to_string()],
         ),
         Provisioned::SummaryPinned => (
-            "UPDATE loops SET summary_pinned = 1, updated_at = ?2 WHERE id = ?1",
+            "UPDATE loops SET summary_pinned = 1, updated_at = $2 WHERE id = $1",
             vec![],
         ),
         Provisioned::ConfirmationSent => (
             "UPDATE loops SET confirmation_sent = 1,
                     status = CASE status WHEN 'provisioning' THEN 'open' ELSE status END,
-                    updated_at = ?2
-              WHERE id = ?1",
+                    updated_at = $2
+              WHERE id = $1",
             vec![],
         ),
     };
@@ -344,8 +344,8 @@ pub async fn record_step(
     Ok(())
 }
 
-pub async fn status(db: impl SqliteExecutor<'_>, id: LoopId) -> sqlx::Result<Option<LoopStatus>> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM loops WHERE id = ?1")
+pub async fn status(db: impl AnyExecutor<'_>, id: LoopId) -> sqlx::Result<Option<LoopStatus>> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM loops WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -353,12 +353,12 @@ pub async fn status(db: impl SqliteExecutor<'_>, id: LoopId) -> sqlx::Result<Opt
 }
 
 pub async fn set_status(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     status: LoopStatus,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE loops SET status = ?2, updated_at = ?3 WHERE id = ?1")
+    sqlx::query("UPDATE loops SET status = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(status.as_str())
         .bind(now)
@@ -371,15 +371,15 @@ pub async fn set_status(
 /// Records the decision: a final one sets the loop `decided`, Hold keeps it open (a later
 /// decision replaces the Hold). `false` if a final decision was already recorded.
 pub async fn record_decision(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     decision: &Decision,
 ) -> sqlx::Result<bool> {
     let without: Vec<String> = decision.without.iter().map(u32::to_string).collect();
     let result = sqlx::query(
-        "UPDATE loops SET status = ?7, decision = ?2, decision_rationale = ?3,
-                decided_by = ?4, decided_at = ?5, decided_without = ?6, updated_at = ?5
-          WHERE id = ?1 AND status IN ('open', 'provisioning')",
+        "UPDATE loops SET status = $7, decision = $2, decision_rationale = $3,
+                decided_by = $4, decided_at = $5, decided_without = $6, updated_at = $5
+          WHERE id = $1 AND status IN ('open', 'provisioning')",
     )
     .bind(id)
     .bind(decision.outcome.as_str())
@@ -399,16 +399,12 @@ pub async fn record_decision(
 
 /// Reopens a loop with a final decision whose channel is not archived: the decision is cleared
 /// (the audit log keeps it) and a new round starts. `false` if it was not in that state.
-pub async fn reopen(
-    db: impl SqliteExecutor<'_>,
-    id: LoopId,
-    now: UnixMillis,
-) -> sqlx::Result<bool> {
+pub async fn reopen(db: impl AnyExecutor<'_>, id: LoopId, now: UnixMillis) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "UPDATE loops SET status = 'open', decision = NULL, decision_rationale = NULL,
                 decided_by = NULL, decided_at = NULL, decided_without = NULL,
-                cycle = cycle + 1, updated_at = ?2
-          WHERE id = ?1 AND status = 'decided' AND archived_at IS NULL",
+                cycle = cycle + 1, updated_at = $2
+          WHERE id = $1 AND status = 'decided' AND archived_at IS NULL",
     )
     .bind(id)
     .bind(now)
@@ -418,17 +414,13 @@ pub async fn reopen(
 }
 
 /// Records a deliberate skip; `false` if the stage was already skipped.
-pub async fn insert_skip(
-    db: impl SqliteExecutor<'_>,
-    id: LoopId,
-    skip: &Skip,
-) -> sqlx::Result<bool> {
+pub async fn insert_skip(db: impl AnyExecutor<'_>, id: LoopId, skip: &Skip) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "INSERT INTO stage_skips (loop_id, position, reason, skipped_by, skipped_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (loop_id, position) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (loop_id, position) DO NOTHING",
     )
     .bind(id)
-    .bind(skip.position)
+    .bind(i64::from(skip.position))
     .bind(&skip.reason)
     .bind(&skip.skipped_by)
     .bind(skip.skipped_at)
@@ -438,8 +430,8 @@ pub async fn insert_skip(
 }
 
 /// The order of interviews the channel was last told about (see the `order_noted` column).
-pub async fn order_noted(conn: &mut SqliteConnection, id: LoopId) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT order_noted FROM loops WHERE id = ?1")
+pub async fn order_noted(conn: &mut AnyConnection, id: LoopId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT order_noted FROM loops WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
@@ -447,11 +439,11 @@ pub async fn order_noted(conn: &mut SqliteConnection, id: LoopId) -> sqlx::Resul
 }
 
 pub async fn set_order_noted(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: LoopId,
     order: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE loops SET order_noted = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE loops SET order_noted = $2 WHERE id = $1")
         .bind(id)
         .bind(order)
         .execute(&mut *conn)
@@ -461,18 +453,18 @@ pub async fn set_order_noted(
 
 /// Notes that a missing-stage warning is due; `false` if one was already given for the stage.
 pub async fn insert_warning(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     position: u32,
     cause: &str,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (loop_id, position) DO NOTHING",
     )
     .bind(id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(cause)
     .bind(now)
     .execute(db)
@@ -482,44 +474,46 @@ pub async fn insert_warning(
 
 /// The cause of a stage's warning, once given.
 pub async fn warning_cause(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     position: u32,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT cause FROM skip_warnings WHERE loop_id = ?1 AND position = ?2")
+    sqlx::query_scalar("SELECT cause FROM skip_warnings WHERE loop_id = $1 AND position = $2")
         .bind(id)
-        .bind(position)
+        .bind(i64::from(position))
         .fetch_optional(db)
         .await
 }
 
 /// Replaces a stage's panel and time. Returns the people newly added.
 pub async fn set_panel(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     id: LoopId,
     position: u32,
     interviewers: &[String],
     interview_at: Option<UnixMillis>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE stages SET interview_at = ?3 WHERE loop_id = ?1 AND position = ?2")
+    sqlx::query("UPDATE stages SET interview_at = $3 WHERE loop_id = $1 AND position = $2")
         .bind(id)
-        .bind(position)
+        .bind(i64::from(position))
         .bind(interview_at)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM stage_interviewers WHERE loop_id = ?1 AND position = ?2")
+    sqlx::query("DELETE FROM stage_interviewers WHERE loop_id = $1 AND position = $2")
         .bind(id)
-        .bind(position)
+        .bind(i64::from(position))
         .execute(&mut *tx)
         .await?;
-    for user in interviewers {
+    for (seq, user) in (0_i64..).zip(interviewers) {
         sqlx::query(
-            "INSERT INTO stage_interviewers (loop_id, position, user_id) VALUES (?1, ?2, ?3)
+            "INSERT INTO stage_interviewers (loop_id, position, user_id, seq)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
-        .bind(position)
+        .bind(i64::from(position))
         .bind(user)
+        .bind(seq)
         .execute(&mut *tx)
         .await?;
     }
@@ -528,19 +522,19 @@ pub async fn set_panel(
 
 /// The channel was archived (or unarchived, `at = None`) outside Loopbot.
 pub async fn set_archived(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     at: Option<UnixMillis>,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE loops SET archived_at = ?2,
+        "UPDATE loops SET archived_at = $2,
                 status = CASE
                     WHEN status = 'decided' THEN status
-                    WHEN ?2 IS NULL THEN 'open'
+                    WHEN $2 IS NULL THEN 'open'
                     ELSE 'closed' END,
-                updated_at = ?3
-          WHERE id = ?1",
+                updated_at = $3
+          WHERE id = $1",
     )
     .bind(id)
     .bind(at)
@@ -551,12 +545,12 @@ pub async fn set_archived(
 }
 
 pub async fn set_channel_name(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
     name: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE loops SET channel_name = ?2, updated_at = ?3 WHERE id = ?1")
+    sqlx::query("UPDATE loops SET channel_name = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(name)
         .bind(now)
@@ -566,15 +560,12 @@ pub async fn set_channel_name(
 }
 
 /// Ids of loops not yet decided or closed in which `user` has a part, newest first.
-pub async fn open_loop_ids_for(
-    db: impl SqliteExecutor<'_>,
-    user: &str,
-) -> sqlx::Result<Vec<LoopId>> {
+pub async fn open_loop_ids_for(db: impl AnyExecutor<'_>, user: &str) -> sqlx::Result<Vec<LoopId>> {
     sqlx::query_scalar(
         "SELECT id FROM loops
           WHERE status IN ('provisioning', 'open')
-            AND (coordinator_id = ?1 OR hiring_manager_id = ?1
-                 OR id IN (SELECT loop_id FROM stage_interviewers WHERE user_id = ?1))
+            AND (coordinator_id = $1 OR hiring_manager_id = $1
+                 OR id IN (SELECT loop_id FROM stage_interviewers WHERE user_id = $1))
           ORDER BY created_at DESC, id DESC
           LIMIT 20",
     )
@@ -584,10 +575,10 @@ pub async fn open_loop_ids_for(
 }
 
 pub async fn id_by_channel(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     channel_id: &str,
 ) -> sqlx::Result<Option<LoopId>> {
-    sqlx::query_scalar("SELECT id FROM loops WHERE channel_id = ?1")
+    sqlx::query_scalar("SELECT id FROM loops WHERE channel_id = $1")
         .bind(channel_id)
         .fetch_optional(db)
         .await
@@ -595,10 +586,10 @@ pub async fn id_by_channel(
 
 /// The channel name a loop was about to create when its last provisioning run stopped.
 pub async fn pending_channel_name(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: LoopId,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar::<_, Option<String>>("SELECT pending_channel_name FROM loops WHERE id = ?1")
+    sqlx::query_scalar::<_, Option<String>>("SELECT pending_channel_name FROM loops WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await

@@ -1,5 +1,11 @@
 //! Storage. Every SQL statement lives below this module; functions take an executor (a pool
 //! or a transaction) and return domain types.
+//!
+//! Two backends behind sqlx's `Any` driver: SQLite (the default: one file, one process) and
+//! PostgreSQL (several replicas on one database). A statement is written once, in the subset
+//! both dialects share (`$N` placeholders, `ON CONFLICT`, `CASE` instead of two-argument
+//! `MAX`, integers for flags, no `rowid`); where they must differ (opening a write, claiming a
+//! job, waking other replicas) the code asks [`Backend::of`].
 
 pub mod audit;
 pub mod export;
@@ -14,43 +20,163 @@ pub mod receipts;
 pub mod reminders;
 pub mod scorecards;
 
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Executor};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
-pub type Db = SqlitePool;
+pub type Db = AnyPool;
 
-/// Opens (creating if missing) and migrates the database: WAL, a busy timeout, foreign keys on.
+/// Which database `DATABASE_URL` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// From a `DATABASE_URL`: `postgres://` or `postgresql://` is PostgreSQL, anything else
+    /// SQLite.
+    pub fn from_url(database_url: &str) -> Backend {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// The backend a pool was opened on.
+    pub fn of(db: &Db) -> Backend {
+        Backend::from_url(db.connect_options().database_url.as_str())
+    }
+}
+
+/// The channel a committed change notifies on PostgreSQL, so every replica's worker wakes.
+pub const WAKE_CHANNEL: &str = "loopbot_work";
+
+/// The advisory lock every write transaction takes on PostgreSQL: one writer at a time, as on
+/// SQLite, so a use case that reads, decides and writes cannot interleave with another.
+const WRITE_LOCK: i64 = 0x0100_bb07;
+/// The advisory lock a job claim takes on PostgreSQL (claims do not wait for writes).
+pub(crate) const CLAIM_LOCK: i64 = 0x0100_bb08;
+
+/// Opens and migrates the database. SQLite: created if missing, WAL, a busy timeout, foreign
+/// keys on. PostgreSQL: the database must exist; migrations-postgres/ is applied.
 pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
-    create_private(database_url)?;
-    let options = SqliteConnectOptions::from_str(database_url)
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot be used: {e}"))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    // Two connections: SQLite has one writer at a time, and more connections only make
-    // writers wait on each other in SQLite's busy handler (measured: slower, with a long tail).
-    let pool = SqlitePoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot open the database: {e}"))?;
-    sqlx::migrate!("./migrations")
-        .run(&pool)
+    sqlx::any::install_default_drivers();
+    let pool = match Backend::from_url(database_url) {
+        Backend::Sqlite => {
+            create_private(database_url)?;
+            let url = sqlite_url(database_url);
+            // Two connections: SQLite has one writer at a time, and more connections only make
+            // writers wait on each other in SQLite's busy handler (measured: slower, with a
+            // long tail).
+            AnyPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(Duration::from_secs(5))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+        }
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(database_url)
+                .await
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot open the database: {e}"))?;
+    migrate(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot apply migrations: {e}"))?;
     Ok(pool)
 }
 
-/// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so a use case that
-/// reads, decides and writes cannot interleave with another writer.
-pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    db.begin_with("BEGIN IMMEDIATE").await
+async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    match Backend::of(db) {
+        Backend::Sqlite => sqlx::migrate!("./migrations").run(db).await,
+        Backend::Postgres => sqlx::migrate!("./migrations-postgres").run(db).await,
+    }
+}
+
+/// A SQLite URL that creates the file when missing (`mode=rwc`), keeping any options given.
+fn sqlite_url(database_url: &str) -> String {
+    if database_url.contains("mode=") {
+        database_url.to_string()
+    } else if database_url.contains('?') {
+        format!("{database_url}&mode=rwc")
+    } else {
+        format!("{database_url}?mode=rwc")
+    }
+}
+
+/// A transaction that takes the write lock at once, so a use case that reads, decides and
+/// writes cannot interleave with another writer: `BEGIN IMMEDIATE` on SQLite, a
+/// transaction-scoped advisory lock on PostgreSQL (held by one replica at a time).
+pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, Any>> {
+    match Backend::of(db) {
+        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// On PostgreSQL, tells every replica's worker (at commit) that work was queued; nothing on
+/// SQLite, where one process owns the file and wakes its own worker.
+pub async fn notify_work(tx: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+    if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {WAKE_CHANNEL}")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, listens for [`notify_work`] from any replica and wakes this process's worker;
+/// reconnects when the connection drops. Nothing on SQLite.
+pub fn listen_for_work(database_url: &str, wake: Arc<Notify>) -> Option<JoinHandle<()>> {
+    if Backend::from_url(database_url) != Backend::Postgres {
+        return None;
+    }
+    let url = database_url.to_string();
+    Some(tokio::spawn(async move {
+        loop {
+            match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(WAKE_CHANNEL).await {
+                        tracing::warn!(error = %e, "cannot LISTEN for work from other replicas");
+                    } else {
+                        while listener.recv().await.is_ok() {
+                            wake.notify_one();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN for work"),
+            }
+            // A lost connection may have lost a notification: look for work, then retry.
+            wake.notify_one();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
 }
 
 /// 200 from /healthz needs this to answer.
@@ -93,19 +219,35 @@ fn create_private(database_url: &str) -> anyhow::Result<()> {
 
 /// Writes a consistent, compact copy of the database to the file `path` (`VACUUM INTO`: one
 /// read transaction, so writers go on meanwhile). The file is created `0600` first.
+/// PostgreSQL has its own tools for this: the error says to use `pg_dump`.
 pub async fn backup_into(db: &Db, path: &str) -> anyhow::Result<()> {
+    if Backend::of(db) == Backend::Postgres {
+        anyhow::bail!(
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump (see the README), not loopbot backup"
+        );
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?;
-    sqlx::query("VACUUM INTO ?1").bind(path).execute(db).await?;
+    sqlx::query("VACUUM INTO $1").bind(path).execute(db).await?;
     Ok(())
 }
 
 /// After deleting personal data: rewrites the database so the deleted text is gone from its
 /// free pages too, and empties the write-ahead log, which still holds the old pages.
+/// On PostgreSQL, `VACUUM FULL` rewrites the tables that held candidate text into new files, so
+/// the deleted rows are not left in dead tuples.
 pub async fn scrub_free_pages(db: &Db) -> sqlx::Result<()> {
+    if Backend::of(db) == Backend::Postgres {
+        sqlx::query(
+            "VACUUM FULL scorecards, scorecard_drafts, stages, loops, stage_skips, audit_log",
+        )
+        .execute(db)
+        .await?;
+        return Ok(());
+    }
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(db)
         .await?;

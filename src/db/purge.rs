@@ -1,6 +1,6 @@
 //! Writes for `loopbot purge`: remove a decided loop's candidate data, keep its counts.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -11,10 +11,10 @@ pub const PURGED_NAME: &str = "Purged candidate";
 pub const PURGED_REASON: &str = "[purged]";
 
 /// Loops decided before `before` (unix ms) that are not purged yet, oldest decision first.
-pub async fn due(db: impl SqliteExecutor<'_>, before: UnixMillis) -> sqlx::Result<Vec<LoopId>> {
+pub async fn due(db: impl AnyExecutor<'_>, before: UnixMillis) -> sqlx::Result<Vec<LoopId>> {
     sqlx::query_scalar(
         "SELECT id FROM loops
-          WHERE decided_at IS NOT NULL AND decided_at < ?1 AND purged_at IS NULL
+          WHERE decided_at IS NOT NULL AND decided_at < $1 AND purged_at IS NULL
           ORDER BY decided_at, id",
     )
     .bind(before)
@@ -23,13 +23,13 @@ pub async fn due(db: impl SqliteExecutor<'_>, before: UnixMillis) -> sqlx::Resul
 }
 
 /// Keeps, per stage, how many interviewers had a (current) scorecard.
-pub async fn count_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
+pub async fn count_scorecards(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE stages
             SET scorecards_purged = scorecards_purged
                 + (SELECT COUNT(DISTINCT s.interviewer_id) FROM scorecards s
                     WHERE s.loop_id = stages.loop_id AND s.position = stages.position)
-          WHERE loop_id = ?1",
+          WHERE loop_id = $1",
     )
     .bind(loop_id)
     .execute(db)
@@ -38,9 +38,9 @@ pub async fn count_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> s
 }
 
 /// Deletes every unsubmitted scorecard draft of the loop.
-pub async fn delete_drafts(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
+pub async fn delete_drafts(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
     Ok(
-        sqlx::query("DELETE FROM scorecard_drafts WHERE loop_id = ?1")
+        sqlx::query("DELETE FROM scorecard_drafts WHERE loop_id = $1")
             .bind(loop_id)
             .execute(db)
             .await?
@@ -49,8 +49,8 @@ pub async fn delete_drafts(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx
 }
 
 /// Deletes every version of every scorecard of the loop.
-pub async fn delete_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM scorecards WHERE loop_id = ?1")
+pub async fn delete_scorecards(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM scorecards WHERE loop_id = $1")
         .bind(loop_id)
         .execute(db)
         .await?
@@ -61,15 +61,15 @@ pub async fn delete_scorecards(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> 
 /// decision, who made it and when are kept) and marks the loop purged. Returns false when the
 /// loop was already purged.
 pub async fn scrub_loop(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE loops
-            SET candidate_name = ?2, channel_name = NULL, decision_rationale = NULL,
-                purged_at = ?3, updated_at = ?3
-          WHERE id = ?1 AND purged_at IS NULL",
+            SET candidate_name = $2, channel_name = NULL, decision_rationale = NULL,
+                purged_at = $3, updated_at = $3
+          WHERE id = $1 AND purged_at IS NULL",
     )
     .bind(loop_id)
     .bind(PURGED_NAME)
@@ -79,8 +79,8 @@ pub async fn scrub_loop(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn scrub_skips(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE stage_skips SET reason = ?2 WHERE loop_id = ?1")
+pub async fn scrub_skips(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
+    sqlx::query("UPDATE stage_skips SET reason = $2 WHERE loop_id = $1")
         .bind(loop_id)
         .bind(PURGED_REASON)
         .execute(db)
@@ -89,8 +89,8 @@ pub async fn scrub_skips(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::
 }
 
 /// Audit details may quote the candidate; the entries themselves (who, what, when) are kept.
-pub async fn scrub_audit(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE audit_log SET detail = '' WHERE loop_id = ?1")
+pub async fn scrub_audit(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<()> {
+    sqlx::query("UPDATE audit_log SET detail = '' WHERE loop_id = $1")
         .bind(loop_id)
         .execute(db)
         .await?;
@@ -100,13 +100,13 @@ pub async fn scrub_audit(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::
 /// Purges one loop's candidate data in the caller's transaction, recording `actor` in the
 /// audit log. Returns false (and changes nothing) when it was purged already.
 pub async fn purge_loop(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     loop_id: LoopId,
     actor: &str,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let purged: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = ?1")
+        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = $1")
             .bind(loop_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -126,11 +126,11 @@ pub async fn purge_loop(
 
 /// The loop `target` names: its number, its channel's id, or its channel's name (with or
 /// without `#`).
-pub async fn find(db: impl SqliteExecutor<'_>, target: &str) -> sqlx::Result<Option<LoopId>> {
+pub async fn find(db: impl AnyExecutor<'_>, target: &str) -> sqlx::Result<Option<LoopId>> {
     let target = target.trim().trim_start_matches('#');
     sqlx::query_scalar(
         "SELECT id FROM loops
-          WHERE CAST(id AS TEXT) = ?1 OR channel_id = ?1 OR channel_name = ?1
+          WHERE CAST(id AS TEXT) = $1 OR channel_id = $1 OR channel_name = $1
           ORDER BY id LIMIT 1",
     )
     .bind(target)
@@ -139,9 +139,9 @@ pub async fn find(db: impl SqliteExecutor<'_>, target: &str) -> sqlx::Result<Opt
 }
 
 /// Whether the loop is purged already, or `None` when there is no such loop.
-pub async fn is_purged(db: impl SqliteExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Option<bool>> {
+pub async fn is_purged(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Option<bool>> {
     let purged: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = ?1")
+        sqlx::query_scalar("SELECT purged_at FROM loops WHERE id = $1")
             .bind(loop_id)
             .fetch_optional(db)
             .await?;

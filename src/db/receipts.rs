@@ -1,17 +1,17 @@
 //! Inbound idempotency: Slack retries an event with the same `event_id`; it has one effect.
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 
 /// Records `key`; returns `false` when it was seen before.
 pub async fn record_once(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     key: &str,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "INSERT INTO slack_receipts (receipt_key, received_at) VALUES (?1, ?2)
+        "INSERT INTO slack_receipts (receipt_key, received_at) VALUES ($1, $2)
          ON CONFLICT (receipt_key) DO NOTHING",
     )
     .bind(key)
@@ -22,8 +22,8 @@ pub async fn record_once(
 }
 
 /// Receipts older than Slack's retry horizon are no longer needed.
-pub async fn prune(db: impl SqliteExecutor<'_>, older_than: UnixMillis) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM slack_receipts WHERE received_at < ?1")
+pub async fn prune(db: impl AnyExecutor<'_>, older_than: UnixMillis) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM slack_receipts WHERE received_at < $1")
         .bind(older_than)
         .execute(db)
         .await?;

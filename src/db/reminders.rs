@@ -1,7 +1,7 @@
 //! Reminder state per (loop, stage, interviewer), the cached Slack time zones, and who has
 //! opened the App Home.
 
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -9,6 +9,7 @@ use crate::domain::interview_loop::LoopId;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReminderRow {
     pub loop_id: LoopId,
+    #[sqlx(try_from = "i64")]
     pub position: u32,
     pub user_id: String,
     pub due_at: UnixMillis,
@@ -21,10 +22,10 @@ pub struct ReminderRow {
 /// The sweep: reminders due now, oldest first. Served by the partial index `reminders_due`.
 pub const DUE_SQL: &str =
     "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
-   FROM reminders WHERE next_at IS NOT NULL AND next_at <= ?1 ORDER BY next_at LIMIT ?2";
+   FROM reminders WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at LIMIT $2";
 
 pub async fn due(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: UnixMillis,
     limit: i64,
 ) -> sqlx::Result<Vec<ReminderRow>> {
@@ -35,13 +36,10 @@ pub async fn due(
         .await
 }
 
-pub async fn for_loop(
-    db: impl SqliteExecutor<'_>,
-    loop_id: LoopId,
-) -> sqlx::Result<Vec<ReminderRow>> {
+pub async fn for_loop(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<ReminderRow>> {
     sqlx::query_as(
         "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
-           FROM reminders WHERE loop_id = ?1 ORDER BY position, user_id",
+           FROM reminders WHERE loop_id = $1 ORDER BY position, user_id",
     )
     .bind(loop_id)
     .fetch_all(db)
@@ -49,17 +47,17 @@ pub async fn for_loop(
 }
 
 pub async fn get(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
 ) -> sqlx::Result<Option<ReminderRow>> {
     sqlx::query_as(
         "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
-           FROM reminders WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3",
+           FROM reminders WHERE loop_id = $1 AND position = $2 AND user_id = $3",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .fetch_optional(db)
     .await
@@ -68,14 +66,14 @@ pub async fn get(
 /// Sets the due time of an assignment. A row not yet reminded (and not stopped) is chased
 /// from its new due time; one already reminded keeps its cadence.
 pub async fn upsert(
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     loop_id: LoopId,
     position: u32,
     user: &str,
     due_at: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO reminders (loop_id, position, user_id, due_at, next_at) VALUES (?1, ?2, ?3, ?4, ?4)
+        "INSERT INTO reminders (loop_id, position, user_id, due_at, next_at) VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (loop_id, position, user_id) DO UPDATE SET
              due_at = excluded.due_at,
              next_at = CASE WHEN reminders.stopped_reason IS NOT NULL THEN NULL
@@ -83,7 +81,7 @@ pub async fn upsert(
                             ELSE reminders.next_at END",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(due_at)
     .execute(db)
@@ -92,14 +90,14 @@ pub async fn upsert(
 }
 
 pub async fn delete(
-    db: &mut SqliteConnection,
+    db: &mut AnyConnection,
     loop_id: LoopId,
     position: u32,
     user: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM reminders WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3")
+    sqlx::query("DELETE FROM reminders WHERE loop_id = $1 AND position = $2 AND user_id = $3")
         .bind(loop_id)
-        .bind(position)
+        .bind(i64::from(position))
         .bind(user)
         .execute(db)
         .await?;
@@ -108,18 +106,18 @@ pub async fn delete(
 
 /// Stops chasing one person for one stage.
 pub async fn stop(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
     reason: &str,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE reminders SET next_at = NULL, stopped_reason = ?4
-          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND stopped_reason IS NULL",
+        "UPDATE reminders SET next_at = NULL, stopped_reason = $4
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND stopped_reason IS NULL",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(reason)
     .execute(db)
@@ -129,17 +127,17 @@ pub async fn stop(
 
 /// Stops chasing a whole stage (skipped) or, with `position = None`, a whole loop (decided).
 pub async fn stop_all(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: Option<u32>,
     reason: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE reminders SET next_at = NULL, stopped_reason = ?3
-          WHERE loop_id = ?1 AND (?2 IS NULL OR position = ?2) AND stopped_reason IS NULL",
+        "UPDATE reminders SET next_at = NULL, stopped_reason = $3
+          WHERE loop_id = $1 AND ($2 IS NULL OR position = $2) AND stopped_reason IS NULL",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(position.map(i64::from))
     .bind(reason)
     .execute(db)
     .await?;
@@ -149,17 +147,17 @@ pub async fn stop_all(
 /// Claims a due reminder: counts it and moves the next one `next_at` forward, if nobody else
 /// has claimed it since it was read. Returns whether this caller claimed it.
 pub async fn claim(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     row: &ReminderRow,
     next_at: Option<UnixMillis>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE reminders SET sent_count = sent_count + 1, next_at = ?5
-          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND next_at = ?4
+        "UPDATE reminders SET sent_count = sent_count + 1, next_at = $5
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND next_at = $4
             AND stopped_reason IS NULL",
     )
     .bind(row.loop_id)
-    .bind(row.position)
+    .bind(i64::from(row.position))
     .bind(&row.user_id)
     .bind(row.next_at)
     .bind(next_at)
@@ -170,18 +168,18 @@ pub async fn claim(
 
 /// Marks the escalation done; `false` if it was done before (it happens once).
 pub async fn mark_escalated(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE reminders SET escalated_at = ?4
-          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND escalated_at IS NULL",
+        "UPDATE reminders SET escalated_at = $4
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND escalated_at IS NULL",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(now)
     .execute(db)
@@ -191,11 +189,11 @@ pub async fn mark_escalated(
 
 /// A cached time zone, if fetched after `fresh_after`.
 pub async fn cached_tz(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     user: &str,
     fresh_after: UnixMillis,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT tz FROM user_profiles WHERE user_id = ?1 AND fetched_at >= ?2")
+    sqlx::query_scalar("SELECT tz FROM user_profiles WHERE user_id = $1 AND fetched_at >= $2")
         .bind(user)
         .bind(fresh_after)
         .fetch_optional(db)
@@ -203,13 +201,13 @@ pub async fn cached_tz(
 }
 
 pub async fn cache_tz(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     user: &str,
     tz: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO user_profiles (user_id, tz, fetched_at) VALUES (?1, ?2, ?3)
+        "INSERT INTO user_profiles (user_id, tz, fetched_at) VALUES ($1, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET tz = excluded.tz, fetched_at = excluded.fetched_at",
     )
     .bind(user)
@@ -221,12 +219,12 @@ pub async fn cache_tz(
 }
 
 pub async fn add_home_viewer(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     user: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO home_viewers (user_id, opened_at) VALUES (?1, ?2)
+        "INSERT INTO home_viewers (user_id, opened_at) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at",
     )
     .bind(user)
@@ -238,14 +236,14 @@ pub async fn add_home_viewer(
 
 /// The people of a loop (coordinator, hiring manager, panel) who have opened the App Home.
 pub async fn home_viewers_of_loop(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT user_id FROM home_viewers
-          WHERE user_id IN (SELECT coordinator_id FROM loops WHERE id = ?1
-                            UNION SELECT hiring_manager_id FROM loops WHERE id = ?1
-                            UNION SELECT user_id FROM stage_interviewers WHERE loop_id = ?1)
+          WHERE user_id IN (SELECT coordinator_id FROM loops WHERE id = $1
+                            UNION SELECT hiring_manager_id FROM loops WHERE id = $1
+                            UNION SELECT user_id FROM stage_interviewers WHERE loop_id = $1)
           ORDER BY user_id",
     )
     .bind(loop_id)
@@ -256,18 +254,18 @@ pub async fn home_viewers_of_loop(
 /// After a reminder went out at `sent_at`, the next one is not before `next_at` (a reminder
 /// that waited for working hours must not bring the following one closer).
 pub async fn push_next(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
     next_at: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE reminders SET next_at = MAX(next_at, ?4)
-          WHERE loop_id = ?1 AND position = ?2 AND user_id = ?3 AND next_at IS NOT NULL",
+        "UPDATE reminders SET next_at = CASE WHEN next_at > $4 THEN next_at ELSE $4 END
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND next_at IS NOT NULL",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(next_at)
     .execute(db)
@@ -278,14 +276,14 @@ pub async fn push_next(
 /// Resumes chasing what was stopped for `reason` (a reopened loop): the next reminder is due
 /// at the later of its due time and `now`.
 pub async fn resume(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     reason: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE reminders SET stopped_reason = NULL, next_at = MAX(due_at, ?3)
-          WHERE loop_id = ?1 AND stopped_reason = ?2",
+        "UPDATE reminders SET stopped_reason = NULL, next_at = CASE WHEN due_at > $3 THEN due_at ELSE $3 END
+          WHERE loop_id = $1 AND stopped_reason = $2",
     )
     .bind(loop_id)
     .bind(reason)

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -25,7 +25,7 @@ pub struct Stored {
 /// once (returns `None` the second time). Refused (also `None`) once the loop is decided.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_version(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
@@ -46,15 +46,15 @@ pub async fn insert_version(
         "INSERT INTO scorecards (loop_id, position, interviewer_id, version, overall, ratings,
                                  evidence, concerns, submission_key, submitted_at,
                                  not_assessed, red_flags)
-         SELECT ?1, ?2, ?3, COALESCE(MAX(version), 0) + 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+         SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11
            FROM scorecards
-          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3
-            AND NOT EXISTS (SELECT 1 FROM loops WHERE id = ?1 AND status = 'decided')
+          WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3
+            AND NOT EXISTS (SELECT 1 FROM loops WHERE id = $1 AND status = 'decided')
          ON CONFLICT (submission_key) DO NOTHING
          RETURNING id, version",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(body.overall.score())
     .bind(serde_json::to_string(&ratings).unwrap_or_default())
@@ -72,6 +72,7 @@ pub async fn insert_version(
 #[derive(sqlx::FromRow)]
 struct Row {
     loop_id: i64,
+    #[sqlx(try_from = "i64")]
     position: u32,
     interviewer_id: String,
     version: i64,
@@ -110,14 +111,14 @@ impl From<Row> for Scorecard {
 
 /// The current scorecard of every (stage, interviewer) of a loop, by stage then time.
 pub async fn latest_for_loop(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
 ) -> sqlx::Result<Vec<Scorecard>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT s.loop_id, s.position, s.interviewer_id, s.version, s.overall, s.ratings,
                 s.evidence, s.concerns, s.submitted_at, s.not_assessed, s.red_flags
            FROM scorecards s
-          WHERE s.loop_id = ?1
+          WHERE s.loop_id = $1
             AND s.version = (SELECT MAX(version) FROM scorecards l
                               WHERE l.loop_id = s.loop_id AND l.position = s.position
                                 AND l.interviewer_id = s.interviewer_id)
@@ -131,7 +132,7 @@ pub async fn latest_for_loop(
 
 /// The current scorecard of one interviewer for one stage.
 pub async fn latest(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
@@ -140,11 +141,11 @@ pub async fn latest(
         "SELECT loop_id, position, interviewer_id, version, overall, ratings, evidence, concerns,
                 submitted_at, not_assessed, red_flags
            FROM scorecards
-          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3
+          WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3
           ORDER BY version DESC LIMIT 1",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .fetch_optional(db)
     .await?;
@@ -153,13 +154,21 @@ pub async fn latest(
 
 /// Which stage, interviewer and version a stored scorecard row is.
 pub async fn identity(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
 ) -> sqlx::Result<Option<(u32, String, i64)>> {
-    sqlx::query_as("SELECT position, interviewer_id, version FROM scorecards WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    let row: Option<(i64, String, i64)> =
+        sqlx::query_as("SELECT position, interviewer_id, version FROM scorecards WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(position, interviewer, version)| {
+        (
+            u32::try_from(position).unwrap_or(u32::MAX),
+            interviewer,
+            version,
+        )
+    }))
 }
 
 /// A draft's typed state as stored (JSON). Unknown or missing fields read as empty.
@@ -211,7 +220,7 @@ impl From<DraftState> for ScorecardInput {
 /// Saves what `user` has typed into the scorecard form of stage `position`, replacing their
 /// earlier draft unless that one was saved later (requests can arrive out of order).
 pub async fn save_draft(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
@@ -221,14 +230,14 @@ pub async fn save_draft(
     sqlx::query(
         "INSERT INTO scorecard_drafts (loop_id, position, interviewer_id, based_on, state,
                                        updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (loop_id, position, interviewer_id) DO UPDATE
             SET based_on = excluded.based_on, state = excluded.state,
                 updated_at = excluded.updated_at
           WHERE excluded.updated_at >= scorecard_drafts.updated_at",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .bind(draft.based_on)
     .bind(state)
@@ -240,17 +249,17 @@ pub async fn save_draft(
 
 /// The draft of `user` for stage `position`, if they have one.
 pub async fn draft(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
 ) -> sqlx::Result<Option<ScorecardDraft>> {
     let row: Option<(i64, String, i64)> = sqlx::query_as(
         "SELECT based_on, state, updated_at FROM scorecard_drafts
-          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3",
+          WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .fetch_optional(db)
     .await?;
@@ -265,17 +274,17 @@ pub async fn draft(
 
 /// Discards the draft of `user` for stage `position` (their submission replaces it).
 pub async fn delete_draft(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     loop_id: LoopId,
     position: u32,
     user: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "DELETE FROM scorecard_drafts
-          WHERE loop_id = ?1 AND position = ?2 AND interviewer_id = ?3",
+          WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3",
     )
     .bind(loop_id)
-    .bind(position)
+    .bind(i64::from(position))
     .bind(user)
     .execute(db)
     .await?;

@@ -278,7 +278,7 @@ pub async fn reopen(
 /// In the caller's transaction: every view of the loop is redrawn (its stage posts, the
 /// summary, the App Home of its people) after a decision or a reopening.
 async fn redraw(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     l: &InterviewLoop,
     now: crate::clock::UnixMillis,
 ) -> sqlx::Result<()> {

@@ -82,7 +82,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
     Ok(())
 }
 
-async fn sqlx_loop_id(tx: &mut sqlx::SqliteConnection, channel: &str) -> sqlx::Result<Option<i64>> {
+async fn sqlx_loop_id(tx: &mut sqlx::AnyConnection, channel: &str) -> sqlx::Result<Option<i64>> {
     db::loops::id_by_channel(&mut *tx, channel).await
 }
 

@@ -1,6 +1,6 @@
 //! The App Home: published when someone opens it, and kept current while they use it.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -12,7 +12,7 @@ use crate::slack::views::{Owed, home_view};
 use crate::state::AppState;
 
 /// `app_home_opened`: remember the person and publish their view.
-pub async fn opened(tx: &mut SqliteConnection, user: &str, now: UnixMillis) -> sqlx::Result<()> {
+pub async fn opened(tx: &mut AnyConnection, user: &str, now: UnixMillis) -> sqlx::Result<()> {
     db::reminders::add_home_viewer(&mut *tx, user, now).await?;
     Job::PublishHome {
         user: user.to_string(),
@@ -24,7 +24,7 @@ pub async fn opened(tx: &mut SqliteConnection, user: &str, now: UnixMillis) -> s
 /// In the caller's transaction: re-publish the Home of everyone in the loop who uses it
 /// (as the loop stands in this transaction).
 pub async fn refresh_for(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     loop_id: LoopId,
     now: UnixMillis,
 ) -> sqlx::Result<()> {

@@ -5,7 +5,7 @@
 //! panel or times change and queued exactly once by the sweep; a changed time gets a new
 //! brief.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -32,7 +32,7 @@ fn ms(d: std::time::Duration) -> i64 {
 /// A brief whose interview has started, or a nudge whose scorecard is already due, is not
 /// planned.
 pub async fn plan(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     state: &AppState,
     loop_id: LoopId,
     rubric_id: &str,
@@ -85,7 +85,7 @@ pub async fn plan(
 /// acts on the stages whose status the clock has changed (the summary is redrawn; once a
 /// stage's feedback is due, the loop is checked for stages it moved on without).
 pub async fn queue_due(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     state: &AppState,
     now: UnixMillis,
     batch: i64,

@@ -2,7 +2,7 @@
 //! gets one quiet channel note per arrangement, when the loop starts or the panel changes,
 //! and never an alarm: a stage is only called missing once its own feedback time has passed.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -22,7 +22,7 @@ fn order_key(stages: &[&Stage]) -> String {
 /// In the caller's transaction (loop start, panel change): queues the note when `stages` are
 /// scheduled out of order in a way the channel has not been told about.
 pub async fn note_if_shuffled(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     loop_id: LoopId,
     stages: &[Stage],
     now: UnixMillis,

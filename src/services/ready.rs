@@ -3,7 +3,7 @@
 //! `LOOPBOT_DECIDE_WITHIN` of working time (in their own time zone and working days), they get
 //! one reminder and the coordinator is told. Once per round (a reopened loop starts a new one).
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -28,7 +28,7 @@ fn all_in(l: &InterviewLoop, progress: &LoopProgress) -> bool {
 /// In the transaction of a submission or a skip: when that makes every stage in, queues the
 /// message to the hiring manager and the later reminders (each once per round).
 pub async fn tell_if_ready(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     state: &AppState,
     loop_id: LoopId,
     now: UnixMillis,

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::db;
 use crate::db::reminders::ReminderRow;
@@ -30,7 +30,7 @@ fn ms(d: std::time::Duration) -> i64 {
 /// one row per scheduled (stage, interviewer); unscheduled stages and people no longer on
 /// the panel are not chased.
 pub async fn sync(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     state: &AppState,
     loop_id: LoopId,
     rubric_id: &str,
@@ -261,7 +261,7 @@ pub async fn remind(
 /// In the caller's transaction: one notice for the hiring manager and one for the coordinator
 /// (once when they are the same person), each sent in their own working hours.
 async fn notify_owners(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     l: &InterviewLoop,
     position: u32,
     user: &str,
@@ -440,7 +440,7 @@ pub async fn not_run_notice(
 
 /// Stops chasing: one person (submitted), a stage (skipped) or the whole loop (decided).
 pub async fn stop(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     loop_id: LoopId,
     position: Option<u32>,
     user: Option<&str>,

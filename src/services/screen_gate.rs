@@ -3,7 +3,7 @@
 //! with **Continue the loop** and **Stop here** (which opens the decision form).
 
 use anyhow::Context;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// In the transaction that stored a first scorecard for `position`: when that completes the
 /// screen (the first stage) of a loop with more stages, queues the question for each owner.
 pub async fn ask_if_screen_done(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     l: &InterviewLoop,
     position: u32,
     now: UnixMillis,

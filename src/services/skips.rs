@@ -2,7 +2,7 @@
 //! (by command or from the warning's button).
 
 use anyhow::Context;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// In the caller's transaction: one warning for each of `positions` not warned about before.
 pub async fn warn_missing(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     loop_id: LoopId,
     positions: &[u32],
     cause: &str,
@@ -58,7 +58,7 @@ pub async fn warn_missing(
 /// In the caller's transaction: warns, once per stage, about the stages the loop has moved on
 /// without as of `now` (see [`LoopProgress::missing_before_feedback`]).
 pub async fn check_missing(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     state: &AppState,
     l: &InterviewLoop,
     cause: &str,

@@ -9,6 +9,7 @@
 
 pub mod retry;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -38,9 +39,14 @@ pub enum Outcome {
     Idle,
 }
 
-/// Claims the next due job for this process, unless outbound work is paused.
+/// Claims the next due job for this process, unless outbound work is paused. The pause is read
+/// from the database each time, so a pause (or resume) by another replica holds here too.
 async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
-    if state.paused.load(std::sync::atomic::Ordering::SeqCst) {
+    let paused = db::flags::get(&state.db, db::flags::OUTBOUND_PAUSED).await?;
+    state
+        .paused
+        .store(paused.is_some(), std::sync::atomic::Ordering::SeqCst);
+    if paused.is_some() {
         return Ok(None);
     }
     let now = state.clock.now_ms();
@@ -338,6 +344,8 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
 /// `stop` turns true it claims nothing more and waits for the running jobs.
 pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
     tracing::info!(concurrency = state.settings.concurrency, "worker started");
+    // On PostgreSQL, work another replica queues wakes this worker too.
+    let listener = db::listen_for_work(&state.settings.database_url, Arc::clone(&state.wake));
     let mut running: JoinSet<()> = JoinSet::new();
     let mut last_sweep: Option<tokio::time::Instant> = None;
     let mut renew = tokio::time::interval(RENEW_EVERY);
@@ -407,6 +415,9 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         if renew_now {
             renew_leases(&state).await;
         }
+    }
+    if let Some(listener) = listener {
+        listener.abort();
     }
     tracing::info!("worker stopped");
 }

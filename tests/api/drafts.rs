@@ -20,7 +20,7 @@ async fn drafts(app: &TestApp) -> i64 {
 
 async fn draft_state(app: &TestApp, user: &str) -> Value {
     let state: String =
-        sqlx::query_scalar("SELECT state FROM scorecard_drafts WHERE interviewer_id = ?1")
+        sqlx::query_scalar("SELECT state FROM scorecard_drafts WHERE interviewer_id = $1")
             .bind(user)
             .fetch_one(&app.state.db)
             .await

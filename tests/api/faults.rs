@@ -179,9 +179,7 @@ async fn concurrent_workers_claim_each_job_exactly_once() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     // A second "process": its own pool on the same database file.
-    let other = loopbot::db::connect(&format!("sqlite://{}", world.db_path().display()))
-        .await
-        .unwrap();
+    let other = loopbot::db::connect(&world.database_url).await.unwrap();
     for i in 0..200 {
         let job = loopbot::db::jobs::NewJob {
             kind: "test".into(),

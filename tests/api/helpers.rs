@@ -39,6 +39,9 @@ pub struct World {
     pub sim: Simulator,
     pub sim_server: SimServer,
     pub db_dir: tempfile::TempDir,
+    /// The app's DATABASE_URL: a SQLite file in `db_dir`, or, when LOOPBOT_TEST_DATABASE_URL
+    /// names a PostgreSQL server, a fresh database on it for this test alone.
+    pub database_url: String,
     /// Where people type commands; the bot is a member.
     pub hiring_channel: String,
 }
@@ -87,13 +90,24 @@ impl World {
         )
         .await
         .unwrap();
+        let db_dir = tempfile::tempdir().unwrap();
+        let database_url = match postgres_server() {
+            Some(server) => fresh_postgres_database(&server).await,
+            None => format!("sqlite://{}", db_dir.path().join("loopbot.db").display()),
+        };
         World {
             clock,
             sim,
             sim_server,
-            db_dir: tempfile::tempdir().unwrap(),
+            db_dir,
+            database_url,
             hiring_channel,
         }
+    }
+
+    /// True when the suite runs against PostgreSQL (tests of SQLite's file and pragmas skip).
+    pub fn on_postgres(&self) -> bool {
+        !self.database_url.starts_with("sqlite:")
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -105,10 +119,7 @@ impl World {
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
             ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
             ("SLACK_API_URL", self.sim_server.base_url.clone()),
-            (
-                "DATABASE_URL",
-                format!("sqlite://{}", self.db_path().display()),
-            ),
+            ("DATABASE_URL", self.database_url.clone()),
             ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
         ]
         .into_iter()
@@ -421,4 +432,29 @@ pub fn assert_one_channel_posted_once(world: &World) {
             "each rubric post has its full rubric in the thread, once"
         );
     }
+}
+
+/// LOOPBOT_TEST_DATABASE_URL, when it names a PostgreSQL server (its maintenance database,
+/// e.g. postgres://postgres@127.0.0.1:55432/postgres): the suite then runs on PostgreSQL.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("LOOPBOT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
+}
+
+/// Creates an empty database `test_<random>` on the server and returns its URL.
+pub async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("test_{:016x}", fastrand::u64(..));
+    let mut admin = sqlx::postgres::PgConnection::connect(server)
+        .await
+        .expect("the PostgreSQL test server answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("a test database can be created");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(server).expect("LOOPBOT_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
 }

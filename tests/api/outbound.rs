@@ -90,10 +90,15 @@ async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
             run_at: START_MS,
         };
         let mut conn = db.acquire().await.unwrap();
-        sqlx::query("PRAGMA foreign_keys = OFF")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        // Foreign keys off for this connection (PostgreSQL: triggers, which enforce them, off).
+        sqlx::query(if world.on_postgres() {
+            "SET session_replication_role = replica"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        })
+        .execute(&mut *conn)
+        .await
+        .unwrap();
         loopbot::db::jobs::enqueue(&mut *conn, &job, START_MS)
             .await
             .unwrap();

@@ -242,6 +242,9 @@ async fn a_failed_reminder_is_retried_and_still_sent_once() {
 #[tokio::test]
 async fn the_sweep_query_uses_its_index() {
     let world = World::new().await;
+    if world.on_postgres() {
+        return; // SQLite's query plan.
+    }
     let app = world.spawn_app().await;
     let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "EXPLAIN QUERY PLAN {}",

@@ -650,10 +650,7 @@ async fn the_binary_in_socket_mode_closes_its_socket_cleanly_on_sigterm_and_logs
         .env("SLACK_APP_TOKEN", APP_TOKEN)
         .env("SLACK_BOT_TOKEN", BOT_TOKEN)
         .env("SLACK_API_URL", &world.sim_server.base_url)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", world.db_path().display()),
-        )
+        .env("DATABASE_URL", &world.database_url)
         .env("LOOPBOT_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())

@@ -151,7 +151,7 @@ fn stage_doc(snapshot: &Snapshot, s: &StageRow) -> StageDoc {
                 evidence: c.evidence.clone(),
                 concerns: c.concerns.clone(),
                 submitted_at: time(Some(c.submitted_at)),
-                current: c.current,
+                current: c.current != 0,
             })
             .collect(),
     }

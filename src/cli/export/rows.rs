@@ -112,7 +112,7 @@ pub fn rows(snapshot: &Snapshot, table: Table) -> Rows {
                         c.position.into(),
                         text(&c.interviewer_id),
                         c.version.into(),
-                        c.current.into(),
+                        (c.current != 0).into(),
                         c.overall.into(),
                         ratings(&c.ratings),
                         ratings(&c.not_assessed),
