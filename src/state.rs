@@ -22,7 +22,6 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::slack::SlackApi;
 use crate::slack::pacer::Pacer;
-use crate::slack::verify::ReplayGuard;
 use crate::worker_id::WorkerId;
 
 /// Everything a request handler or job needs.
@@ -40,7 +39,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the worker when a request has queued work.
     pub wake: Arc<Notify>,
-    pub replay: Arc<ReplayGuard>,
     /// Outbound work is paused: the app was uninstalled or its token revoked.
     pub paused: Arc<AtomicBool>,
     /// Slack has accepted the bot token (`auth.test`) since start-up; `/readyz` needs it.
@@ -91,7 +89,6 @@ impl AppState {
             clock,
             metrics,
             wake: Arc::new(Notify::new()),
-            replay: Arc::new(ReplayGuard::default()),
             worker: Arc::new(WorkerId::new()),
         })
     }

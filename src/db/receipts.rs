@@ -29,3 +29,18 @@ pub async fn prune(db: impl AnyExecutor<'_>, older_than: UnixMillis) -> sqlx::Re
         .await?;
     Ok(result.rows_affected())
 }
+
+/// Request signatures (`sig:` keys) are needed only while Slack's 5-minute window could let a
+/// replay through; they go sooner than other receipts.
+pub async fn prune_signatures(
+    db: impl AnyExecutor<'_>,
+    older_than: UnixMillis,
+) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "DELETE FROM slack_receipts WHERE receipt_key LIKE 'sig:%' AND received_at < $1",
+    )
+    .bind(older_than)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}

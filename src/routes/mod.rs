@@ -159,6 +159,15 @@ async fn observe_request(State(state): State<AppState>, request: Request, next: 
     response
 }
 
+/// Whether this signature is seen for the first time. The database remembers signatures (as
+/// `slack_receipts` keys), so a request captured and replayed to another replica is refused
+/// there too. Slack signs every delivery afresh, so its own retries are not affected; they
+/// have one effect by their own keys (event id, view id).
+async fn first_delivery(state: &AppState, signature: &str) -> sqlx::Result<bool> {
+    let key = format!("sig:{signature}");
+    crate::db::receipts::record_once(&state.db, &key, state.clock.now_ms()).await
+}
+
 /// Reads the body (bounded), checks the v0 signature, the 5-minute window and replays, and
 /// only then passes the request on with its body intact.
 async fn verify_slack_request(
@@ -188,8 +197,16 @@ async fn verify_slack_request(
         &bytes,
         now,
     ) {
-        Ok(signature) if state.replay.first_time(signature, now) => None,
-        Ok(_) => Some(verify::Rejection::Replayed),
+        Ok(signature) => match first_delivery(&state, signature).await {
+            Ok(true) => None,
+            Ok(false) => Some(verify::Rejection::Replayed),
+            Err(e) => {
+                // Without the database the request could not have any effect anyway; Slack
+                // retries a 503.
+                tracing::error!(path, error = %e, "cannot record a Slack request's signature");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+            }
+        },
         Err(rejection) => Some(rejection),
     };
     if let Some(rejection) = rejection {

@@ -2,9 +2,6 @@
 //! secret, compared in constant time, within a 5-minute window of our clock, and each signed
 //! request accepted once.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -87,56 +84,6 @@ pub fn verify<'h>(
     Ok(signature)
 }
 
-/// Remembers signatures accepted in the last window, so a captured request cannot be replayed.
-/// Slack signs every delivery afresh, so its own retries are not affected.
-///
-/// Memory is bounded: fingerprints live in two generations, each covering one window (or at
-/// most `GENERATION_CAP` requests); a signature is a replay if either generation has it. Under
-/// extreme load the remembered span shrinks; every effect Loopbot has is also idempotent by
-/// its own key (view id, event id, single-use trigger), so a replay that slips past still
-/// changes nothing.
-#[derive(Debug, Default)]
-pub struct ReplayGuard {
-    generations: Mutex<Generations>,
-}
-
-#[derive(Debug, Default)]
-struct Generations {
-    current: HashSet<u64>,
-    previous: HashSet<u64>,
-    current_since: i64,
-}
-
-const GENERATION_CAP: usize = 100_000;
-
-fn fingerprint(signature: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // A keyed hash, random per process: nobody can aim collisions at it.
-    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-        std::sync::OnceLock::new();
-    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
-    hasher.write(signature.as_bytes());
-    hasher.finish()
-}
-
-impl ReplayGuard {
-    /// Returns false when `signature` was accepted before within the window.
-    pub fn first_time(&self, signature: &str, now_secs: i64) -> bool {
-        let key = fingerprint(signature);
-        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        if now_secs - g.current_since > MAX_AGE_SECS || g.current.len() >= GENERATION_CAP {
-            let current = std::mem::take(&mut g.current);
-            g.previous = current;
-            g.current_since = now_secs;
-        }
-        if g.previous.contains(&key) || g.current.contains(&key) {
-            return false;
-        }
-        g.current.insert(key);
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,27 +130,5 @@ mod tests {
         );
         let h = headers("v1=abc", "1531420618");
         assert_eq!(verify(SECRET, &h, body, TS), Err(Rejection::BadSignature));
-    }
-
-    #[test]
-    fn a_signature_is_accepted_once_within_the_window() {
-        let guard = ReplayGuard::default();
-        assert!(guard.first_time("v0=aa", 100));
-        assert!(!guard.first_time("v0=aa", 101));
-        assert!(guard.first_time("v0=bb", 101));
-        // Still remembered one window later (the previous generation) ...
-        assert!(!guard.first_time("v0=aa", 100 + MAX_AGE_SECS + 1));
-        // ... and forgotten after two, when the timestamp check refuses it anyway.
-        assert!(guard.first_time("v0=aa", 100 + 3 * MAX_AGE_SECS));
-    }
-
-    #[test]
-    fn memory_stays_bounded_under_load() {
-        let guard = ReplayGuard::default();
-        for i in 0..(3 * GENERATION_CAP) {
-            assert!(guard.first_time(&format!("v0={i}"), 100));
-        }
-        let g = guard.generations.lock().unwrap();
-        assert!(g.current.len() + g.previous.len() <= 2 * GENERATION_CAP);
     }
 }

@@ -314,6 +314,7 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     const DAY_MS: i64 = 24 * 3600 * 1000;
     let now = state.clock.now_ms();
     db::receipts::prune(&state.db, now - 2 * DAY_MS).await?;
+    db::receipts::prune_signatures(&state.db, now - 15 * 60 * 1000).await?;
     db::jobs::prune_done(&state.db, now - 7 * DAY_MS).await?;
     if let Some(retain) = state.settings.retain {
         let retain_ms = i64::try_from(retain.as_millis()).unwrap_or(i64::MAX / 2);
