@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod pacing;
 pub mod routes;
 pub mod secret;
 pub mod services;

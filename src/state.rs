@@ -56,9 +56,17 @@ impl AppState {
             }
         })?;
         let db = db::connect(&settings.database_url).await?;
-        let pacer = settings
-            .pace_outbound
-            .then(|| Arc::new(Pacer::new(clock.clone())));
+        // On PostgreSQL several replicas may share the workspace's budgets: they live in the
+        // database. One process on SQLite keeps them in memory.
+        let pacer = settings.pace_outbound.then(|| {
+            Arc::new(match db::Backend::of(&db) {
+                db::Backend::Postgres => Pacer::shared(
+                    clock.clone(),
+                    Arc::new(crate::pacing::DbBudgets::new(db.clone())),
+                ),
+                db::Backend::Sqlite => Pacer::new(clock.clone()),
+            })
+        });
         let metrics = Arc::new(Metrics::default());
         let slack = SlackApi::new(
             &settings.slack_api_url,

@@ -8,6 +8,7 @@
 //! job, waking other replicas) the code asks [`Backend::of`].
 
 pub mod audit;
+pub mod budgets;
 pub mod export;
 pub mod flags;
 pub mod interview_dms;

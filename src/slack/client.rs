@@ -188,7 +188,7 @@ impl SlackApi {
     /// Calls `method` with a JSON body; returns Slack's answer whether `ok` is true or false.
     async fn call_raw(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
         let channel = body.get("channel").and_then(Value::as_str);
-        self.pace(method, channel)?;
+        self.pace(method, channel).await?;
         let request = self
             .http
             .post(format!("{}/{method}", self.base_url))
@@ -199,7 +199,7 @@ impl SlackApi {
     }
 
     async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, SlackError> {
-        self.pace(method, None)?;
+        self.pace(method, None).await?;
         let request = self
             .http
             .post(format!("{}/{method}", self.base_url))
@@ -208,10 +208,11 @@ impl SlackApi {
         api_result(self.send(method, None, request).await?)
     }
 
-    fn pace(&self, method: &str, channel: Option<&str>) -> Result<(), SlackError> {
+    async fn pace(&self, method: &str, channel: Option<&str>) -> Result<(), SlackError> {
         match &self.pacer {
             Some(pacer) => pacer
                 .reserve(method, channel)
+                .await
                 .map_err(|until| SlackError::Paced { until }),
             None => Ok(()),
         }
@@ -281,7 +282,7 @@ impl SlackApi {
             if let Some(pacer) = &self.pacer {
                 let until = self.clock.now_ms()
                     + i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX / 4);
-                pacer.close_until(method, channel, until);
+                pacer.close_until(method, channel, until).await;
             }
             return Err(SlackError::RateLimited { retry_after });
         }

@@ -337,6 +337,7 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     if let Some(pacer) = state.slack.pacer() {
         pacer.prune();
     }
+    db::budgets::prune(&state.db, now - 3600 * 1000).await?;
     Ok(())
 }
 

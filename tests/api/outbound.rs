@@ -265,6 +265,62 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
     }
 }
 
+/// Two replicas on one PostgreSQL database draw from one workspace budget: a 429 one of them
+/// meets holds back the other too, and a tier's calls are counted across both. (On SQLite one
+/// process serves, and its budgets stay in memory.)
+#[tokio::test]
+async fn replicas_share_one_rate_budget() {
+    let world = World::new().await;
+    if !world.on_postgres() {
+        eprintln!("skipped: budgets are shared across replicas on PostgreSQL only");
+        return;
+    }
+    let first = world.spawn_paced_app().await;
+    let second = world.spawn_paced_app().await;
+    world.sim.inject_fault(
+        "conversations.create",
+        Fault::RateLimited {
+            retry_after_secs: 5,
+        },
+    );
+    start_loop_for(&world, &first, "Ada Lovelace").await;
+    first.run_jobs().await;
+    start_loop_for(&world, &second, "Grace Hopper").await;
+    second.run_jobs().await;
+    let creates = || {
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.create")
+            .filter(|c| {
+                c.params["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("loop-"))
+            })
+            .count()
+    };
+    assert_eq!(creates(), 1, "the other replica does not call into the 429");
+    for _ in 0..20 {
+        world.clock.advance(Duration::from_secs(1));
+        first.run_jobs().await;
+        second.run_jobs().await;
+    }
+    assert_eq!(complete_channels(&world), 2);
+    // A Tier 2 method allows 20 calls a minute for the workspace, whichever replica asks.
+    let (a, b) = (
+        first.state.slack.pacer().unwrap(),
+        second.state.slack.pacer().unwrap(),
+    );
+    world.clock.advance(Duration::from_secs(120));
+    for i in 0..20 {
+        let pacer = if i % 2 == 0 { a } else { b };
+        assert_eq!(pacer.reserve("conversations.archive", None).await, Ok(()));
+    }
+    assert!(a.reserve("conversations.archive", None).await.is_err());
+    assert!(b.reserve("conversations.archive", None).await.is_err());
+}
+
 #[tokio::test]
 async fn a_429_holds_back_that_method_for_every_job_until_retry_after() {
     let world = World::new().await;
