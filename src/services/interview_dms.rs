@@ -138,6 +138,7 @@ async fn current_stage(
     let Some(l) = db::loops::get(&state.db, loop_id).await? else {
         return Ok(None);
     };
+    crate::services::after_provisioning(&l, state.clock.now_ms())?;
     let Some(stage) = l.stage_at(position).cloned() else {
         return Ok(None);
     };

@@ -53,3 +53,22 @@ pub fn button_modal(trigger_id: &str, view: serde_json::Value) -> Modal {
 pub fn notice(trigger_id: &str, title: &str, text: &str) -> Modal {
     button_modal(trigger_id, notice_modal(title, text))
 }
+
+/// How long a direct message about a loop still being provisioned waits before it looks again.
+const PROVISIONING_WAIT_MS: i64 = 5_000;
+
+/// Direct messages about a loop (reminders, briefs, nudges) wait for its channel: while the
+/// loop is still provisioning they are deferred a few seconds, uncounted, never dropped. A
+/// loop started with interviews already behind it has reminders due at once, and with several
+/// replicas the reminder can run before another replica has finished the channel.
+pub(crate) fn after_provisioning(
+    l: &InterviewLoop,
+    now: crate::clock::UnixMillis,
+) -> Result<(), crate::jobs::JobError> {
+    if l.status == crate::domain::interview_loop::LoopStatus::Provisioning {
+        return Err(crate::jobs::JobError::Deferred {
+            until: now + PROVISIONING_WAIT_MS,
+        });
+    }
+    Ok(())
+}

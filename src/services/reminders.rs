@@ -167,6 +167,7 @@ async fn still_owed(
     let Some(l) = db::loops::get(&state.db, loop_id).await? else {
         return Ok(None);
     };
+    crate::services::after_provisioning(&l, state.clock.now_ms())?;
     let Some(row) = db::reminders::get(&state.db, loop_id, position, user).await? else {
         return Ok(None);
     };

@@ -12,6 +12,7 @@ mod lifecycle;
 mod operations;
 mod outbound;
 mod reminders;
+mod replicas;
 mod scorecards;
 mod signature;
 mod socket;

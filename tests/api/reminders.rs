@@ -502,3 +502,49 @@ async fn civil_reminders_skip_weekends_stop_after_the_last_and_escalate_to_both_
         assert_eq!(ended.len(), 1, "{owner} learns that chasing stopped");
     }
 }
+
+/// A loop started after its screen already happened has the screen's feedback due at once.
+/// When the reminder runs before the channel exists (here: Slack holds channel creation back
+/// with a 429), it waits for the channel instead of being dropped, and then goes out once.
+#[tokio::test]
+async fn a_reminder_due_before_the_channel_exists_waits_for_it_and_goes_out_once() {
+    let world = World::new().await;
+    let app = world
+        .spawn_app_with(&[
+            ("LOOPBOT_WORK_DAYS", "always"),
+            ("LOOPBOT_WORK_HOURS", "always"),
+        ])
+        .await;
+    world.sim.inject_fault(
+        "conversations.create",
+        loopbot::sim::Fault::RateLimited {
+            retry_after_secs: 30,
+        },
+    );
+    let opened = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let three_days_ago = START_MS / 1000 - 3 * DAY as i64;
+    let form = full_start_form().date_time("time:technical-screen", three_days_ago);
+    let r = app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    assert_eq!(r.status(), 200);
+    app.run_jobs().await;
+    assert!(
+        loop_channels(&world).is_empty(),
+        "the channel waits for Retry-After"
+    );
+    assert!(reminders_to(&world, SCREENER).is_empty());
+    for _ in 0..12 {
+        world.clock.advance(Duration::from_secs(5));
+        app.run_jobs().await;
+    }
+    assert_eq!(loop_channels(&world).len(), 1);
+    assert_eq!(
+        reminders_to(&world, SCREENER).len(),
+        1,
+        "the overdue screen is chased once the channel exists"
+    );
+}
