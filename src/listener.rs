@@ -52,6 +52,8 @@ pub struct Limits {
 const LOOK_AGAIN: Duration = Duration::from_millis(50);
 /// The pause after a failed `accept` (out of file descriptors, most likely).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+/// When stopping, how long a client still sending its request has to finish it.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 /// A failing `accept` is logged at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -172,6 +174,7 @@ async fn connection(
     let conn = http.serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     let mut stopping = false;
+    let mut look_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             ended = conn.as_mut() => {
@@ -186,9 +189,19 @@ async fn connection(
             }
             // Dropping the connection closes its socket.
             _ = &mut shed => break,
+            // Stopping: an idle connection closes now, a request being worked on is finished,
+            // and a client still sending has STOP_GRACE to finish its request before it is
+            // closed (rather than when its header or body timeout ends).
             _ = stopped(&mut stop), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
+                look_at = Some(tokio::time::Instant::now() + STOP_GRACE);
+            }
+            _ = tokio::time::sleep_until(look_at.unwrap_or_else(tokio::time::Instant::now)), if look_at.is_some() => {
+                if handle.is_waiting() {
+                    break;
+                }
+                look_at = Some(tokio::time::Instant::now() + LOOK_AGAIN);
             }
         }
     }
@@ -367,9 +380,14 @@ impl Open {
         true
     }
 
+    /// A connection waiting on its client keeps the time it began to (headers, then body, is
+    /// one wait); a busy one has none.
     fn mark(&self, id: u64, waiting: bool) {
         if let Some(slot) = self.slots().by_id.get_mut(&id) {
-            slot.waiting_since = waiting.then(Instant::now);
+            slot.waiting_since = match waiting {
+                true => Some(slot.waiting_since.unwrap_or_else(Instant::now)),
+                false => None,
+            };
         }
     }
 
@@ -396,6 +414,15 @@ struct Handle {
 }
 
 impl Handle {
+    /// Whether the connection waits on its client (or has been shed).
+    fn is_waiting(&self) -> bool {
+        self.open
+            .slots()
+            .by_id
+            .get(&self.id)
+            .is_none_or(|slot| slot.waiting_since.is_some())
+    }
+
     fn waiting(&self) {
         self.open.mark(self.id, true);
     }

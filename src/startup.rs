@@ -45,7 +45,6 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         let listen = settings.listen;
-        let limits = fitted_limits(&settings);
         let state = AppState::new(settings, clock).await?;
         match check_token(&state).await {
             TokenCheck::Works => {}
@@ -70,6 +69,8 @@ impl Application {
             Transport::Socket => Some(SocketMode::check(&state).await?),
             Transport::Http => None,
         };
+        // After the checks, so that a start-up error stays the one line on stderr.
+        let limits = fitted_limits(&state.settings);
         let listener = bind("LOOPBOT_LISTEN", listen).await?;
         let address = listener.local_addr()?;
         let metrics = match state.settings.metrics_listen {
