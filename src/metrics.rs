@@ -99,6 +99,11 @@ const DECLARED: &[(&str, Kind, &str)] = &[
         "Socket Mode connections opened after the first, by reason (refresh_requested, warning, dropped).",
     ),
     (
+        "loopbot_http_connections_dropped_total",
+        Kind::Counter,
+        "HTTP connections Loopbot closed on a slow or stalled client, by listener and reason (header_timeout, body_timeout, shed: closed at LOOPBOT_MAX_CONNECTIONS to make room).",
+    ),
+    (
         "loopbot_slack_errors_total",
         Kind::Counter,
         "Slack Web API calls that failed, by method and error (Slack's error code, ratelimited, timeout, unreachable or http_<status>).",
@@ -106,7 +111,7 @@ const DECLARED: &[(&str, Kind, &str)] = &[
     (
         "loopbot_ack_duration_seconds",
         Kind::Histogram(ack_buckets),
-        "Time from a request's arrival to its answer (for Slack: the acknowledgement), by route.",
+        "Time from a request's arrival to its answer (for Slack: the acknowledgement), by route (a path, or socket:<type> for a Socket Mode envelope).",
     ),
     (
         "loopbot_slack_call_duration_seconds",
@@ -122,6 +127,11 @@ const DECLARED: &[(&str, Kind, &str)] = &[
         "loopbot_oldest_due_job_age_seconds",
         Kind::Gauge,
         "How long the oldest queued job has been due (0 when none is): how far outbound work lags.",
+    ),
+    (
+        "loopbot_http_connections",
+        Kind::Gauge,
+        "HTTP connections open, by listener (main, metrics).",
     ),
     (
         "loopbot_outbound_paused",

@@ -60,6 +60,14 @@ pub struct Settings {
     pub retain: Option<Duration>,
     /// `LOOPBOT_METRICS_LISTEN`: `/metrics` on its own listener (and not on the main one).
     pub metrics_listen: Option<SocketAddr>,
+    /// `LOOPBOT_HEADER_TIMEOUT`: a request's headers must be in within this (and an idle
+    /// connection is closed after as long).
+    pub header_timeout: Duration,
+    /// `LOOPBOT_BODY_TIMEOUT`: a request's body must be in within this of its headers.
+    pub body_timeout: Duration,
+    /// `LOOPBOT_MAX_CONNECTIONS`: HTTP connections open at once, at most (lowered at start if
+    /// the file limit would not hold them).
+    pub max_connections: usize,
     /// `LOOPBOT_LOG_FORMAT`.
     pub log_format: LogFormat,
     /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
@@ -133,6 +141,32 @@ pub struct ServeArgs {
     /// Serve /metrics on this address instead of the main listener (e.g. 127.0.0.1:9100).
     #[arg(long, env = "LOOPBOT_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// How long a client has to send a request's headers; an idle connection is closed after
+    /// as long.
+    #[arg(
+        long,
+        env = "LOOPBOT_HEADER_TIMEOUT",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
+    pub header_timeout: Option<String>,
+    /// How long a client has to send a request's body once its headers are in (408 after).
+    #[arg(
+        long,
+        env = "LOOPBOT_BODY_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    pub body_timeout: Option<String>,
+    /// HTTP connections open at most (1 to 1000000); at the bound, the one waiting longest
+    /// on its client is closed to make room.
+    #[arg(
+        long,
+        env = "LOOPBOT_MAX_CONNECTIONS",
+        default_value = "512",
+        value_name = "N"
+    )]
+    pub max_connections: Option<String>,
     /// The database, migrated on start: sqlite://loopbot.db (relative, created when missing),
     /// sqlite:///var/lib/loopbot/loopbot.db (absolute) or postgres://user:pass@host/db.
     #[arg(
@@ -425,6 +459,17 @@ impl Settings {
                         ),
                     )
                 })?),
+            },
+            header_timeout: duration("LOOPBOT_HEADER_TIMEOUT")?,
+            body_timeout: duration("LOOPBOT_BODY_TIMEOUT")?,
+            max_connections: match value("LOOPBOT_MAX_CONNECTIONS").parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(problem(
+                        "LOOPBOT_MAX_CONNECTIONS",
+                        "expected a number of connections from 1 to 1000000",
+                    ));
+                }
             },
             feedback_due: duration("LOOPBOT_FEEDBACK_DUE")?,
             remind_every: duration("LOOPBOT_REMIND_EVERY")?,
@@ -736,6 +781,9 @@ mod tests {
         assert_eq!(s.decide_within, Duration::from_secs(2 * 86_400));
         assert_eq!(s.retain, None);
         assert_eq!(s.metrics_listen, None);
+        assert_eq!(s.header_timeout, Duration::from_secs(5));
+        assert_eq!(s.body_timeout, Duration::from_secs(10));
+        assert_eq!(s.max_connections, 512);
         assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.pace_outbound);
         assert_eq!(s.transport, Transport::Http);
@@ -823,6 +871,10 @@ mod tests {
             ("LOOPBOT_LOG_FORMAT", "xml", "`text` or `json`"),
             ("LOOPBOT_METRICS_LISTEN", "9100", "127.0.0.1:9100"),
             ("LOOPBOT_RETAIN", "forever", "not a duration"),
+            ("LOOPBOT_HEADER_TIMEOUT", "slow", "not a duration"),
+            ("LOOPBOT_BODY_TIMEOUT", "0s", "longer than zero"),
+            ("LOOPBOT_MAX_CONNECTIONS", "0", "1 to 1000000"),
+            ("LOOPBOT_MAX_CONNECTIONS", "many", "1 to 1000000"),
         ];
         for (variable, value, expected) in cases {
             let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
@@ -848,6 +900,7 @@ mod tests {
                 ("LOOPBOT_RETAIN", "180d"),
                 ("LOOPBOT_LOG_FORMAT", "json"),
                 ("LOOPBOT_METRICS_LISTEN", "127.0.0.1:9100"),
+                ("LOOPBOT_HEADER_TIMEOUT", "250ms"),
             ]),
             Needs::Slack,
         )
@@ -861,6 +914,7 @@ mod tests {
         assert_eq!(s.retain, Some(Duration::from_secs(180 * 86_400)));
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(s.metrics_listen.map(|a| a.port()), Some(9100));
+        assert_eq!(s.header_timeout, Duration::from_millis(250));
     }
 
     #[test]

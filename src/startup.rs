@@ -4,6 +4,10 @@
 //! it also runs the Socket Mode client, and HTTP serves only `/healthz`, `/readyz` and
 //! `/metrics`. With `LOOPBOT_METRICS_LISTEN`, `/metrics` has a listener of its own.
 //!
+//! Both listeners run [`crate::listener`]'s accept loop: header and body read timeouts and a
+//! bound on connections that sheds stalled clients first. Start-up raises the open file limit
+//! to what the system allows and keeps the bound under it.
+//!
 //! Start-up asks Slack whether the bot token works (`auth.test`): a refused token stops it with
 //! one line naming `SLACK_BOT_TOKEN`; Slack out of reach is a warning, and the check is
 //! repeated in the background until it answers (`/readyz` says 503 meanwhile).
@@ -16,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::SharedClock;
+use crate::listener::{self, Limits};
 use crate::routes::socket::SocketMode;
 use crate::services::events::{TokenCheck, check_token};
 use crate::settings::{Settings, SettingsError, Transport};
@@ -23,6 +28,8 @@ use crate::state::AppState;
 
 /// How long to wait before asking Slack about the token again when it could not be reached.
 const RECHECK_TOKEN_EVERY: Duration = Duration::from_secs(30);
+/// `/metrics`' own listener serves a scraper or two: a small bound of its own.
+const METRICS_MAX_CONNECTIONS: usize = 32;
 
 pub struct Application {
     listener: TcpListener,
@@ -31,6 +38,8 @@ pub struct Application {
     metrics: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     socket: Option<SocketMode>,
+    /// The main listener's limits (the bound fitted to the file limit).
+    limits: Limits,
 }
 
 impl Application {
@@ -60,6 +69,8 @@ impl Application {
             Transport::Socket => Some(SocketMode::check(&state).await?),
             Transport::Http => None,
         };
+        // After the checks, so that a start-up error stays the one line on stderr.
+        let limits = fitted_limits(&state.settings);
         let listener = bind("LOOPBOT_LISTEN", listen).await?;
         let address = listener.local_addr()?;
         let metrics = match state.settings.metrics_listen {
@@ -76,6 +87,7 @@ impl Application {
             metrics,
             state,
             socket,
+            limits,
         })
     }
 
@@ -105,22 +117,27 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
-        let router = crate::routes::router(self.state.clone());
-        let mut server_stop = stop_rx.clone();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
-            let _ = server_stop.wait_for(|stop| *stop).await;
-        });
-        let server = tokio::spawn(async move { server.await });
-        let metrics_server = self.metrics.map(|(listener, _)| {
-            let mut stop = stop_rx.clone();
-            let router = crate::routes::metrics_router(self.state.clone());
-            tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
-                    })
-                    .await
-            })
+        let server = tokio::spawn(listener::serve(
+            "main",
+            self.listener,
+            crate::routes::router(self.state.clone()),
+            self.limits,
+            self.state.metrics.clone(),
+            stop_rx.clone(),
+        ));
+        let metrics_server = self.metrics.map(|(metrics_listener, _)| {
+            let limits = Limits {
+                max_connections: METRICS_MAX_CONNECTIONS.min(self.limits.max_connections),
+                ..self.limits
+            };
+            tokio::spawn(listener::serve(
+                "metrics",
+                metrics_listener,
+                crate::routes::metrics_router(self.state.clone()),
+                limits,
+                self.state.metrics.clone(),
+                stop_rx.clone(),
+            ))
         });
         let token_check = (!self
             .state
@@ -156,6 +173,27 @@ impl Application {
             tracing::warn!("shutdown took longer than 9 s; unfinished jobs resume on next start");
         }
         Ok(())
+    }
+}
+
+/// The listener's limits from the settings, with the open file limit raised first and the
+/// bound on connections lowered (with a warning) if the limit would not hold it.
+fn fitted_limits(settings: &Settings) -> Limits {
+    let file_limit = listener::raise_file_limit();
+    let (max_connections, lowered) =
+        listener::fit_to_file_limit(settings.max_connections, file_limit);
+    if lowered {
+        tracing::warn!(
+            wanted = settings.max_connections,
+            allowed = max_connections,
+            file_limit,
+            "LOOPBOT_MAX_CONNECTIONS is more than the open file limit holds; raise the limit (LimitNOFILE, ulimit -n) or lower the setting"
+        );
+    }
+    Limits {
+        header_timeout: settings.header_timeout,
+        body_timeout: settings.body_timeout,
+        max_connections,
     }
 }
 

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
+use crate::listener::BodyTimedOut;
 use crate::metrics::label;
 use crate::settings::Transport;
 use crate::slack::Modal;
@@ -182,6 +183,19 @@ async fn verify_slack_request(
     let (parts, body) = request.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
+        Err(e) if BodyTimedOut::caused(&e) => {
+            state.metrics.inc(
+                "loopbot_slack_requests_rejected_total",
+                label("reason", "body_timeout"),
+            );
+            // The rest of the body is not read: the connection cannot carry another request.
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                [(axum::http::header::CONNECTION, "close")],
+                e.to_string(),
+            )
+                .into_response();
+        }
         Err(_) => {
             state.metrics.inc(
                 "loopbot_slack_requests_rejected_total",

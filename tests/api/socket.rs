@@ -23,7 +23,10 @@ fn ready(c: &SimConnection) -> bool {
 }
 
 /// The app in Socket Mode, greeted on its first connection, and Slack's side of the socket.
-async fn spawn_socket_app(world: &World, extra: &[(&str, &str)]) -> (TestApp, SocketSide) {
+pub(crate) async fn spawn_socket_app(
+    world: &World,
+    extra: &[(&str, &str)],
+) -> (TestApp, SocketSide) {
     world.sim.set_app_token(APP_TOKEN);
     let mut settings = vec![("LOOPBOT_MODE", "socket"), ("SLACK_APP_TOKEN", APP_TOKEN)];
     settings.extend_from_slice(extra);

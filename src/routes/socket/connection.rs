@@ -16,8 +16,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::dispatch::Dispatcher;
 use super::{Drain, Ended, Event};
+use crate::metrics::label;
 use crate::slack::SlackApi;
-use crate::slack::socket::{Frame, ack, parse_frame};
+use crate::slack::socket::{EnvelopeKind, Frame, ack, parse_frame};
 use crate::state::AppState;
 
 /// Slack sends `hello` at once; a connection without one is not used.
@@ -151,6 +152,7 @@ impl Connection {
                                 Arc::clone(&self.dispatcher),
                                 envelope,
                                 out.clone(),
+                                last_envelope,
                             ));
                         }
                         Ok(Frame::Other { kind }) => tracing::debug!(kind, "a Socket Mode frame Loopbot does not use"),
@@ -213,15 +215,19 @@ impl Connection {
 }
 
 /// Answers one envelope: the ack goes out on this connection, and only then does a modal
-/// open (as over HTTP, where the modal opens after the response).
+/// open (as over HTTP, where the modal opens after the response). The time from the
+/// envelope's arrival to its ack being written is measured in `loopbot_ack_duration_seconds`
+/// under the route `socket:<type>`.
 async fn answer(
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     envelope: crate::slack::socket::Envelope,
     out: mpsc::UnboundedSender<Outgoing>,
+    arrived: Instant,
 ) {
     let envelope_id = envelope.envelope_id.clone();
     let accepts_payload = envelope.accepts_response_payload;
+    let route = socket_route(envelope.kind);
     let Some(reply) = dispatcher.reply(&state, envelope).await else {
         return;
     };
@@ -236,8 +242,23 @@ async fn answer(
             envelope_id,
             "the acknowledgement was not sent: the connection is gone"
         );
+    } else {
+        state.metrics.observe(
+            "loopbot_ack_duration_seconds",
+            label("route", route),
+            arrived.elapsed().as_secs_f64(),
+        );
     }
     if let Some(modal) = reply.modal {
         crate::routes::open_modal(&state, &modal).await;
+    }
+}
+
+/// The `route` an envelope's acknowledgement is counted under, beside the HTTP routes.
+fn socket_route(kind: EnvelopeKind) -> &'static str {
+    match kind {
+        EnvelopeKind::SlashCommands => "socket:slash_commands",
+        EnvelopeKind::Interactive => "socket:interactive",
+        EnvelopeKind::EventsApi => "socket:events_api",
     }
 }
