@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod journey;
 mod lifecycle;
+mod migrate;
 mod operations;
 mod outbound;
 mod reminders;
