@@ -144,6 +144,12 @@ impl World {
         .collect()
     }
 
+    /// Settings of the commands that use only the database (export, purge, jobs, backup),
+    /// on the app's database.
+    pub fn command_settings(&self) -> Settings {
+        Settings::parse(&self.raw_settings(), Needs::DatabaseOnly).expect("valid settings")
+    }
+
     pub async fn spawn_app(&self) -> TestApp {
         self.spawn_app_with(&[]).await
     }
