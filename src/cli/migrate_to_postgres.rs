@@ -19,7 +19,8 @@ pub struct MigrateArgs {
     /// The installation's SQLite database, as its DATABASE_URL names it.
     #[arg(long, value_name = "sqlite://PATH")]
     pub from: String,
-    /// An empty PostgreSQL database (create it first, e.g. with `createdb`).
+    /// An empty PostgreSQL database (create it first, e.g. with `createdb`). Without a
+    /// password in the URL, PGPASSWORD or ~/.pgpass gives it (and it stays out of `ps`).
     #[arg(long, value_name = "postgres://USER:PASSWORD@HOST/DATABASE")]
     pub to: String,
 }
