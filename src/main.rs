@@ -40,7 +40,8 @@ enum Command {
     Export(loopbot::cli::export::ExportArgs),
     /// Delete candidate data: of loops decided before a date, or of one loop; counts are kept.
     Purge(loopbot::cli::purge::PurgeArgs),
-    /// Write a consistent copy of the database to PATH; safe while `loopbot serve` runs.
+    /// Write a consistent copy of the SQLite database to PATH; safe while `loopbot serve` runs.
+    /// (For PostgreSQL, use pg_dump: see the README.)
     Backup(loopbot::cli::backup::BackupArgs),
     /// Exit 0 when the `loopbot serve` at LOOPBOT_LISTEN on this machine answers /healthz
     /// (for a container's HEALTHCHECK), 1 otherwise.
@@ -52,6 +53,18 @@ enum Command {
     /// 1 when the database cannot be opened or read or a job was not requeued, 2 on a usage
     /// error.
     Jobs(loopbot::cli::jobs::JobsArgs),
+    /// Move an installation from SQLite into an empty PostgreSQL database: every table and
+    /// row, ids kept.
+    ///
+    /// Stop `loopbot serve` first and take a `loopbot backup`; the copy refuses to start while
+    /// the SQLite file is in use. The file is brought to this version's schema, then copied in
+    /// one PostgreSQL transaction that commits only when every table has as many rows on both
+    /// sides; one line per table says what was copied. Then set DATABASE_URL to the
+    /// PostgreSQL URL and start `loopbot serve`. Exits with 0 on success, 1 when a database
+    /// cannot be opened or the copy fails (nothing is committed), 2 on a usage error: a URL of
+    /// the wrong kind, a missing file, a file in use or a PostgreSQL database that is not
+    /// empty.
+    MigrateToPostgres(loopbot::cli::migrate_to_postgres::MigrateArgs),
 }
 
 #[tokio::main]
@@ -95,6 +108,11 @@ async fn main() -> ExitCode {
             Ok(settings) => loopbot::cli::jobs::run(&args, &settings).await,
             Err(e) => Err(e),
         },
+        Command::MigrateToPostgres(args) => {
+            // It prints for people: only warnings in the log.
+            loopbot::telemetry::init("warn", LogFormat::Text);
+            loopbot::cli::migrate_to_postgres::run(&args).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -504,3 +504,64 @@ async fn healthcheck_exits_0_while_serve_answers_and_1_when_nothing_listens() {
     handle.await.unwrap().unwrap();
     assert_eq!(check(listen, "/healthz").await.unwrap(), Some(1));
 }
+
+#[test]
+fn migrate_to_postgres_refuses_wrong_urls_and_a_file_in_use_with_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = loopbot(dir.path()).args(args).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (code, err) = run(&["migrate-to-postgres", "--to", "postgres://db/x"]);
+    assert_eq!(code, Some(2), "--from is required: {err}");
+    let db = dir.path().join("l.db");
+    let from = format!("sqlite://{}", db.display());
+    for (args, says) in [
+        (
+            ["--from", "postgres://u:pw@db/x", "--to", "postgres://db/y"],
+            "--from: `postgres://u:***@db/x` is not a SQLite URL",
+        ),
+        (
+            ["--from", from.as_str(), "--to", "postgres://db/y"],
+            "no such file",
+        ),
+    ] {
+        let (code, err) = run(&[&["migrate-to-postgres"][..], &args].concat());
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains("Stop every `loopbot serve`"), "{err}");
+        assert!(!err.contains("pw@"), "{err}");
+    }
+    // A file a running Loopbot has open: refused before anything is read or written.
+    let (code, err) = run(&["jobs", "--database-url", &from]);
+    assert_eq!(code, Some(0), "{err}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let holder = runtime.block_on(async {
+        let pool = loopbot::db::connect(&from).await.unwrap();
+        assert!(loopbot::db::ping(&pool).await);
+        pool
+    });
+    let (code, err) = run(&[
+        "migrate-to-postgres",
+        "--from",
+        &from,
+        "--to",
+        "postgres://127.0.0.1:9/nothing",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the database is in use (is `loopbot serve` still running on it?"),
+        "{err}"
+    );
+    runtime.block_on(holder.close());
+    // The command is listed with what it does.
+    let output = loopbot(dir.path()).arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("migrate-to-postgres"), "{help}");
+}

@@ -20,6 +20,7 @@ pub mod purge;
 pub mod receipts;
 pub mod reminders;
 pub mod scorecards;
+pub mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +65,20 @@ const WRITE_LOCK: i64 = 0x0100_bb07;
 /// The advisory lock a job claim takes on PostgreSQL (claims do not wait for writes).
 pub(crate) const CLAIM_LOCK: i64 = 0x0100_bb08;
 
+/// The SQLite schema, `migrations/`.
+pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The PostgreSQL schema, `migrations-postgres/`: the same data model.
+pub(crate) static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations-postgres");
+
 /// Opens and migrates the database. SQLite: created if missing, WAL, a busy timeout, foreign
 /// keys on. PostgreSQL: the database must exist; migrations-postgres/ is applied.
 pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
+    connect_as(database_url, "DATABASE_URL").await
+}
+
+/// [`connect`], with errors that begin with `setting` (the variable or flag that gave the URL).
+pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db> {
     sqlx::any::install_default_drivers();
     let pool = match Backend::from_url(database_url) {
         Backend::Sqlite => {
@@ -99,17 +111,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
                 .await
         }
     }
-    .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot open the database: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("{setting}: cannot open the database: {e}"))?;
     migrate(&pool)
         .await
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot apply migrations: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{setting}: cannot apply migrations: {e}"))?;
     Ok(pool)
 }
 
 async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     match Backend::of(db) {
-        Backend::Sqlite => sqlx::migrate!("./migrations").run(db).await,
-        Backend::Postgres => sqlx::migrate!("./migrations-postgres").run(db).await,
+        Backend::Sqlite => SQLITE_MIGRATIONS.run(db).await,
+        Backend::Postgres => POSTGRES_MIGRATIONS.run(db).await,
     }
 }
 
@@ -186,7 +198,7 @@ pub async fn ping(db: &Db) -> bool {
 }
 
 /// The file of a `sqlite:` URL, unless it is in memory.
-fn file_of(database_url: &str) -> Option<&std::path::Path> {
+pub(crate) fn file_of(database_url: &str) -> Option<&std::path::Path> {
     let rest = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))?;

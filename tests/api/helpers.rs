@@ -47,7 +47,19 @@ pub struct World {
 }
 
 impl World {
+    /// A world whose app runs on PostgreSQL when LOOPBOT_TEST_DATABASE_URL names a server, on
+    /// a SQLite file otherwise.
     pub async fn new() -> World {
+        World::build(postgres_server()).await
+    }
+
+    /// A world whose app runs on a SQLite file in `db_dir`, whatever
+    /// LOOPBOT_TEST_DATABASE_URL says (e.g. the installation a migration starts from).
+    pub async fn with_sqlite() -> World {
+        World::build(None).await
+    }
+
+    async fn build(postgres: Option<String>) -> World {
         loopbot::install_crypto_provider();
         let clock = ManualClock::starting_at(START_MS);
         let shared: SharedClock = clock.clone();
@@ -91,7 +103,7 @@ impl World {
         .await
         .unwrap();
         let db_dir = tempfile::tempdir().unwrap();
-        let database_url = match postgres_server() {
+        let database_url = match postgres {
             Some(server) => fresh_postgres_database(&server).await,
             None => format!("sqlite://{}", db_dir.path().join("loopbot.db").display()),
         };
@@ -114,6 +126,11 @@ impl World {
         self.db_dir.path().join("loopbot.db")
     }
 
+    /// The DATABASE_URL of the SQLite file in `db_dir`, whichever database the app runs on.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}", self.db_path().display())
+    }
+
     pub fn raw_settings(&self) -> RawSettings {
         [
             ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_string()),
@@ -125,6 +142,12 @@ impl World {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
+
+    /// Settings of the commands that use only the database (export, purge, jobs, backup),
+    /// on the app's database.
+    pub fn command_settings(&self) -> Settings {
+        Settings::parse(&self.raw_settings(), Needs::DatabaseOnly).expect("valid settings")
     }
 
     pub async fn spawn_app(&self) -> TestApp {

@@ -2,6 +2,7 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
+mod commands;
 mod debrief;
 mod drafts;
 mod faults;
@@ -10,6 +11,7 @@ mod helpers;
 mod journey;
 mod lifecycle;
 mod listener;
+mod migrate;
 mod operations;
 mod outbound;
 mod reminders;

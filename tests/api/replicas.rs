@@ -26,8 +26,12 @@ const SECRET: &str = "replicas0test0signing0secret";
 const TOKEN: &str = "xoxb-replicas-test";
 const LOOPS: usize = 8;
 /// The worker's lease (`loopbot::worker::LEASE_MS`, 20 s) plus the dead replica's share of
-/// the burst at Slack's pace (measured: about 30 s from the kill to the last pin).
-const TAKE_OVER: Duration = Duration::from_secs(45);
+/// the burst at Slack's pace: measured about 30 s from the kill to the last pin on an idle
+/// machine; the bound leaves room for a CI machine running the rest of the suite meanwhile.
+const TAKE_OVER: Duration = Duration::from_secs(60);
+/// How long the reminders may take: each waits for its loop's channel, and one DM channel
+/// takes a post a second.
+const REMINDERS: Duration = Duration::from_secs(90);
 
 struct Replica {
     child: Child,
