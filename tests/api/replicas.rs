@@ -233,10 +233,9 @@ async fn two_replicas_share_the_work_and_survive_a_kill() {
             .filter(|dm| dm.text.contains("overdue"))
             .count()
     };
-    // One DM channel takes a post a second: eight reminders take eight seconds or so.
     wait_for(
         "each loop's overdue design feedback chased",
-        TAKE_OVER,
+        REMINDERS,
         || chased() >= LOOPS,
     )
     .await;
