@@ -302,6 +302,15 @@ impl Simulator {
         self.lock().faults.push_back((method.to_string(), fault));
     }
 
+    /// Queues a fault for the `nth` next call of `method` (1 = the next one, as
+    /// [`Simulator::inject_fault`]); the calls before it are answered normally. Lets a test
+    /// fail a job part of the way through.
+    pub fn inject_fault_on_call(&self, method: &str, nth: usize, fault: Fault) {
+        self.lock()
+            .later_faults
+            .push((method.to_string(), nth.max(1), fault));
+    }
+
     /// Enforces Slack's rate tiers ([`crate::slack::tiers`]) from now on: per method per
     /// workspace (per channel for `chat.postMessage`), a sliding window over the simulator's
     /// clock. A call over the limit gets HTTP 429 with `Retry-After` and changes nothing.
