@@ -374,6 +374,21 @@ impl Simulator {
         self.lock().post_message_by_user(now, channel, user, text)
     }
 
+    /// A person replies in the thread of `parent` (no membership checks). Returns its ts.
+    pub fn reply_by_user(&self, channel: &str, parent: &str, user: &str, text: &str) -> String {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        let ts = state.post_message_by_user(now, channel, user, text);
+        if let Some(m) = state
+            .messages
+            .get_mut(channel)
+            .and_then(|m| m.iter_mut().find(|m| m.ts == ts))
+        {
+            m.thread_ts = Some(parent.to_string());
+        }
+        ts
+    }
+
     /// A person adds someone to a channel (e.g. the bot to a channel it was not in).
     pub fn add_member_by_user(&self, channel: &str, user: &str) {
         if let Some(c) = self.lock().channel_mut(channel)

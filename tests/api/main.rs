@@ -11,6 +11,7 @@ mod journey;
 mod lifecycle;
 mod operations;
 mod outbound;
+mod purge_slack;
 mod reminders;
 mod scorecards;
 mod signature;
