@@ -404,3 +404,40 @@ async fn another_loops_channel_and_direct_messages_are_left_alone() {
     );
     assert!(!world.sim.channel(&second).unwrap().is_archived);
 }
+
+#[tokio::test]
+async fn a_big_channel_is_cleaned_up_at_chat_deletes_pace_without_a_single_429() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let channel = a_loop_with_history(&world, &app).await;
+    app.stop().await;
+    // The serving Loopbot paces its calls by Slack's tiers, as in production.
+    let app = world.spawn_paced_app().await;
+    // More of Loopbot's posts than Tier 3 lets chat.delete remove in one minute (50).
+    for i in 0..60 {
+        let answer = world.sim.handle(
+            "chat.postMessage",
+            Some(BOT_TOKEN),
+            serde_json::json!({"channel": channel, "text": format!("note {i}")}),
+        );
+        assert!(answer.ok());
+    }
+    world.sim.enforce_tiers(true);
+    purge_with_slack(&app, 1).await;
+    let mut minutes = 0;
+    while jobs_in(&app, "done").await == 0 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(61));
+        minutes += 1;
+        assert!(minutes < 10, "the clean-up finishes");
+    }
+    assert!(minutes >= 2, "paced over more than one minute: {minutes}");
+    assert_eq!(bot_messages(&world, &channel), Vec::<SimMessage>::new());
+    assert_eq!(world.sim.rate_limited_count(), 0, "never sent into a 429");
+    assert!(
+        app.state
+            .metrics
+            .get("loopbot_jobs_paced_total", "kind=\"purge_slack\"")
+            >= 1
+    );
+}
