@@ -120,6 +120,11 @@ pub enum Job {
     },
     /// Tell one of the loop's owners (`to`) that the screen is in: continue, or stop here.
     ScreenGate { loop_id: LoopId, to: String },
+    /// After `loopbot purge --slack` (or `LOOPBOT_RETAIN`): delete Loopbot's own messages about
+    /// the loop in Slack (its channel, the channel's threads, the direct messages tagged with
+    /// the loop), rename the channel to `loop-<id>-purged` and archive it. Asking again while
+    /// it is queued or running changes nothing; once done or failed, it runs again.
+    PurgeSlack { loop_id: LoopId },
     /// Tell the coordinator whom Slack would not add to the channel, and why.
     InviteRefusedNotice {
         loop_id: LoopId,
@@ -156,6 +161,7 @@ impl Job {
             Job::ScreenGate { .. } => "screen_gate",
             Job::ReadyToDecide { .. } => "ready_to_decide",
             Job::DecideReminder { .. } => "decide_reminder",
+            Job::PurgeSlack { .. } => "purge_slack",
         }
     }
 
@@ -184,7 +190,8 @@ impl Job {
             | Job::OrderNote { loop_id, .. }
             | Job::ScreenGate { loop_id, .. }
             | Job::ReadyToDecide { loop_id, .. }
-            | Job::DecideReminder { loop_id, .. } => *loop_id,
+            | Job::DecideReminder { loop_id, .. }
+            | Job::PurgeSlack { loop_id } => *loop_id,
             Job::PublishHome { .. } => return None,
         })
     }
@@ -266,6 +273,7 @@ impl Job {
                 let users: Vec<&str> = refused.iter().map(|(u, _)| u.as_str()).collect();
                 format!("invite_refused:{loop_id}:{}", users.join(","))
             }
+            Job::PurgeSlack { loop_id } => format!("purge_slack:{loop_id}"),
         }
     }
 
@@ -279,6 +287,13 @@ impl Job {
                 | Job::InviteMembers { .. }
                 | Job::PublishHome { .. }
         )
+    }
+
+    /// Asked for again after it ran (done or failed), it runs again: refreshes, and the Slack
+    /// clean-up of a purge (an operator may run `purge --slack` again, e.g. after unarchiving
+    /// the channel so that it can be renamed).
+    fn runs_again(&self) -> bool {
+        self.is_refresh() || matches!(self, Job::PurgeSlack { .. })
     }
 
     /// How long to wait before running again when asked for again mid-run.
@@ -313,8 +328,8 @@ impl Job {
         now: UnixMillis,
     ) -> sqlx::Result<()> {
         let job = self.queue_at(run_at);
-        if self.is_refresh() {
-            db::jobs::enqueue_refresh(db, &job, now, message_edit_gap_ms()).await
+        if self.runs_again() {
+            db::jobs::enqueue_refresh(db, &job, now, self.rerun_gap_ms()).await
         } else {
             db::jobs::enqueue(db, &job, now).await.map(drop)
         }
@@ -323,6 +338,19 @@ impl Job {
     pub fn from_payload(payload: &str) -> Result<Job, serde_json::Error> {
         serde_json::from_str(payload)
     }
+}
+
+/// The loop a post's key (its message metadata, see [`Job::dedupe_key`]) names: keys are
+/// `<kind>:<loop id>:…` (`owner:<what>:<loop id>:…` for owner notices); a scorecard note's
+/// key names the scorecard, and a Home is not a post. `None` for keys of no loop.
+pub fn loop_of_post_key(key: &str) -> Option<LoopId> {
+    let mut parts = key.split(':');
+    let id = match parts.next()? {
+        "owner" => parts.nth(1)?,
+        "note" | "home" => return None,
+        _ => parts.next()?,
+    };
+    id.parse().ok().filter(|id: &LoopId| *id > 0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -387,5 +415,119 @@ mod tests {
                 .as_deref(),
             Some("provision:7")
         );
+    }
+
+    #[test]
+    fn every_post_key_names_its_loop() {
+        let user = || "U1".to_string();
+        let jobs = [
+            Job::ProvisionLoop { loop_id: 7 },
+            Job::RubricDetail {
+                loop_id: 7,
+                position: 2,
+            },
+            Job::SkipWarning {
+                loop_id: 7,
+                position: 2,
+            },
+            Job::SkipNote {
+                loop_id: 7,
+                position: 2,
+            },
+            Job::DecisionMessage { loop_id: 7, at: 0 },
+            Job::DecisionMessage { loop_id: 7, at: 9 },
+            Job::ReopenNote {
+                loop_id: 7,
+                cycle: 1,
+            },
+            Job::Nudge {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+                asked_at: 5,
+            },
+            Job::Reminder {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+                seq: 2,
+            },
+            Job::Escalation {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+            },
+            Job::OwnerNotice {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+                to: "U2".into(),
+                what: "escalation".into(),
+            },
+            Job::NotRunNotice {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+            },
+            Job::Brief {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+                interview_at: 5,
+            },
+            Job::InterviewNudge {
+                loop_id: 7,
+                position: 1,
+                user: user(),
+                interview_at: 5,
+            },
+            Job::SetupFailedNotice {
+                loop_id: 7,
+                job_id: 3,
+            },
+            Job::OrderNote {
+                loop_id: 7,
+                order: "1,3,2".into(),
+            },
+            Job::ScreenGate {
+                loop_id: 7,
+                to: "U2".into(),
+            },
+            Job::ReadyToDecide {
+                loop_id: 7,
+                cycle: 0,
+            },
+            Job::DecideReminder {
+                loop_id: 7,
+                cycle: 0,
+                ready_at: 5,
+                to: "U2".into(),
+            },
+            Job::InviteRefusedNotice {
+                loop_id: 7,
+                refused: vec![(user(), "cant_invite".into())],
+            },
+        ];
+        for job in jobs {
+            assert_eq!(loop_of_post_key(&job.dedupe_key()), Some(7), "{job:?}");
+        }
+        // The keys provisioning posts with.
+        for key in [
+            "provision:7:rubric:2",
+            "provision:7:summary",
+            "provision:7:ready",
+        ] {
+            assert_eq!(loop_of_post_key(key), Some(7), "{key}");
+        }
+        for key in [
+            "note:scorecard:7",
+            "home:U7",
+            "",
+            "brief",
+            "brief:x:1",
+            "owner:7",
+        ] {
+            assert_eq!(loop_of_post_key(key), None, "{key}");
+        }
     }
 }

@@ -84,6 +84,11 @@ const DECLARED: &[(&str, Kind, &str)] = &[
         "Loops whose candidate data `loopbot serve` purged, by what (retention: LOOPBOT_RETAIN).",
     ),
     (
+        "loopbot_slack_messages_deleted_total",
+        Kind::Counter,
+        "Loopbot's own Slack messages deleted by a purge's Slack clean-up, by where (channel, thread, dm).",
+    ),
+    (
         "loopbot_socket_envelopes_total",
         Kind::Counter,
         "Socket Mode envelopes received, by type (slash_commands, interactive, events_api).",

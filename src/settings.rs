@@ -58,6 +58,10 @@ pub struct Settings {
     /// `LOOPBOT_RETAIN`: candidate data is purged this long after the decision; `None` keeps
     /// it.
     pub retain: Option<Duration>,
+    /// `LOOPBOT_RETAIN_SLACK`: with `LOOPBOT_RETAIN`, Loopbot's own messages about the loop in
+    /// Slack are deleted too and its channel renamed and archived (`delete`, true), or left
+    /// (`keep`, false).
+    pub retain_slack: bool,
     /// `LOOPBOT_METRICS_LISTEN`: `/metrics` on its own listener (and not on the main one).
     pub metrics_listen: Option<SocketAddr>,
     /// `LOOPBOT_HEADER_TIMEOUT`: a request's headers must be in within this (and an idle
@@ -302,6 +306,16 @@ pub struct ServeArgs {
         value_name = "DURATION"
     )]
     pub retain: Option<String>,
+    /// With LOOPBOT_RETAIN: `delete` also deletes Loopbot's own messages about the loop in
+    /// Slack and renames and archives its channel (as `loopbot purge --slack`); `keep` leaves
+    /// Slack as it is.
+    #[arg(
+        long,
+        env = "LOOPBOT_RETAIN_SLACK",
+        default_value = "delete",
+        value_name = "delete|keep"
+    )]
+    pub retain_slack: Option<String>,
     /// Log lines on stderr: `text` or `json` (one object per line). RUST_LOG filters them
     /// (default: info).
     #[arg(
@@ -502,6 +516,16 @@ impl Settings {
             nudge_after: optional_duration("LOOPBOT_NUDGE_AFTER")?,
             decide_within: duration("LOOPBOT_DECIDE_WITHIN")?,
             retain: optional_duration("LOOPBOT_RETAIN")?,
+            retain_slack: match value("LOOPBOT_RETAIN_SLACK").as_str() {
+                "delete" => true,
+                "keep" => false,
+                other => {
+                    return Err(problem(
+                        "LOOPBOT_RETAIN_SLACK",
+                        format!("expected `delete` or `keep`, got `{other}`"),
+                    ));
+                }
+            },
             log_format: parse_log_format(&value("LOOPBOT_LOG_FORMAT"))?,
             concurrency: parse_concurrency(&value("LOOPBOT_CONCURRENCY"))?,
             run_worker: true,
@@ -780,6 +804,7 @@ mod tests {
         assert_eq!(s.nudge_after, Some(Duration::from_secs(3600)));
         assert_eq!(s.decide_within, Duration::from_secs(2 * 86_400));
         assert_eq!(s.retain, None);
+        assert!(s.retain_slack, "with a retention, Slack is cleaned up too");
         assert_eq!(s.metrics_listen, None);
         assert_eq!(s.header_timeout, Duration::from_secs(5));
         assert_eq!(s.body_timeout, Duration::from_secs(10));
@@ -875,6 +900,7 @@ mod tests {
             ("LOOPBOT_BODY_TIMEOUT", "0s", "longer than zero"),
             ("LOOPBOT_MAX_CONNECTIONS", "0", "1 to 1000000"),
             ("LOOPBOT_MAX_CONNECTIONS", "many", "1 to 1000000"),
+            ("LOOPBOT_RETAIN_SLACK", "maybe", "`delete` or `keep`"),
         ];
         for (variable, value, expected) in cases {
             let err = Settings::parse(&raw(&[(variable, value)]), Needs::Slack).unwrap_err();
@@ -898,6 +924,7 @@ mod tests {
                 ("DATABASE_URL", "sqlite:///var/lib/loopbot/loopbot.db"),
                 ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
                 ("LOOPBOT_RETAIN", "180d"),
+                ("LOOPBOT_RETAIN_SLACK", "keep"),
                 ("LOOPBOT_LOG_FORMAT", "json"),
                 ("LOOPBOT_METRICS_LISTEN", "127.0.0.1:9100"),
                 ("LOOPBOT_HEADER_TIMEOUT", "250ms"),
@@ -912,6 +939,7 @@ mod tests {
         assert_eq!(s.brief_before, None);
         assert_eq!(s.slack_api_url, "http://127.0.0.1:9/api");
         assert_eq!(s.retain, Some(Duration::from_secs(180 * 86_400)));
+        assert!(!s.retain_slack);
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(s.metrics_listen.map(|a| a.port()), Some(9100));
         assert_eq!(s.header_timeout, Duration::from_millis(250));

@@ -1439,3 +1439,126 @@ fn jobs_usage_errors_exit_with_2_and_change_nothing() {
     assert!(help.contains("--all-failed"), "{help}");
     assert!(help.contains("next tick"), "{help}");
 }
+
+/// Slack clean-up jobs in the database: (loop, state).
+fn slack_jobs(dir: &Path) -> Vec<(i64, String)> {
+    block_on(async {
+        let pool = db::connect(&url(dir)).await.unwrap();
+        let jobs = sqlx::query_as(
+            "SELECT loop_id, state FROM jobs WHERE kind = 'purge_slack' ORDER BY loop_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        jobs
+    })
+}
+
+#[test]
+fn purge_slack_queues_the_clean_up_for_serve_and_says_so_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed(dir.path());
+    // Without --slack: as before, nothing for Slack.
+    let output = run(
+        dir.path(),
+        &["purge", "--loop", &s.open.to_string(), "--yes"],
+    );
+    let stdout = ok(&output);
+    assert_eq!(stdout, "Purged 1 loop.\n");
+    assert!(!text(&output.stderr).contains("--slack"));
+    assert_eq!(slack_jobs(dir.path()), vec![]);
+
+    // One loop, purged already: its names are still in Slack, so --slack queues the clean-up.
+    let output = run(
+        dir.path(),
+        &["purge", "--loop", &s.open.to_string(), "--slack", "--yes"],
+    );
+    let stdout = ok(&output);
+    assert_eq!(
+        stdout,
+        "Purged 0 loops.\nQueued 1 Slack clean-up job; a running `loopbot serve` carries it out.\n"
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Loop {} is purged already.", s.open))
+            && stderr.contains("deletes Loopbot's own messages about the candidate in Slack")
+            && stderr.contains("messages people wrote stay"),
+        "{stderr}"
+    );
+    assert_eq!(slack_jobs(dir.path()), vec![(s.open, "queued".to_string())]);
+
+    // By date: the loop decided early is purged and queued; asked first.
+    let output = run_with_stdin(
+        dir.path(),
+        &["purge", "--decided-before", "2026-02-01", "--slack"],
+        "no\n",
+    );
+    assert!(ok(&output).contains("Nothing was changed."));
+    assert!(text(&output.stderr).contains("With --slack"));
+    let output = run(
+        dir.path(),
+        &[
+            "purge",
+            "--decided-before",
+            "2026-02-01",
+            "--slack",
+            "--yes",
+        ],
+    );
+    assert_eq!(
+        ok(&output),
+        "Purged 1 loop.\nQueued 1 Slack clean-up job; a running `loopbot serve` carries it out.\n"
+    );
+    // Asked again while queued: still one job per loop.
+    let output = run(
+        dir.path(),
+        &[
+            "purge",
+            "--decided-before",
+            "2026-03-02",
+            "--slack",
+            "--yes",
+        ],
+    );
+    assert_eq!(
+        ok(&output),
+        "Purged 1 loop.\nQueued 2 Slack clean-up jobs; a running `loopbot serve` carries them out.\n"
+    );
+    assert_eq!(
+        slack_jobs(dir.path()),
+        vec![
+            (s.ada, "queued".to_string()),
+            (s.later, "queued".to_string()),
+            (s.open, "queued".to_string()),
+        ]
+    );
+    let listed = ok(&run(dir.path(), &["jobs"]));
+    assert!(listed.contains("purge_slack"), "{listed}");
+}
+
+#[test]
+fn purge_slack_warns_before_that_an_archived_channel_keeps_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seed(dir.path());
+    block_on(async {
+        let pool = db::connect(&url(dir.path())).await.unwrap();
+        sqlx::query("UPDATE loops SET archived_at = ?2 WHERE id = ?1")
+            .bind(s.ada)
+            .bind(LATE)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let output = run(
+        dir.path(),
+        &["purge", "--loop", &s.ada.to_string(), "--slack", "--yes"],
+    );
+    ok(&output);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("1 of these channels is archived: Slack lets no bot rename or unarchive a channel, so it keeps its name"),
+        "{stderr}"
+    );
+}

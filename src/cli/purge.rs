@@ -10,6 +10,11 @@
 //! stages, panels, times, status, the decision with who made it and when, the audit entries
 //! themselves, and per stage the number of interviewers who had submitted a scorecard
 //! (`scorecards_purged`).
+//!
+//! With `--slack`, the same transaction queues the Slack clean-up of each loop (see
+//! [`crate::services::purge`]): this command needs no Slack token; a running `loopbot serve`
+//! deletes Loopbot's own messages about the candidate and renames and archives the channel.
+//! `--slack` also takes loops purged before (their names are still in Slack).
 
 use std::io::Write;
 
@@ -17,6 +22,8 @@ use anyhow::Context;
 
 use crate::clock::UnixMillis;
 use crate::db;
+use crate::domain::interview_loop::LoopId;
+use crate::services::purge::Purged;
 use crate::settings::Settings;
 
 /// Who the audit log names for a purge.
@@ -36,6 +43,11 @@ pub struct PurgeArgs {
     /// Purge one loop, decided or not: its number, or its channel's id or name.
     #[arg(long = "loop", value_name = "ID|CHANNEL")]
     pub loop_target: Option<String>,
+    /// Also delete Loopbot's own messages about the candidate in Slack (the channel, its
+    /// threads, direct messages) and rename the channel loop-<id>-purged and archive it. A
+    /// running `loopbot serve` does it; people's messages are left.
+    #[arg(long)]
+    pub slack: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
@@ -78,29 +90,77 @@ pub fn plan(count: usize, date: &str) -> String {
     )
 }
 
+/// What `--slack` adds to the plan: one line, and one more when channels are archived.
+pub fn slack_plan(loops: usize, archived: usize) -> String {
+    let mut plan = format!(
+        "With --slack, a running `loopbot serve` deletes Loopbot's own messages about {} in Slack (channel, threads, direct messages) and renames the channel loop-<id>-purged and archives it; messages people wrote stay.",
+        if loops == 1 {
+            "the candidate".to_string()
+        } else {
+            format!("these {loops} candidates")
+        }
+    );
+    if archived > 0 {
+        plan.push_str(&format!(
+            "\n{archived} of these channels {} archived: Slack lets no bot rename or unarchive a channel, so {} its name (unarchive it in Slack first, or delete it).",
+            if archived == 1 { "is" } else { "are" },
+            if archived == 1 { "it keeps" } else { "each keeps" },
+        ));
+    }
+    plan
+}
+
+/// The one line that says what was queued for Slack.
+pub fn slack_queued(jobs: usize) -> String {
+    format!(
+        "Queued {jobs} Slack clean-up job{}; a running `loopbot serve` carries {} out.",
+        if jobs == 1 { "" } else { "s" },
+        if jobs == 1 { "it" } else { "them" }
+    )
+}
+
 /// Purges every loop decided before `before` that is not purged yet, in one transaction.
 /// Returns how many were purged; running it again purges nothing new.
 pub async fn purge(db: &db::Db, before: UnixMillis, now: UnixMillis) -> anyhow::Result<usize> {
     let due = db::purge::due(db, before).await?;
-    purge_loops(db, &due, ACTOR, now).await
+    Ok(purge_loops(db, &due, &[], ACTOR, now).await?.loops)
 }
 
-/// Purges `loops` in one transaction (`actor` is named in each one's audit log), then
-/// rewrites the database so the deleted text is not left in free pages or the WAL. Returns
-/// how many were purged (loops purged already are skipped).
+/// Purges `loops` and queues the Slack clean-up of `slack_loops`, in one transaction (`actor`
+/// is named in each one's audit log), then rewrites the database so the deleted text is not
+/// left in free pages or the WAL. Loops purged already are skipped.
 pub async fn purge_loops(
     db: &db::Db,
-    loops: &[crate::domain::interview_loop::LoopId],
+    loops: &[LoopId],
+    slack_loops: &[LoopId],
     actor: &str,
     now: UnixMillis,
-) -> anyhow::Result<usize> {
-    let purged = db::purge::purge_all(db, loops, actor, now).await?;
-    if purged > 0 {
+) -> anyhow::Result<Purged> {
+    let purged = crate::services::purge::purge(db, loops, slack_loops, actor, now).await?;
+    if purged.loops > 0 {
         db::scrub_free_pages(db)
             .await
             .context("purged, but could not rewrite the database to clear its free pages")?;
     }
     Ok(purged)
+}
+
+/// How many of `loops` have an archived channel that does not have its purged name yet.
+async fn archived_channels(db: &db::Db, loops: &[LoopId]) -> anyhow::Result<usize> {
+    let mut archived = 0;
+    for &id in loops {
+        if let Some(l) = db::loops::get(db, id).await?
+            && l.channel_id.is_some()
+            && l.archived_at.is_some()
+            && !l
+                .channel_name
+                .as_deref()
+                .is_some_and(|n| n.ends_with("-purged") || n.contains("-purged-"))
+        {
+            archived += 1;
+        }
+    }
+    Ok(archived)
 }
 
 /// Reads one line from stdin; an empty or closed stdin reads as "".
@@ -113,55 +173,20 @@ async fn read_answer() -> anyhow::Result<String> {
     .context("stdin")
 }
 
+fn purged_line(purged: usize) -> String {
+    format!(
+        "Purged {purged} loop{}.",
+        if purged == 1 { "" } else { "s" }
+    )
+}
+
 /// `loopbot purge`: says what will be removed, asks unless `--yes`, then purges.
 pub async fn run(args: &PurgeArgs, settings: &Settings) -> anyhow::Result<()> {
-    let (due, what) = match (&args.decided_before, &args.loop_target) {
-        (Some(date), _) => {
-            let before = parse_date(date)?;
-            let db = db::connect(&settings.database_url).await?;
-            let due = db::purge::due(&db, before).await?;
-            db.close().await;
-            if due.is_empty() {
-                eprintln!("No loops decided before {} are left to purge.", date.trim());
-                println!("Purged 0 loops.");
-                return Ok(());
-            }
-            let plan = plan(due.len(), date.trim());
-            (due, plan)
-        }
-        (None, Some(target)) => {
-            let db = db::connect(&settings.database_url).await?;
-            let found = db::purge::find(&db, target).await?;
-            let purged = match found {
-                Some(id) => db::purge::is_purged(&db, id).await?,
-                None => None,
-            };
-            db.close().await;
-            let Some(id) = found else {
-                return Err(crate::cli::UsageError(format!(
-                    "--loop: no loop `{}` (give its number, or its channel's id or name)",
-                    target.trim()
-                ))
-                .into());
-            };
-            if purged == Some(true) {
-                eprintln!("Loop {id} is purged already.");
-                println!("Purged 0 loops.");
-                return Ok(());
-            }
-            (
-                vec![id],
-                format!(
-                    "Loop {id}: the candidate's name, evidence and scorecards will be deleted; counts are kept."
-                ),
-            )
-        }
-        (None, None) => {
-            return Err(crate::cli::UsageError(
-                "give --decided-before DATE or --loop ID|CHANNEL".into(),
-            )
-            .into());
-        }
+    let db = db::connect(&settings.database_url).await?;
+    let planned = plan_run(args, &db).await;
+    db.close().await;
+    let Some((due, slack, what)) = planned? else {
+        return Ok(());
     };
     eprintln!("{what}");
     if !args.yes {
@@ -175,14 +200,94 @@ pub async fn run(args: &PurgeArgs, settings: &Settings) -> anyhow::Result<()> {
     }
     let now = jiff::Timestamp::now().as_millisecond();
     let db = db::connect(&settings.database_url).await?;
-    let purged = purge_loops(&db, &due, ACTOR, now).await;
+    let purged = purge_loops(&db, &due, &slack, ACTOR, now).await;
     db.close().await;
     let purged = purged?;
-    println!(
-        "Purged {purged} loop{}.",
-        if purged == 1 { "" } else { "s" }
-    );
+    println!("{}", purged_line(purged.loops));
+    if args.slack {
+        println!("{}", slack_queued(purged.slack_jobs));
+    }
     Ok(())
+}
+
+/// The loops to purge, the loops whose Slack clean-up to queue, and the plan to show; `None`
+/// when there is nothing to do (and that has been said).
+async fn plan_run(
+    args: &PurgeArgs,
+    db: &db::Db,
+) -> anyhow::Result<Option<(Vec<LoopId>, Vec<LoopId>, String)>> {
+    let nothing = |why: String| {
+        eprintln!("{why}");
+        println!("{}", purged_line(0));
+        if args.slack {
+            println!("{}", slack_queued(0));
+        }
+    };
+    let (due, slack, mut what) = match (&args.decided_before, &args.loop_target) {
+        (Some(date), _) => {
+            let before = parse_date(date)?;
+            let due = db::purge::due(db, before).await?;
+            let slack = if args.slack {
+                db::purge::slack_due(db, before).await?
+            } else {
+                Vec::new()
+            };
+            if due.is_empty() && slack.is_empty() {
+                nothing(format!(
+                    "No loops decided before {} are left to purge.",
+                    date.trim()
+                ));
+                return Ok(None);
+            }
+            let what = if due.is_empty() {
+                format!(
+                    "The loops decided before {} are purged already.",
+                    date.trim()
+                )
+            } else {
+                plan(due.len(), date.trim())
+            };
+            (due, slack, what)
+        }
+        (None, Some(target)) => {
+            let found = db::purge::find(db, target).await?;
+            let Some(id) = found else {
+                return Err(crate::cli::UsageError(format!(
+                    "--loop: no loop `{}` (give its number, or its channel's id or name)",
+                    target.trim()
+                ))
+                .into());
+            };
+            let purged = db::purge::is_purged(db, id).await? == Some(true);
+            let slack = if args.slack { vec![id] } else { Vec::new() };
+            if purged && !args.slack {
+                nothing(format!("Loop {id} is purged already."));
+                return Ok(None);
+            }
+            if purged {
+                (Vec::new(), slack, format!("Loop {id} is purged already."))
+            } else {
+                (
+                    vec![id],
+                    slack,
+                    format!(
+                        "Loop {id}: the candidate's name, evidence and scorecards will be deleted; counts are kept."
+                    ),
+                )
+            }
+        }
+        (None, None) => {
+            return Err(crate::cli::UsageError(
+                "give --decided-before DATE or --loop ID|CHANNEL".into(),
+            )
+            .into());
+        }
+    };
+    if args.slack {
+        let archived = archived_channels(db, &slack).await?;
+        what = format!("{what}\n{}", slack_plan(slack.len(), archived));
+    }
+    Ok(Some((due, slack, what)))
 }
 
 #[cfg(test)]

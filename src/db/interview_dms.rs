@@ -46,6 +46,15 @@ pub async fn replace_unsent(
     Ok(())
 }
 
+/// Forgets the loop's briefs and nudges not yet queued (none of them will be sent).
+pub async fn delete_unsent(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM interview_dms WHERE loop_id = $1 AND queued_at IS NULL")
+        .bind(loop_id)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 /// Messages due by `now` and not yet queued, oldest first.
 pub async fn due(
     db: impl AnyExecutor<'_>,

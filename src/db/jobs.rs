@@ -341,6 +341,20 @@ pub async fn last_error(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Optio
 }
 
 /// Cancels a queued (not running) job by its dedupe key, in the caller's transaction.
+/// Drops every queued (not running) job of the loop but those of `keep_kind`.
+pub async fn cancel_loop_queued(
+    db: impl AnyExecutor<'_>,
+    loop_id: LoopId,
+    keep_kind: &str,
+) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM jobs WHERE loop_id = $1 AND state = 'queued' AND kind <> $2")
+        .bind(loop_id)
+        .bind(keep_kind)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
 pub async fn cancel_queued(db: impl AnyExecutor<'_>, dedupe_key: &str) -> sqlx::Result<u64> {
     sqlx::query("DELETE FROM jobs WHERE dedupe_key = $1 AND state = 'queued'")
         .bind(dedupe_key)

@@ -148,21 +148,46 @@ pub async fn is_purged(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Resul
     Ok(purged.map(|p| p.is_some()))
 }
 
-/// Purges `loops` in one transaction; returns how many were purged (not purged already).
-/// Rewrite the file afterwards with [`crate::db::scrub_free_pages`].
-pub async fn purge_all(
-    db: &crate::db::Db,
-    loops: &[LoopId],
-    actor: &str,
+/// Loops decided before `before` whose Slack clean-up has not finished (purged or not yet),
+/// oldest decision first: what `loopbot purge --decided-before DATE --slack` queues.
+pub async fn slack_due(db: impl AnyExecutor<'_>, before: UnixMillis) -> sqlx::Result<Vec<LoopId>> {
+    sqlx::query_scalar(
+        "SELECT id FROM loops
+          WHERE decided_at IS NOT NULL AND decided_at < $1 AND slack_purged_at IS NULL
+          ORDER BY decided_at, id",
+    )
+    .bind(before)
+    .fetch_all(db)
+    .await
+}
+
+/// The Slack clean-up of the loop is done.
+pub async fn mark_slack_purged(
+    db: impl AnyExecutor<'_>,
+    loop_id: LoopId,
     now: UnixMillis,
-) -> sqlx::Result<usize> {
-    let mut tx = crate::db::begin_write(db).await?;
-    let mut purged = 0;
-    for &loop_id in loops {
-        if purge_loop(&mut tx, loop_id, actor, now).await? {
-            purged += 1;
-        }
-    }
-    tx.commit().await?;
-    Ok(purged)
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE loops SET slack_purged_at = $2, updated_at = $2 WHERE id = $1")
+        .bind(loop_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Everyone Loopbot may have sent a direct message about the loop: its owners, the panel, and
+/// whoever was reminded or briefed (someone taken off the panel since included), each once.
+/// (`interview_dms` rows for no one mark a stage's clock moments; they are left out.)
+pub async fn people_of(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT coordinator_id FROM loops WHERE id = $1
+         UNION SELECT hiring_manager_id FROM loops WHERE id = $1
+         UNION SELECT user_id FROM stage_interviewers WHERE loop_id = $1
+         UNION SELECT user_id FROM reminders WHERE loop_id = $1
+         UNION SELECT user_id FROM interview_dms WHERE loop_id = $1 AND user_id <> ''
+         ORDER BY 1",
+    )
+    .bind(loop_id)
+    .fetch_all(db)
+    .await
 }

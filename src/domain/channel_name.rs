@@ -33,6 +33,12 @@ pub fn base_channel_name(candidate: &str, rubric_id: &str, naming: ChannelNaming
     truncate(&name, MAX_CHANNEL_NAME)
 }
 
+/// The neutral name a purged loop's channel gets (`loop-42-purged`): nothing of the candidate,
+/// and unique to the loop. Later tries (the name taken) add `-2`, `-3`, … as for new channels.
+pub fn purged_channel_name(loop_id: i64, attempt: u32) -> String {
+    channel_name_attempt(&format!("{PREFIX}{loop_id}-purged"), attempt)
+}
+
 /// The name for the `attempt`-th try: the base for attempt 1, then `-2`, `-3`, … within 80 chars.
 pub fn channel_name_attempt(base: &str, attempt: u32) -> String {
     if attempt <= 1 {
@@ -121,6 +127,13 @@ pub fn is_valid_channel_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn purged_channels_are_named_by_loop_number_only() {
+        assert_eq!(purged_channel_name(42, 1), "loop-42-purged");
+        assert_eq!(purged_channel_name(42, 2), "loop-42-purged-2");
+        assert!(purged_channel_name(i64::MAX, 9).len() <= MAX_CHANNEL_NAME);
+    }
 
     #[test]
     fn names_follow_slack_rules_for_many_inputs() {

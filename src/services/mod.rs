@@ -16,6 +16,7 @@ pub mod nudges;
 pub mod panel;
 pub mod panel_order;
 pub mod provision;
+pub mod purge;
 pub mod ready;
 pub mod refresh;
 pub mod reminders;

@@ -254,7 +254,7 @@ async fn timeout_fault_makes_the_client_time_out_and_changes_nothing() {
 async fn unknown_method() {
     let h = harness().await;
     assert_eq!(
-        h.json("chat.delete", json!({})).await["error"],
+        h.json("chat.meMessage", json!({})).await["error"],
         json!("unknown_method")
     );
 }
@@ -740,4 +740,58 @@ async fn a_json_body_without_a_charset_gets_slacks_missing_charset_warning() {
     let calls = h.sim.calls();
     assert_eq!(calls[0].warnings, ["missing_charset"]);
     assert!(calls[1].warnings.is_empty());
+}
+
+#[tokio::test]
+async fn purge_methods_answer_with_slacks_field_names() {
+    let h = harness().await;
+    let created = h
+        .json(
+            "conversations.create",
+            json!({"name": "loop-ada", "is_private": true}),
+        )
+        .await;
+    let channel = created["channel"]["id"].as_str().unwrap().to_string();
+    let posted = h
+        .form(
+            "chat.postMessage",
+            &[("token", TOKEN), ("channel", &channel), ("text", "hi")],
+        )
+        .await;
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    let info = h
+        .form(
+            "conversations.info",
+            &[("token", TOKEN), ("channel", &channel)],
+        )
+        .await;
+    let renamed = h
+        .json(
+            "conversations.rename",
+            json!({"channel": channel, "name": "loop-1-purged"}),
+        )
+        .await;
+    assert_eq!(renamed["channel"]["name"], "loop-1-purged", "{renamed}");
+    // Form-encoded, as most SDKs send chat.delete.
+    let deleted = h
+        .form(
+            "chat.delete",
+            &[("token", TOKEN), ("channel", &channel), ("ts", &ts)],
+        )
+        .await;
+    assert_eq!(deleted, json!({"ok": true, "channel": channel, "ts": ts}));
+    assert!(h.sim.messages(&channel).is_empty());
+    let again = h
+        .json("chat.delete", json!({"channel": channel, "ts": ts}))
+        .await;
+    assert_eq!(again, json!({"ok": false, "error": "message_not_found"}));
+    for (method, body) in [
+        ("conversations.info", info),
+        ("conversations.info", renamed),
+    ] {
+        assert_eq!(body["ok"], json!(true), "{method}: {body}");
+        let mut bad = Vec::new();
+        unknown_keys(&body, &sample(method), method, &mut bad);
+        assert!(bad.is_empty(), "{method}: {bad:?}\n{body}");
+    }
 }

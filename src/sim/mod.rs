@@ -302,6 +302,15 @@ impl Simulator {
         self.lock().faults.push_back((method.to_string(), fault));
     }
 
+    /// Queues a fault for the `nth` next call of `method` (1 = the next one, as
+    /// [`Simulator::inject_fault`]); the calls before it are answered normally. Lets a test
+    /// fail a job part of the way through.
+    pub fn inject_fault_on_call(&self, method: &str, nth: usize, fault: Fault) {
+        self.lock()
+            .later_faults
+            .push((method.to_string(), nth.max(1), fault));
+    }
+
     /// Enforces Slack's rate tiers ([`crate::slack::tiers`]) from now on: per method per
     /// workspace (per channel for `chat.postMessage`), a sliding window over the simulator's
     /// clock. A call over the limit gets HTTP 429 with `Retry-After` and changes nothing.
@@ -363,6 +372,21 @@ impl Simulator {
     pub fn post_message_by_user(&self, channel: &str, user: &str, text: &str) -> String {
         let now = self.now_ms();
         self.lock().post_message_by_user(now, channel, user, text)
+    }
+
+    /// A person replies in the thread of `parent` (no membership checks). Returns its ts.
+    pub fn reply_by_user(&self, channel: &str, parent: &str, user: &str, text: &str) -> String {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        let ts = state.post_message_by_user(now, channel, user, text);
+        if let Some(m) = state
+            .messages
+            .get_mut(channel)
+            .and_then(|m| m.iter_mut().find(|m| m.ts == ts))
+        {
+            m.thread_ts = Some(parent.to_string());
+        }
+        ts
     }
 
     /// A person adds someone to a channel (e.g. the bot to a channel it was not in).

@@ -225,6 +225,8 @@ pub struct SimState {
     /// user → (published home view, hash)
     pub homes: HashMap<String, (Value, String)>,
     pub faults: VecDeque<(String, Fault)>,
+    /// Faults waiting for a later call: (method, calls of it still to let through, fault).
+    pub later_faults: Vec<(String, usize, Fault)>,
     /// Where answers posted to `response_url`s land: (the URL's id, the JSON body).
     pub responses: Vec<(String, Value)>,
     /// The base of the `response_url`s handed out, once the simulator serves HTTP.
@@ -256,8 +258,11 @@ pub const METHODS: &[&str] = &[
     "conversations.members",
     "conversations.history",
     "conversations.replies",
+    "conversations.info",
+    "conversations.rename",
     "chat.postMessage",
     "chat.update",
+    "chat.delete",
     "chat.postEphemeral",
     "pins.add",
     "views.open",
@@ -288,6 +293,7 @@ impl SimState {
             views: Vec::new(),
             homes: HashMap::new(),
             faults: VecDeque::new(),
+            later_faults: Vec::new(),
             responses: Vec::new(),
             response_base: None,
             calls: Vec::new(),
@@ -478,11 +484,29 @@ impl SimState {
     }
 
     fn take_fault(&mut self, method: &str) -> Option<Fault> {
-        let pos = self
-            .faults
-            .iter()
-            .position(|(m, _)| m == method || m == "*")?;
-        self.faults.remove(pos).map(|(_, f)| f)
+        let matches = |m: &str| m == method || m == "*";
+        // Every later fault of this method counts the call; the first to reach zero fires.
+        let mut fired = None;
+        for (i, (m, left, _)) in self.later_faults.iter_mut().enumerate() {
+            if matches(m) {
+                *left = left.saturating_sub(1);
+                if *left == 0 && fired.is_none() {
+                    fired = Some(i);
+                }
+            }
+        }
+        let later = fired.map(|i| self.later_faults.remove(i).2);
+        let pos = self.faults.iter().position(|(m, _)| matches(m));
+        match (pos, later) {
+            (Some(pos), later) => {
+                if let Some(fault) = later {
+                    // Both due on this call: the queued one fires now, the later one next.
+                    self.later_faults.push((method.to_string(), 1, fault));
+                }
+                self.faults.remove(pos).map(|(_, f)| f)
+            }
+            (None, later) => later,
+        }
     }
 
     fn answer(
@@ -561,8 +585,11 @@ impl SimState {
             "conversations.members" => self.conversations_members(args),
             "conversations.history" => self.conversations_history(args),
             "conversations.replies" => self.conversations_replies(args),
+            "conversations.info" => self.conversations_info(now_ms, args),
+            "conversations.rename" => self.conversations_rename(now_ms, args),
             "chat.postMessage" => self.chat_post_message(now_ms, args),
             "chat.update" => self.chat_update(now_ms, args),
+            "chat.delete" => self.chat_delete(args),
             "chat.postEphemeral" => self.chat_post_ephemeral(now_ms, args),
             "pins.add" => self.pins_add(args),
             "views.open" => self.views_open(now_ms, args),

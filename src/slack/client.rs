@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::clock::{SharedClock, UnixMillis};
 use crate::metrics::{Metrics, label};
@@ -94,6 +94,44 @@ pub struct InviteOutcome {
     pub refused: Vec<(String, String)>,
 }
 
+/// Who the bot token speaks for, as `auth.test` says: the bot's user id (`U…`, the `user` of
+/// its messages) and its bot id (`B…`, their `bot_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotIdentity {
+    pub user_id: String,
+    pub bot_id: String,
+}
+
+/// A message as `conversations.history` or `conversations.replies` lists it, with what a
+/// clean-up needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMessage {
+    pub ts: String,
+    /// The poster's user id ("" when none, e.g. some app or workflow messages).
+    pub user: String,
+    /// The posting app's bot id ("" for people).
+    pub bot_id: String,
+    /// The key Loopbot tagged the message with (its metadata), if any.
+    pub key: Option<String>,
+    /// Replies in its thread (0 when it has none or is itself a reply).
+    pub reply_count: u64,
+}
+
+impl ListedMessage {
+    /// Posted by this bot (its user id, or its bot id).
+    pub fn is_by(&self, bot: &BotIdentity) -> bool {
+        (!self.user.is_empty() && self.user == bot.user_id)
+            || (!self.bot_id.is_empty() && self.bot_id == bot.bot_id)
+    }
+}
+
+/// What `conversations.info` says about a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub is_archived: bool,
+}
+
 /// How JSON bodies are sent: Slack warns `missing_charset` on every call without the charset.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -115,6 +153,8 @@ pub struct SlackApi {
     retrying: bool,
     /// Where each call's duration and each failure by method and error are counted.
     metrics: Option<Arc<Metrics>>,
+    /// The bot's identity, once `auth.test` has answered (shared by every handle).
+    identity: Arc<OnceLock<BotIdentity>>,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -149,6 +189,7 @@ impl SlackApi {
             succeeded: Arc::new(AtomicU64::new(0)),
             retrying: false,
             metrics: None,
+            identity: Arc::new(OnceLock::new()),
         })
     }
 
@@ -299,8 +340,123 @@ impl SlackApi {
         Ok(answer)
     }
 
+    /// `auth.test`; a successful answer also keeps the bot's identity ([`Self::bot_identity`]).
     pub async fn auth_test(&self) -> Result<Value, SlackError> {
-        self.call("auth.test", &json!({})).await
+        let answer = self.call("auth.test", &json!({})).await?;
+        if let (Ok(user_id), Ok(bot_id)) = (
+            string_at(&answer, "/user_id"),
+            string_at(&answer, "/bot_id"),
+        ) {
+            let _ = self.identity.set(BotIdentity { user_id, bot_id });
+        }
+        Ok(answer)
+    }
+
+    /// Who the bot is: kept from the `auth.test` made at start-up, else asked now.
+    pub async fn bot_identity(&self) -> Result<BotIdentity, SlackError> {
+        if let Some(known) = self.identity.get() {
+            return Ok(known.clone());
+        }
+        let answer = self.auth_test().await?;
+        self.identity.get().cloned().ok_or_else(|| {
+            SlackError::Unavailable(format!(
+                "auth.test named no user_id and bot_id: {}",
+                answer.get("error").unwrap_or(&Value::Null)
+            ))
+        })
+    }
+
+    /// The channel's name and whether it is archived. Needs `groups:read` for private channels.
+    pub async fn channel_info(&self, channel: &str) -> Result<ChannelInfo, SlackError> {
+        let answer = self
+            .call("conversations.info", &json!({ "channel": channel }))
+            .await?;
+        Ok(ChannelInfo {
+            name: string_at(&answer, "/channel/name")?,
+            is_archived: answer
+                .pointer("/channel/is_archived")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    /// Renames a channel (only its creator, here the bot, may); returns the name Slack gave it.
+    /// Needs `groups:write` for private channels.
+    pub async fn rename_channel(&self, channel: &str, name: &str) -> Result<String, SlackError> {
+        let answer = self
+            .call(
+                "conversations.rename",
+                &json!({ "channel": channel, "name": name }),
+            )
+            .await?;
+        Ok(string_at(&answer, "/channel/name").unwrap_or_else(|_| name.to_string()))
+    }
+
+    /// Every top-level message of a conversation since `oldest` (a `ts`; `None`: all), newest
+    /// first, page by page. Needs `groups:history` (private channels) or `im:history` (DMs).
+    pub async fn history(
+        &self,
+        channel: &str,
+        oldest: Option<&str>,
+    ) -> Result<Vec<ListedMessage>, SlackError> {
+        let mut messages = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut body = json!({ "channel": channel, "limit": 200,
+                                   "include_all_metadata": true });
+            if let Some(oldest) = oldest {
+                body["oldest"] = json!(oldest);
+            }
+            if !cursor.is_empty() {
+                body["cursor"] = json!(cursor);
+            }
+            let answer = self.call("conversations.history", &body).await?;
+            messages.extend(listed(&answer));
+            cursor = next_cursor(&answer);
+            let more = answer.get("has_more").and_then(Value::as_bool) == Some(true);
+            if cursor.is_empty() || !more {
+                return Ok(messages);
+            }
+        }
+    }
+
+    /// The replies in the thread of `parent` (the parent itself left out), oldest first, page
+    /// by page.
+    pub async fn thread_replies(
+        &self,
+        channel: &str,
+        parent: &str,
+    ) -> Result<Vec<ListedMessage>, SlackError> {
+        let mut messages = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut body = json!({ "channel": channel, "ts": parent, "limit": 200,
+                                   "include_all_metadata": true });
+            if !cursor.is_empty() {
+                body["cursor"] = json!(cursor);
+            }
+            let answer = self.call("conversations.replies", &body).await?;
+            messages.extend(listed(&answer).filter(|m| m.ts != parent));
+            cursor = next_cursor(&answer);
+            let more = answer.get("has_more").and_then(Value::as_bool) == Some(true);
+            if cursor.is_empty() || !more {
+                return Ok(messages);
+            }
+        }
+    }
+
+    /// Deletes one of the bot's own messages. `Ok(false)` when Slack no longer has it
+    /// (`message_not_found`: deleted already, by an earlier run or by a person), which is as
+    /// good as done.
+    pub async fn delete_message(&self, channel: &str, ts: &str) -> Result<bool, SlackError> {
+        match self
+            .call("chat.delete", &json!({ "channel": channel, "ts": ts }))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("message_not_found") => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates a private channel; `Err(Api { code: "name_taken" })` when the name is used.
@@ -722,8 +878,39 @@ fn is_lookup(method: &str) -> bool {
             | "conversations.members"
             | "conversations.history"
             | "conversations.replies"
+            | "conversations.info"
             | "conversations.open"
     )
+}
+
+/// The messages of a history or replies answer.
+fn listed(answer: &Value) -> impl Iterator<Item = ListedMessage> + '_ {
+    let text = |m: &Value, key: &str| {
+        m.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    answer
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("ts").and_then(Value::as_str).is_some())
+        .map(move |m| ListedMessage {
+            ts: text(m, "ts"),
+            user: text(m, "user"),
+            bot_id: text(m, "bot_id"),
+            key: (m.pointer("/metadata/event_type").and_then(Value::as_str)
+                == Some(POST_EVENT_TYPE))
+            .then(|| {
+                m.pointer("/metadata/event_payload/key")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .flatten(),
+            reply_count: m.get("reply_count").and_then(Value::as_u64).unwrap_or(0),
+        })
 }
 
 fn next_cursor(answer: &Value) -> String {

@@ -75,6 +75,13 @@ mod tests {
         assert_eq!(limit_of("pins.add"), per_minute(20));
         assert_eq!(limit_of("chat.update"), per_minute(50));
         assert_eq!(limit_of("views.open"), per_minute(100));
+        // What `loopbot purge --slack` calls.
+        assert_eq!(tier_of("chat.delete"), Some("Tier3"));
+        assert_eq!(limit_of("chat.delete"), per_minute(50));
+        assert_eq!(tier_of("conversations.history"), Some("Tier3"));
+        assert_eq!(tier_of("conversations.replies"), Some("Tier3"));
+        assert_eq!(tier_of("conversations.info"), Some("Tier3"));
+        assert_eq!(limit_of("conversations.rename"), per_minute(20));
         let post = limit_of("chat.postMessage");
         assert!(post.per_channel && post.calls == 1 && post.window_ms == 1_000);
         assert_eq!(

@@ -20,7 +20,8 @@ use crate::db::jobs::{Attempts, ClaimedJob};
 use crate::jobs::{Job, JobError};
 use crate::metrics::label;
 use crate::services::{
-    events, home, interview_dms, panel_order, provision, ready, refresh, reminders, screen_gate,
+    events, home, interview_dms, panel_order, provision, purge, ready, refresh, reminders,
+    screen_gate,
 };
 use crate::slack::SlackError;
 use crate::state::AppState;
@@ -269,6 +270,7 @@ async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             ready_at,
             to,
         } => ready::remind(state, *loop_id, *cycle, *ready_at, to).await,
+        Job::PurgeSlack { loop_id } => purge::purge_slack(state, *loop_id).await,
     }
 }
 
@@ -309,7 +311,7 @@ pub const RETENTION_ACTOR: &str = "loopbot-retention";
 /// Forgets what is no longer needed: event receipts older than Slack's longest retry horizon
 /// (delayed events: 24 h), finished jobs older than a week, and, with `LOOPBOT_RETAIN`, the
 /// candidate data of loops decided longer ago than that (as `loopbot purge` does, free pages
-/// included).
+/// included; with `LOOPBOT_RETAIN_SLACK=delete`, as `loopbot purge --slack`).
 pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     const DAY_MS: i64 = 24 * 3600 * 1000;
     let now = state.clock.now_ms();
@@ -320,15 +322,26 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
         let retain_ms = i64::try_from(retain.as_millis()).unwrap_or(i64::MAX / 2);
         let due = db::purge::due(&state.db, now.saturating_sub(retain_ms)).await?;
         if !due.is_empty() {
-            let purged = db::purge::purge_all(&state.db, &due, RETENTION_ACTOR, now).await?;
+            // LOOPBOT_RETAIN_SLACK=delete (the default): what Loopbot posted about them in
+            // Slack goes too, as with `loopbot purge --slack`.
+            let slack: &[_] = if state.settings.retain_slack {
+                &due
+            } else {
+                &[]
+            };
+            let purged = purge::purge(&state.db, &due, slack, RETENTION_ACTOR, now).await?;
             db::scrub_free_pages(&state.db).await?;
-            for _ in 0..purged {
+            for _ in 0..purged.loops {
                 state
                     .metrics
                     .inc("loopbot_loops_purged_total", label("by", "retention"));
             }
+            if purged.slack_jobs > 0 {
+                state.wake.notify_one();
+            }
             tracing::info!(
-                loops = purged,
+                loops = purged.loops,
+                slack_jobs = purged.slack_jobs,
                 retain = %humantime::format_duration(retain),
                 "purged the candidate data of loops decided longer ago than LOOPBOT_RETAIN"
             );

@@ -14,6 +14,7 @@ mod listener;
 mod migrate;
 mod operations;
 mod outbound;
+mod purge_slack;
 mod reminders;
 mod replicas;
 mod scorecards;

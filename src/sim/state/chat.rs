@@ -98,6 +98,38 @@ impl SimState {
         ok_body(json!({ "channel": channel, "ts": ts, "text": text, "message": msg_json }))
     }
 
+    /// Slack's `chat.delete` with a bot token: only the bot's own messages
+    /// (`cant_delete_message` otherwise); `message_not_found` for a `ts` the channel does not
+    /// hold (deleted already, or never there); `channel_not_found` for an unknown channel or a
+    /// private one the bot is not in. Archived channels are not refused: Slack documents no
+    /// such error for this method. A deleted message leaves the pins; a thread parent's
+    /// replies stay where they are (reachable with `conversations.replies`).
+    pub(super) fn chat_delete(&mut self, args: &Args<'_>) -> MethodResult {
+        let channel = args
+            .str("channel")
+            .ok_or_else(|| err("channel_not_found"))?;
+        let c = self
+            .channel(&channel)
+            .ok_or_else(|| err("channel_not_found"))?;
+        if c.is_private && !c.is_im && !c.members.iter().any(|m| m == BOT_USER_ID) {
+            return Err(err("channel_not_found"));
+        }
+        let ts = args.str("ts").ok_or_else(|| err("message_not_found"))?;
+        let message = self
+            .message(&channel, &ts)
+            .ok_or_else(|| err("message_not_found"))?;
+        if message.user != BOT_USER_ID {
+            return Err(err("cant_delete_message"));
+        }
+        if let Some(messages) = self.messages.get_mut(&channel) {
+            messages.retain(|m| m.ts != ts);
+        }
+        if let Some(pins) = self.pins.get_mut(&channel) {
+            pins.retain(|p| *p != ts);
+        }
+        ok_body(json!({ "channel": channel, "ts": ts }))
+    }
+
     pub(super) fn chat_post_ephemeral(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
         let channel = args
             .str("channel")

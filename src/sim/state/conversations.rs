@@ -197,6 +197,56 @@ impl SimState {
         ok_body(json!({}))
     }
 
+    /// Slack's `conversations.rename`: only the channel's creator may rename it
+    /// (`not_authorized`); the bot must be in it (`not_in_channel`; a private channel it is not
+    /// in is `channel_not_found`); archived channels cannot be renamed (`is_archived`); DMs
+    /// are `method_not_supported_for_channel_type`. The new name follows the rules of
+    /// `conversations.create` and must not be another channel's name, now or before
+    /// (`name_taken`). Renaming a channel to the name it has changes nothing.
+    pub(super) fn conversations_rename(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
+        let id = args
+            .str("channel")
+            .ok_or_else(|| err("channel_not_found"))?;
+        let channel = self.channel(&id).ok_or_else(|| err("channel_not_found"))?;
+        if channel.is_im {
+            return Err(err("method_not_supported_for_channel_type"));
+        }
+        if !channel.members.iter().any(|m| m == BOT_USER_ID) {
+            return Err(err(if channel.is_private {
+                "channel_not_found"
+            } else {
+                "not_in_channel"
+            }));
+        }
+        if channel.is_archived {
+            return Err(err("is_archived"));
+        }
+        if channel.creator != BOT_USER_ID {
+            return Err(err("not_authorized"));
+        }
+        let name = args.raw_str("name").unwrap_or_default();
+        validate_channel_name(&name).map_err(err)?;
+        if name != channel.name {
+            let taken = self
+                .channels
+                .iter()
+                .any(|c| !c.is_im && c.id != id && c.name == name)
+                || self
+                    .previous_names
+                    .iter()
+                    .any(|(c, names)| *c != id && names.contains(&name));
+            if taken {
+                return Err(err("name_taken"));
+            }
+            self.rename_channel(&id, &name);
+        }
+        let channel = self
+            .channel(&id)
+            .cloned()
+            .ok_or_else(|| err("channel_not_found"))?;
+        ok_body(json!({ "channel": self.channel_json(&channel, now_ms) }))
+    }
+
     /// The DM channel with `user`, created on first use. Returns (id, already existed).
     pub(super) fn open_dm(&mut self, now_ms: i64, user: &str) -> Result<(String, bool), ApiError> {
         if user == BOT_USER_ID {

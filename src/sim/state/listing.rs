@@ -1,5 +1,5 @@
-//! Read methods with cursor pagination: `conversations.list`, `conversations.members`,
-//! `conversations.history`, and a thread's `conversations.replies`.
+//! Read methods: `conversations.info`, and with cursor pagination `conversations.list`,
+//! `conversations.members`, `conversations.history`, and a thread's `conversations.replies`.
 //!
 //! Cursors are opaque to clients (hex of `team:<channel>`, `user_id:<user>`,
 //! `next_ts:<ts>` — the first item of the next page); the last page has `next_cursor: ""`.
@@ -105,6 +105,13 @@ impl SimState {
         value
     }
 
+    /// One conversation: `channel_not_found` for an unknown id or a private channel the bot is
+    /// not in; a public one can be read without being a member.
+    pub(super) fn conversations_info(&self, now_ms: i64, args: &Args<'_>) -> MethodResult {
+        let channel = self.readable_channel(args, false)?;
+        ok_body(json!({ "channel": self.channel_json(channel, now_ms) }))
+    }
+
     /// Member ids in join order; `limit`, `cursor`. Public channels can be read without being
     /// a member.
     pub(super) fn conversations_members(&self, args: &Args<'_>) -> MethodResult {
@@ -183,8 +190,9 @@ impl SimState {
 
 impl SimState {
     /// A thread: its parent first, then the replies oldest first; `ts` (the parent's, or any
-    /// reply's), `limit` (default 100, at most 999), `include_all_metadata`.
-    /// `thread_not_found` when no message has that `ts`.
+    /// reply's), `limit` (default 100, at most 999), `cursor`, `include_all_metadata`.
+    /// `thread_not_found` when no message has that `ts`. A page after the first goes on where
+    /// the one before stopped; `response_metadata.next_cursor` only when `has_more`.
     pub(super) fn conversations_replies(&self, args: &Args<'_>) -> MethodResult {
         let channel = self.readable_channel(args, true)?;
         let limit = args.limit("limit", DEFAULT_LIMIT, HISTORY_LIMIT_MAX)?;
@@ -206,6 +214,12 @@ impl SimState {
             .filter_map(|m| parse_ts(&m.ts).map(|t| (t, m)))
             .collect();
         thread.sort_by_key(|(t, _)| *t);
+        if let Some(raw) = args.str("cursor") {
+            let from = decode_cursor(&raw, "next_ts")
+                .and_then(|ts| parse_ts(&ts))
+                .ok_or_else(|| err("invalid_cursor"))?;
+            thread.retain(|(t, _)| *t >= from);
+        }
         let parent_user = all
             .iter()
             .find(|m| m.ts == parent_ts)
@@ -224,7 +238,12 @@ impl SimState {
                 value
             })
             .collect();
-        ok_body(json!({ "messages": messages, "has_more": has_more }))
+        let mut body = json!({ "messages": messages, "has_more": has_more });
+        if let Some((_, next)) = thread.get(limit).filter(|_| has_more) {
+            body["response_metadata"] =
+                json!({ "next_cursor": encode_cursor("next_ts", &next.ts) });
+        }
+        ok_body(body)
     }
 }
 

@@ -1449,3 +1449,271 @@ fn history_pagination_bounds_and_access() {
     assert_eq!(body["messages"], json!([]));
     assert_eq!(body["pin_count"], json!(0));
 }
+
+// --- chat.delete / conversations.rename / conversations.info ------------------------------
+
+#[test]
+fn delete_removes_only_the_bots_own_message_and_its_pin() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop-ada");
+    call(
+        &sim,
+        "conversations.invite",
+        json!({"channel": id, "users": "U1"}),
+    );
+    let bot = post(&sim, &id, "summary");
+    let other = post(&sim, &id, "rubric");
+    call(&sim, "pins.add", json!({"channel": id, "timestamp": bot}));
+    let person = sim.post_message_by_user(&id, "U1", "my own words");
+
+    let body = call(&sim, "chat.delete", json!({"channel": id, "ts": bot}));
+    assert_eq!(body, json!({"ok": true, "channel": id, "ts": bot}));
+    assert!(sim.message(&id, &bot).is_none());
+    assert!(sim.pins(&id).is_empty(), "a deleted message is unpinned");
+    assert_eq!(
+        error(&sim, "chat.delete", json!({"channel": id, "ts": bot})),
+        "message_not_found",
+        "deleted already"
+    );
+    assert_eq!(
+        error(&sim, "chat.delete", json!({"channel": id, "ts": person})),
+        "cant_delete_message",
+        "a bot deletes only what it posted"
+    );
+    assert!(sim.message(&id, &person).is_some());
+    for (params, code) in [
+        (json!({"channel": id}), "message_not_found"),
+        (
+            json!({"channel": id, "ts": "1.000001"}),
+            "message_not_found",
+        ),
+        (json!({"ts": other}), "channel_not_found"),
+        (json!({"channel": "C404", "ts": other}), "channel_not_found"),
+    ] {
+        assert_eq!(error(&sim, "chat.delete", params.clone()), code, "{params}");
+    }
+    let private = sim.create_channel_by_user("secret", "U1", &["U1"], true);
+    let theirs = sim.post_message_by_user(&private, "U1", "hi");
+    assert_eq!(
+        error(
+            &sim,
+            "chat.delete",
+            json!({"channel": private, "ts": theirs})
+        ),
+        "channel_not_found",
+        "a private channel the bot is not in is invisible to it"
+    );
+    // Archived: Slack documents no archived-channel error for chat.delete.
+    sim.archive_channel_by_user(&id);
+    call(&sim, "chat.delete", json!({"channel": id, "ts": other}));
+    assert_eq!(sim.all_messages(&id).len(), 1, "only the person's message");
+}
+
+#[test]
+fn deleting_a_thread_parent_keeps_its_replies_reachable() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    let parent = post(&sim, &id, "rubric");
+    let reply = call(
+        &sim,
+        "chat.postMessage",
+        json!({"channel": id, "text": "detail", "thread_ts": parent}),
+    );
+    let reply = reply["ts"].as_str().unwrap().to_string();
+    call(&sim, "chat.delete", json!({"channel": id, "ts": parent}));
+    let thread = call(
+        &sim,
+        "conversations.replies",
+        json!({"channel": id, "ts": reply}),
+    );
+    assert_eq!(
+        ids(thread["messages"].as_array().unwrap(), "ts"),
+        vec![reply.clone()]
+    );
+    call(&sim, "chat.delete", json!({"channel": id, "ts": reply}));
+    assert!(sim.all_messages(&id).is_empty());
+}
+
+#[test]
+fn rename_rules() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop-ada-lovelace");
+    let other = create(&sim, "loop-grace");
+    let body = call(
+        &sim,
+        "conversations.rename",
+        json!({"channel": id, "name": "loop-1-purged"}),
+    );
+    assert_eq!(body["ok"], json!(true), "{body}");
+    assert_eq!(body["channel"]["name"], "loop-1-purged");
+    assert_eq!(
+        body["channel"]["previous_names"],
+        json!(["loop-ada-lovelace"])
+    );
+    assert_eq!(sim.channel(&id).unwrap().name, "loop-1-purged");
+    let again = call(
+        &sim,
+        "conversations.rename",
+        json!({"channel": id, "name": "loop-1-purged"}),
+    );
+    assert_eq!(again["ok"], json!(true), "its own name: nothing changes");
+    assert_eq!(
+        again["channel"]["previous_names"],
+        json!(["loop-ada-lovelace"])
+    );
+    for (params, code) in [
+        (
+            json!({"channel": other, "name": "loop-1-purged"}),
+            "name_taken",
+        ),
+        (
+            json!({"channel": other, "name": "loop-ada-lovelace"}),
+            "name_taken",
+        ),
+        (
+            json!({"channel": other, "name": "Loop Grace"}),
+            "invalid_name_specials",
+        ),
+        (json!({"channel": other}), "invalid_name_required"),
+        (json!({"channel": "C404", "name": "x"}), "channel_not_found"),
+        (json!({"name": "x"}), "channel_not_found"),
+    ] {
+        assert_eq!(
+            error(&sim, "conversations.rename", params.clone()),
+            code,
+            "{params}"
+        );
+    }
+    let theirs = sim.create_channel_by_user("theirs", "U1", &["U1", BOT_USER_ID], true);
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.rename",
+            json!({"channel": theirs, "name": "mine"})
+        ),
+        "not_authorized",
+        "only the creator renames"
+    );
+    let public = foreign_channel(&sim);
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.rename",
+            json!({"channel": public, "name": "x"})
+        ),
+        "not_in_channel"
+    );
+    let dm = call(&sim, "conversations.open", json!({"users": "U1"}));
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.rename",
+            json!({"channel": dm["channel"]["id"], "name": "x"})
+        ),
+        "method_not_supported_for_channel_type"
+    );
+    sim.archive_channel_by_user(&other);
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.rename",
+            json!({"channel": other, "name": "loop-2-purged"})
+        ),
+        "is_archived"
+    );
+    assert_eq!(sim.channel(&other).unwrap().name, "loop-grace");
+}
+
+#[test]
+fn info_shows_name_and_archived_state_to_members() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop-ada");
+    let body = call(&sim, "conversations.info", json!({"channel": id}));
+    assert_eq!(body["ok"], json!(true), "{body}");
+    assert_eq!(body["channel"]["name"], "loop-ada");
+    assert_eq!(body["channel"]["is_archived"], json!(false));
+    sim.archive_channel_by_user(&id);
+    let body = call(&sim, "conversations.info", json!({"channel": id}));
+    assert_eq!(body["channel"]["is_archived"], json!(true));
+    let private = sim.create_channel_by_user("secret", "U1", &["U1"], true);
+    assert_eq!(
+        error(&sim, "conversations.info", json!({"channel": private})),
+        "channel_not_found"
+    );
+    let public = foreign_channel(&sim);
+    let body = call(&sim, "conversations.info", json!({"channel": public}));
+    assert_eq!(body["channel"]["is_member"], json!(false));
+}
+
+#[test]
+fn replies_page_with_a_cursor() {
+    let (sim, clock) = sim();
+    let id = create(&sim, "loop");
+    let parent = post(&sim, &id, "parent");
+    let mut replies = Vec::new();
+    for i in 0..4 {
+        clock.advance(Duration::from_secs(1));
+        let r = call(
+            &sim,
+            "chat.postMessage",
+            json!({"channel": id, "text": format!("r{i}"), "thread_ts": parent}),
+        );
+        replies.push(r["ts"].as_str().unwrap().to_string());
+    }
+    let mut texts: Vec<Vec<String>> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut p = json!({"channel": id, "ts": parent, "limit": 2});
+        if !cursor.is_empty() {
+            p["cursor"] = json!(cursor);
+        }
+        let body = call(&sim, "conversations.replies", p);
+        texts.push(ids(body["messages"].as_array().unwrap(), "text"));
+        match body["response_metadata"]["next_cursor"].as_str() {
+            Some(next) => {
+                assert_eq!(body["has_more"], json!(true));
+                cursor = next.to_string();
+            }
+            None => {
+                assert_eq!(body["has_more"], json!(false));
+                break;
+            }
+        }
+    }
+    assert_eq!(texts, [vec!["parent", "r0"], vec!["r1", "r2"], vec!["r3"]]);
+    assert_eq!(
+        error(
+            &sim,
+            "conversations.replies",
+            json!({"channel": id, "ts": parent, "cursor": "zz"})
+        ),
+        "invalid_cursor"
+    );
+}
+
+#[test]
+fn a_fault_on_a_later_call_lets_the_earlier_ones_through() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    sim.inject_fault_on_call("chat.postMessage", 3, Fault::Http(500));
+    post(&sim, &id, "1");
+    create(&sim, "other");
+    post(&sim, &id, "2");
+    let answer = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "3"}),
+    );
+    assert_eq!(answer.status, 500);
+    post(&sim, &id, "4");
+    assert_eq!(
+        ids(
+            &sim.all_messages(&id)
+                .iter()
+                .map(|m| json!({"text": m.text}))
+                .collect::<Vec<_>>(),
+            "text"
+        ),
+        ["1", "2", "4"]
+    );
+}
