@@ -9,7 +9,6 @@
 //! `LOAD_SECONDS` sets the duration (default 10); `LOAD_MIX` = `both` (default), `commands` or
 //! `submissions` isolates one kind of request.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -172,16 +171,13 @@ async fn main() -> anyhow::Result<()> {
 
     // Every follow-up Slack call: wait until the jobs table is drained.
     let drained = Instant::now();
-    let db = format!("{}/bench.db", dir.path().display());
+    let db = loopbot::db::connect(&common::database_url(dir.path())).await?;
     loop {
-        let output = Command::new("python3")
-            .args(["-c", &format!("import sqlite3;print(sqlite3.connect('{db}').execute(\"select count(*) from jobs where state in ('queued','running')\").fetchone()[0])")])
-            .output();
-        let pending: i64 = output
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(-1);
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+                .fetch_one(&db)
+                .await
+                .unwrap_or(-1);
         if pending == 0 {
             break;
         }

@@ -11,6 +11,15 @@ use serde_json::Value;
 pub const SECRET: &str = "bench0signing0secret0value";
 pub const TOKEN: &str = "xoxb-bench";
 
+/// The database the bench runs on: `LOAD_DATABASE_URL` when set (e.g. an empty PostgreSQL
+/// database), else a SQLite file in `dir`.
+pub fn database_url(dir: &std::path::Path) -> String {
+    std::env::var("LOAD_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()))
+}
+
 /// Starts `loopbot serve` on a free loopback port with its database in `dir`, and waits until
 /// it listens. Returns the process and the app's URL.
 pub async fn spawn_serve(api_url: &str, dir: &std::path::Path) -> anyhow::Result<(Child, String)> {
@@ -23,10 +32,7 @@ pub async fn spawn_serve(api_url: &str, dir: &std::path::Path) -> anyhow::Result
         .env("SLACK_SIGNING_SECRET", SECRET)
         .env("SLACK_BOT_TOKEN", TOKEN)
         .env("SLACK_API_URL", api_url)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.display()),
-        )
+        .env("DATABASE_URL", database_url(dir))
         .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOOPBOT_WORK_HOURS", "always")
         .env("RUST_LOG", "error")
