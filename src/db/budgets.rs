@@ -13,7 +13,8 @@ pub async fn lock(
     key: &str,
     now: UnixMillis,
 ) -> sqlx::Result<(Transaction<'static, Any>, String)> {
-    let mut tx = match Backend::of(db) {
+    let backend = Backend::of(db);
+    let mut tx = match backend {
         // One writer at a time on SQLite: taking the write lock at once is the row lock.
         Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => db.begin().await?,
@@ -26,7 +27,7 @@ pub async fn lock(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let select = match Backend::of(db) {
+    let select = match backend {
         Backend::Sqlite => "SELECT state FROM slack_budgets WHERE budget_key = $1",
         Backend::Postgres => "SELECT state FROM slack_budgets WHERE budget_key = $1 FOR UPDATE",
     };
