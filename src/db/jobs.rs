@@ -89,8 +89,9 @@ pub async fn enqueue_refresh(
 ///
 /// SQLite lets one writer in at a time, so the single UPDATE is atomic across processes. On
 /// PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED` (two replicas never take
-/// the same job) and claims are serialized by a transaction-scoped advisory lock, so the
-/// "one running job per loop" check sees every claim committed before it.
+/// the same job), and the claim then takes its loop's row without waiting and checks the loop
+/// again ([`super::locks::runs_alone`]), so two replicas never run two jobs of one loop; a
+/// claim that loses that race is rolled back and tried again.
 pub async fn claim_due(
     db: &super::Db,
     now: UnixMillis,
@@ -121,21 +122,28 @@ pub async fn claim_due(
                 .await
         }
         super::Backend::Postgres => {
-            let mut tx = db.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(super::CLAIM_LOCK)
-                .execute(&mut *tx)
+            for _ in 0..super::locks::CLAIM_TRIES {
+                let mut tx = db.begin().await?;
+                let claimed: Option<ClaimedJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{CLAIM} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
+                )))
+                .bind(now)
+                .bind(lease_ms)
+                .bind(worker)
+                .fetch_optional(&mut *tx)
                 .await?;
-            let claimed = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{CLAIM} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
-            )))
-            .bind(now)
-            .bind(lease_ms)
-            .bind(worker)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(claimed)
+                if let Some(job) = &claimed
+                    && !super::locks::runs_alone(&mut tx, job.id, job.loop_id, now).await?
+                {
+                    // The loop is being changed, or claimed elsewhere: give the job back.
+                    tx.rollback().await?;
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    continue;
+                }
+                tx.commit().await?;
+                return Ok(claimed);
+            }
+            Ok(None)
         }
     }
 }

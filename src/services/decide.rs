@@ -177,7 +177,10 @@ pub async fn submit(
         decided_at: now,
         without: missing_positions,
     };
-    let mut tx = state.begin().await.context("could not record a decision")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not record a decision")?;
     if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
         return Err(AppError::refused(
             "The decision for this loop was already recorded.",
@@ -246,7 +249,10 @@ pub async fn reopen(
         )));
     }
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await.context("could not reopen a loop")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not reopen a loop")?;
     if !db::loops::reopen(&mut *tx, l.id, now).await? {
         return Err(AppError::refused(
             "This loop cannot be reopened now; its channel may have just been archived.",

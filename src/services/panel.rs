@@ -86,7 +86,10 @@ async fn change(
     }
     let now = state.clock.now_ms();
     let wanted = views::read_panel(&view.values, l);
-    let mut tx = state.begin().await.context("could not change the panel")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not change the panel")?;
     let mut changed = 0;
     for (position, interviewers, at) in &wanted {
         let Some(stage) = l.stage_at(*position) else {

@@ -57,7 +57,7 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         let ts = slack.post_message(&channel, &message, &key).await?;
         // The post is stored together with the job that puts the full rubric in its thread.
         let now = state.clock.now_ms();
-        let mut tx = state.begin().await?;
+        let mut tx = state.begin_loop(loop_id).await?;
         db::loops::record_step(
             &mut *tx,
             loop_id,
@@ -187,7 +187,7 @@ pub async fn invite(
         );
     }
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(loop_id).await?;
     Job::InviteRefusedNotice {
         loop_id,
         refused: outcome.refused,

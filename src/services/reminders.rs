@@ -87,7 +87,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     // read with) together with the job that sends it.
     let mut queued = 0;
     let next = now + ms(state.settings.remind_every);
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_sweep(now).await?;
     for row in due {
         let seq = row.sent_count + 1;
         // The last reminder (LOOPBOT_REMIND_MAX) leaves nothing more to schedule.
@@ -233,7 +233,7 @@ pub async fn remind(
     let escalate = seq >= i64::from(state.settings.escalate_after);
     let last = seq >= i64::from(state.settings.remind_max);
     if escalate || last {
-        let mut tx = state.begin().await?;
+        let mut tx = state.begin_loop(loop_id).await?;
         if escalate && db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await?
         {
             notify_owners(&mut tx, &l, position, user, "escalation", now).await?;
@@ -387,7 +387,7 @@ async fn stop_not_run(
         return Ok(None);
     };
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(loop_id).await?;
     if db::reminders::stop(&mut *tx, loop_id, position, user, "not_run").await? {
         db::audit::record(
             &mut *tx,

@@ -136,7 +136,7 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(l.id).await?;
     let Some(stored) =
         db::scorecards::insert_version(&mut *tx, l.id, position, user, body, based_on, now).await?
     else {
@@ -220,7 +220,11 @@ async fn try_save_draft(state: &AppState, user: &str, view: &SubmittedView) -> a
         input: views::read_scorecard(&view.values, stage_rubric),
         updated_at: now,
     };
-    db::scorecards::save_draft(&state.db, l.id, metadata.position, user, &draft).await?;
+    // A change like any other: on the request path its commit is the only one, and records
+    // the request's receipt with it.
+    let mut tx = state.begin_loop(l.id).await?;
+    db::scorecards::save_draft(&mut *tx, l.id, metadata.position, user, &draft).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -143,7 +143,10 @@ pub async fn skip(
         skipped_by: user.to_string(),
         skipped_at: now,
     };
-    let mut tx = state.begin().await.context("could not record a skip")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not record a skip")?;
     if !db::loops::insert_skip(&mut *tx, l.id, &skip).await? {
         return Err(already());
     }
