@@ -108,13 +108,12 @@ pub async fn claim_due(
                          AND (j.loop_id IS NULL OR NOT EXISTS (
                               SELECT 1 FROM jobs r
                                WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                                 AND r.locked_until > $1))
-                       ORDER BY j.run_at, j.id
-                       LIMIT 1";
+                                 AND r.locked_until > $1))";
+    const ORDER: &str = " ORDER BY j.run_at, j.id LIMIT 1";
     const RETURNING: &str = ") RETURNING id, kind, loop_id, payload, attempts";
     match super::Backend::of(db) {
         super::Backend::Sqlite => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM}{RETURNING}")))
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM}{ORDER}{RETURNING}")))
                 .bind(now)
                 .bind(lease_ms)
                 .bind(worker)
@@ -122,22 +121,27 @@ pub async fn claim_due(
                 .await
         }
         super::Backend::Postgres => {
+            // Loops found busy by an earlier try: passed over by the next.
+            let mut busy = Vec::new();
             for _ in 0..super::locks::CLAIM_TRIES {
                 let mut tx = db.begin().await?;
-                let claimed: Option<ClaimedJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{CLAIM} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
+                let passing_over = super::locks::not_in_loops(&busy, 4);
+                let mut claim = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{CLAIM}{passing_over}{ORDER} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
                 )))
                 .bind(now)
                 .bind(lease_ms)
-                .bind(worker)
-                .fetch_optional(&mut *tx)
-                .await?;
+                .bind(worker);
+                for loop_id in &busy {
+                    claim = claim.bind(*loop_id);
+                }
+                let claimed: Option<ClaimedJob> = claim.fetch_optional(&mut *tx).await?;
                 if let Some(job) = &claimed
                     && !super::locks::runs_alone(&mut tx, job.id, job.loop_id, now).await?
                 {
                     // The loop is being changed, or claimed elsewhere: give the job back.
                     tx.rollback().await?;
-                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    busy.extend(job.loop_id);
                     continue;
                 }
                 tx.commit().await?;

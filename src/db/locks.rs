@@ -33,7 +33,8 @@
 //!
 //! A job claim locks its loop's row too, but never waits for it ([`runs_alone`]): a claim that
 //! waited while holding its job's row could deadlock with a change to the loop that updates
-//! that job (a refresh asked for again).
+//! that job (a refresh asked for again). It passes over that loop instead, as `SKIP LOCKED`
+//! passes over a job another claim holds.
 
 use sqlx::AnyConnection;
 
@@ -105,8 +106,24 @@ pub async fn lock_loops_with_due_work(
     Ok(())
 }
 
-/// How often a claim tries again when the job it took cannot run yet (see [`runs_alone`]).
-pub(crate) const CLAIM_TRIES: usize = 3;
+/// How often a claim tries again when the job it took cannot run yet (see [`runs_alone`]),
+/// each time passing over the loops found busy before.
+pub(crate) const CLAIM_TRIES: usize = 8;
+
+/// The condition that passes over the jobs of `loop_ids` in a claim's candidates (the loops
+/// are bound from parameter `$first` on); nothing when there are none.
+pub(crate) fn not_in_loops(loop_ids: &[LoopId], first: usize) -> String {
+    if loop_ids.is_empty() {
+        return String::new();
+    }
+    let placeholders: Vec<String> = (first..first + loop_ids.len())
+        .map(|i| format!("${i}"))
+        .collect();
+    format!(
+        " AND (j.loop_id IS NULL OR j.loop_id NOT IN ({}))",
+        placeholders.join(", ")
+    )
+}
 
 /// In a job claim on PostgreSQL, right after the claiming UPDATE: whether the claimed job may
 /// run. A job of no loop may. A loop's job may if this transaction gets the loop's row without
@@ -119,7 +136,9 @@ pub(crate) const CLAIM_TRIES: usize = 3;
 /// of the loop still in progress hold the row (this one then gives up). Either way one claim
 /// wins: a loop's jobs still run one at a time, and in order.
 ///
-/// When this returns `false` the caller rolls its claim back.
+/// When this returns `false` the caller rolls its claim back and tries again without the
+/// loop: a claim never waits for a loop, and a loop that is busy does not hold up the jobs of
+/// other loops behind its own.
 pub async fn runs_alone(
     conn: &mut AnyConnection,
     job_id: i64,

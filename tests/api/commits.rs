@@ -117,7 +117,10 @@ async fn a_form_commits_nothing_and_a_scorecard_commits_once() {
         .command(COORDINATOR, &world.hiring_channel, "start Grace Hopper")
         .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(latest_view(&world, COORDINATOR).view["callback_id"], "loop_start");
+    assert_eq!(
+        latest_view(&world, COORDINATOR).view["callback_id"],
+        "loop_start"
+    );
     // So do a status reply and the scorecard form.
     let channel = loop_channel(&world);
     let r = app.slack.command(COORDINATOR, &channel.id, "status").await;

@@ -2,8 +2,8 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
-mod commits;
 mod commands;
+mod commits;
 mod debrief;
 mod drafts;
 mod faults;
@@ -12,6 +12,7 @@ mod helpers;
 mod journey;
 mod lifecycle;
 mod listener;
+mod loop_locks;
 mod migrate;
 mod operations;
 mod outbound;
