@@ -170,15 +170,11 @@ impl AppState {
     /// Starts a change to loop `loop_id`: the use case's change and the jobs it implies go in
     /// it together. On SQLite it holds the file's write lock (`BEGIN IMMEDIATE`); on
     /// PostgreSQL the loop's row, so changes to other loops go on meanwhile (see
-    /// [`db::locks`]). Read the loop after this to decide on what it is now. Commit with
+    /// [`db::locks`]). What is read through it is the loop as it is now; what was read before
+    /// it may have changed meanwhile. Commit with
     /// [`Change::commit`]; dropping it rolls back.
     pub async fn begin_loop(&self, loop_id: LoopId) -> sqlx::Result<Change> {
         self.begin_locked(Locks::Loops(&[loop_id])).await
-    }
-
-    /// Starts a change to several loops at once (a purge): their rows are locked in id order.
-    pub async fn begin_loops(&self, loop_ids: &[LoopId]) -> sqlx::Result<Change> {
-        self.begin_locked(Locks::Loops(loop_ids)).await
     }
 
     /// Starts the reminder sweep's change: every loop with work due by `now` is locked.
