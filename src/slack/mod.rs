@@ -16,6 +16,6 @@ pub mod tiers;
 pub mod verify;
 pub mod views;
 
-pub use client::{SlackApi, SlackError};
+pub use client::{Reservation, SlackApi, SlackError};
 pub use messages::Message;
 pub use replies::{CommandReply, InteractionReply, Modal};

@@ -206,7 +206,7 @@ async fn two_replicas_share_the_work_and_survive_a_kill() {
     let to_a = side(&a);
     let channels = loop_channels(&sim);
     for (i, channel) in channels.iter().enumerate() {
-        let post = sim.messages(&channel.id)[0].clone();
+        let post = crate::helpers::stage_post_of(&sim.messages(&channel.id), 1);
         let (value, _) = button(&post.blocks, SCORECARD_OPEN).expect("a scorecard button");
         let (press_to, submit_to) = if i % 2 == 0 {
             (&to_a, &to_b)

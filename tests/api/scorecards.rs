@@ -129,7 +129,7 @@ async fn a_submission_is_stored_and_the_stage_thread_learns_it_is_in_but_not_who
         5,
         "nothing new in the channel itself"
     );
-    let screen_post = &world.sim.messages(&channel.id)[0];
+    let screen_post = &stage_post(&world, &channel.id, 1);
     let thread = world.sim.replies(&channel.id, &screen_post.ts);
     assert_eq!(thread.len(), 2, "the full rubric, then the note");
     let note = thread.last().unwrap();
@@ -152,7 +152,7 @@ async fn a_submission_is_stored_and_the_stage_thread_learns_it_is_in_but_not_who
     assert!(!text.contains("4 · "), "blind: no ratings yet");
     assert!(!text.contains("Strong yes"));
     assert_eq!(s.edits.len(), 1, "the summary was edited in place once");
-    let rubric = &world.sim.messages(&channel.id)[0];
+    let rubric = &stage_post(&world, &channel.id, 1);
     assert_eq!(
         button(&rubric.blocks, SCORECARD_OPEN).unwrap().1,
         "Edit my scorecard"
@@ -186,7 +186,7 @@ async fn missing_fields_are_shown_next_to_the_field_and_nothing_is_stored() {
     assert_eq!(versions(&app).await, 0);
     assert_eq!(
         app.count(
-            "SELECT COUNT(*) FROM jobs WHERE kind NOT IN ('provision_loop', 'rubric_detail')"
+            "SELECT COUNT(*) FROM jobs WHERE kind NOT IN ('provision_loop', 'post_stages', 'rubric_detail')"
         )
         .await,
         0
@@ -239,7 +239,7 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
     assert_eq!(latest, (2, 2));
     app.run_jobs().await;
     let channel = loop_channel(&world);
-    let screen_post = &world.sim.messages(&channel.id)[0];
+    let screen_post = &stage_post(&world, &channel.id, 1);
     let notes: Vec<String> = world
         .sim
         .replies(&channel.id, &screen_post.ts)
@@ -502,7 +502,7 @@ async fn the_scorecard_opens_when_its_interview_starts_and_an_early_press_stores
     let app = world.spawn_app().await;
     provisioned(&world, &app).await;
     let channel = loop_channel(&world);
-    let screen = world.sim.messages(&channel.id)[0].clone();
+    let screen = stage_post(&world, &channel.id, 1);
     let (value, _) = button(&screen.blocks, SCORECARD_OPEN).unwrap();
     // The technical screen is tomorrow.
     let r = app
