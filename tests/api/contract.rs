@@ -52,7 +52,10 @@ fn the_simulator_serves_every_method_loopbot_calls_with_the_tier_slack_publishes
 async fn a_json_body_to_a_read_method_is_caught_in_an_integration_test() {
     let world = World::new().await;
     let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/conversations.history", world.sim_server.base_url))
+        .post(format!(
+            "{}/conversations.history",
+            world.sim_server.base_url
+        ))
         .bearer_auth(BOT_TOKEN)
         .json(&json!({ "channel": world.hiring_channel }))
         .send()
