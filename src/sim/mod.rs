@@ -5,6 +5,13 @@
 //! It enforces Slack's rules (tokens, channel names, membership, single-use triggers with a
 //! 3-second life, Block Kit limits) and records every call for inspection.
 //!
+//! Slack's rules are the simulator's own, written from Slack's docs and spec, never imported
+//! from Loopbot's client (its wire table, pacing, tiers or signing): [`rules`] holds each
+//! method's rate tier and required arguments, [`contract`] checks every call received over
+//! HTTP against Slack's OpenAPI spec (content types, argument names and types), and
+//! [`signing`] signs what Slack sends. A double that shared the client's assumptions could not
+//! find the client's mistakes.
+//!
 //! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
 //! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
 //! app's HTTP endpoints, with trigger ids issued by the simulator.

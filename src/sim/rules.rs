@@ -6,7 +6,7 @@
 //! client's mistakes. Which content types a method reads comes from Slack's OpenAPI spec, in
 //! [`crate::sim::contract`].
 
-/// A rate tier as Slack's docs name it (https://docs.slack.dev/apis/web-api/rate-limits).
+/// A rate tier as Slack's docs name it (<https://docs.slack.dev/apis/web-api/rate-limits>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
     /// "1+ per minute".

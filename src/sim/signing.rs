@@ -1,5 +1,5 @@
 //! Slack's request signing, Slack's side: how Slack signs what it sends to an app, written
-//! from Slack's page (https://docs.slack.dev/authentication/verifying-requests-from-slack),
+//! from Slack's page (<https://docs.slack.dev/authentication/verifying-requests-from-slack>),
 //! not shared with Loopbot's verifier, so that a mistake in one is caught by the other.
 //!
 //! Version `v0`: the hex HMAC-SHA256, keyed with the signing secret as UTF-8 text, of
