@@ -3,6 +3,7 @@
 
 mod briefs;
 mod commands;
+mod contract;
 mod debrief;
 mod drafts;
 mod faults;
@@ -19,5 +20,6 @@ mod reminders;
 mod replicas;
 mod scorecards;
 mod signature;
+mod slack_wire;
 mod socket;
 mod start_loop;
