@@ -121,6 +121,18 @@ pub async fn submit(
     }
 }
 
+/// Every interviewer on the stage has submitted (counted in the caller's transaction).
+async fn stage_complete(
+    tx: &mut crate::state::Change,
+    l: &InterviewLoop,
+    position: u32,
+) -> sqlx::Result<bool> {
+    let cards = db::scorecards::latest_for_loop(&mut **tx, l.id).await?;
+    let submitted = cards.iter().filter(|c| c.position == position).count();
+    let needed = l.stage_at(position).map_or(0, |s| s.interviewers.len());
+    Ok(submitted >= needed.max(1))
+}
+
 enum Stored {
     Saved,
     AlreadySaved,
@@ -156,12 +168,16 @@ async fn store(
     db::scorecards::delete_draft(&mut *tx, l.id, position, user).await?;
     let detail = format!("stage={position} version={}", stored.version);
     db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
-    Job::ScorecardNote {
-        loop_id: l.id,
-        scorecard_id: stored.id,
+    // The pinned summary shows each submission; the stage's thread hears once, when the
+    // stage is complete (a post is cheap, but every one is a notification).
+    if stored.version == 1 && stage_complete(&mut tx, l, position).await? {
+        Job::ScorecardNote {
+            loop_id: l.id,
+            scorecard_id: stored.id,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
     }
-    .enqueue(&mut *tx, now)
-    .await?;
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;

@@ -110,14 +110,18 @@ fn notes(sim: &Simulator) -> usize {
     loop_channels(sim)
         .iter()
         .filter_map(|c| {
-            sim.messages(&c.id)
-                .first()
-                .map(|m| (c.id.clone(), m.ts.clone()))
+            let messages = sim.messages(&c.id);
+            let post = messages.iter().find(|m| {
+                m.metadata["event_payload"]["key"]
+                    .as_str()
+                    .is_some_and(|k| k.ends_with(":rubric:1"))
+            })?;
+            Some((c.id.clone(), post.ts.clone()))
         })
         .map(|(channel, ts)| {
             sim.replies(&channel, &ts)
                 .iter()
-                .filter(|r| r.text.contains("Scorecard in"))
+                .filter(|r| r.text.contains("scorecards in"))
                 .count()
         })
         .sum()

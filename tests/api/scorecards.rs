@@ -135,7 +135,7 @@ async fn a_submission_is_stored_and_the_stage_thread_learns_it_is_in_but_not_who
     let note = thread.last().unwrap();
     assert!(
         note.text
-            .contains("Scorecard in: 1 of 1. Technical screen is complete."),
+            .contains("Technical screen: 1 of 1 scorecards in."),
         "{}",
         note.text
     );
@@ -247,8 +247,11 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
         .skip(1)
         .map(|m| m.text)
         .collect();
-    assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(notes[1].contains("Technical screen scorecard was updated"));
+    assert_eq!(
+        notes.len(),
+        1,
+        "an edit adds no note (the summary shows it): {notes:?}"
+    );
     assert_eq!(
         world.sim.messages(&channel.id).len(),
         5,
@@ -256,6 +259,34 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
     );
     let audit = app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('scorecard_submitted', 'scorecard_edited')").await;
     assert_eq!(audit, 2);
+}
+
+#[tokio::test]
+async fn a_stage_thread_hears_once_when_the_stage_is_complete() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    let design = stage_post(&world, &channel.id, 2);
+    let notes = || {
+        world
+            .sim
+            .replies(&channel.id, &design.ts)
+            .into_iter()
+            .skip(1)
+            .map(|m| m.text)
+            .collect::<Vec<_>>()
+    };
+    // System design has two interviewers: the first scorecard shows on the summary only.
+    submit_stage(&world, &app, DESIGNER, 2, "3").await;
+    app.run_jobs().await;
+    assert_eq!(notes(), Vec::<String>::new());
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "4").await;
+    app.run_jobs().await;
+    assert_eq!(
+        notes(),
+        vec![":white_check_mark: System design: 2 of 2 scorecards in."]
+    );
 }
 
 #[tokio::test]
