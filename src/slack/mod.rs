@@ -19,3 +19,6 @@ pub mod views;
 pub use client::{SlackApi, SlackError};
 pub use messages::Message;
 pub use replies::{CommandReply, InteractionReply, Modal};
+
+#[cfg(test)]
+mod rating_words_tests;
