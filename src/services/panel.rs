@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
@@ -43,11 +44,14 @@ pub async fn open_from_button(
     user: &str,
     trigger_id: &str,
     loop_id: i64,
-) -> AppResult<Option<Modal>> {
-    let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
-        return Ok(None);
+) -> AppResult<Modal> {
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to change its panel")?
+    else {
+        return Err(Stale::NoSuchLoop.into());
     };
-    open_form(&l, user, trigger_id, None).map(Some)
+    open_form(&l, user, trigger_id, None)
 }
 
 /// The panel form was submitted. Refusals show next to the first stage's interviewers.

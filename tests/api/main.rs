@@ -2,6 +2,7 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
+mod buttons;
 mod commands;
 mod debrief;
 mod drafts;
