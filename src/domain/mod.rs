@@ -6,6 +6,7 @@ pub mod channel_name;
 pub mod command;
 pub mod debrief;
 pub mod interview_loop;
+pub mod people;
 pub mod progress;
 pub mod rubric;
 pub mod schedule;

@@ -16,6 +16,7 @@ pub mod interview_dms;
 pub mod nudges;
 pub mod panel;
 pub mod panel_order;
+pub mod people;
 pub mod provision;
 pub mod purge;
 pub mod ready;

@@ -11,28 +11,6 @@ use loopbot::slack::ids::{self, SCORECARDS_PAGE, ValueKind};
 
 use crate::helpers::*;
 
-/// What a press could change: the database's rows and the loop's last change.
-async fn fingerprint(app: &TestApp) -> Vec<i64> {
-    let mut out = Vec::new();
-    for sql in [
-        "SELECT COUNT(*) FROM jobs",
-        "SELECT COUNT(*) FROM audit_log",
-        "SELECT COALESCE(MAX(updated_at), 0) FROM loops",
-        "SELECT COUNT(*) FROM loops",
-        "SELECT COUNT(*) FROM stages",
-        "SELECT COUNT(*) FROM stage_interviewers",
-        "SELECT COUNT(*) FROM stage_skips",
-        "SELECT COUNT(*) FROM skip_warnings",
-        "SELECT COUNT(*) FROM scorecards",
-        "SELECT COUNT(*) FROM scorecard_drafts",
-        "SELECT COUNT(*) FROM reminders WHERE stopped_reason IS NOT NULL",
-        "SELECT COUNT(*) FROM interview_dms",
-    ] {
-        out.push(app.count(sql).await);
-    }
-    out
-}
-
 /// Slack calls other than showing a modal: posts, edits, invites, DMs.
 fn outbound_posts(world: &World) -> usize {
     world

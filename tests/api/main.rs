@@ -15,6 +15,7 @@ mod listener;
 mod migrate;
 mod operations;
 mod outbound;
+mod people;
 mod purge_slack;
 mod reminders;
 mod replicas;
