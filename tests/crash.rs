@@ -24,6 +24,7 @@ fn serve(db: &str, api: &str, port: u16) -> Child {
         .env("DATABASE_URL", db)
         .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOOPBOT_WORK_HOURS", "always")
+        .env("LOOPBOT_WORK_DAYS", "always")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -35,6 +35,7 @@ pub async fn spawn_serve(api_url: &str, dir: &std::path::Path) -> anyhow::Result
         .env("DATABASE_URL", database_url(dir))
         .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOOPBOT_WORK_HOURS", "always")
+        .env("LOOPBOT_WORK_DAYS", "always")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

@@ -4,6 +4,7 @@
 mod briefs;
 mod buttons;
 mod commands;
+mod contract;
 mod debrief;
 mod drafts;
 mod faults;
@@ -21,5 +22,6 @@ mod reminders;
 mod replicas;
 mod scorecards;
 mod signature;
+mod slack_wire;
 mod socket;
 mod start_loop;

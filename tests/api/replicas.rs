@@ -54,6 +54,7 @@ impl Replica {
             .env("DATABASE_URL", db)
             .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
             .env("LOOPBOT_WORK_HOURS", "always")
+            .env("LOOPBOT_WORK_DAYS", "always")
             .env("LOOPBOT_FEEDBACK_DUE", "1s")
             .env("LOOPBOT_REMIND_EVERY", "1h")
             .env("LOOPBOT_TICK", "1s")
