@@ -74,6 +74,21 @@ pub async fn answer(state: &AppState, press: &Press<'_>, kind: ValueKind) -> Int
     })
 }
 
+/// A press of a button this Loopbot does not have, on a message (one left by an older version):
+/// told so, nothing else. Presses inside a modal or the Home tab are left alone: the forms'
+/// own menus and inputs come through there.
+pub fn retired(press: &Press<'_>) -> Option<InteractionReply> {
+    if press.view.is_some() || ids::button_kind(press.action_id).is_some() {
+        return None;
+    }
+    let trigger = press.trigger_id?;
+    tracing::debug!(action_id = press.action_id, "a press of a retired button");
+    Some(InteractionReply::Modal(Modal {
+        response_url: press.response_url.map(str::to_string),
+        ..notice(trigger, title(press.action_id), Stale::OldMessage.message())
+    }))
+}
+
 /// The press read back, and what it names still there: the loop, not purged, and the stage.
 async fn checked(state: &AppState, kind: ValueKind, value: &str) -> AppResult<Pressed> {
     let pressed = kind.parse(value).ok_or(Stale::OldMessage)?;

@@ -62,21 +62,24 @@ pub async fn handle(state: &AppState, interaction: Interaction) -> AppResult<Int
                 return Ok(InteractionReply::Ack);
             }
             for action in &actions {
+                let press = buttons::Press {
+                    user: &user_id,
+                    action_id: &action.action_id,
+                    value: action.value.as_deref().unwrap_or_default(),
+                    trigger_id: trigger_id.as_deref(),
+                    response_url: response_url.as_deref(),
+                    view: view.as_ref(),
+                };
                 if let Some(kind) = ids::button_kind(&action.action_id) {
-                    let press = buttons::Press {
-                        user: &user_id,
-                        action_id: &action.action_id,
-                        value: action.value.as_deref().unwrap_or_default(),
-                        trigger_id: trigger_id.as_deref(),
-                        response_url: response_url.as_deref(),
-                        view: view.as_ref(),
-                    };
                     return Ok(buttons::answer(state, &press, kind).await);
                 }
                 if let (RUBRIC_SELECT_ACTION, Some(view), Some(rubric)) =
                     (action.action_id.as_str(), &view, &action.selected_option)
                 {
                     return start_loop::change_rubric(state, view, rubric).await;
+                }
+                if let Some(reply) = buttons::retired(&press) {
+                    return Ok(reply);
                 }
             }
             Ok(InteractionReply::Ack)

@@ -135,6 +135,17 @@ async fn every_button_answers_a_press_it_cannot_act_on_and_changes_nothing() {
         }
     }
     assert!(presses >= 60, "{presses} presses tried");
+    // A button this Loopbot no longer has, left on an old message.
+    let shown = press(
+        &world,
+        &app,
+        COORDINATOR,
+        "retired_button",
+        "1",
+        &scorecards.id,
+    )
+    .await;
+    assert!(shown.contains(Stale::OldMessage.message()), "{shown}");
     world.clock.advance(Duration::from_secs(5));
     app.run_jobs().await;
     assert_eq!(fingerprint(&app).await, rows, "nothing changed");
