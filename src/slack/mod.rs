@@ -20,3 +20,6 @@ pub mod wire;
 pub use client::{Reservation, SlackApi, SlackError};
 pub use messages::Message;
 pub use replies::{CommandReply, InteractionReply, Modal};
+
+#[cfg(test)]
+mod rating_words_tests;

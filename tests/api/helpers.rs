@@ -424,6 +424,28 @@ pub fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
     view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
 }
 
+/// What a refused request must not change: the database's rows and the loops' last change.
+pub async fn fingerprint(app: &TestApp) -> Vec<i64> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM jobs",
+        "SELECT COUNT(*) FROM audit_log",
+        "SELECT COALESCE(MAX(updated_at), 0) FROM loops",
+        "SELECT COUNT(*) FROM loops",
+        "SELECT COUNT(*) FROM stages",
+        "SELECT COUNT(*) FROM stage_interviewers",
+        "SELECT COUNT(*) FROM stage_skips",
+        "SELECT COUNT(*) FROM skip_warnings",
+        "SELECT COUNT(*) FROM scorecards",
+        "SELECT COUNT(*) FROM scorecard_drafts",
+        "SELECT COUNT(*) FROM reminders WHERE stopped_reason IS NOT NULL",
+        "SELECT COUNT(*) FROM interview_dms",
+    ] {
+        out.push(app.count(sql).await);
+    }
+    out
+}
+
 /// Every loop channel the simulator holds.
 pub fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
     world

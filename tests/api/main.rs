@@ -2,6 +2,7 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
+mod buttons;
 mod commands;
 mod contract;
 mod debrief;
@@ -15,6 +16,7 @@ mod listener;
 mod migrate;
 mod operations;
 mod outbound;
+mod people;
 mod purge_slack;
 mod reminders;
 mod replicas;

@@ -399,6 +399,51 @@ async fn who_may_open_submit_and_view_scorecards() {
 }
 
 #[tokio::test]
+async fn view_scorecards_shows_each_criterion_in_the_words_the_form_asked_it() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    // Every criterion at the top of its scale, the overall two points lower: the two scales'
+    // words for a 4 differ, so a criterion shown on the recommendation scale would read
+    // "4 · Strong yes".
+    let form = press_stage(&world, &app, SCREENER, 1).await;
+    let mut values = FormValues::new()
+        .text("evidence", EVIDENCE)
+        .option("overall", "2");
+    for block in form.view["blocks"].as_array().unwrap() {
+        if let Some(id) = block["block_id"]
+            .as_str()
+            .filter(|id| id.starts_with("crit:"))
+        {
+            values = values.option(id, "4");
+        }
+    }
+    let answer = app.slack.submit_view(SCREENER, &form.id, &values).await;
+    assert_eq!(answer.text().await.unwrap(), "", "stored, the form closes");
+    app.run_jobs().await;
+
+    let shown = press_view_scorecards(&world, &app, COORDINATOR)
+        .await
+        .view
+        .to_string();
+    let rubrics = loopbot::domain::rubric::RubricSet::builtin();
+    for criterion in &rubrics.default_rubric().stages[0].criteria {
+        let line = format!("• {}: 4 · Shows the strong signals", criterion.name);
+        assert!(shown.contains(&line), "{line} in {shown}");
+    }
+    assert!(
+        shown.contains(&format!("<@{SCREENER}> · overall *2 · No*")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("_Criteria: 4 shows the strong signals"),
+        "{shown}"
+    );
+    assert!(!shown.contains("4 · Strong yes"), "{shown}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_decided_loop_refuses_scorecards_with_the_reason() {
     let world = World::new().await;
     let app = world.spawn_app().await;
