@@ -15,7 +15,11 @@ pub mod socket;
 pub mod tiers;
 pub mod verify;
 pub mod views;
+pub mod wire;
 
-pub use client::{SlackApi, SlackError};
+pub use client::{Reservation, SlackApi, SlackError};
 pub use messages::Message;
 pub use replies::{CommandReply, InteractionReply, Modal};
+
+#[cfg(test)]
+mod rating_words_tests;

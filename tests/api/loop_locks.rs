@@ -169,6 +169,8 @@ async fn concurrent_claims_run_one_job_per_loop() {
                     payload: "{}".into(),
                     dedupe_key: Some(format!("probe:{round}:{n}:{loop_id:?}")),
                     run_at: now,
+                    budget: None,
+                    priority: 0,
                 };
                 assert!(db::jobs::enqueue(db, &job, now).await.unwrap());
             }

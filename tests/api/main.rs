@@ -2,8 +2,10 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
+mod buttons;
 mod commands;
 mod commits;
+mod contract;
 mod debrief;
 mod drafts;
 mod faults;
@@ -16,10 +18,12 @@ mod loop_locks;
 mod migrate;
 mod operations;
 mod outbound;
+mod people;
 mod purge_slack;
 mod reminders;
 mod replicas;
 mod scorecards;
 mod signature;
+mod slack_wire;
 mod socket;
 mod start_loop;
