@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::{Any, AnyConnection, Transaction};
@@ -195,12 +195,32 @@ impl AppState {
         let receipt = self.receipt.clone().filter(|r| !r.is_written());
         if let Some(receipt) = &receipt {
             receipt.record(&mut tx).await?;
+            // In user order, before any App Home: rows shared by loops are taken in one order.
+            for (user, (tz, at)) in receipt.take_time_zones() {
+                db::reminders::cache_tz(&mut *tx, &user, &tz, at).await?;
+            }
         }
         Ok(Change {
             tx,
             wake: Arc::clone(&self.wake),
             receipt,
         })
+    }
+}
+
+impl AppState {
+    /// Caches a person's Slack time zone (from users.info). On a request's way in it is kept
+    /// for the request's change and written in its transaction, so the acknowledgement still
+    /// commits once (or not at all when nothing changes, and then nothing is cached);
+    /// elsewhere (a job) it is written at once.
+    pub async fn cache_tz(&self, user: &str, tz: &str, now: UnixMillis) -> sqlx::Result<()> {
+        match &self.receipt {
+            Some(receipt) if !receipt.is_written() => {
+                receipt.learn_time_zone(user, tz, now);
+                Ok(())
+            }
+            _ => db::reminders::cache_tz(&self.db, user, tz, now).await,
+        }
     }
 }
 
@@ -215,7 +235,9 @@ enum Locks<'a> {
 /// commits, so a delivery that changed something has its change and its receipt committed
 /// together, once: sent again, to any replica, before or after a restart, it is refused
 /// without a second effect. A delivery whose use case changes nothing (opening a form, a
-/// status reply) writes nothing at all; see `routes::replay` for why that is safe.
+/// status reply) writes nothing at all; see `routes::replay` for why that is safe. What the
+/// use case learns from Slack on the way (a person's time zone) waits here for that same
+/// transaction ([`AppState::cache_tz`]).
 #[derive(Debug)]
 pub struct Receipt {
     key: String,
@@ -224,6 +246,8 @@ pub struct Receipt {
     written: AtomicBool,
     /// The key was there already: this delivery was received before and is refused.
     repeated: AtomicBool,
+    /// Time zones learned on the way in, by user: (time zone, when learned).
+    time_zones: Mutex<BTreeMap<String, (String, UnixMillis)>>,
 }
 
 impl Receipt {
@@ -233,7 +257,19 @@ impl Receipt {
             at,
             written: AtomicBool::new(false),
             repeated: AtomicBool::new(false),
+            time_zones: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    fn learn_time_zone(&self, user: &str, tz: &str, at: UnixMillis) {
+        self.time_zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.to_string(), (tz.to_string(), at));
+    }
+
+    fn take_time_zones(&self) -> BTreeMap<String, (String, UnixMillis)> {
+        std::mem::take(&mut *self.time_zones.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Whether the delivery turned out to have been received before: its use case's change

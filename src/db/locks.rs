@@ -21,10 +21,13 @@
 //!   row just the same, but not the foreign-key checks (`FOR KEY SHARE`) of rows inserted for
 //!   the loop elsewhere, such as a worker's audit line, which need not wait.
 //! - **Rows shared by loops** are few: a person's App Home job (`home:<user>`, an `ON CONFLICT
-//!   … DO UPDATE` that locks the row until commit) and `home_viewers`. A transaction writes
-//!   them in one batch, in user order (`services::home::refresh_for` and `refresh_for_each`),
-//!   after its loops are locked and before nothing but more of its own loops' rows; so two
-//!   transactions cannot wait for each other there either.
+//!   … DO UPDATE` that locks the row until commit), `home_viewers`, and `user_profiles` (a time
+//!   zone a request learned on its way in). A transaction writes each kind in one batch, in
+//!   user order, after its loops are locked: time zones as it opens (`AppState::begin_loop`),
+//!   App Homes later (`services::home::refresh_for`, `refresh_for_each`), and after those
+//!   nothing but more of its own loops' rows; so two transactions cannot wait for each other
+//!   there either. Elsewhere these rows are written by single statements, which hold nothing
+//!   while they wait.
 //! - **What needs no lock**: unique keys and `ON CONFLICT` (a second insert of a key waits for
 //!   the transaction that inserted it, then sees its row: a dedupe key, a receipt, a new
 //!   loop's `source_view_id`), counters updated in one statement (`cycle = cycle + 1`, which

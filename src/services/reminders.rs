@@ -147,7 +147,7 @@ pub(crate) async fn remember_tz(
     } else {
         info.tz.clone()
     };
-    db::reminders::cache_tz(&state.db, user, &tz, now).await?;
+    state.cache_tz(user, &tz, now).await?;
     Ok(tz)
 }
 

@@ -165,3 +165,36 @@ async fn a_form_commits_nothing_and_a_scorecard_commits_once() {
     assert_eq!(r.status(), 401);
     assert_eq!(counter.count(&app).await - before, 1);
 }
+
+/// A start form looks its people up in Slack (users.info) and caches their time zones: that
+/// is written with the new loop, in its one commit.
+#[tokio::test]
+async fn a_start_form_commits_once_with_what_it_learned_of_its_people() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let counter = WriteCounter::install(&world, &app).await;
+    let before = counter.count(&app).await;
+    let r = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(counter.count(&app).await - before, 0);
+    let view = latest_view(&world, COORDINATOR);
+    let r = app
+        .slack
+        .submit_view(COORDINATOR, &view.id, &full_start_form())
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM loops").await, 1);
+    assert!(
+        world.sim.calls().iter().any(|c| c.method == "users.info"),
+        "the people were looked up"
+    );
+    assert!(app.count("SELECT COUNT(*) FROM user_profiles").await > 0);
+    assert_eq!(
+        counter.count(&app).await - before,
+        1,
+        "the loop, its jobs, its receipt and the time zones: one commit"
+    );
+}
