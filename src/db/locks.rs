@@ -151,15 +151,22 @@ pub async fn runs_alone(
     let Some(loop_id) = loop_id else {
         return Ok(true);
     };
-    // A job's loop exists while the job does (the foreign key cascades), so no row here means
-    // that someone else holds it.
     let got: Option<LoopId> =
         sqlx::query_scalar("SELECT id FROM loops WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED")
             .bind(loop_id)
             .fetch_optional(&mut *conn)
             .await?;
     if got.is_none() {
-        return Ok(false);
+        // Someone else holds the row, unless there is none: a job's loop exists while the job
+        // does (the foreign key cascades), but a row the foreign key does not guard (a test's,
+        // an operator's) has nothing to lock and is checked as it is.
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM loops WHERE id = $1")
+            .bind(loop_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if exists > 0 {
+            return Ok(false);
+        }
     }
     let others: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM jobs
