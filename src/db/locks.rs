@@ -37,7 +37,9 @@
 //! A job claim locks its loop's row too, but never waits for it ([`runs_alone`]): a claim that
 //! waited while holding its job's row could deadlock with a change to the loop that updates
 //! that job (a refresh asked for again). It passes over that loop instead, as `SKIP LOCKED`
-//! passes over a job another claim holds.
+//! passes over a job another claim holds. The one row a claim waits for is its job's Slack
+//! budget (`db::budgets`), and whoever holds that (another claim about to commit, the pacer)
+//! waits for nothing a claim holds.
 
 use sqlx::AnyConnection;
 
