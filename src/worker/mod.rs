@@ -80,8 +80,7 @@ async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()
 async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
-    // A run after the first may repeat one that Slack acted on: posts look before they post.
-    let run = state.for_job(claimed.attempts > 1);
+    let run = state.for_job(may_repeat(&claimed));
     let result = match &job {
         Ok(job) => execute(&run, job).await,
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
@@ -164,6 +163,19 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// Whether this run may repeat an earlier run that Slack acted on without Loopbot storing the
+/// outcome (an answer lost in a 5xx or a timeout, a crash between Slack's answer and the
+/// commit): then its posts look for an earlier copy, by their metadata key, before posting.
+///
+/// The claim counts every run in `attempts`, and a run that may have reached Slack keeps its
+/// count: a failure counts (or restarts the count at one after progress), a crash keeps it (a
+/// lease taken over, or work taken back at start-up). Only waits in which Slack acted on
+/// nothing give the attempt back (a 429, the pacer, working hours, a refused token). So any
+/// earlier attempt still counted means the previous runs may have posted.
+fn may_repeat(claimed: &ClaimedJob) -> bool {
+    claimed.attempts > 1
 }
 
 /// Records a job as failed. A loop whose setup failed tells its coordinator, in the same
@@ -286,7 +298,8 @@ pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// At start-up: jobs still held by an earlier run of this process (same host, a process that
-/// is gone) go back to the queue at once instead of waiting for their lease to run out.
+/// is gone) go back to the queue at once instead of waiting for their lease to run out. Their
+/// interrupted runs stay counted, so the next run looks before posting ([`may_repeat`]).
 pub async fn take_back_own_work(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now_ms();
     let mut taken = 0;

@@ -4,6 +4,7 @@
 mod briefs;
 mod commands;
 mod debrief;
+mod delivery;
 mod drafts;
 mod faults;
 mod health;
