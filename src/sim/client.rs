@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::clock::SharedClock;
 use crate::sim::Simulator;
-use crate::slack::verify::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use crate::sim::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const JSON: &str = "application/json";

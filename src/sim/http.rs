@@ -9,6 +9,7 @@ use axum::routing::get;
 use serde_json::{Map, Value};
 
 use super::Simulator;
+use super::contract::{self, Violation, WireCall};
 use super::state::{Answer, AnswerBody};
 
 pub(super) fn router(sim: Simulator) -> Router {
@@ -36,17 +37,38 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut params = Map::new();
-    if let Some(q) = query {
-        params.extend(form_pairs(q.as_bytes()));
-    }
-    match parse_body(&headers, &body) {
-        Ok(fields) => params.extend(fields),
+    let query = query.map(|q| form_pairs(q.as_bytes())).unwrap_or_default();
+    let content_type = media_type(&headers, &body);
+    let body = match parse_body(&content_type, &body) {
+        Ok(fields) => fields,
         Err(code) => {
             let answer = sim.reject(&method, code);
+            sim.note_violations(vec![Violation {
+                method: method.clone(),
+                problem: format!("the {content_type} body does not parse ({code})"),
+            }]);
             wait(&sim, &answer).await;
             return into_response(answer);
         }
+    };
+    let violations = contract::check(&method, &content_type, &body, &query);
+    let wire = WireCall {
+        method: method.clone(),
+        content_type: content_type.clone(),
+        arg_types: body
+            .iter()
+            .chain(query.iter())
+            .filter(|(name, _)| name.as_str() != "token")
+            .map(|(name, value)| (name.clone(), contract::json_type(value).to_string()))
+            .collect(),
+    };
+    // Slack reads a JSON body only for the methods that take one; any other method ignores
+    // it and answers as if its arguments were missing.
+    let json_body = content_type == contract::JSON;
+    let body_read = !json_body || contract::reads(&method, contract::JSON);
+    let mut params = query;
+    if body_read {
+        params.extend(body);
     }
     let token = bearer(&headers).or_else(|| {
         params
@@ -54,12 +76,19 @@ async fn handle(
             .and_then(|v| v.as_str().map(str::to_string))
     });
     params.remove("token");
-    let warnings: &[&str] = if json_without_charset(&headers) {
+    let warnings: &[&str] = if json_body && body_read && !names_charset(&headers) {
         &["missing_charset"]
     } else {
         &[]
     };
-    let answer = sim.handle_warning(&method, token.as_deref(), Value::Object(params), warnings);
+    let answer = sim.handle_wire(
+        &method,
+        token.as_deref(),
+        Value::Object(params),
+        warnings,
+        wire,
+        violations,
+    );
     wait(&sim, &answer).await;
     into_response(answer)
 }
@@ -73,15 +102,30 @@ async fn wait(sim: &Simulator, answer: &Answer) {
     }
 }
 
-/// A JSON body whose `Content-Type` names no charset: Slack answers it with the
-/// `missing_charset` warning.
-fn json_without_charset(headers: &HeaderMap) -> bool {
-    let content_type = headers
+/// Whether the `Content-Type` names a charset: Slack answers a JSON body without one with
+/// the `missing_charset` warning.
+fn names_charset(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("charset="))
+}
+
+/// The body's media type, lower case and without parameters (`application/json`); "" when
+/// the call has no body.
+fn media_type(headers: &HeaderMap, body: &[u8]) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return String::new();
+    }
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_ascii_lowercase();
-    content_type.starts_with("application/json") && !content_type.contains("charset=")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -98,17 +142,12 @@ fn form_pairs(bytes: &[u8]) -> Map<String, Value> {
         .collect()
 }
 
-/// Body fields: JSON object for `application/json`, form pairs otherwise.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, &'static str> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+/// Body fields: a JSON object for `application/json`, form pairs otherwise.
+fn parse_body(media_type: &str, body: &[u8]) -> Result<Map<String, Value>, &'static str> {
+    if media_type.is_empty() {
         return Ok(Map::new());
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/json") {
+    if media_type == contract::JSON {
         return match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err("invalid_json"),

@@ -48,6 +48,30 @@ impl Harness {
         resp.json().await.expect("json body")
     }
 
+    /// `args` (a JSON object) as form arguments, written as Slack's SDKs write them: strings
+    /// as they are, other values as JSON text.
+    async fn form_args(&self, method: &str, args: Value) -> Value {
+        let fields: Vec<(String, String)> = args
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                (k.clone(), text)
+            })
+            .collect();
+        let resp = self
+            .client
+            .post(self.url(method))
+            .bearer_auth(TOKEN)
+            .form(&fields)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("json body")
+    }
+
     async fn form(&self, method: &str, fields: &[(&str, &str)]) -> Value {
         let resp = self
             .client
@@ -174,6 +198,12 @@ async fn token_errors_over_http() {
     let bad_json: Value = bad_json.json().await.expect("json");
     assert_eq!(bad_json["error"], json!("invalid_json"));
     assert_eq!(h.sim.calls().len(), 4);
+    let violations = h.sim.take_contract_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(
+        violations[0].problem,
+        "the application/json body does not parse (invalid_json)"
+    );
 }
 
 #[tokio::test]
@@ -257,6 +287,151 @@ async fn unknown_method() {
         h.json("chat.meMessage", json!({})).await["error"],
         json!("unknown_method")
     );
+    let violations = h.sim.take_contract_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].method, "chat.meMessage");
+}
+
+/// As Slack does: a read method ignores a JSON body, and answers as if its arguments were
+/// missing. The call is also a contract violation, which fails the test that made it.
+#[tokio::test]
+async fn a_json_body_to_a_read_method_is_ignored_and_recorded_as_a_violation() {
+    let h = harness().await;
+    let channel =
+        h.sim
+            .create_channel_by_user("general", "U1", &["U1", crate::sim::BOT_USER_ID], false);
+    for method in [
+        "conversations.history",
+        "conversations.members",
+        "conversations.info",
+    ] {
+        let answer = h.json(method, json!({"channel": channel})).await;
+        assert_eq!(
+            answer,
+            json!({"ok": false, "error": "invalid_arguments", "response_metadata":
+                   {"messages": ["[ERROR] missing required field: channel"]}}),
+            "{method}"
+        );
+        // The same arguments as a form, or a query string, are read.
+        let answer = h.form_args(method, json!({"channel": channel})).await;
+        assert_eq!(answer["ok"], json!(true), "{method}: {answer}");
+        let resp = h
+            .client
+            .get(format!("{}?channel={channel}", h.url(method)))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("send");
+        let answer: Value = resp.json().await.expect("json");
+        assert_eq!(answer["ok"], json!(true), "{method}: {answer}");
+    }
+    let replies = h
+        .json(
+            "conversations.replies",
+            json!({"channel": channel, "ts": "1.2"}),
+        )
+        .await;
+    assert_eq!(
+        replies["response_metadata"]["messages"],
+        json!([
+            "[ERROR] missing required field: channel",
+            "[ERROR] missing required field: ts"
+        ])
+    );
+    let json_calls: Vec<_> = h
+        .sim
+        .calls()
+        .into_iter()
+        .filter_map(|c| c.wire)
+        .filter(|w| w.content_type == "application/json")
+        .collect();
+    assert_eq!(json_calls.len(), 4);
+    assert_eq!(json_calls[0].arg_types["channel"], "string");
+    let violations = h.sim.take_contract_violations();
+    assert_eq!(
+        violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "conversations.history: sent as application/json; it reads application/x-www-form-urlencoded",
+            "conversations.members: sent as application/json; it reads application/x-www-form-urlencoded",
+            "conversations.info: sent as application/json; it reads application/x-www-form-urlencoded",
+            "conversations.replies: sent as application/json; it reads application/x-www-form-urlencoded",
+        ]
+    );
+}
+
+/// Slack ignores arguments a method does not take; the simulator answers as Slack does and
+/// records the argument as a contract violation, with what it recorded of the call.
+#[tokio::test]
+async fn an_unknown_argument_is_answered_as_slack_does_and_recorded() {
+    let h = harness().await;
+    let answer = h
+        .json(
+            "conversations.create",
+            json!({"name": "loop", "is_private": true, "private": true}),
+        )
+        .await;
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    let wire = h.sim.calls()[0].wire.clone().expect("an HTTP call");
+    assert_eq!(wire.content_type, "application/json");
+    assert_eq!(
+        wire.arg_types.into_iter().collect::<Vec<_>>(),
+        [
+            ("is_private".to_string(), "boolean".to_string()),
+            ("name".to_string(), "string".to_string()),
+            ("private".to_string(), "boolean".to_string()),
+        ]
+    );
+    let violations = h.sim.take_contract_violations();
+    assert_eq!(
+        violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["conversations.create: unknown argument `private`"]
+    );
+}
+
+/// Every method reads form arguments and a query string, whatever else it reads.
+#[tokio::test]
+async fn query_strings_are_read_by_write_methods_too() {
+    let h = harness().await;
+    let resp = h
+        .client
+        .post(format!(
+            "{}?name=loop-q&is_private=true",
+            h.url("conversations.create")
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("send");
+    let answer: Value = resp.json().await.expect("json");
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    assert!(h.sim.channel_named("loop-q").is_some_and(|c| c.is_private));
+    assert_eq!(h.sim.calls()[0].wire.as_ref().unwrap().content_type, "");
+}
+
+/// A test that sent Slack what Slack would not read fails when its simulator stops.
+#[tokio::test]
+async fn a_server_dropped_with_violations_fails_its_test() {
+    let h = harness().await;
+    h.json("conversations.members", json!({"channel": "C1"}))
+        .await;
+    let Harness { sim, server, .. } = h;
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+    let message = dropped.expect_err("the drop panics");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("conversations.members: sent as application/json"),
+        "{message}"
+    );
+    assert_eq!(sim.contract_violations().len(), 1);
 }
 
 /// Offending paths: keys in `ours` that the sample does not have at the same place.
@@ -330,7 +505,7 @@ async fn success_responses_use_only_sample_field_names() {
     responses.push(("auth.test", h.json("auth.test", json!({})).await));
     responses.push((
         "users.info",
-        h.json("users.info", json!({"user": "U1"})).await,
+        h.form_args("users.info", json!({"user": "U1"})).await,
     ));
     let created = h
         .json(
@@ -347,7 +522,7 @@ async fn success_responses_use_only_sample_field_names() {
         "conversations.invite",
         h.json(
             "conversations.invite",
-            json!({"channel": channel, "users": ["U1"]}),
+            json!({"channel": channel, "users": "U1"}),
         )
         .await,
     ));
@@ -367,7 +542,7 @@ async fn success_responses_use_only_sample_field_names() {
     let posted = h
         .json(
             "chat.postMessage",
-            json!({"channel": channel, "text": "t", "blocks": blocks, "thread_ts": null}),
+            json!({"channel": channel, "text": "t", "blocks": blocks}),
         )
         .await;
     let ts = posted["ts"].as_str().unwrap_or_default().to_string();
@@ -467,8 +642,11 @@ async fn tiers_over_http_answer_429_with_retry_after() {
             .json(&json!({"channel": channel, "text": text}))
             .send()
     };
-    assert_eq!(post("one").await.expect("send").status(), 200);
-    let resp = post("two").await.expect("send");
+    // A short burst into one channel is let through; the next post is one too many.
+    for text in ["one", "two", "three"] {
+        assert_eq!(post(text).await.expect("send").status(), 200, "{text}");
+    }
+    let resp = post("four").await.expect("send");
     assert_eq!(resp.status(), 429);
     assert_eq!(
         resp.headers()
@@ -478,7 +656,7 @@ async fn tiers_over_http_answer_429_with_retry_after() {
     );
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body, json!({"ok": false, "error": "ratelimited"}));
-    assert_eq!(h.sim.messages(channel).len(), 1);
+    assert_eq!(h.sim.messages(channel).len(), 3);
     assert_eq!(h.sim.rate_limited_count(), 1);
 }
 
@@ -667,7 +845,7 @@ async fn read_methods_use_only_sample_field_names() {
     let responses = [
         (
             "conversations.list",
-            h.json(
+            h.form_args(
                 "conversations.list",
                 json!({"types": "public_channel,private_channel,im", "limit": 1}),
             )
@@ -675,7 +853,7 @@ async fn read_methods_use_only_sample_field_names() {
         ),
         (
             "conversations.list",
-            h.json(
+            h.form_args(
                 "conversations.list",
                 json!({"types": "public_channel,private_channel,im"}),
             )
@@ -683,12 +861,12 @@ async fn read_methods_use_only_sample_field_names() {
         ),
         (
             "conversations.members",
-            h.json("conversations.members", json!({"channel": channel}))
+            h.form_args("conversations.members", json!({"channel": channel}))
                 .await,
         ),
         (
             "conversations.history",
-            h.json(
+            h.form_args(
                 "conversations.history",
                 json!({"channel": channel, "include_all_metadata": true, "limit": 2}),
             )
@@ -696,7 +874,7 @@ async fn read_methods_use_only_sample_field_names() {
         ),
         (
             "conversations.history",
-            h.json(
+            h.form_args(
                 "conversations.history",
                 json!({"channel": channel, "include_all_metadata": true}),
             )

@@ -5,6 +5,13 @@
 //! It enforces Slack's rules (tokens, channel names, membership, single-use triggers with a
 //! 3-second life, Block Kit limits) and records every call for inspection.
 //!
+//! Slack's rules are the simulator's own, written from Slack's docs and spec, never imported
+//! from Loopbot's client (its wire table, pacing, tiers or signing): [`rules`] holds each
+//! method's rate tier and required arguments, [`contract`] checks every call received over
+//! HTTP against Slack's OpenAPI spec (content types, argument names and types), and
+//! [`signing`] signs what Slack sends. A double that shared the client's assumptions could not
+//! find the client's mistakes.
+//!
 //! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
 //! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
 //! app's HTTP endpoints, with trigger ids issued by the simulator.
@@ -15,8 +22,11 @@
 
 pub mod blockkit;
 pub mod client;
+pub mod contract;
 mod http;
 pub mod render;
+pub mod rules;
+pub mod signing;
 pub mod socket;
 pub mod socket_side;
 pub mod state;
@@ -28,6 +38,7 @@ use serde_json::Value;
 
 use crate::clock::SharedClock;
 
+pub use contract::{Violation, WireCall};
 pub use render::{render_blocks, render_message, render_view};
 pub use state::{Answer, AnswerBody, ApiError, SimState};
 
@@ -163,6 +174,9 @@ pub struct SimCall {
     /// Warnings added to the answer, as Slack adds them (`missing_charset` for a JSON body
     /// sent without `charset=utf-8`).
     pub warnings: Vec<String>,
+    /// How the call came over HTTP (content type, arguments and their JSON types); `None`
+    /// for calls made in-process with [`Simulator::handle`].
+    pub wire: Option<WireCall>,
 }
 
 /// Handle to the simulated workspace. Cheap to clone; all clones share state.
@@ -178,7 +192,11 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
-/// A running HTTP simulator. Shuts down when dropped.
+/// A running HTTP simulator. Shuts down when dropped, and then fails the test (panics) if a
+/// call it received broke Slack's contract ([`Simulator::contract_violations`]), the way
+/// mock servers verify their expectations on drop: no test can pass having sent Slack what
+/// Slack would not read. A test that breaks the contract on purpose takes the violations
+/// ([`Simulator::take_contract_violations`]) and checks them itself.
 pub struct SimServer {
     /// e.g. "http://127.0.0.1:PORT/api"
     pub base_url: String,
@@ -189,6 +207,7 @@ pub struct SimServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     socket_task: tokio::task::JoinHandle<()>,
+    sim: Simulator,
 }
 
 impl Drop for SimServer {
@@ -198,6 +217,14 @@ impl Drop for SimServer {
         }
         self.task.abort();
         self.socket_task.abort();
+        let violations = self.sim.contract_violations();
+        if !violations.is_empty() && !std::thread::panicking() {
+            let list: Vec<String> = violations.iter().map(|v| format!("  {v}")).collect();
+            panic!(
+                "the simulator received calls that break Slack's contract:\n{}",
+                list.join("\n")
+            );
+        }
     }
 }
 
@@ -233,6 +260,44 @@ impl Simulator {
     ) -> Answer {
         let now = self.now_ms();
         self.lock().handle(now, method, token, params, warnings)
+    }
+
+    /// [`Simulator::handle_warning`] for a call that came over HTTP: records how it came
+    /// (`wire`) and how it broke Slack's contract, if it did (`violations`).
+    pub fn handle_wire(
+        &self,
+        method: &str,
+        token: Option<&str>,
+        params: Value,
+        warnings: &[&str],
+        wire: WireCall,
+        violations: Vec<Violation>,
+    ) -> Answer {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        let answer = state.handle(now, method, token, params, warnings);
+        if let Some(call) = state.calls.last_mut() {
+            call.wire = Some(wire);
+        }
+        state.violations.extend(violations);
+        answer
+    }
+
+    /// Keeps contract violations found outside [`Simulator::handle_wire`].
+    pub fn note_violations(&self, violations: Vec<Violation>) {
+        self.lock().violations.extend(violations);
+    }
+
+    /// Every way a call received over HTTP broke Slack's contract (see [`contract`]), oldest
+    /// first.
+    pub fn contract_violations(&self) -> Vec<Violation> {
+        self.lock().violations.clone()
+    }
+
+    /// [`Simulator::contract_violations`], forgetting them: for tests that break the contract
+    /// on purpose (a [`SimServer`] fails its test when dropped with violations kept).
+    pub fn take_contract_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.lock().violations)
     }
 
     /// Records a call whose request could not be parsed and answers `{"ok":false,"error":code}`.
@@ -278,6 +343,7 @@ impl Simulator {
             shutdown: Some(tx),
             task,
             socket_task,
+            sim: self.clone(),
         })
     }
 
@@ -326,9 +392,10 @@ impl Simulator {
         self.lock().outage = None;
     }
 
-    /// Enforces Slack's rate tiers ([`crate::slack::tiers`]) from now on: per method per
-    /// workspace (per channel for `chat.postMessage`), a sliding window over the simulator's
-    /// clock. A call over the limit gets HTTP 429 with `Retry-After` and changes nothing.
+    /// Enforces Slack's rate tiers from now on, from the simulator's own table ([`rules`]):
+    /// per method per workspace, a sliding window of the tier's published per-minute floor,
+    /// and for `chat.postMessage` also per channel, a short burst refilled at one a second.
+    /// A call over a limit gets HTTP 429 with `Retry-After` and changes nothing.
     /// Off by default; switching it (on or off) forgets the calls counted so far.
     pub fn enforce_tiers(&self, on: bool) {
         self.lock().set_enforce_tiers(on);

@@ -5,6 +5,8 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 
+use super::contract::Violation;
+use super::rules::rule_of;
 use super::{
     APP_ID, BOT_ID, BOT_USER_ID, Fault, SimCall, SimChannel, SimEphemeral, SimMessage, SimUser,
     SimView, TEAM_ID,
@@ -140,6 +142,15 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// Whether the argument was given: present, not `null`, not an empty string.
+    pub fn given(&self, key: &str) -> bool {
+        match self.0.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(_) => true,
+        }
+    }
+
     /// A string argument that may be present but empty.
     pub fn raw_str(&self, key: &str) -> Option<String> {
         match self.0.get(key)? {
@@ -237,8 +248,12 @@ pub struct SimState {
     /// Real-time delay before each HTTP answer.
     pub latency: std::time::Duration,
     enforce_tiers: bool,
-    /// budget key → times (ms) of the calls counted in its window, oldest first.
+    /// method → times (ms) of the calls counted in its window, oldest first.
     tier_calls: HashMap<String, VecDeque<i64>>,
+    /// channel → when its `chat.postMessage` bucket is next full again (ms).
+    channel_posts: HashMap<String, i64>,
+    /// Every way a call received over HTTP broke Slack's contract, oldest first.
+    pub violations: Vec<Violation>,
     triggers: HashMap<String, Trigger>,
     topics: HashMap<String, TopicMeta>,
     previous_names: HashMap<String, Vec<String>>,
@@ -246,32 +261,6 @@ pub struct SimState {
     /// Socket Mode: the app-level token, connections, envelopes and acknowledgements.
     pub socket: super::socket::SocketState,
 }
-
-/// Methods the simulator implements.
-pub const METHODS: &[&str] = &[
-    "auth.test",
-    "users.info",
-    "conversations.create",
-    "conversations.invite",
-    "conversations.setTopic",
-    "conversations.open",
-    "conversations.archive",
-    "conversations.list",
-    "conversations.members",
-    "conversations.history",
-    "conversations.replies",
-    "conversations.info",
-    "conversations.rename",
-    "chat.postMessage",
-    "chat.update",
-    "chat.delete",
-    "chat.postEphemeral",
-    "pins.add",
-    "views.open",
-    "views.update",
-    "views.publish",
-    "apps.connections.open",
-];
 
 impl SimState {
     pub fn new(bot_token: String) -> Self {
@@ -303,6 +292,8 @@ impl SimState {
             latency: std::time::Duration::ZERO,
             enforce_tiers: false,
             tier_calls: HashMap::new(),
+            channel_posts: HashMap::new(),
+            violations: Vec::new(),
             triggers: HashMap::new(),
             topics: HashMap::new(),
             previous_names: HashMap::new(),
@@ -429,9 +420,10 @@ impl SimState {
         id
     }
 
-    /// Answers one call and records it. Order: fault, unknown method, rate tier, token, method
-    /// rules. A [`Fault::LoseAnswer`] or [`Fault::HoldAnswer`] lets the call run through all
-    /// of them, then replaces the answer. An outage comes before queued faults.
+    /// Answers one call and records it. Order: fault, unknown method, rate tier, token,
+    /// required arguments, method rules. A [`Fault::LoseAnswer`] or [`Fault::HoldAnswer`] lets
+    /// the call run through all of them, then replaces the answer. An outage comes before
+    /// queued faults.
     pub fn handle(
         &mut self,
         now_ms: i64,
@@ -467,6 +459,7 @@ impl SimState {
             error: if answer.ok() { None } else { answer.error() },
             params: Value::Object(params),
             warnings: warnings.iter().map(|w| w.to_string()).collect(),
+            wire: None,
         });
         answer
     }
@@ -482,6 +475,7 @@ impl SimState {
             error: Some(code.to_string()),
             params: Value::Null,
             warnings: Vec::new(),
+            wire: None,
         });
         answer
     }
@@ -540,10 +534,10 @@ impl SimState {
         token: Option<&str>,
         params: &Map<String, Value>,
     ) -> Answer {
-        if !METHODS.contains(&method) {
+        let Some(rule) = rule_of(method) else {
             return Answer::json(200, err("unknown_method").into_body());
-        }
-        if let Err(retry_after_secs) = self.take_tier_slot(now_ms, method, &Args(params)) {
+        };
+        if let Err(retry_after_secs) = self.take_tier_slot(now_ms, rule, &Args(params)) {
             return rate_limited(retry_after_secs);
         }
         // The one method that takes the app-level token rather than the bot token.
@@ -551,6 +545,9 @@ impl SimState {
             self.socket.open_url(token).map_err(err)
         } else {
             if let Err(e) = self.check_token(token) {
+                return Answer::json(200, e.into_body());
+            }
+            if let Err(e) = required_given(rule.required, &Args(params)) {
                 return Answer::json(200, e.into_body());
             }
             self.dispatch(now_ms, method, &Args(params))
@@ -608,6 +605,22 @@ impl SimState {
         let id = args.str("user").ok_or_else(|| err("user_not_found"))?;
         let user = self.user(&id).ok_or_else(|| err("user_not_found"))?;
         ok_body(json!({ "user": user_json(user, now_ms) }))
+    }
+}
+
+/// `invalid_arguments`, `[ERROR] missing required field: <name>` for each required argument
+/// not given (absent, `null` or empty), as Slack answers a call whose arguments it could not
+/// read (a JSON body sent to a method that reads only form arguments, for one).
+fn required_given(required: &[&str], args: &Args<'_>) -> Result<(), ApiError> {
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|name| !args.given(name))
+        .map(|name| format!("[ERROR] missing required field: {name}"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::with_messages("invalid_arguments", missing))
     }
 }
 

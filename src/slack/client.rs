@@ -13,6 +13,7 @@ use crate::metrics::{Metrics, label};
 use crate::secret::Secret;
 use crate::slack::messages::Message;
 use crate::slack::pacer::Pacer;
+use crate::slack::wire::{self, Method};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlackError {
@@ -137,8 +138,7 @@ pub struct ChannelInfo {
     pub is_archived: bool,
 }
 
-/// How JSON bodies are sent: Slack warns `missing_charset` on every call without the charset.
-pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+pub use crate::slack::wire::JSON_CONTENT_TYPE;
 
 /// The `event_type` of the metadata Loopbot tags its own posts with.
 pub const POST_EVENT_TYPE: &str = "loopbot_post";
@@ -226,32 +226,25 @@ impl SlackApi {
         self.pacer.as_ref()
     }
 
-    /// Calls `method` with a JSON body; returns the whole `ok:true` answer.
-    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
-        api_result(self.call_raw(method, body).await?)
+    /// Calls `method` with `args` (a JSON object), encoded as the method's row of
+    /// [`wire`] says; returns the whole `ok:true` answer.
+    pub async fn call(&self, method: Method, args: &Value) -> Result<Value, SlackError> {
+        api_result(self.call_raw(method, args).await?)
     }
 
-    /// Calls `method` with a JSON body; returns Slack's answer whether `ok` is true or false.
-    async fn call_raw(&self, method: &str, body: &Value) -> Result<Value, SlackError> {
-        let channel = body.get("channel").and_then(Value::as_str);
-        self.pace(method, channel).await?;
+    /// Calls `method`; returns Slack's answer whether `ok` is true or false.
+    async fn call_raw(&self, method: Method, args: &Value) -> Result<Value, SlackError> {
+        let name = method.name();
+        let channel = args.get("channel").and_then(Value::as_str);
+        self.pace(name, channel).await?;
+        let (content_type, body) = wire::encode(method, args);
         let request = self
             .http
-            .post(format!("{}/{method}", self.base_url))
+            .post(format!("{}/{name}", self.base_url))
             .bearer_auth(self.token.expose())
-            .header(reqwest::header::CONTENT_TYPE, JSON_CONTENT_TYPE)
-            .body(body.to_string());
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
         self.send(method, channel, request).await
-    }
-
-    async fn call_form(&self, method: &str, form: &[(&str, &str)]) -> Result<Value, SlackError> {
-        self.pace(method, None).await?;
-        let request = self
-            .http
-            .post(format!("{}/{method}", self.base_url))
-            .bearer_auth(self.token.expose())
-            .form(form);
-        api_result(self.send(method, None, request).await?)
     }
 
     async fn pace(&self, method: &str, channel: Option<&str>) -> Result<(), SlackError> {
@@ -268,7 +261,7 @@ impl SlackApi {
     /// closes the method's (or channel's) budget for everyone until `Retry-After`.
     async fn send(
         &self,
-        method: &str,
+        method: Method,
         channel: Option<&str>,
         request: reqwest::RequestBuilder,
     ) -> Result<Value, SlackError> {
@@ -277,7 +270,7 @@ impl SlackApi {
         if let Some(metrics) = &self.metrics {
             metrics.observe(
                 "loopbot_slack_call_duration_seconds",
-                label("method", method),
+                label("method", method.name()),
                 started.elapsed().as_secs_f64(),
             );
             let error = match &result {
@@ -294,21 +287,21 @@ impl SlackApi {
             if let Some(error) = error {
                 metrics.inc(
                     "loopbot_slack_errors_total",
-                    label("method", method).and("error", &error),
+                    label("method", method.name()).and("error", &error),
                 );
             }
         }
         if let Ok(answer) = &result
             && let Some(warnings) = answer.pointer("/response_metadata/warnings")
         {
-            tracing::warn!(method, %warnings, "Slack answered with warnings");
+            tracing::warn!(method = method.name(), %warnings, "Slack answered with warnings");
         }
         result
     }
 
     async fn send_timed(
         &self,
-        method: &str,
+        method: Method,
         channel: Option<&str>,
         request: reqwest::RequestBuilder,
     ) -> Result<Value, SlackError> {
@@ -328,7 +321,7 @@ impl SlackApi {
             if let Some(pacer) = &self.pacer {
                 let until = self.clock.now_ms()
                     + i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX / 4);
-                pacer.close_until(method, channel, until).await;
+                pacer.close_until(method.name(), channel, until).await;
             }
             return Err(SlackError::RateLimited { retry_after });
         }
@@ -347,7 +340,7 @@ impl SlackApi {
 
     /// `auth.test`; a successful answer also keeps the bot's identity ([`Self::bot_identity`]).
     pub async fn auth_test(&self) -> Result<Value, SlackError> {
-        let answer = self.call("auth.test", &json!({})).await?;
+        let answer = self.call(Method::AuthTest, &json!({})).await?;
         if let (Ok(user_id), Ok(bot_id)) = (
             string_at(&answer, "/user_id"),
             string_at(&answer, "/bot_id"),
@@ -374,7 +367,7 @@ impl SlackApi {
     /// The channel's name and whether it is archived. Needs `groups:read` for private channels.
     pub async fn channel_info(&self, channel: &str) -> Result<ChannelInfo, SlackError> {
         let answer = self
-            .call("conversations.info", &json!({ "channel": channel }))
+            .call(Method::ConversationsInfo, &json!({ "channel": channel }))
             .await?;
         Ok(ChannelInfo {
             name: string_at(&answer, "/channel/name")?,
@@ -390,7 +383,7 @@ impl SlackApi {
     pub async fn rename_channel(&self, channel: &str, name: &str) -> Result<String, SlackError> {
         let answer = self
             .call(
-                "conversations.rename",
+                Method::ConversationsRename,
                 &json!({ "channel": channel, "name": name }),
             )
             .await?;
@@ -415,7 +408,7 @@ impl SlackApi {
             if !cursor.is_empty() {
                 body["cursor"] = json!(cursor);
             }
-            let answer = self.call("conversations.history", &body).await?;
+            let answer = self.call(Method::ConversationsHistory, &body).await?;
             messages.extend(listed(&answer));
             cursor = next_cursor(&answer);
             let more = answer.get("has_more").and_then(Value::as_bool) == Some(true);
@@ -440,7 +433,7 @@ impl SlackApi {
             if !cursor.is_empty() {
                 body["cursor"] = json!(cursor);
             }
-            let answer = self.call("conversations.replies", &body).await?;
+            let answer = self.call(Method::ConversationsReplies, &body).await?;
             messages.extend(listed(&answer).filter(|m| m.ts != parent));
             cursor = next_cursor(&answer);
             let more = answer.get("has_more").and_then(Value::as_bool) == Some(true);
@@ -455,7 +448,7 @@ impl SlackApi {
     /// good as done.
     pub async fn delete_message(&self, channel: &str, ts: &str) -> Result<bool, SlackError> {
         match self
-            .call("chat.delete", &json!({ "channel": channel, "ts": ts }))
+            .call(Method::ChatDelete, &json!({ "channel": channel, "ts": ts }))
             .await
         {
             Ok(_) => Ok(true),
@@ -468,7 +461,7 @@ impl SlackApi {
     pub async fn create_private_channel(&self, name: &str) -> Result<String, SlackError> {
         let answer = self
             .call(
-                "conversations.create",
+                Method::ConversationsCreate,
                 &json!({ "name": name, "is_private": true }),
             )
             .await?;
@@ -482,7 +475,7 @@ impl SlackApi {
         loop {
             let answer = self
                 .call(
-                    "conversations.list",
+                    Method::ConversationsList,
                     &json!({ "types": "private_channel", "exclude_archived": true,
                              "limit": 200, "cursor": cursor }),
                 )
@@ -511,7 +504,7 @@ impl SlackApi {
         loop {
             let answer = self
                 .call(
-                    "conversations.members",
+                    Method::ConversationsMembers,
                     &json!({ "channel": channel, "limit": 200, "cursor": cursor }),
                 )
                 .await?;
@@ -553,7 +546,7 @@ impl SlackApi {
             return Ok(InviteOutcome::default());
         }
         let body = json!({ "channel": channel, "users": missing.join(","), "force": true });
-        let answer = self.call_raw("conversations.invite", &body).await?;
+        let answer = self.call_raw(Method::ConversationsInvite, &body).await?;
         if answer.get("ok").and_then(Value::as_bool) == Some(true) && answer.get("errors").is_none()
         {
             return Ok(InviteOutcome::default());
@@ -586,7 +579,7 @@ impl SlackApi {
 
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackError> {
         self.call(
-            "conversations.setTopic",
+            Method::ConversationsSetTopic,
             &json!({ "channel": channel, "topic": topic }),
         )
         .await
@@ -596,7 +589,7 @@ impl SlackApi {
     /// Archiving an archived channel is not an error.
     pub async fn archive(&self, channel: &str) -> Result<(), SlackError> {
         match self
-            .call("conversations.archive", &json!({ "channel": channel }))
+            .call(Method::ConversationsArchive, &json!({ "channel": channel }))
             .await
         {
             Err(e) if e.code() == Some("already_archived") => Ok(()),
@@ -607,7 +600,7 @@ impl SlackApi {
     /// The DM channel with a user (the same one every time).
     pub async fn open_dm(&self, user: &str) -> Result<String, SlackError> {
         let answer = self
-            .call("conversations.open", &json!({ "users": user }))
+            .call(Method::ConversationsOpen, &json!({ "users": user }))
             .await?;
         string_at(&answer, "/channel/id")
     }
@@ -660,7 +653,7 @@ impl SlackApi {
         if let Some(parent) = thread {
             body["thread_ts"] = json!(parent);
         }
-        let answer = self.call("chat.postMessage", &body).await?;
+        let answer = self.call(Method::ChatPostMessage, &body).await?;
         string_at(&answer, "/ts")
     }
 
@@ -685,14 +678,14 @@ impl SlackApi {
         let answer = match thread {
             None => {
                 self.call(
-                    "conversations.history",
+                    Method::ConversationsHistory,
                     &json!({ "channel": channel, "limit": 100, "include_all_metadata": true }),
                 )
                 .await?
             }
             Some(parent) => {
                 self.call(
-                    "conversations.replies",
+                    Method::ConversationsReplies,
                     &json!({ "channel": channel, "ts": parent, "limit": 200,
                              "include_all_metadata": true }),
                 )
@@ -720,7 +713,7 @@ impl SlackApi {
         message: &Message,
     ) -> Result<(), SlackError> {
         self.call(
-            "chat.update",
+            Method::ChatUpdate,
             &json!({ "channel": channel, "ts": ts, "text": message.text, "blocks": message.blocks }),
         )
         .await
@@ -734,7 +727,7 @@ impl SlackApi {
         message: &Message,
     ) -> Result<(), SlackError> {
         self.call(
-            "chat.postEphemeral",
+            Method::ChatPostEphemeral,
             &json!({ "channel": channel, "user": user, "text": message.text, "blocks": message.blocks }),
         )
         .await
@@ -744,7 +737,10 @@ impl SlackApi {
     /// Pinning a pinned message is not an error.
     pub async fn pin(&self, channel: &str, ts: &str) -> Result<(), SlackError> {
         match self
-            .call("pins.add", &json!({ "channel": channel, "timestamp": ts }))
+            .call(
+                Method::PinsAdd,
+                &json!({ "channel": channel, "timestamp": ts }),
+            )
             .await
         {
             Err(e) if e.code() == Some("already_pinned") => Ok(()),
@@ -759,7 +755,7 @@ impl SlackApi {
     ) -> Result<OpenedView, SlackError> {
         let answer = self
             .call(
-                "views.open",
+                Method::ViewsOpen,
                 &json!({ "trigger_id": trigger_id, "view": view }),
             )
             .await?;
@@ -768,7 +764,7 @@ impl SlackApi {
 
     /// `apps.connections.open` (with an app-level token): a fresh Socket Mode WebSocket URL.
     pub async fn open_socket_url(&self) -> Result<String, SlackError> {
-        let answer = self.call("apps.connections.open", &json!({})).await?;
+        let answer = self.call(Method::AppsConnectionsOpen, &json!({})).await?;
         answer
             .get("url")
             .and_then(Value::as_str)
@@ -808,18 +804,23 @@ impl SlackApi {
         if let Some(hash) = hash {
             body["hash"] = json!(hash);
         }
-        let answer = self.call("views.update", &body).await?;
+        let answer = self.call(Method::ViewsUpdate, &body).await?;
         opened_view(&answer)
     }
 
     pub async fn publish_home(&self, user: &str, view: &Value) -> Result<(), SlackError> {
-        self.call("views.publish", &json!({ "user_id": user, "view": view }))
-            .await
-            .map(drop)
+        self.call(
+            Method::ViewsPublish,
+            &json!({ "user_id": user, "view": view }),
+        )
+        .await
+        .map(drop)
     }
 
     pub async fn user_info(&self, user: &str) -> Result<UserInfo, SlackError> {
-        let answer = self.call_form("users.info", &[("user", user)]).await?;
+        let answer = self
+            .call(Method::UsersInfo, &json!({ "user": user }))
+            .await?;
         let u = answer.get("user").cloned().unwrap_or(Value::Null);
         let text = |key: &str| {
             u.get(key)
@@ -904,18 +905,18 @@ fn string_at(answer: &Value, pointer: &str) -> Result<String, SlackError> {
 
 /// Calls that only read (or, like `conversations.open`, give the same answer every time): a
 /// run that only made these has made no progress.
-fn is_lookup(method: &str) -> bool {
+fn is_lookup(method: Method) -> bool {
     matches!(
         method,
-        "auth.test"
-            | "apps.connections.open"
-            | "users.info"
-            | "conversations.list"
-            | "conversations.members"
-            | "conversations.history"
-            | "conversations.replies"
-            | "conversations.info"
-            | "conversations.open"
+        Method::AuthTest
+            | Method::AppsConnectionsOpen
+            | Method::UsersInfo
+            | Method::ConversationsList
+            | Method::ConversationsMembers
+            | Method::ConversationsHistory
+            | Method::ConversationsReplies
+            | Method::ConversationsInfo
+            | Method::ConversationsOpen
     )
 }
 

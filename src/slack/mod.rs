@@ -15,6 +15,7 @@ pub mod socket;
 pub mod tiers;
 pub mod verify;
 pub mod views;
+pub mod wire;
 
 pub use client::{SlackApi, SlackError};
 pub use messages::Message;

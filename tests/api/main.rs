@@ -3,6 +3,7 @@
 
 mod briefs;
 mod commands;
+mod contract;
 mod debrief;
 mod delivery;
 mod drafts;
@@ -20,5 +21,6 @@ mod reminders;
 mod replicas;
 mod scorecards;
 mod signature;
+mod slack_wire;
 mod socket;
 mod start_loop;

@@ -260,3 +260,50 @@ async fn a_repeated_event_delivery_has_one_effect() {
         1
     );
 }
+
+/// Slack's published signing example checks both sides at once: the simulator's signer (its
+/// own code, written from Slack's page) and Loopbot's verifier (`slack::verify`). Had either
+/// drifted from Slack, the two could still agree with each other; against the vector they
+/// cannot.
+#[test]
+fn slacks_published_example_checks_the_simulators_signer_and_loopbots_verifier() {
+    use axum::http::{HeaderMap, HeaderValue};
+    use loopbot::sim::signing;
+    use loopbot::slack::verify::{self, Rejection};
+
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    const TS: i64 = 1531420618;
+    const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    const EXPECTED: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+    assert_eq!(signing::sign(SECRET, TS, BODY.as_bytes()), EXPECTED);
+
+    let headers = |signature: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(
+            signing::SIGNATURE_HEADER,
+            HeaderValue::from_str(signature).unwrap(),
+        );
+        h.insert(signing::TIMESTAMP_HEADER, HeaderValue::from(TS));
+        h
+    };
+    assert_eq!(
+        verify::verify(SECRET, &headers(EXPECTED), BODY.as_bytes(), TS + 60),
+        Ok(EXPECTED)
+    );
+    // The verifier refuses the published signature for any other body or secret.
+    assert_eq!(
+        verify::verify(SECRET, &headers(EXPECTED), b"text=other", TS),
+        Err(Rejection::BadSignature)
+    );
+    assert_eq!(
+        verify::verify("another-secret", &headers(EXPECTED), BODY.as_bytes(), TS),
+        Err(Rejection::BadSignature)
+    );
+    // And what the simulator signs for another body, it accepts.
+    let other = signing::sign(SECRET, TS, b"payload=%7B%7D");
+    assert_eq!(
+        verify::verify(SECRET, &headers(&other), b"payload=%7B%7D", TS),
+        Ok(other.as_str())
+    );
+}

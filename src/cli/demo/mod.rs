@@ -93,8 +93,11 @@ struct Demo {
 pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let demo = Demo::start(args.socket).await?;
     let result = demo.play().await;
-    demo.finish().await;
-    result
+    match (result, demo.finish().await) {
+        // A step that failed because Slack would not read a call: say both.
+        (Err(failed), Err(broken)) => Err(failed.context(broken.to_string())),
+        (result, kept) => result.and(kept),
+    }
 }
 
 impl Demo {
@@ -121,66 +124,75 @@ impl Demo {
         }
         let sim_server = sim.serve().await?;
         let base_url = sim_server.base_url.clone();
+        // Set up in a block of its own: if it fails, the error names any call that broke
+        // Slack's contract (and the simulator, its violations taken, stops quietly).
+        let set_up = async {
+            // #hiring, where Casey types commands.
+            let api = SlackApi::new(
+                &base_url,
+                Secret::new(BOT_TOKEN),
+                Duration::from_secs(5),
+                clock.clone(),
+                None,
+            )?;
+            let hiring_channel = api.create_private_channel("hiring").await?;
+            api.invite(
+                &hiring_channel,
+                &[COORDINATOR.id.to_string(), HIRING_MANAGER.id.to_string()],
+            )
+            .await?;
 
-        // #hiring, where Casey types commands.
-        let api = SlackApi::new(
-            &base_url,
-            Secret::new(BOT_TOKEN),
-            Duration::from_secs(5),
-            clock.clone(),
-            None,
-        )?;
-        let hiring_channel = api.create_private_channel("hiring").await?;
-        api.invite(
-            &hiring_channel,
-            &[COORDINATOR.id.to_string(), HIRING_MANAGER.id.to_string()],
-        )
-        .await?;
-
-        let db_file = std::env::temp_dir().join(format!("loopbot-demo-{}.db", std::process::id()));
-        let mut raw: RawSettings = [
-            ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
-            ("SLACK_API_URL", base_url),
-            ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
-            ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        if socket {
-            // No signing secret and no /slack/* routes: Slack is reached over the WebSocket.
-            sim.set_app_token(APP_TOKEN);
-            raw.insert("LOOPBOT_MODE".into(), "socket".into());
-            raw.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
-        } else {
-            raw.insert("SLACK_SIGNING_SECRET".into(), SIGNING_SECRET.into());
-        }
-        let mut settings = Settings::parse(&raw, Needs::Slack)?;
-        settings.run_worker = false;
-        settings.pace_outbound = false;
-        let app = Application::build(settings, shared.clone()).await?;
-        let address = format!("http://{}", app.address());
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        let slack = if socket {
-            // The app's first connection is greeted before the script starts.
-            let greeted = sim
-                .wait_for_socket(Duration::from_secs(5), |c| {
-                    c.iter().any(|c| c.is_open() && c.ready_seq.is_some())
-                })
-                .await;
-            anyhow::ensure!(greeted, "Loopbot did not connect over Socket Mode");
-            Wire::Socket(SocketSide::new(shared, sim.clone()))
-        } else {
-            Wire::Http(SlackSide::new(
-                &address,
-                SIGNING_SECRET,
-                shared,
-                sim.clone(),
-            ))
+            let db_file =
+                std::env::temp_dir().join(format!("loopbot-demo-{}.db", std::process::id()));
+            let mut raw: RawSettings = [
+                ("SLACK_BOT_TOKEN", BOT_TOKEN.to_string()),
+                ("SLACK_API_URL", base_url),
+                ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
+                ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            if socket {
+                // No signing secret and no /slack/* routes: Slack is reached over the WebSocket.
+                sim.set_app_token(APP_TOKEN);
+                raw.insert("LOOPBOT_MODE".into(), "socket".into());
+                raw.insert("SLACK_APP_TOKEN".into(), APP_TOKEN.into());
+            } else {
+                raw.insert("SLACK_SIGNING_SECRET".into(), SIGNING_SECRET.into());
+            }
+            let mut settings = Settings::parse(&raw, Needs::Slack)?;
+            settings.run_worker = false;
+            settings.pace_outbound = false;
+            let app = Application::build(settings, shared.clone()).await?;
+            let address = format!("http://{}", app.address());
+            let state = app.state().clone();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let server = tokio::spawn(app.run_until_stopped(async {
+                let _ = stopped.await;
+            }));
+            let slack = if socket {
+                // The app's first connection is greeted before the script starts.
+                let greeted = sim
+                    .wait_for_socket(Duration::from_secs(5), |c| {
+                        c.iter().any(|c| c.is_open() && c.ready_seq.is_some())
+                    })
+                    .await;
+                anyhow::ensure!(greeted, "Loopbot did not connect over Socket Mode");
+                Wire::Socket(SocketSide::new(shared, sim.clone()))
+            } else {
+                Wire::Http(SlackSide::new(
+                    &address,
+                    SIGNING_SECRET,
+                    shared,
+                    sim.clone(),
+                ))
+            };
+            anyhow::Ok((hiring_channel, db_file, state, stop, server, slack))
+        };
+        let (hiring_channel, db_file, state, stop, server, slack) = match set_up.await {
+            Ok(parts) => parts,
+            Err(e) => return Err(with_violations(e, &sim)),
         };
         Ok(Demo {
             clock,
@@ -195,13 +207,19 @@ impl Demo {
         })
     }
 
-    async fn finish(self) {
+    /// Stops the app and removes the demo's database; an error if a call Loopbot made broke
+    /// Slack's contract (the simulator checks each against Slack's spec), so that the demo
+    /// cannot show a loop that Slack itself would not have run.
+    async fn finish(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let _ = self.server.await;
         self.state.db.close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.db_file.display()));
         }
+        let violations = self.sim.take_contract_violations();
+        anyhow::ensure!(violations.is_empty(), "{}", contract_broken(&violations));
+        Ok(())
     }
 
     async fn run_worker(&self) -> anyhow::Result<usize> {
@@ -248,4 +266,23 @@ impl Demo {
         title("Demo finished");
         Ok(())
     }
+}
+
+/// `error`, naming the calls that broke Slack's contract if there were any (taken from the
+/// simulator, which then stops without failing on its own).
+fn with_violations(error: anyhow::Error, sim: &Simulator) -> anyhow::Error {
+    let violations = sim.take_contract_violations();
+    if violations.is_empty() {
+        error
+    } else {
+        error.context(contract_broken(&violations))
+    }
+}
+
+fn contract_broken(violations: &[crate::sim::Violation]) -> String {
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!(
+        "Loopbot sent Slack calls that break Slack's contract:\n  {}",
+        list.join("\n  ")
+    )
 }
