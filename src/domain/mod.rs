@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod channel_name;
+pub mod chase;
 pub mod command;
 pub mod debrief;
 pub mod interview_loop;

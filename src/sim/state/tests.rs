@@ -1003,7 +1003,11 @@ fn an_outage_fails_every_call_until_it_ends_and_queued_faults_wait_for_its_end()
     assert_eq!(sim.messages(&id).len(), 1);
     sim.end_outage();
     assert_eq!(
-        error(&sim, "chat.postMessage", json!({"channel": id, "text": "x"})),
+        error(
+            &sim,
+            "chat.postMessage",
+            json!({"channel": id, "text": "x"})
+        ),
         "is_archived",
         "the queued fault comes after the outage"
     );
