@@ -32,13 +32,14 @@ async fn failed_jobs(app: &TestApp) -> Vec<(String, Option<String>)> {
 
 /// Runs the due jobs until Slack has performed the `nth` next call of `method` and holds back
 /// its answer, then kills the process there (its run stops mid-call: nothing after the call is
-/// committed, as with `kill -9`), and starts a new one on the same database, which takes the
-/// interrupted work back at once.
-async fn kill_while_slack_holds_the_answer(
+/// committed, as with `kill -9`), and starts a new one on the same database with `settings`,
+/// which takes the interrupted work back at once.
+pub async fn kill_while_slack_holds_the_answer(
     world: &World,
     app: TestApp,
     method: &str,
     nth: usize,
+    settings: &[(&str, &str)],
 ) -> TestApp {
     let calls_of = |world: &World| {
         world
@@ -66,7 +67,7 @@ async fn kill_while_slack_holds_the_answer(
     run.abort();
     let _ = run.await;
     app.stop().await;
-    let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
+    let app = world.spawn_app_with(settings).await;
     let running = app
         .count("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
         .await;
@@ -80,7 +81,9 @@ async fn a_kill_while_slack_holds_a_stage_posts_answer_leaves_one_stage_post() {
     let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
     start_standard_loop(&world, &app).await;
     // Provisioning's second chat.postMessage: the second stage post.
-    let app = kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 2).await;
+    let app =
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 2, NO_BRIEF_OR_NUDGE)
+            .await;
     assert_eq!(world.sim.messages(&loop_channel(&world).id).len(), 2);
     app.run_jobs().await;
     assert_one_channel_posted_once(&world);
@@ -93,7 +96,9 @@ async fn a_kill_while_slack_holds_the_summarys_answer_leaves_one_summary() {
     let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
     start_standard_loop(&world, &app).await;
     // Four stage posts, then the summary.
-    let app = kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 5).await;
+    let app =
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 5, NO_BRIEF_OR_NUDGE)
+            .await;
     app.run_jobs().await;
     assert_one_channel_posted_once(&world);
     let summaries = world
@@ -112,7 +117,9 @@ async fn a_kill_while_slack_holds_a_notes_answer_leaves_one_note() {
     provisioned(&world, &app).await;
     submit_stage(&world, &app, SCREENER, 1, "3").await;
     // The note is the only post the submission makes.
-    let app = kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 1).await;
+    let app =
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 1, NO_BRIEF_OR_NUDGE)
+            .await;
     assert_eq!(notes(&world).len(), 1, "Slack posted it");
     world.clock.advance(Duration::from_secs(5));
     app.run_jobs().await;
@@ -123,18 +130,18 @@ async fn a_kill_while_slack_holds_a_notes_answer_leaves_one_note() {
 #[tokio::test]
 async fn a_kill_while_slack_holds_a_direct_messages_answer_leaves_one_dm() {
     let world = World::new().await;
-    let app = world
-        .spawn_app_with(&[
-            NO_BRIEF_OR_NUDGE[0],
-            NO_BRIEF_OR_NUDGE[1],
-            ("LOOPBOT_WORK_HOURS", "always"),
-            ("LOOPBOT_WORK_DAYS", "always"),
-        ])
-        .await;
+    let settings = [
+        NO_BRIEF_OR_NUDGE[0],
+        NO_BRIEF_OR_NUDGE[1],
+        ("LOOPBOT_WORK_HOURS", "always"),
+        ("LOOPBOT_WORK_DAYS", "always"),
+    ];
+    let app = world.spawn_app_with(&settings).await;
     provisioned(&world, &app).await;
     // The screen's feedback is overdue: its first reminder is the next post.
     world.clock.advance(Duration::from_secs(3 * DAY));
-    let app = kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 1).await;
+    let app =
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 1, &settings).await;
     let overdue = |world: &World| {
         world
             .sim

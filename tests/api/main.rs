@@ -17,6 +17,7 @@ mod migrate;
 mod operations;
 mod outbound;
 mod purge_slack;
+mod reminder_cadence;
 mod reminders;
 mod replicas;
 mod scorecards;
