@@ -327,3 +327,76 @@ async fn a_reminder_held_for_working_hours_merges_with_the_next() {
     assert_eq!(posts.len(), 2);
     assert!(posts[1].at_ms - first >= 3600 * 1000);
 }
+
+/// An installation upgraded while a reminder it queued the old way (counted when queued) has
+/// not gone out: that reminder becomes the one in flight, is sent once, counted when Slack
+/// accepts it, and the next is due a full interval after.
+#[tokio::test]
+async fn a_reminder_queued_before_the_upgrade_is_sent_once_and_counted_on_delivery() {
+    let world = World::new().await;
+    let app = world.spawn_app_with(SETTINGS).await;
+    start_overdue_loop(&world, &app).await;
+    // Provisioning only: the sweep has not run yet.
+    while loopbot::worker::run_one(&app.state).await.unwrap() == loopbot::worker::Outcome::Ran {}
+    assert!(reminders(&world).is_empty());
+    // The schema and the state as they were: the screener's first reminder claimed (counted,
+    // the next one scheduled) and queued, not sent.
+    let db = &app.state.db;
+    for sql in [
+        "ALTER TABLE reminders DROP COLUMN queued_count",
+        "ALTER TABLE reminders DROP COLUMN pending_seq",
+        "DELETE FROM _sqlx_migrations WHERE version = 20261206200000",
+        "UPDATE reminders SET next_at = NULL",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(db)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "UPDATE reminders SET sent_count = 1, next_at = $1
+          WHERE position = 1 AND user_id = $2",
+    )
+    .bind(START_MS + EVERY_MS)
+    .bind(SCREENER)
+    .execute(db)
+    .await
+    .unwrap();
+    loopbot::jobs::Job::Reminder {
+        loop_id: 1,
+        position: 1,
+        user: SCREENER.into(),
+        seq: 1,
+    }
+    .enqueue(db, START_MS)
+    .await
+    .unwrap();
+    app.stop().await;
+
+    let app = world.spawn_app_with(SETTINGS).await;
+    app.run_jobs().await;
+    run_for(&world, &app, 1).await;
+    let posts = reminders(&world)
+        .remove(&format!("1:1:{SCREENER}"))
+        .unwrap();
+    assert_eq!(
+        posts.len(),
+        1,
+        "sent once, not followed at once by a second"
+    );
+    let (sent, next_at): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT sent_count, next_at FROM reminders WHERE position = 1 AND user_id = $1",
+    )
+    .bind(SCREENER)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(sent, 1, "counted on delivery");
+    assert_eq!(next_at, Some(posts[0].at_ms + EVERY_MS));
+    run_for(&world, &app, 1).await;
+    assert_eq!(
+        reminders(&world)[&format!("1:1:{SCREENER}")].len(),
+        2,
+        "the next a full interval after the first"
+    );
+}
