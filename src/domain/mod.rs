@@ -5,6 +5,7 @@ pub mod button;
 pub mod channel_name;
 pub mod command;
 pub mod debrief;
+pub mod form_field;
 pub mod interview_loop;
 pub mod people;
 pub mod progress;
