@@ -92,7 +92,16 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let rubric = sim.messages(&channel.id)[0].clone();
+    // The technical screen's post: tagged with its key, wherever it sits in the channel.
+    let rubric = sim
+        .messages(&channel.id)
+        .into_iter()
+        .find(|m| {
+            m.metadata["event_payload"]["key"]
+                .as_str()
+                .is_some_and(|k| k.ends_with(":rubric:1"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no stage post"))?;
     let value = find_value(&rubric.blocks).ok_or_else(|| anyhow::anyhow!("no scorecard button"))?;
     slack
         .press_button("UINT", &channel.id, &rubric.ts, "scorecard_open", &value)

@@ -9,11 +9,19 @@ use std::time::Duration;
 /// Milliseconds since the Unix epoch, UTC.
 pub type UnixMillis = i64;
 
+pub type Sleep<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
 pub trait Clock: Send + Sync + Debug {
     fn now_ms(&self) -> UnixMillis;
 
     fn now_secs(&self) -> i64 {
         self.now_ms().div_euclid(1000)
+    }
+
+    /// Waits until this clock reads `at` (a short wait for a reserved Slack slot).
+    fn sleep_until(&self, at: UnixMillis) -> Sleep<'_> {
+        let ms = u64::try_from(at - self.now_ms()).unwrap_or(0);
+        Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
     }
 }
 
@@ -59,6 +67,13 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> UnixMillis {
         self.ms.load(Ordering::SeqCst)
+    }
+
+    /// Time passes for whoever waits: the clock moves to `at` (never back), so a job that
+    /// waits for its Slack slot in a test or the demo goes on at once, at the right time.
+    fn sleep_until(&self, at: UnixMillis) -> Sleep<'_> {
+        self.ms.fetch_max(at, Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
     }
 }
 

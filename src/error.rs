@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use crate::domain::access::Refusal;
+use crate::domain::button::Stale;
 use crate::jobs::JobError;
 use crate::slack::SlackError;
 
@@ -101,6 +102,12 @@ impl From<SlackError> for AppError {
 impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
         AppError::refused(r.message())
+    }
+}
+
+impl From<Stale> for AppError {
+    fn from(s: Stale) -> Self {
+        AppError::refused(s.message())
     }
 }
 

@@ -23,8 +23,12 @@ pub fn message_edit_gap_ms() -> i64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
-    /// Channel, invitations, topic, rubric messages, summary, pin, confirmation.
+    /// What makes a new loop usable, in the order people need it: channel, invitations,
+    /// summary, pin, the coordinator's confirmation; then it queues [`Job::PostStages`].
     ProvisionLoop { loop_id: LoopId },
+    /// The rest of a new loop's channel: the topic and each stage's rubric post (each queues
+    /// its thread, [`Job::RubricDetail`]).
+    PostStages { loop_id: LoopId },
     /// Re-render the pinned summary from the current state (coalesced).
     RefreshSummary { loop_id: LoopId },
     /// Re-render one stage's rubric message (its button and who has submitted).
@@ -137,6 +141,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::ProvisionLoop { .. } => "provision_loop",
+            Job::PostStages { .. } => "post_stages",
             Job::RefreshSummary { .. } => "refresh_summary",
             Job::RefreshRubric { .. } => "refresh_rubric",
             Job::ScorecardNote { .. } => "scorecard_note",
@@ -168,6 +173,7 @@ impl Job {
     fn loop_id(&self) -> Option<LoopId> {
         Some(match self {
             Job::ProvisionLoop { loop_id }
+            | Job::PostStages { loop_id }
             | Job::RefreshSummary { loop_id }
             | Job::RefreshRubric { loop_id, .. }
             | Job::ScorecardNote { loop_id, .. }
@@ -201,6 +207,7 @@ impl Job {
     pub fn dedupe_key(&self) -> String {
         match self {
             Job::ProvisionLoop { loop_id } => format!("provision:{loop_id}"),
+            Job::PostStages { loop_id } => format!("stages:{loop_id}"),
             Job::RefreshSummary { loop_id } => format!("summary:{loop_id}"),
             Job::RefreshRubric { loop_id, position } => format!("rubric:{loop_id}:{position}"),
             Job::ScorecardNote { scorecard_id, .. } => format!("note:scorecard:{scorecard_id}"),
@@ -305,6 +312,52 @@ impl Job {
         }
     }
 
+    /// How urgent the job is among due jobs (lower first): what someone is waiting on now
+    /// (a new loop's channel and summary, a notice, an edit that shows a submission), then
+    /// reminders and briefs, then the rest of a new channel, and clean-up last.
+    pub fn priority(&self) -> i64 {
+        match self {
+            Job::ProvisionLoop { .. }
+            | Job::SetupFailedNotice { .. }
+            | Job::InviteRefusedNotice { .. }
+            | Job::NotRunNotice { .. }
+            | Job::PublishHome { .. } => 0,
+            Job::RefreshSummary { .. }
+            | Job::ScorecardNote { .. }
+            | Job::SkipWarning { .. }
+            | Job::SkipNote { .. }
+            | Job::DecisionMessage { .. }
+            | Job::ReopenNote { .. }
+            | Job::Nudge { .. }
+            | Job::ScreenGate { .. }
+            | Job::ReadyToDecide { .. }
+            | Job::InviteMembers { .. } => 10,
+            Job::Reminder { .. }
+            | Job::Escalation { .. }
+            | Job::OwnerNotice { .. }
+            | Job::Brief { .. }
+            | Job::InterviewNudge { .. }
+            | Job::DecideReminder { .. } => 20,
+            Job::PostStages { .. } | Job::RefreshRubric { .. } | Job::OrderNote { .. } => 30,
+            Job::RubricDetail { .. } => 40,
+            Job::ArchiveChannel { .. } | Job::PurgeSlack { .. } => 50,
+        }
+    }
+
+    /// The workspace budget (Slack method) the job's first call spends, which the claim
+    /// reserves; `None` for jobs that only post (paced per channel, inside the job).
+    pub fn budget(&self) -> Option<&'static str> {
+        Some(match self {
+            Job::ProvisionLoop { .. } => "conversations.create",
+            Job::RefreshSummary { .. } | Job::RefreshRubric { .. } => "chat.update",
+            Job::InviteMembers { .. } => "conversations.members",
+            Job::ArchiveChannel { .. } => "conversations.archive",
+            Job::PublishHome { .. } => "views.publish",
+            Job::PurgeSlack { .. } => "conversations.info",
+            _ => return None,
+        })
+    }
+
     pub fn queue_at(&self, run_at: UnixMillis) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
@@ -312,6 +365,8 @@ impl Job {
             payload: serde_json::to_string(self).unwrap_or_default(),
             dedupe_key: Some(self.dedupe_key()),
             run_at,
+            budget: self.budget().map(str::to_string),
+            priority: self.priority(),
         }
     }
 

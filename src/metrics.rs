@@ -64,6 +64,12 @@ const DECLARED: &[(&str, Kind, &str)] = &[
         "Outbound job runs Slack answered with 429, put back uncounted until Retry-After, by kind.",
     ),
     (
+        "loopbot_jobs_claimed_total",
+        Kind::Counter,
+        "Outbound jobs claimed to run, by kind (compare with Slack calls made: each claim \
+         should lead to a call).",
+    ),
+    (
         "loopbot_jobs_paced_total",
         Kind::Counter,
         "Outbound job runs held back by Loopbot's own pacing to Slack's rate tiers, by kind.",

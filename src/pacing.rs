@@ -1,9 +1,12 @@
-//! Slack's rate budgets kept in the database, so every replica draws from the same budget:
-//! the pacer's arithmetic ([`Budget`]) over the rows of [`crate::db::budgets`].
+//! Slack's rate budgets kept in the database, so every replica, and the job claim, draw from
+//! the same budget: the pacer's arithmetic ([`Budget`]) over the rows of
+//! [`crate::db::budgets`].
+
+use sqlx::{Any, Transaction};
 
 use crate::clock::UnixMillis;
-use crate::db::{self, Db};
-use crate::slack::pacer::{Budget, BudgetOp, SharedBudgets, StoreFuture};
+use crate::db::{self, Backend, Db};
+use crate::slack::pacer::{Budget, BudgetOp, SharedBudgets, StoreFuture, method_of_key, pace_of};
 
 #[derive(Debug, Clone)]
 pub struct DbBudgets {
@@ -16,15 +19,34 @@ impl DbBudgets {
     }
 }
 
+/// Applies `op` to budget `key` in the caller's transaction (which holds the row until it
+/// commits): a reservation's slot, or when the budget next has room.
+pub async fn apply_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    key: &str,
+    op: &BudgetOp,
+    now: UnixMillis,
+) -> sqlx::Result<Result<UnixMillis, UnixMillis>> {
+    let text = db::budgets::lock_in(tx, backend, key, now).await?;
+    let mut budget = Budget::decode(&text);
+    let result = budget.apply(op, now);
+    let free_at = budget.free_at(pace_of(method_of_key(key)));
+    db::budgets::store(tx, key, &budget.encode(), free_at, now).await?;
+    Ok(result)
+}
+
 impl SharedBudgets for DbBudgets {
     fn apply<'a>(&'a self, key: &'a str, op: &'a BudgetOp, now: UnixMillis) -> StoreFuture<'a> {
         Box::pin(async move {
-            let (mut tx, text) = db::budgets::lock(&self.db, key, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut budget = Budget::decode(&text);
-            let result = budget.apply(op, now);
-            db::budgets::store(&mut tx, key, &budget.encode(), now)
+            let backend = Backend::of(&self.db);
+            let mut tx = match backend {
+                // One writer at a time on SQLite: taking the write lock at once is the row lock.
+                Backend::Sqlite => self.db.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => self.db.begin().await,
+            }
+            .map_err(|e| e.to_string())?;
+            let result = apply_in(&mut tx, backend, key, op, now)
                 .await
                 .map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;

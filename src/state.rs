@@ -20,6 +20,7 @@ use crate::domain::rubric::RubricSet;
 use crate::domain::schedule::Timing;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::slack::Reservation;
 use crate::slack::SlackApi;
 use crate::slack::pacer::Pacer;
 use crate::worker_id::WorkerId;
@@ -56,16 +57,13 @@ impl AppState {
             }
         })?;
         let db = db::connect(&settings.database_url).await?;
-        // On PostgreSQL several replicas may share the workspace's budgets: they live in the
-        // database. One process on SQLite keeps them in memory.
+        // The workspace's budgets live in the database: every replica draws from them, and
+        // the job claim takes only jobs whose budget has room.
         let pacer = settings.pace_outbound.then(|| {
-            Arc::new(match db::Backend::of(&db) {
-                db::Backend::Postgres => Pacer::shared(
-                    clock.clone(),
-                    Arc::new(crate::pacing::DbBudgets::new(db.clone())),
-                ),
-                db::Backend::Sqlite => Pacer::new(clock.clone()),
-            })
+            Arc::new(Pacer::shared(
+                clock.clone(),
+                Arc::new(crate::pacing::DbBudgets::new(db.clone())),
+            ))
         });
         let metrics = Arc::new(Metrics::default());
         let slack = SlackApi::new(
@@ -105,9 +103,9 @@ impl AppState {
 impl AppState {
     /// The state one job run sees: its own Slack handle, which counts the run's successful
     /// calls and, when the run may repeat an earlier one, looks before it posts.
-    pub fn for_job(&self, retrying: bool) -> AppState {
+    pub fn for_job(&self, retrying: bool, reserved: Option<Reservation>) -> AppState {
         AppState {
-            slack: self.slack.for_job(retrying),
+            slack: self.slack.for_job(retrying, reserved),
             ..self.clone()
         }
     }

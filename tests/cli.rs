@@ -167,7 +167,7 @@ const DEMO_SHOWS: &[&str] = &[
     "#loop-ada-lovelace-senior-backend (private)",
     "sees the pinned summary",
     "next to `evidence`: Write at least 40 characters",
-    "Scorecard in: 1 of 1. Technical screen is complete.",
+    "Technical screen: 1 of 1 scorecards in.",
     "Scorecards are blind",
     "sees the debrief matrix, then every scorecard in full",
     "scorecard opens when the interview starts",

@@ -1022,6 +1022,8 @@ fn seed_jobs(dir: &Path) -> SeededJobs {
             payload: format!(r#"{{"kind":"decision_message","loop_id":{loop_id}}}"#),
             dedupe_key: Some(format!("decision:{loop_id}")),
             run_at: CREATED + 4_000,
+            budget: None,
+            priority: 50,
         };
         assert!(
             db::jobs::enqueue(&pool, &job, CREATED + 4_000)

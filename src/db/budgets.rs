@@ -1,56 +1,56 @@
-//! Slack's rate budgets as rows, for pacing shared by every replica. The rows hold the
-//! pacer's text form; the arithmetic is the pacer's.
+//! Slack's rate budgets as rows, shared by every replica and read by the job claim. A row
+//! holds the pacer's text form and `free_at`, when the budget next has room (what the claim's
+//! query compares); the arithmetic is the pacer's.
 
 use sqlx::{Any, AnyExecutor, Transaction};
 
 use crate::clock::UnixMillis;
-use crate::db::{Backend, Db};
+use crate::db::Backend;
 
-/// Begins a transaction holding budget `key` (created empty when missing) so no other replica
-/// can change it until commit; returns the budget's text.
-pub async fn lock(
-    db: &Db,
+/// Holds budget `key` (created empty when missing) in the caller's transaction until it
+/// commits; returns the budget's text.
+pub async fn lock_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     key: &str,
     now: UnixMillis,
-) -> sqlx::Result<(Transaction<'static, Any>, String)> {
-    let backend = Backend::of(db);
-    let mut tx = match backend {
-        // One writer at a time on SQLite: taking the write lock at once is the row lock.
-        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => db.begin().await?,
-    };
+) -> sqlx::Result<String> {
     sqlx::query(
         "INSERT INTO slack_budgets (budget_key, state, updated_at) VALUES ($1, '', $2)
          ON CONFLICT (budget_key) DO NOTHING",
     )
     .bind(key)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let select = match backend {
         Backend::Sqlite => "SELECT state FROM slack_budgets WHERE budget_key = $1",
         Backend::Postgres => "SELECT state FROM slack_budgets WHERE budget_key = $1 FOR UPDATE",
     };
-    let state: String = sqlx::query_scalar(select)
+    sqlx::query_scalar(select)
         .bind(key)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok((tx, state))
+        .fetch_one(&mut **tx)
+        .await
 }
 
-/// Stores budget `key`'s new text in the transaction [`lock`] began.
+/// Stores budget `key`'s new text, and when it next has room, in the transaction that
+/// holds it.
 pub async fn store(
     tx: &mut Transaction<'static, Any>,
     key: &str,
     state: &str,
+    free_at: UnixMillis,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE slack_budgets SET state = $2, updated_at = $3 WHERE budget_key = $1")
-        .bind(key)
-        .bind(state)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE slack_budgets SET state = $2, free_at = $3, updated_at = $4 WHERE budget_key = $1",
+    )
+    .bind(key)
+    .bind(state)
+    .bind(free_at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

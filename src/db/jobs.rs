@@ -3,9 +3,10 @@
 //! short lease, renewed while the job runs, lets another worker take over the job of a worker
 //! that died.
 
-use sqlx::AnyExecutor;
+use sqlx::{Any, AnyExecutor, Transaction};
 
 use crate::clock::UnixMillis;
+use crate::db::{Backend, Db};
 use crate::domain::interview_loop::LoopId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,11 @@ pub struct NewJob {
     /// At most one job with this key exists; enqueueing it again is a no-op.
     pub dedupe_key: Option<String>,
     pub run_at: UnixMillis,
+    /// The workspace budget (a Slack method) the job's first call spends; `None` when it
+    /// only posts (paced per channel inside the job) or calls Slack not at all.
+    pub budget: Option<String>,
+    /// Lower runs first among due jobs.
+    pub priority: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,6 +32,9 @@ pub struct ClaimedJob {
     pub payload: String,
     /// Including this run.
     pub attempts: i64,
+    /// The budget the claim reserved a slot of, and the slot.
+    pub budget: Option<String>,
+    pub slot: Option<UnixMillis>,
 }
 
 /// Returns whether a job was inserted (false when its dedupe key already exists).
@@ -35,8 +44,9 @@ pub async fn enqueue(
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
+                           budget, priority)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(&job.kind)
@@ -45,6 +55,8 @@ pub async fn enqueue(
     .bind(&job.dedupe_key)
     .bind(job.run_at)
     .bind(now)
+    .bind(&job.budget)
+    .bind(job.priority)
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -61,8 +73,9 @@ pub async fn enqueue_refresh(
     min_gap_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
+                           budget, priority)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $8, $9)
          ON CONFLICT (dedupe_key) DO UPDATE SET
              rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.rerun END,
              run_at = CASE WHEN jobs.state IN ('done', 'failed')
@@ -78,66 +91,115 @@ pub async fn enqueue_refresh(
     .bind(job.run_at)
     .bind(now)
     .bind(min_gap_ms)
+    .bind(&job.budget)
+    .bind(job.priority)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Claims the next due job for `worker`: queued and due, or running with an expired lease (its
-/// worker died). A loop's jobs run one at a time: a job whose loop has another job running
-/// (under a live lease) waits, so a loop's messages go out in order.
-///
-/// SQLite lets one writer in at a time, so the single UPDATE is atomic across processes. On
-/// PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED` (two replicas never take
-/// the same job) and claims are serialized by a transaction-scoped advisory lock, so the
-/// "one running job per loop" check sees every claim committed before it.
-pub async fn claim_due(
-    db: &super::Db,
-    now: UnixMillis,
-    lease_ms: i64,
-    worker: &str,
-) -> sqlx::Result<Option<ClaimedJob>> {
-    const CLAIM: &str = "UPDATE jobs
-            SET state = 'running', attempts = attempts + 1, locked_until = $1 + $2,
-                locked_by = $3, updated_at = $1
-          WHERE id = (SELECT j.id FROM jobs j
-                       WHERE ((j.state = 'queued' AND j.run_at <= $1)
-                           OR (j.state = 'running' AND j.locked_until <= $1
-                               AND j.locked_by IS DISTINCT FROM $3))
-                         AND (j.loop_id IS NULL OR NOT EXISTS (
-                              SELECT 1 FROM jobs r
-                               WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                                 AND r.locked_until > $1))
-                       ORDER BY j.run_at, j.id
-                       LIMIT 1";
-    const RETURNING: &str = ") RETURNING id, kind, loop_id, payload, attempts";
-    match super::Backend::of(db) {
-        super::Backend::Sqlite => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM}{RETURNING}")))
-                .bind(now)
-                .bind(lease_ms)
-                .bind(worker)
-                .fetch_optional(db)
-                .await
-        }
-        super::Backend::Postgres => {
+/// A due job the claim may take, with the budget it spends.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: i64,
+    pub budget: Option<String>,
+}
+
+/// Begins a claim's transaction: on SQLite it takes the write lock at once (one claim at a
+/// time, across processes too), so what it reads is what it changes.
+pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
+    match Backend::of(db) {
+        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
             let mut tx = db.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(super::CLAIM_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            let claimed = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{CLAIM} FOR UPDATE OF j SKIP LOCKED{RETURNING}"
-            )))
-            .bind(now)
-            .bind(lease_ms)
-            .bind(worker)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(claimed)
+            Ok(tx)
         }
     }
+}
+
+/// The next job to run for `worker`, in the claim's transaction: queued and due, or running
+/// with an expired lease (its worker died); the most urgent first (`priority`), then the
+/// oldest. A loop's jobs run one at a time: a job whose loop has another job running (under a
+/// live lease) waits, so a loop's messages go out in order. With `paced`, a job whose budget
+/// has no room within `horizon_ms` is not a candidate: it stays queued, untouched, until it has.
+pub async fn next_candidate(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    now: UnixMillis,
+    worker: &str,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::Result<Option<Candidate>> {
+    const SELECT: &str = "SELECT j.id, j.budget FROM jobs j
+           LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+          WHERE ((j.state = 'queued' AND j.run_at <= $1)
+              OR (j.state = 'running' AND j.locked_until <= $1
+                  AND j.locked_by IS DISTINCT FROM $2))
+            AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
+            AND (j.loop_id IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM jobs r
+                  WHERE r.loop_id = j.loop_id AND r.state = 'running'
+                    AND r.locked_until > $1))
+          ORDER BY j.priority, j.run_at, j.id
+          LIMIT 1";
+    let sql = match backend {
+        Backend::Sqlite => SELECT.to_string(),
+        Backend::Postgres => format!("{SELECT} FOR UPDATE OF j SKIP LOCKED"),
+    };
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(worker)
+        .bind(i64::from(paced))
+        .bind(horizon_ms)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for
+/// it, in the claim's transaction.
+pub async fn mark_claimed(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    now: UnixMillis,
+    lease_ms: i64,
+    worker: &str,
+    slot: Option<UnixMillis>,
+) -> sqlx::Result<ClaimedJob> {
+    sqlx::query_as(
+        "UPDATE jobs
+            SET state = 'running', attempts = attempts + 1, locked_until = $1 + $2,
+                locked_by = $3, updated_at = $1, slot = $5
+          WHERE id = $4
+      RETURNING id, kind, loop_id, payload, attempts, budget, slot",
+    )
+    .bind(now)
+    .bind(lease_ms)
+    .bind(worker)
+    .bind(id)
+    .bind(slot)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Claims the next due job for `worker` whatever its budget (see [`next_candidate`]); the
+/// worker's own claim also reserves the job's budget (`crate::worker`).
+pub async fn claim_due(
+    db: &Db,
+    now: UnixMillis,
+    lease_ms: i64,
+    worker: &str,
+) -> sqlx::Result<Option<ClaimedJob>> {
+    let mut tx = begin_claim(db).await?;
+    let claimed = match next_candidate(&mut tx, Backend::of(db), now, worker, false, 0).await? {
+        Some(c) => Some(mark_claimed(&mut tx, c.id, now, lease_ms, worker, None).await?),
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(claimed)
 }
 
 /// Renews the leases of every job `worker` is running: called while they run, so only the
@@ -303,13 +365,25 @@ pub async fn oldest_due_at(
         .await
 }
 
-/// When the next queued job is due, or the next lease runs out (a dead worker's job can be
-/// taken over then), so an idle worker knows how long it may sleep.
-pub async fn next_due_at(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<UnixMillis>> {
+/// When the next queued job is due (with `paced`, not before its budget has room within
+/// `horizon_ms`), or the next lease runs out (a dead worker's job can be taken over then), so
+/// an idle worker knows how long it may sleep.
+pub async fn next_due_at(
+    db: impl AnyExecutor<'_>,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::Result<Option<UnixMillis>> {
     sqlx::query_scalar(
-        "SELECT MIN(CASE state WHEN 'queued' THEN run_at ELSE locked_until END)
-           FROM jobs WHERE state IN ('queued', 'running')",
+        "SELECT MIN(CASE j.state
+                      WHEN 'queued' THEN
+                        CASE WHEN $1 = 1 AND b.free_at - $2 > j.run_at
+                             THEN b.free_at - $2 ELSE j.run_at END
+                      ELSE j.locked_until END)
+           FROM jobs j LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+          WHERE j.state IN ('queued', 'running')",
     )
+    .bind(i64::from(paced))
+    .bind(horizon_ms)
     .fetch_one(db)
     .await
 }

@@ -36,7 +36,9 @@ impl Rating {
         self as i64
     }
 
-    pub fn label(self) -> &'static str {
+    /// The point as an overall recommendation: "Strong yes" … "Strong no". Never for a
+    /// criterion, whose points are worded against its rubric ([`Rating::criterion_label`]).
+    pub fn recommendation_label(self) -> &'static str {
         match self {
             Rating::StrongNo => "Strong no",
             Rating::No => "No",
@@ -45,9 +47,9 @@ impl Rating {
         }
     }
 
-    /// "3 · Yes"
-    pub fn display(self) -> String {
-        format!("{} · {}", self.score(), self.label())
+    /// "3 · Yes": an overall recommendation, as the form's "Overall recommendation" asks it.
+    pub fn recommendation_display(self) -> String {
+        format!("{} · {}", self.score(), self.recommendation_label())
     }
 
     /// What the point means for one criterion, read against its rubric text: 4 shows the
@@ -329,7 +331,9 @@ mod tests {
         assert_eq!(Rating::from_score(0), None);
         assert_eq!(Rating::from_score(5), None);
         assert_eq!(
-            Rating::from_score(3).map(Rating::display).as_deref(),
+            Rating::from_score(3)
+                .map(Rating::recommendation_display)
+                .as_deref(),
             Some("3 · Yes")
         );
     }
@@ -469,6 +473,27 @@ mod tests {
             prefill(Some(&draft(1, 50)), Some(&v1)),
             Some(ScorecardInput::from(&body))
         );
+    }
+
+    #[test]
+    fn each_scale_has_its_own_words() {
+        for (rating, recommendation, criterion) in [
+            (
+                Rating::StrongYes,
+                "4 · Strong yes",
+                "4 · Shows the strong signals",
+            ),
+            (Rating::Yes, "3 · Yes", "3 · Mostly strong"),
+            (Rating::No, "2 · No", "2 · Merely well prepared"),
+            (
+                Rating::StrongNo,
+                "1 · Strong no",
+                "1 · Absent, or a red flag",
+            ),
+        ] {
+            assert_eq!(rating.recommendation_display(), recommendation);
+            assert_eq!(rating.criterion_display(), criterion);
+        }
     }
 
     #[test]

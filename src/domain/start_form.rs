@@ -1,10 +1,14 @@
 //! What the `/loop start` modal collects, and the rules it must pass before a loop is stored.
+//! Its people follow the rules the panel form follows too ([`crate::domain::people`]).
 
 use crate::clock::UnixMillis;
+pub use crate::domain::form_field::{Field, FieldError};
+use crate::domain::people::{self, Directory};
 use crate::domain::rubric::Rubric;
 
+pub use crate::domain::people::MAX_INTERVIEWERS_PER_STAGE;
+
 pub const MAX_CANDIDATE_NAME: usize = 80;
-pub const MAX_INTERVIEWERS_PER_STAGE: usize = 5;
 
 /// The form as submitted, already read out of Slack's payload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,22 +25,6 @@ pub struct StageInput {
     pub interviewers: Vec<String>,
     /// Unix seconds, as Slack's date-time picker gives it.
     pub interview_at_secs: Option<i64>,
-}
-
-/// Which form field a problem belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Field {
-    Candidate,
-    Rubric,
-    HiringManager,
-    StageInterviewers(String),
-    StageTime(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: Field,
-    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +47,42 @@ pub struct NewStage {
     pub interviewers: Vec<String>,
 }
 
-/// Checks the form against `rubric` (the one the form was built from). A stage without an
-/// interviewer is allowed; it is flagged on the summary instead.
+/// The stages of `rubric` with the interviewers picked for each (none when the form has no
+/// field for it), in the rubric's order.
+pub fn picked_panel<'a>(
+    input: &'a StartInput,
+    rubric: &'a Rubric,
+) -> impl Iterator<Item = (&'a str, &'a [String])> {
+    rubric.stages.iter().map(|stage| {
+        let picked = input
+            .stages
+            .iter()
+            .find(|s| s.key == stage.key)
+            .map(|s| s.interviewers.as_slice())
+            .unwrap_or_default();
+        (stage.key.as_str(), picked)
+    })
+}
+
+/// The people Slack should be asked about before [`validate`] (see
+/// [`people::to_look_up`]).
+pub fn people_to_look_up(input: &StartInput, rubric: &Rubric) -> Vec<String> {
+    people::to_look_up(
+        input.hiring_manager.as_deref(),
+        picked_panel(input, rubric).map(|(_, picked)| picked),
+        &Directory::new(),
+    )
+}
+
+/// Checks the form against `rubric` (the one the form was built from), with what Slack said of
+/// the people picked in `people`. A stage without an interviewer is allowed; it is flagged on
+/// the summary instead.
 pub fn validate(
     input: &StartInput,
     rubric: &Rubric,
     coordinator_id: &str,
     origin_channel_id: Option<&str>,
+    people: &Directory,
 ) -> Result<NewLoop, Vec<FieldError>> {
     let mut errors = Vec::new();
     let candidate = collapse_spaces(&input.candidate);
@@ -80,30 +97,24 @@ pub fn validate(
             message: format!("Keep the name to {MAX_CANDIDATE_NAME} characters or fewer."),
         });
     }
-    let hiring_manager = input.hiring_manager.clone().filter(|u| !u.is_empty());
-    if hiring_manager.is_none() {
-        errors.push(FieldError {
-            field: Field::HiringManager,
-            message: "Choose the hiring manager who owns this loop.".into(),
-        });
-    }
-    let mut stages = Vec::new();
-    for (index, stage) in rubric.stages.iter().enumerate() {
-        let given = input.stages.iter().find(|s| s.key == stage.key);
-        let mut interviewers: Vec<String> = Vec::new();
-        for user in given.map(|g| g.interviewers.as_slice()).unwrap_or_default() {
-            if !user.is_empty() && !interviewers.contains(user) {
-                interviewers.push(user.clone());
-            }
-        }
-        if interviewers.len() > MAX_INTERVIEWERS_PER_STAGE {
+    let hiring_manager = people::check_hiring_manager(input.hiring_manager.as_deref(), people)
+        .map_err(|message| {
             errors.push(FieldError {
-                field: Field::StageInterviewers(stage.key.clone()),
-                message: format!(
-                    "Choose at most {MAX_INTERVIEWERS_PER_STAGE} interviewers for one stage."
-                ),
-            });
+                field: Field::HiringManager,
+                message,
+            })
+        })
+        .ok();
+    let panel = match people::check_panel(picked_panel(input, rubric), people) {
+        Ok(panel) => panel,
+        Err(problems) => {
+            errors.extend(problems);
+            Vec::new()
         }
+    };
+    let mut stages = Vec::new();
+    for ((index, stage), interviewers) in rubric.stages.iter().enumerate().zip(panel) {
+        let given = input.stages.iter().find(|s| s.key == stage.key);
         stages.push(NewStage {
             position: index as u32 + 1,
             key: stage.key.clone(),
@@ -135,6 +146,7 @@ fn collapse_spaces(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::people::Person;
     use crate::domain::rubric::RubricSet;
 
     fn input() -> StartInput {
@@ -154,7 +166,7 @@ mod tests {
     fn a_good_form_becomes_a_loop_with_every_rubric_stage() {
         let rubrics = RubricSet::builtin();
         let rubric = rubrics.default_rubric();
-        let new = validate(&input(), rubric, "UCOORD", Some("CX")).unwrap();
+        let new = validate(&input(), rubric, "UCOORD", Some("CX"), &Directory::new()).unwrap();
         assert_eq!(new.candidate_name, "Ada Lovelace");
         assert_eq!(new.stages.len(), rubric.stages.len());
         assert_eq!(new.stages[0].interviewers, ["UA", "UB"]);
@@ -167,24 +179,54 @@ mod tests {
     }
 
     #[test]
+    fn the_hiring_manager_and_the_panel_are_looked_up_once_each() {
+        let rubrics = RubricSet::builtin();
+        let mut form = input();
+        form.stages.push(StageInput {
+            key: "coding".into(),
+            interviewers: vec!["UB".into(), "UHM".into(), "UC".into()],
+            interview_at_secs: None,
+        });
+        assert_eq!(
+            people_to_look_up(&form, rubrics.default_rubric()),
+            ["UHM", "UA", "UB", "UC"]
+        );
+    }
+
+    #[test]
     fn errors_name_their_field() {
         let rubrics = RubricSet::builtin();
         let rubric = rubrics.default_rubric();
         let mut bad = input();
         bad.candidate = "   ".into();
         bad.hiring_manager = None;
-        let errors = validate(&bad, rubric, "UCOORD", None).unwrap_err();
+        let errors = validate(&bad, rubric, "UCOORD", None, &Directory::new()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
         assert_eq!(fields, [Field::Candidate, Field::HiringManager]);
 
         let mut long = input();
         long.candidate = "x".repeat(81);
-        let errors = validate(&long, rubric, "UCOORD", None).unwrap_err();
+        let errors = validate(&long, rubric, "UCOORD", None, &Directory::new()).unwrap_err();
         assert!(errors[0].message.contains("80"));
+
+        let people: Directory = [("UHM", Person::Unknown), ("UB", Person::Bot)]
+            .into_iter()
+            .map(|(id, p)| (id.to_string(), p))
+            .collect();
+        let errors = validate(&input(), rubric, "UCOORD", None, &people).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.clone()).collect();
+        assert_eq!(
+            fields,
+            [
+                Field::HiringManager,
+                Field::StageInterviewers("technical-screen".into())
+            ],
+            "people Slack does not know, and bots, next to their field"
+        );
 
         let mut crowded = input();
         crowded.stages[0].interviewers = (0..6).map(|i| format!("U{i}")).collect();
-        let errors = validate(&crowded, rubric, "UCOORD", None).unwrap_err();
+        let errors = validate(&crowded, rubric, "UCOORD", None, &Directory::new()).unwrap_err();
         assert_eq!(
             errors[0].field,
             Field::StageInterviewers("technical-screen".into())

@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::domain::button::Stale;
 use crate::domain::debrief::Debrief;
 use crate::domain::interview_loop::{
     Decision, InterviewLoop, LoopId, LoopStatus, MAX_REASON_CHARS, MIN_RATIONALE_CHARS,
@@ -105,15 +106,15 @@ pub async fn open_from_button(
     user: &str,
     trigger_id: &str,
     loop_id: LoopId,
-) -> AppResult<Option<Modal>> {
+) -> AppResult<Modal> {
     let Some(l) = db::loops::get(&state.db, loop_id)
         .await
         .context("could not load a loop to decide")?
     else {
-        return Err(AppError::refused("This loop no longer exists."));
+        return Err(Stale::NoSuchLoop.into());
     };
     let (view, _) = form(state, &l, user).await?;
-    Ok(Some(button_modal(trigger_id, view)))
+    Ok(button_modal(trigger_id, view))
 }
 
 /// The decision form was submitted. Refusals show next to the rationale unless they belong to

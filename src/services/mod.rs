@@ -6,6 +6,7 @@
 //! `commands` and `interactions` are the two dispatchers: they route a parsed slash command or
 //! interaction to its use case. The use cases never import them back.
 
+pub mod buttons;
 pub mod commands;
 pub mod decide;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod interview_dms;
 pub mod nudges;
 pub mod panel;
 pub mod panel_order;
+pub mod people;
 pub mod provision;
 pub mod purge;
 pub mod ready;
@@ -50,9 +52,13 @@ pub fn button_modal(trigger_id: &str, view: serde_json::Value) -> Modal {
     }
 }
 
-/// A short notice in a modal: the answer to a button (its trigger is single use).
+/// A short notice in a modal: the answer to a button (its trigger is single use). If Slack
+/// does not open it, the same words go by the response URL.
 pub fn notice(trigger_id: &str, title: &str, text: &str) -> Modal {
-    button_modal(trigger_id, notice_modal(title, text))
+    Modal {
+        if_not_opened: text.to_string(),
+        ..button_modal(trigger_id, notice_modal(title, text))
+    }
 }
 
 /// How long a direct message about a loop still being provisioned waits before it looks again.

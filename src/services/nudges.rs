@@ -4,6 +4,7 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
@@ -57,11 +58,17 @@ pub async fn remind_stage(
     loop_id: LoopId,
     position: u32,
 ) -> AppResult<String> {
-    let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
-        return Err(AppError::refused("This loop no longer exists."));
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to remind")?
+    else {
+        return Err(Stale::NoSuchLoop.into());
     };
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(&l, "remind interviewers")));
+    }
+    if l.stage_at(position).is_none() {
+        return Err(Stale::NoSuchStage.into());
     }
     let people = nudge_all(state, &l, &[position]).await?;
     Ok(if people.is_empty() {

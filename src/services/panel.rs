@@ -3,10 +3,13 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopStatus};
+use crate::domain::people::{self, Directory, Person};
+use crate::domain::start_form::FieldError;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{home, owners_only, reminders};
+use crate::services::{self, home, owners_only, reminders};
 use crate::slack::ids::panel_block;
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views;
@@ -43,11 +46,14 @@ pub async fn open_from_button(
     user: &str,
     trigger_id: &str,
     loop_id: i64,
-) -> AppResult<Option<Modal>> {
-    let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
-        return Ok(None);
+) -> AppResult<Modal> {
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to change its panel")?
+    else {
+        return Err(Stale::NoSuchLoop.into());
     };
-    open_form(&l, user, trigger_id, None).map(Some)
+    open_form(&l, user, trigger_id, None)
 }
 
 /// The panel form was submitted. Refusals show next to the first stage's interviewers.
@@ -72,6 +78,40 @@ pub async fn submit(
         .map_err(|e| e.at(first_block))
 }
 
+/// The panel as the form asks for it, by the rules the start form follows too: each stage's
+/// interviewers once, at most five, and every newcomer a person in the workspace (those on the
+/// panel already were checked when they joined). Or each problem, next to its stage's field.
+async fn checked_panel(
+    state: &AppState,
+    l: &InterviewLoop,
+    wanted: Vec<Wanted>,
+) -> Result<Vec<Wanted>, Vec<FieldError>> {
+    let on_panel: Directory = l
+        .stages
+        .iter()
+        .flat_map(|s| s.interviewers.iter())
+        .map(|u| (u.clone(), Person::Member))
+        .collect();
+    let picked = || {
+        wanted.iter().filter_map(|(position, users, _)| {
+            let stage = l.stage_at(*position)?;
+            Some((stage.key.as_str(), users.as_slice()))
+        })
+    };
+    let ids = people::to_look_up(None, picked().map(|(_, users)| users), &on_panel);
+    let known = services::people::look_up(state, ids, on_panel.clone()).await;
+    let panel = people::check_panel(picked(), &known)?;
+    Ok(wanted
+        .iter()
+        .filter(|(position, _, _)| l.stage_at(*position).is_some())
+        .zip(panel)
+        .map(|((position, _, at), users)| (*position, users, *at))
+        .collect())
+}
+
+/// A stage's position, its interviewers and its interview time, as the form asks for them.
+type Wanted = (u32, Vec<String>, Option<crate::clock::UnixMillis>);
+
 async fn change(
     state: &AppState,
     l: &InterviewLoop,
@@ -85,7 +125,10 @@ async fn change(
         return Err(AppError::refused(DECIDED));
     }
     let now = state.clock.now_ms();
-    let wanted = views::read_panel(&view.values, l);
+    let wanted = match checked_panel(state, l, views::read_panel(&view.values, l)).await {
+        Ok(wanted) => wanted,
+        Err(errors) => return Ok(InteractionReply::Json(views::field_errors(&errors))),
+    };
     let mut tx = state.begin().await.context("could not change the panel")?;
     let mut changed = 0;
     for (position, interviewers, at) in &wanted {

@@ -10,7 +10,6 @@ use crate::db;
 use crate::db::loops::Provisioned;
 use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
-use crate::domain::progress::LoopProgress;
 use crate::jobs::{Job, JobError};
 use crate::slack::messages::{self, loop_ready, rubric_message, summary_message, topic};
 use crate::state::AppState;
@@ -18,6 +17,9 @@ use crate::state::AppState;
 /// Channel names tried before giving up (`name`, `name-2`, … `name-50`).
 const MAX_NAME_ATTEMPTS: u32 = 50;
 
+/// What makes a new loop usable, most needed first: the channel, the panel in it, the pinned
+/// summary and the coordinator told. The topic and the stage posts follow in their own job
+/// ([`post_stages`]), behind whatever people are waiting on.
 pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
     let l = db::loops::get(&state.db, loop_id)
         .await?
@@ -35,47 +37,7 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         invite(state, loop_id, &channel, &l.members()).await?;
         record(state, loop_id, Provisioned::MembersInvited).await?;
     }
-    if !l.topic_set {
-        slack.set_topic(&channel, &topic(&l)).await?;
-        record(state, loop_id, Provisioned::TopicSet).await?;
-    }
     let rubric = state.rubrics.get(&l.rubric_id);
-    let due = rubric
-        .and_then(|r| r.feedback_deadline)
-        .unwrap_or(state.settings.feedback_due);
-    for stage in l.stages.iter().filter(|s| s.rubric_ts.is_none()) {
-        let message = match rubric {
-            Some(rubric) => rubric_message(&l, stage, rubric, due, &LoopProgress::default()),
-            None => {
-                return Err(JobError::Permanent(format!(
-                    "rubric `{}` is not loaded",
-                    l.rubric_id
-                )));
-            }
-        };
-        let key = format!("provision:{loop_id}:rubric:{}", stage.position);
-        let ts = slack.post_message(&channel, &message, &key).await?;
-        // The post is stored together with the job that puts the full rubric in its thread.
-        let now = state.clock.now_ms();
-        let mut tx = state.begin().await?;
-        db::loops::record_step(
-            &mut *tx,
-            loop_id,
-            Provisioned::RubricPosted {
-                position: stage.position,
-                ts: &ts,
-            },
-            now,
-        )
-        .await?;
-        Job::RubricDetail {
-            loop_id,
-            position: stage.position,
-        }
-        .enqueue(&mut *tx, now)
-        .await?;
-        tx.commit().await?;
-    }
     let summary_ts = match &l.summary_ts {
         Some(ts) => ts.clone(),
         None => {
@@ -99,16 +61,78 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         let mut ready = l.clone();
         ready.channel_id = Some(channel.clone());
         confirm(state, &ready).await?;
-        record(state, loop_id, Provisioned::ConfirmationSent).await?;
+        let now = state.clock.now_ms();
+        let mut tx = state.begin().await?;
+        db::loops::record_step(&mut *tx, loop_id, Provisioned::ConfirmationSent, now).await?;
         db::audit::record(
-            &state.db,
+            &mut *tx,
             loop_id,
             "loopbot",
             "loop_provisioned",
             &channel,
-            state.clock.now_ms(),
+            now,
         )
         .await?;
+        Job::PostStages { loop_id }.enqueue(&mut *tx, now).await?;
+        tx.commit().await?;
+    } else {
+        // Set up before the stage posts had a job of their own: queue it (once).
+        Job::PostStages { loop_id }
+            .enqueue(&state.db, state.clock.now_ms())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The rest of a new loop's channel: the topic, then each stage's rubric post, stored
+/// together with the job that puts the stage's full rubric in its thread.
+pub async fn post_stages(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
+    let l = db::loops::get(&state.db, loop_id)
+        .await?
+        .ok_or_else(|| JobError::loop_gone(loop_id))?;
+    let (Some(channel), false) = (&l.channel_id, l.status == LoopStatus::Closed) else {
+        return Ok(());
+    };
+    if !l.topic_set {
+        state.slack.set_topic(channel, &topic(&l)).await?;
+        record(state, loop_id, Provisioned::TopicSet).await?;
+    }
+    let Some(rubric) = state.rubrics.get(&l.rubric_id) else {
+        return Err(JobError::Permanent(format!(
+            "rubric `{}` is not loaded",
+            l.rubric_id
+        )));
+    };
+    let due = rubric
+        .feedback_deadline
+        .unwrap_or(state.settings.feedback_due);
+    let progress = match state.progress(loop_id).await? {
+        Some((_, progress)) => progress,
+        None => return Err(JobError::loop_gone(loop_id)),
+    };
+    for stage in l.stages.iter().filter(|s| s.rubric_ts.is_none()) {
+        let message = rubric_message(&l, stage, rubric, due, &progress);
+        let key = format!("provision:{loop_id}:rubric:{}", stage.position);
+        let ts = state.slack.post_message(channel, &message, &key).await?;
+        let now = state.clock.now_ms();
+        let mut tx = state.begin().await?;
+        db::loops::record_step(
+            &mut *tx,
+            loop_id,
+            Provisioned::RubricPosted {
+                position: stage.position,
+                ts: &ts,
+            },
+            now,
+        )
+        .await?;
+        Job::RubricDetail {
+            loop_id,
+            position: stage.position,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+        tx.commit().await?;
     }
     Ok(())
 }

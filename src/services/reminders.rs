@@ -21,11 +21,12 @@ use crate::domain::schedule::{due_at, next_allowed};
 use crate::error::AppResult;
 use crate::jobs::{Job, JobError};
 use crate::services::{home, interview_dms, panel_order};
+use crate::slack::client::UserInfo;
 use crate::slack::messages;
 use crate::state::AppState;
 
 /// How long a cached time zone is trusted.
-const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;
 /// How many due reminders one sweep queues at most (the next sweep takes the rest).
 const SWEEP_BATCH: i64 = 500;
 
@@ -173,10 +174,20 @@ pub(crate) async fn tz_of(state: &AppState, user: &str) -> Result<String, JobErr
         return Ok(tz);
     }
     let info = state.slack.user_info(user).await?;
+    Ok(remember_tz(state, user, &info, now).await?)
+}
+
+/// Caches the time zone users.info gave for a person (UTC when it gave none); returns it.
+pub(crate) async fn remember_tz(
+    state: &AppState,
+    user: &str,
+    info: &UserInfo,
+    now: crate::clock::UnixMillis,
+) -> sqlx::Result<String> {
     let tz = if info.tz.is_empty() {
         "UTC".to_string()
     } else {
-        info.tz
+        info.tz.clone()
     };
     db::reminders::cache_tz(&state.db, user, &tz, now).await?;
     Ok(tz)

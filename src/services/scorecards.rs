@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::db;
 use crate::domain::access::{self, Refusal};
+use crate::domain::button::Stale;
 use crate::domain::debrief::Debrief;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
@@ -26,7 +27,7 @@ async fn load(state: &AppState, loop_id: LoopId) -> AppResult<(InterviewLoop, Lo
         .progress(loop_id)
         .await
         .context("could not load a loop")?
-        .ok_or_else(|| AppError::refused("This loop no longer exists."))
+        .ok_or_else(|| Stale::NoSuchLoop.into())
 }
 
 /// The rubric of the stage, unless an operator removed it.
@@ -56,13 +57,11 @@ pub async fn open(
     trigger_id: &str,
     loop_id: LoopId,
     position: u32,
-) -> AppResult<Option<Modal>> {
+) -> AppResult<Modal> {
     let (l, _) = load(state, loop_id).await?;
     access::may_score(&l, position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, position)?;
-    let Some(stage) = l.stage_at(position) else {
-        return Ok(None);
-    };
+    let stage = l.stage_at(position).ok_or(Stale::NoSuchStage)?;
     let existing = db::scorecards::latest(&state.db, loop_id, position, user)
         .await
         .ok()
@@ -90,7 +89,7 @@ pub async fn open(
         draft_restored,
         &notes,
     );
-    Ok(Some(button_modal(trigger_id, view)))
+    Ok(button_modal(trigger_id, view))
 }
 
 /// The scorecard form was submitted. Refusals show next to the evidence field.
@@ -119,6 +118,18 @@ pub async fn submit(
         Stored::Saved | Stored::AlreadySaved => Ok(InteractionReply::Ack),
         Stored::Decided => Err(AppError::refused(Refusal::LoopDecided.message())),
     }
+}
+
+/// Every interviewer on the stage has submitted (counted in the caller's transaction).
+async fn stage_complete(
+    tx: &mut crate::state::Change,
+    l: &InterviewLoop,
+    position: u32,
+) -> sqlx::Result<bool> {
+    let cards = db::scorecards::latest_for_loop(&mut **tx, l.id).await?;
+    let submitted = cards.iter().filter(|c| c.position == position).count();
+    let needed = l.stage_at(position).map_or(0, |s| s.interviewers.len());
+    Ok(submitted >= needed.max(1))
 }
 
 enum Stored {
@@ -156,12 +167,16 @@ async fn store(
     db::scorecards::delete_draft(&mut *tx, l.id, position, user).await?;
     let detail = format!("stage={position} version={}", stored.version);
     db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
-    Job::ScorecardNote {
-        loop_id: l.id,
-        scorecard_id: stored.id,
+    // The pinned summary shows each submission; the stage's thread hears once, when the
+    // stage is complete (a post is cheap, but every one is a notification).
+    if stored.version == 1 && stage_complete(&mut tx, l, position).await? {
+        Job::ScorecardNote {
+            loop_id: l.id,
+            scorecard_id: stored.id,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
     }
-    .enqueue(&mut *tx, now)
-    .await?;
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;
@@ -247,10 +262,10 @@ pub async fn view(
     user: &str,
     trigger_id: &str,
     loop_id: LoopId,
-) -> AppResult<Option<Modal>> {
+) -> AppResult<Modal> {
     let (l, pages) = pages(state, user, loop_id).await?;
     let view = views::scorecards_modal(&l, &pages, 0);
-    Ok(Some(button_modal(trigger_id, view)))
+    Ok(button_modal(trigger_id, view))
 }
 
 /// "Previous page" / "Next page" in the scorecards modal: the same modal shows that page.

@@ -8,6 +8,7 @@ use sqlx::AnyConnection;
 use crate::clock::UnixMillis;
 use crate::db;
 use crate::domain::access;
+use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
@@ -86,7 +87,7 @@ pub async fn continue_loop(state: &AppState, user: &str, loop_id: LoopId) -> App
         .await
         .context("could not load a loop to continue")?
     else {
-        return Err(AppError::refused("This loop no longer exists."));
+        return Err(Stale::NoSuchLoop.into());
     };
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(&l, "continue the loop")));

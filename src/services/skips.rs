@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
+use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, MAX_REASON_CHARS, Skip};
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
@@ -182,18 +183,19 @@ pub async fn open_skip_form(
     trigger_id: &str,
     loop_id: LoopId,
     position: u32,
-) -> AppResult<Option<Modal>> {
-    let Ok(Some(l)) = db::loops::get(&state.db, loop_id).await else {
-        return Err(AppError::refused("This loop no longer exists."));
+) -> AppResult<Modal> {
+    let Some(l) = db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop to skip a stage of")?
+    else {
+        return Err(Stale::NoSuchLoop.into());
     };
     if !l.is_owner(user) {
         return Err(AppError::refused(owners_only(&l, "skip a stage")));
     }
-    let Some(stage) = l.stage_at(position) else {
-        return Ok(None);
-    };
+    let stage = l.stage_at(position).ok_or(Stale::NoSuchStage)?;
     let view = views::skip_modal(&l, stage, &stage_value(loop_id, position));
-    Ok(Some(button_modal(trigger_id, view)))
+    Ok(button_modal(trigger_id, view))
 }
 
 pub async fn submit_skip_form(

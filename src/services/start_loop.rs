@@ -5,10 +5,11 @@ use anyhow::Context;
 
 use crate::db;
 use crate::domain::interview_loop::Stage;
+use crate::domain::people::Directory;
 use crate::domain::start_form::{self, Field};
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{home, reminders};
+use crate::services::{home, people, reminders};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views::{self, StartMetadata, start_block_for};
 use crate::slack::{CommandReply, InteractionReply, Modal};
@@ -87,11 +88,13 @@ pub async fn submit(
         )
         .at(rubric_block));
     }
-    let new =
-        match start_form::validate(&input, rubric, user_id, metadata.origin_channel.as_deref()) {
-            Ok(new) => new,
-            Err(errors) => return Ok(InteractionReply::Json(views::start_errors(&errors))),
-        };
+    let ids = start_form::people_to_look_up(&input, rubric);
+    let people = people::look_up(state, ids, Directory::new()).await;
+    let origin = metadata.origin_channel.as_deref();
+    let new = match start_form::validate(&input, rubric, user_id, origin, &people) {
+        Ok(new) => new,
+        Err(errors) => return Ok(InteractionReply::Json(views::field_errors(&errors))),
+    };
     store(state, &new, &view.id)
         .await
         .context("could not store a new loop")?;

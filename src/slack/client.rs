@@ -138,6 +138,14 @@ pub struct ChannelInfo {
     pub is_archived: bool,
 }
 
+/// A slot of a Slack budget that the job claim reserved for a job's first call of `method`:
+/// the call waits for `slot` and spends no other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub method: String,
+    pub slot: UnixMillis,
+}
+
 pub use crate::slack::wire::JSON_CONTENT_TYPE;
 
 /// The `event_type` of the metadata Loopbot tags its own posts with.
@@ -156,6 +164,8 @@ pub struct SlackApi {
     succeeded: Arc<AtomicU64>,
     /// This job run may repeat an earlier one that Slack acted on: look before posting.
     retrying: bool,
+    /// The slot the claim reserved for this job run's first call of its budget's method.
+    reserved: Arc<std::sync::Mutex<Option<Reservation>>>,
     /// Where each call's duration and each failure by method and error are counted.
     metrics: Option<Arc<Metrics>>,
     /// The bot's identity, once `auth.test` has answered (shared by every handle).
@@ -193,6 +203,7 @@ impl SlackApi {
             pacer,
             succeeded: Arc::new(AtomicU64::new(0)),
             retrying: false,
+            reserved: Arc::new(std::sync::Mutex::new(None)),
             metrics: None,
             identity: Arc::new(OnceLock::new()),
         })
@@ -207,12 +218,14 @@ impl SlackApi {
         }
     }
 
-    /// A handle for one job run: it counts its own successful calls, and when the run may
-    /// repeat an earlier one (`retrying`), posts look for the earlier message first.
-    pub fn for_job(&self, retrying: bool) -> SlackApi {
+    /// A handle for one job run: it counts its own successful calls, when the run may repeat
+    /// an earlier one (`retrying`) posts look for the earlier message first, and the first
+    /// call of the `reserved` method uses the slot the claim reserved.
+    pub fn for_job(&self, retrying: bool, reserved: Option<Reservation>) -> SlackApi {
         SlackApi {
             succeeded: Arc::new(AtomicU64::new(0)),
             retrying,
+            reserved: Arc::new(std::sync::Mutex::new(reserved)),
             ..self.clone()
         }
     }
@@ -247,14 +260,31 @@ impl SlackApi {
         self.send(method, channel, request).await
     }
 
+    /// Waits for this call's slot: the one the claim reserved for it, or one reserved now if
+    /// it comes within a couple of seconds; otherwise the job goes back to the queue
+    /// ([`SlackError::Paced`]) until the budget has room.
     async fn pace(&self, method: &str, channel: Option<&str>) -> Result<(), SlackError> {
-        match &self.pacer {
-            Some(pacer) => pacer
+        let Some(pacer) = &self.pacer else {
+            return Ok(());
+        };
+        let reserved = {
+            let mut held = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
+            match held.as_ref() {
+                Some(r) if r.method == method => held.take().map(|r| r.slot),
+                _ => None,
+            }
+        };
+        let slot = match reserved {
+            Some(slot) => slot,
+            None => pacer
                 .reserve(method, channel)
                 .await
-                .map_err(|until| SlackError::Paced { until }),
-            None => Ok(()),
+                .map_err(|until| SlackError::Paced { until })?,
+        };
+        if slot > self.clock.now_ms() {
+            self.clock.sleep_until(slot).await;
         }
+        Ok(())
     }
 
     /// Sends a request; returns Slack's JSON answer whether `ok` is true or false. A 429

@@ -31,6 +31,76 @@ pub const DECIDE_OPEN: &str = "decide_open";
 /// "Stop here" in the screen's gate message (opens the decision form): value `<loop>`.
 pub const SCREEN_STOP: &str = "screen_stop";
 
+/// What a button's value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pressed {
+    /// A loop: `<loop>`.
+    Loop(LoopId),
+    /// A stage of a loop: `<loop>:<stage position>`.
+    Stage(LoopId, u32),
+    /// A page of the scorecards modal: `<loop>:<page>` (0-based).
+    Page(LoopId, u32),
+}
+
+impl Pressed {
+    pub fn loop_id(self) -> LoopId {
+        match self {
+            Pressed::Loop(l) | Pressed::Stage(l, _) | Pressed::Page(l, _) => l,
+        }
+    }
+
+    /// The stage position it names, if it names one.
+    pub fn stage(self) -> Option<u32> {
+        match self {
+            Pressed::Stage(_, p) => Some(p),
+            Pressed::Loop(_) | Pressed::Page(..) => None,
+        }
+    }
+}
+
+/// How a button encodes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Loop,
+    Stage,
+    Page,
+}
+
+impl ValueKind {
+    /// The value read back, or `None` when it does not read as this kind (a message from an
+    /// older Loopbot, or a tampered value).
+    pub fn parse(self, value: &str) -> Option<Pressed> {
+        match self {
+            ValueKind::Loop => parse_loop_value(value).map(Pressed::Loop),
+            ValueKind::Stage => parse_stage_value(value).map(|(l, p)| Pressed::Stage(l, p)),
+            ValueKind::Page => parse_stage_value(value).map(|(l, p)| Pressed::Page(l, p)),
+        }
+    }
+}
+
+/// Every button Loopbot shows, with how its value is encoded. A press of any of them is
+/// answered, also when its value no longer reads or names something gone.
+pub const BUTTONS: [(&str, ValueKind); 10] = [
+    (SCORECARD_OPEN, ValueKind::Stage),
+    (SCORECARDS_VIEW, ValueKind::Loop),
+    (SCORECARDS_PAGE, ValueKind::Page),
+    (STAGE_REMIND, ValueKind::Stage),
+    (STAGE_SKIP, ValueKind::Stage),
+    (NOT_RUN, ValueKind::Stage),
+    (PANEL_OPEN, ValueKind::Loop),
+    (SCREEN_CONTINUE, ValueKind::Loop),
+    (DECIDE_OPEN, ValueKind::Loop),
+    (SCREEN_STOP, ValueKind::Loop),
+];
+
+/// How the button `action_id` encodes its value; `None` if it is not one of Loopbot's buttons.
+pub fn button_kind(action_id: &str) -> Option<ValueKind> {
+    BUTTONS
+        .iter()
+        .find(|(id, _)| *id == action_id)
+        .map(|(_, kind)| *kind)
+}
+
 pub fn stage_value(loop_id: LoopId, position: u32) -> String {
     format!("{loop_id}:{position}")
 }
@@ -105,5 +175,36 @@ mod tests {
         assert_eq!(parse_stage_value("12"), None);
         assert_eq!(parse_stage_value("a:b"), None);
         assert_eq!(parse_loop_value("x"), None);
+    }
+
+    #[test]
+    fn each_button_reads_its_own_kind_of_value_and_nothing_else() {
+        for (value, as_loop, as_stage) in [
+            ("12", Some(Pressed::Loop(12)), None),
+            ("12:3", None, Some(Pressed::Stage(12, 3))),
+            ("", None, None),
+            ("x", None, None),
+            ("12:", None, None),
+            (":3", None, None),
+            ("12:-1", None, None),
+            ("12:3:4", None, None),
+            ("99999999999999999999", None, None),
+        ] {
+            assert_eq!(ValueKind::Loop.parse(value), as_loop, "{value:?}");
+            assert_eq!(ValueKind::Stage.parse(value), as_stage, "{value:?}");
+        }
+        assert_eq!(ValueKind::Page.parse("12:0"), Some(Pressed::Page(12, 0)));
+        assert_eq!(Pressed::Page(12, 0).stage(), None, "a page is not a stage");
+        assert_eq!(Pressed::Stage(12, 3).stage(), Some(3));
+        assert_eq!(button_kind(SCORECARD_OPEN), Some(ValueKind::Stage));
+        assert_eq!(
+            button_kind(RUBRIC_SELECT_ACTION),
+            None,
+            "a menu, not a button"
+        );
+        let mut ids: Vec<&str> = BUTTONS.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), BUTTONS.len(), "each button once");
     }
 }

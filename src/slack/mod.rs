@@ -17,6 +17,9 @@ pub mod verify;
 pub mod views;
 pub mod wire;
 
-pub use client::{SlackApi, SlackError};
+pub use client::{Reservation, SlackApi, SlackError};
 pub use messages::Message;
 pub use replies::{CommandReply, InteractionReply, Modal};
+
+#[cfg(test)]
+mod rating_words_tests;

@@ -1,17 +1,19 @@
 //! Paces outbound calls by Slack's rate tiers ([`crate::slack::tiers`]): per method for the
-//! workspace, and per channel for `chat.postMessage`. A call either gets a slot now or learns
-//! when the next one is free; it is never sent into a certain 429. A 429 that comes anyway
-//! closes that budget for `Retry-After`, for every caller, not just the one that got it.
+//! workspace, and per channel for `chat.postMessage`. A call gets a slot now or within
+//! [`IN_JOB_WAIT_MS`] (the caller waits for it), or learns when the budget next has room; it is
+//! never sent into a certain 429. A 429 that comes anyway closes that budget for `Retry-After`,
+//! for every caller and every replica.
 //!
-//! Windows are kept a little longer than Slack's (5%, at least 50 ms), so that calls which
-//! leave here exactly one window apart still arrive more than a window apart.
+//! The arithmetic ([`Budget`]) is a token bucket kept as one number (the generic cell rate
+//! algorithm): a budget holds `burst` calls at once and refills one every `interval_ms`. A slot
+//! handed out is a reservation: it is counted when given, so a caller that comes back a little
+//! late to use it does not lose it, and callers that wait come back spread at the budget's
+//! rate, never all at once.
 //!
-//! Where the budgets live: in this process's memory ([`Pacer::new`], one process on SQLite),
-//! or in a store shared by every replica ([`Pacer::shared`], the database on PostgreSQL), since
-//! the budget is the workspace's, not the process's. The arithmetic is the same for both
-//! ([`Budget`]).
+//! Where the budgets live: in the database (every replica and the job claim see them, see
+//! `crate::pacing`), or in this process's memory ([`Pacer::new`], for unit tests).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -19,104 +21,111 @@ use std::sync::{Arc, Mutex};
 use crate::clock::{SharedClock, UnixMillis};
 use crate::slack::tiers::{budget_key, limit_of};
 
-/// One budget's state: the calls of its current window, and how long it is closed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// A wait shorter than this happens inside the running job; a longer one puts the job back in
+/// the queue until its budget has room (the claim then takes it only when it has).
+pub const IN_JOB_WAIT_MS: i64 = 2_000;
+
+/// How a budget refills: one call per `interval_ms`, at most `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub interval_ms: i64,
+    pub burst: i64,
+}
+
+/// The pace Loopbot keeps for `method`: a small burst (Slack's tiers tolerate "occasional
+/// bursts" without saying how large, so a few calls at once), and a rate such that no window
+/// of the tier ever holds more calls than it allows, burst included, with 5% to spare (so
+/// calls a slot apart here still arrive a slot apart at Slack).
+pub fn pace_of(method: &str) -> Pace {
+    let limit = limit_of(method);
+    let calls = i64::from(limit.calls.max(1));
+    let burst = if limit.per_channel {
+        1
+    } else {
+        (calls / 10).clamp(1, 5)
+    };
+    let slots = 20 * (calls - burst + 1);
+    let interval_ms = (limit.window_ms * 21 + slots - 1) / slots;
+    Pace { interval_ms, burst }
+}
+
+/// One budget's state: when the bucket would be full again (`tat`, the theoretical arrival time
+/// of the next call), and how long it is closed after a 429.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
-    /// When the calls of the current window were let through, oldest first.
-    sent: VecDeque<UnixMillis>,
-    /// Closed until then after a 429.
+    tat: UnixMillis,
     closed_until: UnixMillis,
-    /// The time handed to the last caller that had to wait; the next one waits one slot
-    /// longer, so a backlog comes back spread at the budget's rate, not all at once.
-    next_promise: UnixMillis,
 }
 
 /// What a caller does to a budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BudgetOp {
-    /// Take a slot for a call of this method now, or learn when to ask again.
-    Reserve { method: String },
+    /// Take a slot for a call of this method no later than `horizon_ms` from now, or learn
+    /// when the budget next has room.
+    Reserve { method: String, horizon_ms: i64 },
     /// Slack answered 429: closed until then.
     CloseUntil(UnixMillis),
 }
 
-fn margin(window_ms: i64) -> i64 {
-    (window_ms / 20).max(50)
-}
-
-fn window_of(method: &str) -> i64 {
-    let limit = limit_of(method);
-    limit.window_ms + margin(limit.window_ms)
-}
-
 impl Budget {
-    /// Applies `op` at `now`: `Err(at)` when a reservation has to wait until `at`.
-    pub fn apply(&mut self, op: &BudgetOp, now: UnixMillis) -> Result<(), UnixMillis> {
+    /// The earliest time a call may be made.
+    pub fn free_at(&self, pace: Pace) -> UnixMillis {
+        (self.tat - (pace.burst - 1) * pace.interval_ms).max(self.closed_until)
+    }
+
+    /// Reserves the first free slot if it is no later than `now + horizon_ms`: `Ok(slot)`;
+    /// otherwise nothing changes and `Err(free_at)` says when to ask again.
+    pub fn reserve(
+        &mut self,
+        pace: Pace,
+        now: UnixMillis,
+        horizon_ms: i64,
+    ) -> Result<UnixMillis, UnixMillis> {
+        let slot = self.free_at(pace).max(now);
+        if slot > now + horizon_ms {
+            return Err(slot);
+        }
+        self.tat = self.tat.max(slot) + pace.interval_ms;
+        Ok(slot)
+    }
+
+    pub fn close_until(&mut self, until: UnixMillis) {
+        self.closed_until = self.closed_until.max(until);
+    }
+
+    /// Applies `op` at `now`: a reservation's slot, or when to ask again.
+    pub fn apply(&mut self, op: &BudgetOp, now: UnixMillis) -> Result<UnixMillis, UnixMillis> {
         match op {
             BudgetOp::CloseUntil(until) => {
-                self.closed_until = self.closed_until.max(*until);
-                Ok(())
+                self.close_until(*until);
+                Ok(now)
             }
-            BudgetOp::Reserve { method } => self.reserve(method, now),
+            BudgetOp::Reserve { method, horizon_ms } => {
+                self.reserve(pace_of(method), now, *horizon_ms)
+            }
         }
     }
 
-    fn reserve(&mut self, method: &str, now: UnixMillis) -> Result<(), UnixMillis> {
-        let limit = limit_of(method);
-        let window = window_of(method);
-        while self.sent.front().is_some_and(|t| *t + window <= now) {
-            self.sent.pop_front();
-        }
-        let free_at = if self.sent.len() >= limit.calls as usize {
-            self.sent.front().copied().unwrap_or(now) + window
-        } else {
-            now
-        };
-        let free_at = free_at.max(self.closed_until);
-        if free_at > now {
-            let at = free_at.max(self.next_promise);
-            self.next_promise = at + window / i64::from(limit.calls.max(1));
-            return Err(at);
-        }
-        self.sent.push_back(now);
-        Ok(())
+    /// Full, not closed: it can be forgotten.
+    pub fn is_idle(&self, now: UnixMillis) -> bool {
+        self.closed_until <= now && self.tat <= now
     }
 
-    /// Nothing in its window, not closed, no promise outstanding: it can be forgotten.
-    pub fn is_idle(&self, method: &str, now: UnixMillis) -> bool {
-        let window = window_of(method);
-        self.closed_until <= now
-            && self.next_promise <= now
-            && self.sent.back().is_none_or(|t| *t + window <= now)
-    }
-
-    /// A compact text form for a shared store: `closed_until next_promise sent,sent,…`.
+    /// A compact text form for the database: `tat closed_until`.
     pub fn encode(&self) -> String {
-        let sent: Vec<String> = self.sent.iter().map(i64::to_string).collect();
-        format!(
-            "{} {} {}",
-            self.closed_until,
-            self.next_promise,
-            sent.join(",")
-        )
+        format!("{} {}", self.tat, self.closed_until)
     }
 
-    /// Reads [`Budget::encode`]'s form; anything unreadable is an empty budget.
+    /// Reads [`Budget::encode`]'s form; anything else (an older form included) is a full
+    /// budget.
     pub fn decode(text: &str) -> Budget {
-        let mut parts = text.splitn(3, ' ');
-        let mut number = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let closed_until = number();
-        let next_promise = number();
-        let sent = parts
-            .next()
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|t| t.parse().ok())
-            .collect();
-        Budget {
-            sent,
-            closed_until,
-            next_promise,
+        let parts: Vec<&str> = text.split(' ').collect();
+        match parts[..] {
+            [tat, closed] => Budget {
+                tat: tat.parse().unwrap_or(0),
+                closed_until: closed.parse().unwrap_or(0),
+            },
+            _ => Budget::default(),
         }
     }
 }
@@ -127,7 +136,7 @@ pub fn method_of_key(key: &str) -> &str {
 }
 
 pub type StoreFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Result<(), UnixMillis>, String>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<Result<UnixMillis, UnixMillis>, String>> + Send + 'a>>;
 
 /// Budgets kept where every replica sees them. `apply` must load the budget `key`, apply `op`
 /// at `now` with [`Budget::apply`] and store it, as one step no other replica can interleave
@@ -160,7 +169,7 @@ impl Pacer {
         }
     }
 
-    /// Budgets in a store every replica shares.
+    /// Budgets in a store every replica shares (and the job claim reads).
     pub fn shared(clock: SharedClock, store: Arc<dyn SharedBudgets>) -> Pacer {
         Pacer {
             clock,
@@ -174,7 +183,7 @@ impl Pacer {
         budgets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn apply(&self, key: String, op: BudgetOp) -> Result<(), UnixMillis> {
+    async fn apply(&self, key: String, op: BudgetOp) -> Result<UnixMillis, UnixMillis> {
         let now = self.clock.now_ms();
         match &self.store {
             Store::Local(budgets) => Self::local(budgets).entry(key).or_default().apply(&op, now),
@@ -188,10 +197,16 @@ impl Pacer {
         }
     }
 
-    /// Takes a slot for a call of `method` (to `channel`) now, or returns when to ask again.
-    pub async fn reserve(&self, method: &str, channel: Option<&str>) -> Result<(), UnixMillis> {
+    /// Reserves a slot for a call of `method` (to `channel`) within [`IN_JOB_WAIT_MS`]:
+    /// `Ok(slot)`, the time to make the call; or `Err(at)`, when the budget next has room.
+    pub async fn reserve(
+        &self,
+        method: &str,
+        channel: Option<&str>,
+    ) -> Result<UnixMillis, UnixMillis> {
         let op = BudgetOp::Reserve {
             method: method.to_string(),
+            horizon_ms: IN_JOB_WAIT_MS,
         };
         self.apply(budget_key(method, channel), op).await
     }
@@ -203,12 +218,12 @@ impl Pacer {
             .await;
     }
 
-    /// Forgets budgets with nothing in their window, so memory stays bounded by the channels
-    /// that were active in the last minute or so. (A shared store is pruned by its owner.)
+    /// Forgets budgets that are full again, so memory stays bounded by the channels that
+    /// were active in the last minute or so. (A shared store is pruned by its owner.)
     pub fn prune(&self) {
         let now = self.clock.now_ms();
         if let Store::Local(budgets) = &self.store {
-            Self::local(budgets).retain(|key, b| !b.is_idle(method_of_key(key), now));
+            Self::local(budgets).retain(|_, b| !b.is_idle(now));
         }
     }
 }
@@ -219,45 +234,112 @@ mod tests {
     use crate::clock::ManualClock;
     use std::time::Duration;
 
-    #[tokio::test]
-    async fn tier_two_lets_twenty_through_then_says_when() {
-        let clock = ManualClock::starting_at(0);
-        let pacer = Pacer::new(clock.clone());
-        for _ in 0..20 {
-            assert_eq!(pacer.reserve("conversations.create", None).await, Ok(()));
+    #[test]
+    fn the_pace_follows_the_tier_with_room_to_spare() {
+        // Tier 2: 20 a minute → two at once, then one per 3.3 s.
+        assert_eq!(
+            pace_of("conversations.create"),
+            Pace {
+                interval_ms: 3_316,
+                burst: 2
+            }
+        );
+        // Tier 3: 50 a minute → five at once, then one per 1.37 s.
+        assert_eq!(
+            pace_of("chat.update"),
+            Pace {
+                interval_ms: 1_370,
+                burst: 5
+            }
+        );
+        // One post a second per channel, one at a time.
+        assert_eq!(
+            pace_of("chat.postMessage"),
+            Pace {
+                interval_ms: 1_050,
+                burst: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_budget_gives_its_burst_then_one_slot_per_interval_and_keeps_promises() {
+        let pace = Pace {
+            interval_ms: 1_000,
+            burst: 2,
+        };
+        let mut b = Budget::default();
+        assert_eq!(b.reserve(pace, 10_000, 0), Ok(10_000));
+        assert_eq!(b.reserve(pace, 10_000, 0), Ok(10_000), "the burst");
+        assert_eq!(b.reserve(pace, 10_000, 0), Err(11_000), "then it says when");
+        // Within the horizon the slot is reserved, and the next caller gets the one after.
+        assert_eq!(b.reserve(pace, 10_000, 2_000), Ok(11_000));
+        assert_eq!(b.reserve(pace, 10_000, 2_000), Ok(12_000));
+        assert_eq!(b.reserve(pace, 10_000, 2_000), Err(13_000));
+        // Coming back late does not lose anything: the next slot is still the next one.
+        assert_eq!(b.reserve(pace, 12_500, 0), Err(13_000));
+        assert_eq!(b.reserve(pace, 13_000, 0), Ok(13_000));
+        // A 429 closes it.
+        b.close_until(20_000);
+        assert_eq!(b.reserve(pace, 14_000, 2_000), Err(20_000));
+        assert_eq!(b.reserve(pace, 20_000, 0), Ok(20_000));
+        // Idle for long, it is full again (the burst), never more.
+        assert_eq!(b.reserve(pace, 100_000, 0), Ok(100_000));
+        assert_eq!(b.reserve(pace, 100_000, 0), Ok(100_000));
+        assert_eq!(b.reserve(pace, 100_000, 0), Err(101_000));
+    }
+
+    #[test]
+    fn no_window_of_the_tier_ever_holds_more_calls_than_the_tier_allows() {
+        // Callers asking as fast as they can for ten minutes.
+        for method in [
+            "conversations.create",
+            "chat.update",
+            "views.open",
+            "pins.add",
+        ] {
+            let pace = pace_of(method);
+            let limit = limit_of(method);
+            let mut b = Budget::default();
+            let mut sent = Vec::new();
+            let mut now = 0;
+            while now < 600_000 {
+                match b.reserve(pace, now, 0) {
+                    Ok(slot) => sent.push(slot),
+                    Err(at) => now = at,
+                }
+            }
+            let most = sent
+                .iter()
+                .map(|t| {
+                    sent.iter()
+                        .filter(|u| **u >= *t && **u < t + limit.window_ms)
+                        .count()
+                })
+                .max()
+                .unwrap();
+            assert!(
+                most <= limit.calls as usize,
+                "{method}: {most} in one window"
+            );
         }
-        assert_eq!(
-            pacer.reserve("conversations.create", None).await,
-            Err(63_000)
-        );
-        assert_eq!(
-            pacer.reserve("conversations.create", None).await,
-            Err(66_150),
-            "the next one waiting comes back one slot later"
-        );
-        assert_eq!(
-            pacer.reserve("pins.add", None).await,
-            Ok(()),
-            "budgets are per method"
-        );
-        clock.advance(Duration::from_millis(63_000));
-        assert_eq!(pacer.reserve("conversations.create", None).await, Ok(()));
     }
 
     #[tokio::test]
     async fn posts_are_paced_per_channel_and_a_429_closes_the_budget_for_everyone() {
         let clock = ManualClock::starting_at(0);
         let pacer = Pacer::new(clock.clone());
-        assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(()));
-        assert_eq!(pacer.reserve("chat.postMessage", Some("C2")).await, Ok(()));
+        assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(0));
+        assert_eq!(pacer.reserve("chat.postMessage", Some("C2")).await, Ok(0));
         assert_eq!(
             pacer.reserve("chat.postMessage", Some("C1")).await,
-            Err(1_050)
+            Ok(1_050),
+            "a wait shorter than the horizon is a reservation"
         );
         pacer.close_until("chat.update", None, 5_000).await;
         assert_eq!(pacer.reserve("chat.update", None).await, Err(5_000));
         clock.advance(Duration::from_secs(5));
-        assert_eq!(pacer.reserve("chat.update", None).await, Ok(()));
+        assert_eq!(pacer.reserve("chat.update", None).await, Ok(5_000));
         clock.advance(Duration::from_secs(120));
         pacer.prune();
         let Store::Local(budgets) = &pacer.store else {
@@ -269,17 +351,20 @@ mod tests {
     #[test]
     fn a_budget_survives_its_text_form() {
         let mut budget = Budget::default();
-        let op = BudgetOp::Reserve {
-            method: "conversations.create".into(),
-        };
-        for t in [10, 20, 30] {
-            assert_eq!(budget.apply(&op, t), Ok(()));
+        let pace = pace_of("conversations.create");
+        for t in [10, 20] {
+            assert!(budget.reserve(pace, t, 0).is_ok());
         }
-        budget.apply(&BudgetOp::CloseUntil(900), 30).unwrap();
+        budget.close_until(900);
         let text = budget.encode();
-        assert_eq!(text, "900 0 10,20,30");
+        assert_eq!(text, "6642 900");
         assert_eq!(Budget::decode(&text), budget);
         assert_eq!(Budget::decode(""), Budget::default());
         assert_eq!(Budget::decode("garbage"), Budget::default());
+        assert_eq!(
+            Budget::decode("900 0 10,20,30"),
+            Budget::default(),
+            "the older form"
+        );
     }
 }

@@ -23,7 +23,8 @@ use crate::services::{
     events, home, interview_dms, panel_order, provision, purge, ready, refresh, reminders,
     screen_gate,
 };
-use crate::slack::SlackError;
+use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
+use crate::slack::{Reservation, SlackError};
 use crate::state::AppState;
 use crate::worker_id::is_gone_from_this_host;
 use retry::{Next, next_step};
@@ -51,7 +52,42 @@ async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
         return Ok(None);
     }
     let now = state.clock.now_ms();
-    Ok(db::jobs::claim_due(&state.db, now, LEASE_MS, state.worker.as_str()).await?)
+    let paced = state.slack.pacer().is_some();
+    let backend = db::Backend::of(&state.db);
+    let worker = state.worker.as_str();
+    let mut tx = db::jobs::begin_claim(&state.db).await?;
+    let Some(candidate) =
+        db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
+    else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    // The job's budget slot is reserved in the claim's own transaction: a job is claimed only
+    // when Slack would take its call, and the slot is its own however late it comes.
+    let slot = match (&candidate.budget, paced) {
+        (Some(budget), true) => {
+            let op = BudgetOp::Reserve {
+                method: budget.clone(),
+                horizon_ms: IN_JOB_WAIT_MS,
+            };
+            match crate::pacing::apply_in(&mut tx, backend, budget, &op, now).await? {
+                Ok(slot) => Some(slot),
+                // Another replica took the room first: nothing claimed, nothing changed.
+                Err(_) => {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
+        }
+        _ => None,
+    };
+    let claimed =
+        db::jobs::mark_claimed(&mut tx, candidate.id, now, LEASE_MS, worker, slot).await?;
+    tx.commit().await?;
+    state
+        .metrics
+        .inc("loopbot_jobs_claimed_total", label("kind", &claimed.kind));
+    Ok(Some(claimed))
 }
 
 /// Claims and runs one due job, if any.
@@ -80,7 +116,14 @@ async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()
 async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
-    let run = state.for_job(may_repeat(&claimed));
+    let reserved = match (&claimed.budget, claimed.slot) {
+        (Some(method), Some(slot)) => Some(Reservation {
+            method: method.clone(),
+            slot,
+        }),
+        _ => None,
+    };
+    let run = state.for_job(may_repeat(&claimed), reserved);
     let result = match &job {
         Ok(job) => execute(&run, job).await,
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
@@ -204,6 +247,7 @@ async fn given_up(
 async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job {
         Job::ProvisionLoop { loop_id } => provision::provision_loop(state, *loop_id).await,
+        Job::PostStages { loop_id } => provision::post_stages(state, *loop_id).await,
         Job::RefreshSummary { loop_id } => refresh::summary(state, *loop_id).await,
         Job::RefreshRubric { loop_id, position } => {
             refresh::rubric(state, *loop_id, *position).await
@@ -408,7 +452,9 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         }
         let mut wait = state.settings.tick;
         if running.len() < state.settings.concurrency
-            && let Ok(Some(due)) = db::jobs::next_due_at(&state.db).await
+            && let Ok(Some(due)) =
+                db::jobs::next_due_at(&state.db, state.slack.pacer().is_some(), IN_JOB_WAIT_MS)
+                    .await
         {
             // Due but not claimable (its loop has a job running): a finishing job wakes us.
             let until = due - state.clock.now_ms();

@@ -54,7 +54,10 @@ async fn a_429_and_a_500_during_provisioning_still_end_in_one_complete_channel()
     let jobs = app
         .count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
         .await;
-    assert_eq!(jobs, 5, "provisioning and the four rubric threads");
+    assert_eq!(
+        jobs, 6,
+        "provisioning, the stage posts and the four rubric threads"
+    );
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("loopbot_jobs_retried_total{kind=\"provision_loop\"} 1")
@@ -123,8 +126,8 @@ async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
         .advance(Duration::from_millis(loopbot::worker::LEASE_MS as u64));
     assert_eq!(
         app.run_jobs().await,
-        5,
-        "provisioning, then the four rubric threads"
+        6,
+        "provisioning, the stage posts, then the four rubric threads"
     );
     assert_one_complete_channel(&world);
 }
@@ -188,6 +191,8 @@ async fn concurrent_workers_claim_each_job_exactly_once() {
             payload: "{}".into(),
             dedupe_key: Some(format!("test:{i}")),
             run_at: START_MS,
+            budget: None,
+            priority: 50,
         };
         loopbot::db::jobs::enqueue(&app.state.db, &job, START_MS)
             .await

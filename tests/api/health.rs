@@ -72,8 +72,8 @@ async fn housekeeping_forgets_old_receipts_and_finished_jobs_only() {
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")
             .await,
-        5,
-        "provisioning and the four rubric threads"
+        6,
+        "provisioning, the stage posts and the four rubric threads"
     );
     world
         .clock

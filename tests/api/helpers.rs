@@ -353,7 +353,7 @@ pub async fn press_stage(
 ) -> loopbot::sim::SimView {
     let channel = loop_channel(world);
     interview_started(world, app, position).await;
-    let message = &world.sim.messages(&channel.id)[position - 1];
+    let message = &stage_post(world, &channel.id, position);
     let (value, _) =
         button(&message.blocks, SCORECARD_OPEN).expect("the rubric message has the button");
     let before = world.sim.views_of(user).len();
@@ -424,6 +424,28 @@ pub fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
     view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
 }
 
+/// What a refused request must not change: the database's rows and the loops' last change.
+pub async fn fingerprint(app: &TestApp) -> Vec<i64> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM jobs",
+        "SELECT COUNT(*) FROM audit_log",
+        "SELECT COALESCE(MAX(updated_at), 0) FROM loops",
+        "SELECT COUNT(*) FROM loops",
+        "SELECT COUNT(*) FROM stages",
+        "SELECT COUNT(*) FROM stage_interviewers",
+        "SELECT COUNT(*) FROM stage_skips",
+        "SELECT COUNT(*) FROM skip_warnings",
+        "SELECT COUNT(*) FROM scorecards",
+        "SELECT COUNT(*) FROM scorecard_drafts",
+        "SELECT COUNT(*) FROM reminders WHERE stopped_reason IS NOT NULL",
+        "SELECT COUNT(*) FROM interview_dms",
+    ] {
+        out.push(app.count(sql).await);
+    }
+    out
+}
+
 /// Every loop channel the simulator holds.
 pub fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
     world
@@ -442,13 +464,13 @@ pub fn assert_one_channel_posted_once(world: &World) {
     assert_eq!(
         messages.len(),
         5,
-        "four rubric posts and a summary, once each"
+        "the summary and four rubric posts, once each"
     );
     assert_eq!(
         world.sim.pins(&channels[0].id),
-        vec![messages[4].ts.clone()]
+        vec![messages[0].ts.clone()]
     );
-    for rubric in &messages[..4] {
+    for rubric in &messages[1..] {
         assert_eq!(
             world.sim.replies(&channels[0].id, &rubric.ts).len(),
             1,
@@ -480,4 +502,28 @@ pub async fn fresh_postgres_database(server: &str) -> String {
     let mut url = url::Url::parse(server).expect("LOOPBOT_TEST_DATABASE_URL is a URL");
     url.set_path(&name);
     url.to_string()
+}
+
+/// Stage `position`'s rubric post among a channel's messages (found by the key Loopbot tags
+/// it with, wherever it sits in the channel).
+pub fn stage_post_of(
+    messages: &[loopbot::sim::SimMessage],
+    position: usize,
+) -> loopbot::sim::SimMessage {
+    let suffix = format!(":rubric:{position}");
+    messages
+        .iter()
+        .find(|m| {
+            m.thread_ts.is_none()
+                && m.metadata["event_payload"]["key"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("provision:") && k.ends_with(&suffix))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("stage {position} has its rubric post"))
+}
+
+/// Stage `position`'s rubric post in `channel`.
+pub fn stage_post(world: &World, channel: &str, position: usize) -> loopbot::sim::SimMessage {
+    stage_post_of(&world.sim.messages(channel), position)
 }

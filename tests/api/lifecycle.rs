@@ -505,7 +505,7 @@ async fn the_panel_changes_and_newcomers_are_invited() {
         channel.members.contains(&OUTSIDER.to_string()),
         "the newcomer is invited"
     );
-    let values_rubric = &world.sim.messages(&channel.id)[3];
+    let values_rubric = &stage_post(&world, &channel.id, 4);
     assert!(
         values_rubric
             .blocks

@@ -2,6 +2,7 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod briefs;
+mod buttons;
 mod commands;
 mod contract;
 mod debrief;
@@ -16,6 +17,7 @@ mod listener;
 mod migrate;
 mod operations;
 mod outbound;
+mod people;
 mod purge_slack;
 mod reminder_cadence;
 mod reminders;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use loopbot::clock::Clock;
 use loopbot::sim::Fault;
 use loopbot::sim::client::FormValues;
 
@@ -35,8 +36,8 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
     let app = world.spawn_app().await;
     assert_eq!(
         app.run_jobs().await,
-        5,
-        "no waiting for the lease to run out (provisioning, then the rubric threads)"
+        6,
+        "no waiting for the lease to run out (provisioning, stage posts, rubric threads)"
     );
     assert_one_channel_posted_once(&world);
     assert_eq!(
@@ -92,6 +93,8 @@ async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
             payload: "{}".into(),
             dedupe_key: Some(key.into()),
             run_at: START_MS,
+            budget: None,
+            priority: 50,
         };
         let mut conn = db.acquire().await.unwrap();
         // Foreign keys off for this connection (PostgreSQL: triggers, which enforce them, off).
@@ -311,18 +314,31 @@ async fn replicas_share_one_rate_budget() {
         second.run_jobs().await;
     }
     assert_eq!(complete_channels(&world), 2);
-    // A Tier 2 method allows 20 calls a minute for the workspace, whichever replica asks.
+    // A Tier 2 method's budget is the workspace's, whichever replica asks: its burst, then
+    // one slot every 3.3 s for all of them together.
     let (a, b) = (
         first.state.slack.pacer().unwrap(),
         second.state.slack.pacer().unwrap(),
     );
     world.clock.advance(Duration::from_secs(120));
-    for i in 0..20 {
-        let pacer = if i % 2 == 0 { a } else { b };
-        assert_eq!(pacer.reserve("conversations.archive", None).await, Ok(()));
-    }
+    let now = world.clock.now_ms();
+    assert_eq!(a.reserve("conversations.archive", None).await, Ok(now));
+    assert_eq!(b.reserve("conversations.archive", None).await, Ok(now));
+    assert_eq!(
+        a.reserve("conversations.archive", None).await,
+        Err(now + 3_316)
+    );
+    assert_eq!(
+        b.reserve("conversations.archive", None).await,
+        Err(now + 3_316)
+    );
+    world.clock.advance(Duration::from_millis(1_400));
+    assert_eq!(
+        b.reserve("conversations.archive", None).await,
+        Ok(now + 3_316),
+        "within a couple of seconds, the slot is reserved for the caller to wait for"
+    );
     assert!(a.reserve("conversations.archive", None).await.is_err());
-    assert!(b.reserve("conversations.archive", None).await.is_err());
 }
 
 #[tokio::test]
@@ -358,7 +374,7 @@ async fn a_429_holds_back_that_method_for_every_job_until_retry_after() {
             .map(|c| (c.http_status, c.params.clone()))
             .collect::<Vec<_>>()
     );
-    world.clock.advance(Duration::from_secs(4));
+    world.clock.advance(Duration::from_secs(2));
     app.run_jobs().await;
     assert!(
         loop_channels(&world).is_empty(),

@@ -110,14 +110,18 @@ fn notes(sim: &Simulator) -> usize {
     loop_channels(sim)
         .iter()
         .filter_map(|c| {
-            sim.messages(&c.id)
-                .first()
-                .map(|m| (c.id.clone(), m.ts.clone()))
+            let messages = sim.messages(&c.id);
+            let post = messages.iter().find(|m| {
+                m.metadata["event_payload"]["key"]
+                    .as_str()
+                    .is_some_and(|k| k.ends_with(":rubric:1"))
+            })?;
+            Some((c.id.clone(), post.ts.clone()))
         })
         .map(|(channel, ts)| {
             sim.replies(&channel, &ts)
                 .iter()
-                .filter(|r| r.text.contains("Scorecard in"))
+                .filter(|r| r.text.contains("scorecards in"))
                 .count()
         })
         .sum()
@@ -206,7 +210,7 @@ async fn two_replicas_share_the_work_and_survive_a_kill() {
     let to_a = side(&a);
     let channels = loop_channels(&sim);
     for (i, channel) in channels.iter().enumerate() {
-        let post = sim.messages(&channel.id)[0].clone();
+        let post = crate::helpers::stage_post_of(&sim.messages(&channel.id), 1);
         let (value, _) = button(&post.blocks, SCORECARD_OPEN).expect("a scorecard button");
         let (press_to, submit_to) = if i % 2 == 0 {
             (&to_a, &to_b)

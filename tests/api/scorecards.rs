@@ -129,13 +129,13 @@ async fn a_submission_is_stored_and_the_stage_thread_learns_it_is_in_but_not_who
         5,
         "nothing new in the channel itself"
     );
-    let screen_post = &world.sim.messages(&channel.id)[0];
+    let screen_post = &stage_post(&world, &channel.id, 1);
     let thread = world.sim.replies(&channel.id, &screen_post.ts);
     assert_eq!(thread.len(), 2, "the full rubric, then the note");
     let note = thread.last().unwrap();
     assert!(
         note.text
-            .contains("Scorecard in: 1 of 1. Technical screen is complete."),
+            .contains("Technical screen: 1 of 1 scorecards in."),
         "{}",
         note.text
     );
@@ -152,7 +152,7 @@ async fn a_submission_is_stored_and_the_stage_thread_learns_it_is_in_but_not_who
     assert!(!text.contains("4 · "), "blind: no ratings yet");
     assert!(!text.contains("Strong yes"));
     assert_eq!(s.edits.len(), 1, "the summary was edited in place once");
-    let rubric = &world.sim.messages(&channel.id)[0];
+    let rubric = &stage_post(&world, &channel.id, 1);
     assert_eq!(
         button(&rubric.blocks, SCORECARD_OPEN).unwrap().1,
         "Edit my scorecard"
@@ -186,7 +186,7 @@ async fn missing_fields_are_shown_next_to_the_field_and_nothing_is_stored() {
     assert_eq!(versions(&app).await, 0);
     assert_eq!(
         app.count(
-            "SELECT COUNT(*) FROM jobs WHERE kind NOT IN ('provision_loop', 'rubric_detail')"
+            "SELECT COUNT(*) FROM jobs WHERE kind NOT IN ('provision_loop', 'post_stages', 'rubric_detail')"
         )
         .await,
         0
@@ -239,7 +239,7 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
     assert_eq!(latest, (2, 2));
     app.run_jobs().await;
     let channel = loop_channel(&world);
-    let screen_post = &world.sim.messages(&channel.id)[0];
+    let screen_post = &stage_post(&world, &channel.id, 1);
     let notes: Vec<String> = world
         .sim
         .replies(&channel.id, &screen_post.ts)
@@ -247,8 +247,11 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
         .skip(1)
         .map(|m| m.text)
         .collect();
-    assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(notes[1].contains("Technical screen scorecard was updated"));
+    assert_eq!(
+        notes.len(),
+        1,
+        "an edit adds no note (the summary shows it): {notes:?}"
+    );
     assert_eq!(
         world.sim.messages(&channel.id).len(),
         5,
@@ -256,6 +259,34 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
     );
     let audit = app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('scorecard_submitted', 'scorecard_edited')").await;
     assert_eq!(audit, 2);
+}
+
+#[tokio::test]
+async fn a_stage_thread_hears_once_when_the_stage_is_complete() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    let design = stage_post(&world, &channel.id, 2);
+    let notes = || {
+        world
+            .sim
+            .replies(&channel.id, &design.ts)
+            .into_iter()
+            .skip(1)
+            .map(|m| m.text)
+            .collect::<Vec<_>>()
+    };
+    // System design has two interviewers: the first scorecard shows on the summary only.
+    submit_stage(&world, &app, DESIGNER, 2, "3").await;
+    app.run_jobs().await;
+    assert_eq!(notes(), Vec::<String>::new());
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "4").await;
+    app.run_jobs().await;
+    assert_eq!(
+        notes(),
+        vec![":white_check_mark: System design: 2 of 2 scorecards in."]
+    );
 }
 
 #[tokio::test]
@@ -365,6 +396,51 @@ async fn who_may_open_submit_and_view_scorecards() {
         &press_view_scorecards(&world, &app, DESIGNER).await,
         "Scorecards are blind"
     ));
+}
+
+#[tokio::test]
+async fn view_scorecards_shows_each_criterion_in_the_words_the_form_asked_it() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    // Every criterion at the top of its scale, the overall two points lower: the two scales'
+    // words for a 4 differ, so a criterion shown on the recommendation scale would read
+    // "4 · Strong yes".
+    let form = press_stage(&world, &app, SCREENER, 1).await;
+    let mut values = FormValues::new()
+        .text("evidence", EVIDENCE)
+        .option("overall", "2");
+    for block in form.view["blocks"].as_array().unwrap() {
+        if let Some(id) = block["block_id"]
+            .as_str()
+            .filter(|id| id.starts_with("crit:"))
+        {
+            values = values.option(id, "4");
+        }
+    }
+    let answer = app.slack.submit_view(SCREENER, &form.id, &values).await;
+    assert_eq!(answer.text().await.unwrap(), "", "stored, the form closes");
+    app.run_jobs().await;
+
+    let shown = press_view_scorecards(&world, &app, COORDINATOR)
+        .await
+        .view
+        .to_string();
+    let rubrics = loopbot::domain::rubric::RubricSet::builtin();
+    for criterion in &rubrics.default_rubric().stages[0].criteria {
+        let line = format!("• {}: 4 · Shows the strong signals", criterion.name);
+        assert!(shown.contains(&line), "{line} in {shown}");
+    }
+    assert!(
+        shown.contains(&format!("<@{SCREENER}> · overall *2 · No*")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("_Criteria: 4 shows the strong signals"),
+        "{shown}"
+    );
+    assert!(!shown.contains("4 · Strong yes"), "{shown}");
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -502,7 +578,7 @@ async fn the_scorecard_opens_when_its_interview_starts_and_an_early_press_stores
     let app = world.spawn_app().await;
     provisioned(&world, &app).await;
     let channel = loop_channel(&world);
-    let screen = world.sim.messages(&channel.id)[0].clone();
+    let screen = stage_post(&world, &channel.id, 1);
     let (value, _) = button(&screen.blocks, SCORECARD_OPEN).unwrap();
     // The technical screen is tomorrow.
     let r = app

@@ -51,8 +51,8 @@ async fn a_loop_started_by_command_is_provisioned_on_slacks_wire() {
     }
     assert_one_channel_posted_once(&world);
     let messages = world.sim.messages(&channel.id);
-    assert!(blocks_text(&messages[0].blocks).contains("stage 1 of 4"));
-    assert_eq!(world.sim.pins(&channel.id), vec![messages[4].ts.clone()]);
+    assert!(blocks_text(&messages[1].blocks).contains("stage 1 of 4"));
+    assert_eq!(world.sim.pins(&channel.id), vec![messages[0].ts.clone()]);
 }
 
 #[tokio::test]

@@ -141,7 +141,7 @@ async fn a_loop_runs_over_the_socket_submissions_buttons_closes_and_events() {
     // block_actions: the scorecard button opens the form after the ack.
     let channel = loop_channel(&world);
     interview_started(&world, &app, 1).await;
-    let rubric = &world.sim.messages(&channel.id)[0];
+    let rubric = &stage_post(&world, &channel.id, 1);
     let (value, _) = button(&rubric.blocks, SCORECARD_OPEN).unwrap();
     let before = world.sim.views_of(SCREENER).len();
     let pressed = side

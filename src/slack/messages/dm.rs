@@ -299,7 +299,7 @@ pub fn screen_gate(
         Some(ratings) => {
             let lines: Vec<String> = ratings
                 .iter()
-                .map(|(u, r)| format!("{}: *{}*", mention(u), r.display()))
+                .map(|(u, r)| format!("{}: *{}*", mention(u), r.recommendation_display()))
                 .collect();
             lines.join(" · ")
         }

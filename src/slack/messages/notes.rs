@@ -164,7 +164,7 @@ pub fn scorecard_note(stage: &Stage, version: i64, submitted: usize) -> Message 
         Message::plain(format!(":pencil2: A {} scorecard was updated.", stage.name))
     } else if submitted >= of {
         Message::plain(format!(
-            ":white_check_mark: Scorecard in: {submitted} of {of}. {} is complete.",
+            ":white_check_mark: {}: {submitted} of {of} scorecards in.",
             stage.name
         ))
     } else {

@@ -119,7 +119,9 @@ pub fn summary_message(
         let recommendations: Vec<String> = if visible {
             progress
                 .stage(stage.position)
-                .map(|(user, rating)| format!("{} *{}*", mention(user), rating.display()))
+                .map(|(user, rating)| {
+                    format!("{} *{}*", mention(user), rating.recommendation_display())
+                })
                 .collect()
         } else {
             Vec::new()

@@ -24,6 +24,24 @@ fn score(r: Option<Rating>) -> String {
     }
 }
 
+/// What the matrix's numbers mean: a criterion's points are worded against its rubric, the
+/// overall recommendation from strong yes to strong no (as the scorecard form asks them).
+pub fn scale_key() -> String {
+    let points = |word: fn(Rating) -> &'static str| {
+        Rating::ALL
+            .iter()
+            .rev()
+            .map(|r| format!("{} {}", r.score(), word(*r).to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    format!(
+        "_Criteria: {}. Overall: {}._",
+        points(Rating::criterion_label),
+        points(Rating::recommendation_label)
+    )
+}
+
 /// "2 strong yes · 3 yes · 1 no · 0 strong no"
 pub fn tally_text(d: &Debrief) -> String {
     let t = d.tally;
@@ -55,7 +73,7 @@ fn stage_lines(s: &StageDebrief) -> Vec<String> {
     let overall: Vec<String> = s
         .overall
         .iter()
-        .map(|(u, r)| format!("{} *{}*", mention(u), r.display()))
+        .map(|(u, r)| format!("{} *{}*", mention(u), r.recommendation_display()))
         .collect();
     lines.push(format!(
         "*Overall:* {}{}",
@@ -110,7 +128,7 @@ pub fn debrief_blocks(d: &Debrief) -> Vec<Value> {
         return vec![section("*Debrief* · no scorecard yet.")];
     }
     let disagreements = d.disagreements();
-    let mut head = format!("*Debrief* · {}", tally_text(d));
+    let mut head = format!("*Debrief* · {}\n{}", tally_text(d), scale_key());
     if !disagreements.is_empty() {
         head.push_str(&format!(
             "\n{FLAG} *2 points or more apart:* {}",
@@ -133,7 +151,7 @@ pub fn debrief_overview(d: &Debrief) -> Vec<Value> {
         let overall: Vec<String> = s
             .overall
             .iter()
-            .map(|(u, r)| format!("{} *{}*", mention(u), r.display()))
+            .map(|(u, r)| format!("{} *{}*", mention(u), r.recommendation_display()))
             .collect();
         lines.push(format!(
             "*{}. {}:* {}",

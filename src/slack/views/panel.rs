@@ -2,7 +2,7 @@
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::InterviewLoop;
-use crate::domain::start_form::MAX_INTERVIEWERS_PER_STAGE;
+use crate::domain::people::MAX_INTERVIEWERS_PER_STAGE;
 use crate::slack::mrkdwn::{clip, escape};
 use crate::slack::views::StateValues;
 use serde_json::{Value, json};

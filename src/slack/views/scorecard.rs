@@ -73,7 +73,11 @@ fn option_with(text: &str, value: &str, description: Option<&str>) -> Value {
 
 /// An overall point: "3 · Yes".
 fn option(rating: Rating) -> Value {
-    option_with(&rating.display(), &rating.score().to_string(), None)
+    option_with(
+        &rating.recommendation_display(),
+        &rating.score().to_string(),
+        None,
+    )
 }
 
 /// A criterion's choice: its point worded against the criterion's own rubric text, or

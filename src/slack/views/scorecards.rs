@@ -59,7 +59,7 @@ pub fn scorecard_pages(
             rated.sort_by_key(|(key, _)| (order(key), (*key).clone()));
             let mut ratings: Vec<String> = rated
                 .into_iter()
-                .map(|(key, rating)| format!("• {}: {}", name_of(key), rating.display()))
+                .map(|(key, rating)| format!("• {}: {}", name_of(key), rating.criterion_display()))
                 .collect();
             ratings.extend(
                 card.body
@@ -79,7 +79,7 @@ pub fn scorecard_pages(
                 "text": { "type": "mrkdwn", "text": clip(&format!(
                     "{} · overall *{}*{}\n{}",
                     mention(&card.interviewer_id),
-                    card.body.overall.display(),
+                    card.body.overall.recommendation_display(),
                     if card.version > 1 { format!(" · edited (version {})", card.version) } else { String::new() },
                     ratings.join("\n"),
                 ), 3000) },

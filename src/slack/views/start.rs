@@ -1,9 +1,8 @@
 //! The `/loop start` form: candidate, rubric, hiring manager, and per stage its panel and time.
 
+use crate::domain::people::MAX_INTERVIEWERS_PER_STAGE;
 use crate::domain::rubric::{Rubric, RubricSet};
-use crate::domain::start_form::{
-    Field, FieldError, MAX_INTERVIEWERS_PER_STAGE, StageInput, StartInput,
-};
+use crate::domain::start_form::{Field, FieldError, StageInput, StartInput};
 use crate::slack::mrkdwn::clip;
 use serde_json::{Value, json};
 
@@ -21,8 +20,9 @@ pub fn start_block_for(field: &Field) -> String {
     }
 }
 
-/// `{"response_action":"errors","errors":{block_id: message}}`
-pub fn start_errors(errors: &[FieldError]) -> Value {
+/// `{"response_action":"errors","errors":{block_id: message}}`, for the start form and the
+/// panel form (their people and time fields have the same block ids).
+pub fn field_errors(errors: &[FieldError]) -> Value {
     let map: serde_json::Map<String, Value> = errors
         .iter()
         .map(|e| (start_block_for(&e.field), Value::String(e.message.clone())))
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn errors_are_keyed_by_the_block_they_belong_to() {
-        let body = start_errors(&[FieldError {
+        let body = field_errors(&[FieldError {
             field: Field::HiringManager,
             message: "Choose".into(),
         }]);
