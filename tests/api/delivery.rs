@@ -80,11 +80,15 @@ async fn a_kill_while_slack_holds_a_stage_posts_answer_leaves_one_stage_post() {
     let world = World::new().await;
     let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
     start_standard_loop(&world, &app).await;
-    // Provisioning's second chat.postMessage: the second stage post.
+    // The summary is posted first, then the stage posts: the third post is the second stage's.
     let app =
-        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 2, NO_BRIEF_OR_NUDGE)
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 3, NO_BRIEF_OR_NUDGE)
             .await;
-    assert_eq!(world.sim.messages(&loop_channel(&world).id).len(), 2);
+    let posted = world.sim.messages(&loop_channel(&world).id);
+    assert_eq!(
+        posted.last().unwrap().metadata["event_payload"]["key"],
+        "provision:1:rubric:2"
+    );
     app.run_jobs().await;
     assert_one_channel_posted_once(&world);
     assert!(failed_jobs(&app).await.is_empty());
@@ -95,10 +99,16 @@ async fn a_kill_while_slack_holds_the_summarys_answer_leaves_one_summary() {
     let world = World::new().await;
     let app = world.spawn_app_with(NO_BRIEF_OR_NUDGE).await;
     start_standard_loop(&world, &app).await;
-    // Four stage posts, then the summary.
+    // The summary is a new loop's first post.
     let app =
-        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 5, NO_BRIEF_OR_NUDGE)
+        kill_while_slack_holds_the_answer(&world, app, "chat.postMessage", 1, NO_BRIEF_OR_NUDGE)
             .await;
+    let posted = world.sim.messages(&loop_channel(&world).id);
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        posted[0].metadata["event_payload"]["key"],
+        "provision:1:summary"
+    );
     app.run_jobs().await;
     assert_one_channel_posted_once(&world);
     let summaries = world
