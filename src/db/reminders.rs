@@ -208,9 +208,9 @@ pub async fn finish(db: impl AnyExecutor<'_>, row: &ReminderRow) -> sqlx::Result
     Ok(())
 }
 
-/// Slack accepted reminder `seq`: it is counted (after `delivered_before` earlier ones), and
-/// the next one is due at `next_at` (`None`: that was the last), unless chasing stopped
-/// meanwhile. Returns `false` when it was recorded before (a run repeated after a crash) or
+/// Slack accepted reminder `seq`: it is counted (after the `row.sent_count` delivered before
+/// it), and the next one is due at `next_at` (`None`: that was the last), unless chasing
+/// stopped meanwhile. Returns `false` when it was recorded before (a run repeated after a crash) or
 /// is no longer the one in flight: then nothing changes.
 pub async fn record_delivery(
     db: impl AnyExecutor<'_>,
