@@ -345,7 +345,7 @@ async fn a_reminder_queued_before_the_upgrade_is_sent_once_and_counted_on_delive
     for sql in [
         "ALTER TABLE reminders DROP COLUMN queued_count",
         "ALTER TABLE reminders DROP COLUMN pending_seq",
-        "DELETE FROM _sqlx_migrations WHERE version = 20261206200000",
+        "DELETE FROM _sqlx_migrations WHERE version = 20261206150000",
         "UPDATE reminders SET next_at = NULL",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
