@@ -17,16 +17,14 @@ use crate::db;
 use crate::db::reminders::ReminderRow;
 use crate::domain::chase::Cadence;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
-use crate::domain::schedule::{due_at, next_allowed};
+use crate::domain::schedule::due_at;
 use crate::error::AppResult;
 use crate::jobs::{Job, JobError};
+use crate::services::working_hours::within_hours;
 use crate::services::{home, interview_dms, panel_order};
-use crate::slack::client::UserInfo;
 use crate::slack::messages;
 use crate::state::AppState;
 
-/// How long a cached time zone is trusted.
-pub(crate) const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;
 /// How many due reminders one sweep queues at most (the next sweep takes the rest).
 const SWEEP_BATCH: i64 = 500;
 
@@ -165,48 +163,6 @@ async fn queue_reminder(
         "no free reminder number for loop {} stage {} user {}",
         row.loop_id, row.position, row.user_id
     )))
-}
-
-/// The person's Slack time zone: cached, else from users.info.
-pub(crate) async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
-    let now = state.clock.now_ms();
-    if let Some(tz) = db::reminders::cached_tz(&state.db, user, now - TZ_FRESH_MS).await? {
-        return Ok(tz);
-    }
-    let info = state.slack.user_info(user).await?;
-    Ok(remember_tz(state, user, &info, now).await?)
-}
-
-/// Caches the time zone users.info gave for a person (UTC when it gave none); returns it.
-pub(crate) async fn remember_tz(
-    state: &AppState,
-    user: &str,
-    info: &UserInfo,
-    now: crate::clock::UnixMillis,
-) -> sqlx::Result<String> {
-    let tz = if info.tz.is_empty() {
-        "UTC".to_string()
-    } else {
-        info.tz.clone()
-    };
-    db::reminders::cache_tz(&state.db, user, &tz, now).await?;
-    Ok(tz)
-}
-
-/// Waits for the recipient's working hours (the job is put back, not counted).
-pub async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
-    let tz = tz_of(state, user).await?;
-    let now = state.clock.now_ms();
-    let allowed = next_allowed(
-        now,
-        &tz,
-        state.settings.work_hours,
-        state.settings.work_days,
-    );
-    if allowed > now {
-        return Err(JobError::Deferred { until: allowed });
-    }
-    Ok(())
 }
 
 /// The loop and the reminder row, if the scorecard is still owed: the loop is open, the row
@@ -490,22 +446,4 @@ pub async fn not_run_notice(
         )
         .await?;
     Ok(())
-}
-
-/// Stops chasing: one person (submitted), a stage (skipped) or the whole loop (decided).
-pub async fn stop(
-    tx: &mut AnyConnection,
-    loop_id: LoopId,
-    position: Option<u32>,
-    user: Option<&str>,
-    reason: &str,
-) -> sqlx::Result<()> {
-    match (position, user) {
-        (Some(position), Some(user)) => {
-            db::reminders::stop(&mut *tx, loop_id, position, user, reason)
-                .await
-                .map(drop)
-        }
-        _ => db::reminders::stop_all(&mut *tx, loop_id, position, reason).await,
-    }
 }
