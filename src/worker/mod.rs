@@ -184,20 +184,26 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
             match next_step(&error, attempts, fastrand::f64()) {
                 Next::RetryAfter(wait) => {
                     let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                    tracing::warn!(job = claimed.id, kind, attempt = attempts, error = %error, retry_in = ?wait, "job failed; will retry");
+                    tracing::warn!(job = claimed.id, kind, attempt = attempts, error = %crate::error::chain(&error), retry_in = ?wait, "job failed; will retry");
                     let counted = if progressed {
                         Attempts::RestartAtOne
                     } else {
                         Attempts::Count
                     };
-                    requeue(run_at, error.to_string(), counted).await?;
+                    requeue(run_at, crate::error::chain(&error), counted).await?;
                     state
                         .metrics
                         .inc("loopbot_jobs_retried_total", label("kind", &kind));
                 }
                 Next::GiveUp => {
-                    tracing::error!(job = claimed.id, kind, attempts, error = %error, "job failed; giving up");
-                    given_up(state, &claimed, job.as_ref().ok(), &error.to_string()).await?;
+                    tracing::error!(job = claimed.id, kind, attempts, error = %crate::error::chain(&error), "job failed; giving up");
+                    given_up(
+                        state,
+                        &claimed,
+                        job.as_ref().ok(),
+                        &crate::error::chain(&error),
+                    )
+                    .await?;
                     state
                         .metrics
                         .inc("loopbot_jobs_failed_total", label("kind", &kind));
@@ -426,10 +432,16 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         // Every LOOPBOT_TICK, even under load: look for due reminders.
         if last_sweep.is_none_or(|at| at.elapsed() >= state.settings.tick) {
             if let Err(e) = reminders::sweep(&state).await {
-                tracing::error!(error = %e, "the reminder sweep failed; it runs again next tick");
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "the reminder sweep failed; it runs again next tick"
+                );
             }
             if let Err(e) = housekeeping(&state).await {
-                tracing::warn!(error = %e, "housekeeping failed; it runs again next tick");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "housekeeping failed; it runs again next tick"
+                );
             }
             last_sweep = Some(tokio::time::Instant::now());
         }
@@ -439,13 +451,19 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
                     let state = state.clone();
                     running.spawn(async move {
                         if let Err(e) = run_claimed(&state, claimed).await {
-                            tracing::error!(error = %e, "could not record a job's outcome");
+                            tracing::error!(
+                                error = format!("{e:#}"),
+                                "could not record a job's outcome"
+                            );
                         }
                     });
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::error!(error = %e, "worker could not read the jobs table");
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "worker could not read the jobs table"
+                    );
                     break;
                 }
             }

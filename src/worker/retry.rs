@@ -139,7 +139,7 @@ mod tests {
             next_step(&JobError::Permanent("gone".into()), 1, 0.0),
             Next::GiveUp
         );
-        let database = JobError::Database("disk I/O error".into());
+        let database = JobError::Database(sqlx::Error::PoolTimedOut);
         assert!(matches!(
             next_step(&database, MAX_ATTEMPTS - 1, 0.0),
             Next::RetryAfter(_)
