@@ -408,12 +408,14 @@ pub fn loop_of_post_key(key: &str) -> Option<LoopId> {
     id.parse().ok().filter(|id: &LoopId| *id > 0)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("{0}")]
     Slack(SlackError),
-    #[error("database: {0}")]
-    Database(String),
+    /// The database failed; the sqlx error (its kind and cause) is kept as the source, and
+    /// logs print the whole chain ([`crate::error::chain`]).
+    #[error("database")]
+    Database(#[from] sqlx::Error),
     /// The job's subject no longer exists or cannot be acted on; retrying will not help.
     #[error("{0}")]
     Permanent(String),
@@ -432,12 +434,6 @@ impl JobError {
 impl From<SlackError> for JobError {
     fn from(e: SlackError) -> Self {
         JobError::Slack(e)
-    }
-}
-
-impl From<sqlx::Error> for JobError {
-    fn from(e: sqlx::Error) -> Self {
-        JobError::Database(e.to_string())
     }
 }
 

@@ -255,7 +255,9 @@ pub async fn lease_holders(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<String>
 }
 
 /// Puts the running jobs of `holder` (a worker known to be gone) back in the queue, to run
-/// now; the interrupted run is not counted as an attempt.
+/// now. The interrupted run keeps its attempt: it may have reached Slack (a post Slack made
+/// while the process died before storing it), and a job with an earlier attempt looks for
+/// what it posted before posting again (see `worker::may_repeat`).
 pub async fn release_held_by(
     db: impl AnyExecutor<'_>,
     holder: &str,
@@ -263,7 +265,7 @@ pub async fn release_held_by(
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at = $2, locked_until = NULL, locked_by = NULL,
-                attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
+                updated_at = $2
           WHERE state = 'running' AND locked_by = $1",
     )
     .bind(holder)

@@ -3,8 +3,10 @@
 pub mod access;
 pub mod button;
 pub mod channel_name;
+pub mod chase;
 pub mod command;
 pub mod debrief;
+pub mod form_field;
 pub mod interview_loop;
 pub mod people;
 pub mod progress;

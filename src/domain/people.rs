@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::start_form::{Field, FieldError};
+use crate::domain::form_field::{Field, FieldError};
 
 pub const MAX_INTERVIEWERS_PER_STAGE: usize = 5;
 

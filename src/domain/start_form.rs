@@ -2,6 +2,7 @@
 //! Its people follow the rules the panel form follows too ([`crate::domain::people`]).
 
 use crate::clock::UnixMillis;
+pub use crate::domain::form_field::{Field, FieldError};
 use crate::domain::people::{self, Directory};
 use crate::domain::rubric::Rubric;
 
@@ -24,22 +25,6 @@ pub struct StageInput {
     pub interviewers: Vec<String>,
     /// Unix seconds, as Slack's date-time picker gives it.
     pub interview_at_secs: Option<i64>,
-}
-
-/// Which form field a problem belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Field {
-    Candidate,
-    Rubric,
-    HiringManager,
-    StageInterviewers(String),
-    StageTime(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: Field,
-    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

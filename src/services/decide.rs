@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{button_modal, home, owners_only, reminders};
+use crate::services::{button_modal, home, owners_only, stop_chasing};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
@@ -203,7 +203,7 @@ pub async fn submit(
     // archived.
     let is_final = outcome.is_final();
     if is_final {
-        reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+        stop_chasing::stop(&mut tx, l.id, None, None, "decided").await?;
     }
     redraw(&mut tx, &l, now).await?;
     if let Some(after) = state.settings.archive_after.filter(|_| is_final) {

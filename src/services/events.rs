@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use crate::db;
 use crate::db::flags::OUTBOUND_PAUSED;
-use crate::services::{home, reminders};
+use crate::services::{home, stop_chasing};
 use crate::slack::events::AppEvent;
 use crate::state::AppState;
 
@@ -36,7 +36,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
     match (&event, loop_id) {
         (AppEvent::ChannelArchived { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            stop_chasing::stop(&mut tx, id, None, None, "closed").await?;
             home::refresh_for(&mut tx, id, now).await?;
             db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
         }
@@ -50,7 +50,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         }
         (AppEvent::ChannelDeleted { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            stop_chasing::stop(&mut tx, id, None, None, "closed").await?;
             home::refresh_for(&mut tx, id, now).await?;
             db::loops::set_status(
                 &mut *tx,

@@ -13,7 +13,7 @@ use crate::db::interview_dms::InterviewDm;
 use crate::domain::interview_loop::{LoopId, LoopStatus, Stage};
 use crate::domain::scorecard::hand_offs;
 use crate::jobs::{Job, JobError};
-use crate::services::{home, reminders, skips};
+use crate::services::{home, skips, working_hours};
 use crate::slack::messages;
 use crate::state::AppState;
 
@@ -212,7 +212,7 @@ pub async fn nudge(
     if due.is_some_and(|d| state.clock.now_ms() >= d) {
         return Ok(());
     }
-    reminders::within_hours(state, user).await?;
+    working_hours::within_hours(state, user).await?;
     let key = Job::InterviewNudge {
         loop_id,
         position,

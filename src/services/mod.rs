@@ -27,6 +27,8 @@ pub mod screen_gate;
 pub mod skips;
 pub mod start_loop;
 pub mod status;
+pub mod stop_chasing;
+pub mod working_hours;
 
 use crate::domain::interview_loop::InterviewLoop;
 use crate::slack::Modal;

@@ -15,7 +15,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{home, ready, reminders, screen_gate, skips};
+use crate::services::{home, ready, screen_gate, skips, stop_chasing};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -180,7 +180,7 @@ async fn store(
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;
-    reminders::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
+    stop_chasing::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
     home::refresh_for(&mut tx, l.id, now).await?;
     if stored.version == 1 {
         Job::RefreshRubric {

@@ -116,7 +116,6 @@ async fn run_claimed(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()
 async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::Result<()> {
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
-    // A run after the first may repeat one that Slack acted on: posts look before they post.
     let reserved = match (&claimed.budget, claimed.slot) {
         (Some(method), Some(slot)) => Some(Reservation {
             method: method.clone(),
@@ -124,7 +123,7 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
         }),
         _ => None,
     };
-    let run = state.for_job(claimed.attempts > 1, reserved);
+    let run = state.for_job(may_repeat(&claimed), reserved);
     let result = match &job {
         Ok(job) => execute(&run, job).await,
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
@@ -185,20 +184,26 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
             match next_step(&error, attempts, fastrand::f64()) {
                 Next::RetryAfter(wait) => {
                     let run_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                    tracing::warn!(job = claimed.id, kind, attempt = attempts, error = %error, retry_in = ?wait, "job failed; will retry");
+                    tracing::warn!(job = claimed.id, kind, attempt = attempts, error = %crate::error::chain(&error), retry_in = ?wait, "job failed; will retry");
                     let counted = if progressed {
                         Attempts::RestartAtOne
                     } else {
                         Attempts::Count
                     };
-                    requeue(run_at, error.to_string(), counted).await?;
+                    requeue(run_at, crate::error::chain(&error), counted).await?;
                     state
                         .metrics
                         .inc("loopbot_jobs_retried_total", label("kind", &kind));
                 }
                 Next::GiveUp => {
-                    tracing::error!(job = claimed.id, kind, attempts, error = %error, "job failed; giving up");
-                    given_up(state, &claimed, job.as_ref().ok(), &error.to_string()).await?;
+                    tracing::error!(job = claimed.id, kind, attempts, error = %crate::error::chain(&error), "job failed; giving up");
+                    given_up(
+                        state,
+                        &claimed,
+                        job.as_ref().ok(),
+                        &crate::error::chain(&error),
+                    )
+                    .await?;
                     state
                         .metrics
                         .inc("loopbot_jobs_failed_total", label("kind", &kind));
@@ -207,6 +212,19 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// Whether this run may repeat an earlier run that Slack acted on without Loopbot storing the
+/// outcome (an answer lost in a 5xx or a timeout, a crash between Slack's answer and the
+/// commit): then its posts look for an earlier copy, by their metadata key, before posting.
+///
+/// The claim counts every run in `attempts`, and a run that may have reached Slack keeps its
+/// count: a failure counts (or restarts the count at one after progress), a crash keeps it (a
+/// lease taken over, or work taken back at start-up). Only waits in which Slack acted on
+/// nothing give the attempt back (a 429, the pacer, working hours, a refused token). So any
+/// earlier attempt still counted means the previous runs may have posted.
+fn may_repeat(claimed: &ClaimedJob) -> bool {
+    claimed.attempts > 1
 }
 
 /// Records a job as failed. A loop whose setup failed tells its coordinator, in the same
@@ -330,7 +348,8 @@ pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
 }
 
 /// At start-up: jobs still held by an earlier run of this process (same host, a process that
-/// is gone) go back to the queue at once instead of waiting for their lease to run out.
+/// is gone) go back to the queue at once instead of waiting for their lease to run out. Their
+/// interrupted runs stay counted, so the next run looks before posting ([`may_repeat`]).
 pub async fn take_back_own_work(state: &AppState) -> anyhow::Result<u64> {
     let now = state.clock.now_ms();
     let mut taken = 0;
@@ -413,10 +432,16 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         // Every LOOPBOT_TICK, even under load: look for due reminders.
         if last_sweep.is_none_or(|at| at.elapsed() >= state.settings.tick) {
             if let Err(e) = reminders::sweep(&state).await {
-                tracing::error!(error = %e, "the reminder sweep failed; it runs again next tick");
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "the reminder sweep failed; it runs again next tick"
+                );
             }
             if let Err(e) = housekeeping(&state).await {
-                tracing::warn!(error = %e, "housekeeping failed; it runs again next tick");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "housekeeping failed; it runs again next tick"
+                );
             }
             last_sweep = Some(tokio::time::Instant::now());
         }
@@ -426,13 +451,19 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
                     let state = state.clone();
                     running.spawn(async move {
                         if let Err(e) = run_claimed(&state, claimed).await {
-                            tracing::error!(error = %e, "could not record a job's outcome");
+                            tracing::error!(
+                                error = format!("{e:#}"),
+                                "could not record a job's outcome"
+                            );
                         }
                     });
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::error!(error = %e, "worker could not read the jobs table");
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "worker could not read the jobs table"
+                    );
                     break;
                 }
             }
