@@ -252,7 +252,8 @@ async fn a_claim_passes_over_a_loop_being_changed() {
         None,
         "loop A is held, loop B has a job running"
     );
-    drop(held);
+    // Committed (a dropped change rolls back too, but from a task spawned as it drops).
+    held.commit().await.unwrap();
     let claimed = db::jobs::claim_due(&app.state.db, now, 60_000, "w")
         .await
         .unwrap()
