@@ -66,7 +66,7 @@ impl AppState {
         let pacer = settings.pace_outbound.then(|| {
             Arc::new(Pacer::shared(
                 clock.clone(),
-                Arc::new(crate::pacing::DbBudgets::new(db.clone())),
+                Arc::new(crate::jobs::budgets::DbBudgets::new(db.clone())),
             ))
         });
         let metrics = Arc::new(Metrics::default());

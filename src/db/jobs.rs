@@ -257,7 +257,7 @@ pub async fn lease_holders(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<String>
 /// Puts the running jobs of `holder` (a worker known to be gone) back in the queue, to run
 /// now. The interrupted run keeps its attempt: it may have reached Slack (a post Slack made
 /// while the process died before storing it), and a job with an earlier attempt looks for
-/// what it posted before posting again (see `worker::may_repeat`).
+/// what it posted before posting again (see `jobs::run::may_repeat`).
 pub async fn release_held_by(
     db: impl AnyExecutor<'_>,
     holder: &str,

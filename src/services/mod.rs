@@ -20,7 +20,6 @@ pub mod people;
 pub mod provision;
 pub mod purge;
 pub mod ready;
-pub mod refresh;
 pub mod reminders;
 pub mod scorecards;
 pub mod screen_gate;

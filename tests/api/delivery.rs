@@ -54,7 +54,7 @@ pub async fn kill_while_slack_holds_the_answer(
         .sim
         .inject_fault_on_call(method, nth, Fault::HoldAnswer { after_ms: 30_000 });
     let state = app.state.clone();
-    let run = tokio::spawn(async move { loopbot::worker::run_due_jobs(&state).await });
+    let run = tokio::spawn(async move { loopbot::jobs::worker::run_due_jobs(&state).await });
     // Real time: the call is in flight over HTTP until the simulator has performed it.
     let deadline = Instant::now() + Duration::from_secs(20);
     while calls_of(world) < before + nth {

@@ -110,7 +110,7 @@ async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
     let claimed = loopbot::db::jobs::claim_due(
         &app.state.db,
         now,
-        loopbot::worker::LEASE_MS,
+        loopbot::jobs::worker::LEASE_MS,
         "elsewhere:1:00000000",
     )
     .await
@@ -121,9 +121,9 @@ async fn a_job_claimed_by_a_worker_that_died_is_taken_over_after_its_lease() {
     let app = world.spawn_app().await;
     assert_eq!(app.run_jobs().await, 0, "the lease still holds");
     assert!(loop_channels(&world).is_empty());
-    world
-        .clock
-        .advance(Duration::from_millis(loopbot::worker::LEASE_MS as u64));
+    world.clock.advance(Duration::from_millis(
+        loopbot::jobs::worker::LEASE_MS as u64,
+    ));
     assert_eq!(
         app.run_jobs().await,
         6,
@@ -158,7 +158,7 @@ async fn an_outage_is_retried_however_long_it_lasts_and_never_given_up() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     // Ten times as many failures in a row as a database error may have, a day apart.
-    let failures = 10 * loopbot::worker::retry::MAX_ATTEMPTS;
+    let failures = 10 * loopbot::jobs::retry::MAX_ATTEMPTS;
     for _ in 0..failures {
         world
             .sim

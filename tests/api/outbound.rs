@@ -25,7 +25,7 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
     let claimed = loopbot::db::jobs::claim_due(
         &app.state.db,
         START_MS,
-        loopbot::worker::LEASE_MS,
+        loopbot::jobs::worker::LEASE_MS,
         app.state.worker.as_str(),
     )
     .await
@@ -54,7 +54,7 @@ async fn a_running_job_keeps_its_lease_while_its_worker_renews_it() {
     start_standard_loop(&world, &app).await;
     let db = &app.state.db;
     let me = app.state.worker.as_str();
-    let lease = loopbot::worker::LEASE_MS;
+    let lease = loopbot::jobs::worker::LEASE_MS;
     assert!(
         loopbot::db::jobs::claim_due(db, START_MS, lease, me)
             .await

@@ -337,7 +337,9 @@ async fn a_reminder_queued_before_the_upgrade_is_sent_once_and_counted_on_delive
     let app = world.spawn_app_with(SETTINGS).await;
     start_overdue_loop(&world, &app).await;
     // Provisioning only: the sweep has not run yet.
-    while loopbot::worker::run_one(&app.state).await.unwrap() == loopbot::worker::Outcome::Ran {}
+    while loopbot::jobs::run::run_one(&app.state).await.unwrap() == loopbot::jobs::run::Outcome::Ran
+    {
+    }
     assert!(reminders(&world).is_empty());
     // The schema and the state as they were: the screener's first reminder claimed (counted,
     // the next one scheduled) and queued, not sent.
