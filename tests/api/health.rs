@@ -31,7 +31,7 @@ async fn metrics_are_in_prometheus_text_format() {
 }
 
 #[tokio::test]
-async fn the_database_file_is_created_and_migrated_on_start() {
+async fn sqlite_only_the_database_file_is_created_and_migrated_on_start() {
     let world = World::new().await;
     if world.on_postgres() {
         return; // SQLite's file and pragmas; PostgreSQL is migrated by every other test.

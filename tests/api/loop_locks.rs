@@ -83,6 +83,7 @@ async fn scorecards_of(app: &TestApp, loop_id: LoopId) -> i64 {
 /// and its commit), the other stores a scorecard on loop B at once; a scorecard on loop A
 /// waits for that change, and is stored as soon as it commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn replicas_change_two_loops_at_once_and_one_loop_in_turn() {
     let world = World::new().await;
     if !postgres_or_skip(
@@ -138,6 +139,7 @@ async fn replicas_change_two_loops_at_once_and_one_loop_in_turn() {
 /// Jobs of a few loops, and some of none, claimed by eight claimers at once, round after
 /// round: no job is claimed twice, and each loop has one job running, never two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn concurrent_claims_run_one_job_per_loop() {
     let world = World::new().await;
     if !postgres_or_skip(&world, "concurrent_claims_run_one_job_per_loop") {
@@ -228,6 +230,7 @@ async fn concurrent_claims_run_one_job_per_loop() {
 /// A claim passes over the jobs of a loop that a change holds (it does not wait for it), and
 /// takes them once the change is over.
 #[tokio::test]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn a_claim_passes_over_a_loop_being_changed() {
     let world = World::new().await;
     if !postgres_or_skip(&world, "a_claim_passes_over_a_loop_being_changed") {

@@ -137,6 +137,7 @@ async fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) -> Dura
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn two_replicas_share_the_work_and_survive_a_kill() {
     let Some(server) = postgres_server() else {
         eprintln!("skipped: set LOOPBOT_TEST_DATABASE_URL to a PostgreSQL server");

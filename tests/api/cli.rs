@@ -65,8 +65,11 @@ fn a_malformed_rubric_file_names_the_file_and_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let rubrics = dir.path().join("rubrics");
     std::fs::create_dir(&rubrics).unwrap();
-    let broken =
-        include_str!("fixtures/rubrics/staff-sre.toml").replacen("question = ", "questoin = ", 1);
+    let broken = include_str!("../fixtures/rubrics/staff-sre.toml").replacen(
+        "question = ",
+        "questoin = ",
+        1,
+    );
     std::fs::write(rubrics.join("staff-sre.toml"), broken).unwrap();
     let err = serve_error(
         dir.path(),
@@ -302,7 +305,7 @@ fn serve_help_documents_every_setting_with_its_variable_and_default() {
 
 #[test]
 fn env_example_names_every_setting_with_its_default() {
-    let example = include_str!("../.env.example");
+    let example = include_str!("../../.env.example");
     let mut seen = std::collections::BTreeMap::new();
     for line in example.lines() {
         let line = line.trim_start_matches('#').trim();
