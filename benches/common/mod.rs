@@ -356,15 +356,23 @@ pub async fn open_loops(
         .ok_or_else(|| anyhow::anyhow!("a loop is missing after setup"))
 }
 
-/// Waits until no job is queued or running (or `limit` passes); returns whether it drained.
+/// Waits until no job is running or queued to run within ten minutes (or `limit` passes);
+/// returns whether it drained. Jobs planned for later (a reminder tomorrow) are not work the
+/// load left behind.
 pub async fn wait_drained(db: &sqlx::AnyPool, limit: Duration) -> bool {
     let started = Instant::now();
     loop {
-        let pending: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
-                .fetch_one(db)
-                .await
-                .unwrap_or(-1);
+        let horizon = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+            + 600_000;
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= $1)",
+        )
+        .bind(horizon)
+        .fetch_one(db)
+        .await
+        .unwrap_or(-1);
         if pending == 0 {
             return true;
         }
