@@ -20,6 +20,7 @@
 //! that delivers envelopes and checks acknowledgements; [`socket_side::SocketSide`] sends the
 //! same commands, submissions and events as envelopes over it.
 
+pub mod ats;
 pub mod blockkit;
 pub mod client;
 pub mod contract;

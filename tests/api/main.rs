@@ -1,6 +1,7 @@
 //! Integration tests: the real app on port 0 with its own SQLite file, Slack played by the
 //! stateful simulator, every request signed as Slack signs it.
 
+mod ats;
 mod briefs;
 mod buttons;
 mod commands;
