@@ -19,29 +19,7 @@ pub mod signature;
 use std::future::Future;
 use std::time::Duration;
 
-/// Which ATS a value came from or goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AtsKind {
-    Ashby,
-    Greenhouse,
-}
-
-impl AtsKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AtsKind::Ashby => "ashby",
-            AtsKind::Greenhouse => "greenhouse",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<AtsKind> {
-        match text {
-            "ashby" => Some(AtsKind::Ashby),
-            "greenhouse" => Some(AtsKind::Greenhouse),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::ats_mapping::AtsKind;
 
 /// A person as the ATS knows them. The email is what matches them to Slack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -404,3 +404,54 @@ async fn each_ats_signs_webhooks_in_its_own_form_and_loopbot_verifies_them() {
         "one event id per delivery"
     );
 }
+
+#[tokio::test]
+async fn the_mapping_file_is_checked_against_the_rubrics_at_start() {
+    use loopbot::settings::{Needs, Settings};
+    let world = crate::helpers::World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("ats.toml");
+    std::fs::write(
+        &good,
+        "[[jobs]]\nats = \"ashby\"\njob = \"7001\"\nrubric = \"senior-backend\"\n\
+         [[jobs.interviews]]\nid = \"int-tech\"\nstage = \"technical-screen\"\n",
+    )
+    .unwrap();
+    let app = world
+        .spawn_app_with(&[
+            ("LOOPBOT_ASHBY_API_KEY", "ashby-test-key"),
+            ("LOOPBOT_ATS_MAPPING", good.to_str().unwrap()),
+            ("LOOPBOT_ATS_POLL", "never"),
+        ])
+        .await;
+    let job = app
+        .state
+        .ats_mapping
+        .job(loopbot::ats::AtsKind::Ashby, "7001")
+        .expect("the mapping is loaded");
+    assert_eq!(
+        job.interview("int-tech", None).unwrap().stage,
+        "technical-screen"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[jobs]]\nats = \"ashby\"\njob = \"7001\"\nrubric = \"senior-backend\"\n\
+         [[jobs.interviews]]\nid = \"int-tech\"\nstage = \"lunch\"\n",
+    )
+    .unwrap();
+    let mut raw = world.raw_settings();
+    raw.insert("LOOPBOT_ASHBY_API_KEY".into(), "ashby-test-key".into());
+    raw.insert("LOOPBOT_ATS_MAPPING".into(), bad.to_str().unwrap().into());
+    let settings = Settings::parse(&raw, Needs::Slack).unwrap();
+    let err = loopbot::startup::Application::build(settings, world.clock.clone())
+        .await
+        .err()
+        .expect("a bad mapping stops start-up")
+        .to_string();
+    assert!(
+        err.contains("LOOPBOT_ATS_MAPPING") && err.contains("jobs[0].interviews[0].stage"),
+        "{err}"
+    );
+}
