@@ -137,3 +137,29 @@ mod tests {
         assert!(!refused.is_internal());
     }
 }
+
+/// An error and every cause under it, `outer: inner: …`, for one log line.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn a_job_error_logs_its_database_cause() {
+        let error = JobError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            chain(&error),
+            format!("database: {}", sqlx::Error::PoolTimedOut)
+        );
+    }
+}

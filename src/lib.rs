@@ -9,7 +9,6 @@ pub mod error;
 pub mod jobs;
 pub mod listener;
 pub mod metrics;
-pub mod pacing;
 pub mod routes;
 pub mod secret;
 pub mod services;
@@ -19,7 +18,6 @@ pub mod slack;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod worker;
 pub mod worker_id;
 
 /// rustls needs one process-wide crypto provider; reqwest is built without one (see

@@ -63,7 +63,7 @@ impl Application {
         }
         // Work an earlier run of this process was doing goes back to the queue now, not when
         // its lease runs out.
-        crate::worker::take_back_own_work(&state).await?;
+        crate::jobs::worker::take_back_own_work(&state).await?;
         // A token Slack refuses stops start-up here, before anything listens.
         let socket = match state.settings.transport {
             Transport::Socket => Some(SocketMode::check(&state).await?),
@@ -112,7 +112,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = self.state.settings.run_worker.then(|| {
-            tokio::spawn(crate::worker::run_until_stopped(
+            tokio::spawn(crate::jobs::worker::run_until_stopped(
                 self.state.clone(),
                 stop_rx.clone(),
             ))

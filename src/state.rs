@@ -1,18 +1,19 @@
 //! What a request or a job gets: the database, the Slack clients, settings, rubrics, the clock,
-//! metrics, and the worker's wake-up. Also the one way to write a change: [`AppState::begin`]
-//! opens a write transaction and [`Change::commit`] commits it and wakes the worker, so work
-//! queued in it starts at once.
+//! metrics, and the worker's wake-up. Also the one way to write a change: [`AppState::begin_loop`]
+//! (or [`AppState::begin`] for a change to no existing loop) opens a write transaction that
+//! holds what it changes, and [`Change::commit`] commits it and wakes the worker, so work queued
+//! in it starts at once. A request's [`Receipt`] goes into the first change it commits.
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::Notify;
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, UnixMillis};
 use crate::db::{self, Db};
 use crate::domain::ats_mapping::AtsMapping;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, Stage};
@@ -49,6 +50,9 @@ pub struct AppState {
     pub token_ok: Arc<AtomicBool>,
     /// This process's worker, as named in the leases of the jobs it runs.
     pub worker: Arc<WorkerId>,
+    /// The delivery being answered, for a request's state ([`AppState::for_request`]); `None`
+    /// for jobs.
+    pub receipt: Option<Arc<Receipt>>,
 }
 
 impl AppState {
@@ -66,7 +70,7 @@ impl AppState {
         let pacer = settings.pace_outbound.then(|| {
             Arc::new(Pacer::shared(
                 clock.clone(),
-                Arc::new(crate::pacing::DbBudgets::new(db.clone())),
+                Arc::new(crate::jobs::budgets::DbBudgets::new(db.clone())),
             ))
         });
         let metrics = Arc::new(Metrics::default());
@@ -101,6 +105,7 @@ impl AppState {
             metrics,
             wake: Arc::new(Notify::new()),
             worker: Arc::new(WorkerId::new()),
+            receipt: None,
         })
     }
 }
@@ -174,13 +179,143 @@ impl AppState {
         progress.at(self.clock.now_ms(), self.timings(l))
     }
 
-    /// Starts a write (`BEGIN IMMEDIATE`): the use case's change and the jobs it implies go
-    /// in it together. Commit with [`Change::commit`]; dropping it rolls back.
+    /// The state one request's use case sees: the same, with the delivery's receipt, which
+    /// the first change it commits records.
+    pub fn for_request(&self, receipt: Arc<Receipt>) -> AppState {
+        AppState {
+            receipt: Some(receipt),
+            ..self.clone()
+        }
+    }
+
+    /// Starts a change to loop `loop_id`: the use case's change and the jobs it implies go in
+    /// it together. On SQLite it holds the file's write lock (`BEGIN IMMEDIATE`); on
+    /// PostgreSQL the loop's row, so changes to other loops go on meanwhile (see
+    /// [`db::locks`]). What is read through it is the loop as it is now; what was read before
+    /// it may have changed meanwhile. Commit with
+    /// [`Change::commit`]; dropping it rolls back.
+    pub async fn begin_loop(&self, loop_id: LoopId) -> sqlx::Result<Change> {
+        self.begin_locked(Locks::Loops(&[loop_id])).await
+    }
+
+    /// Starts the reminder sweep's change: every loop with work due by `now` is locked.
+    pub async fn begin_sweep(&self, now: UnixMillis) -> sqlx::Result<Change> {
+        self.begin_locked(Locks::DueWork(now)).await
+    }
+
+    /// Starts a change to no existing loop: a new loop, a flag, a person's App Home, a job's
+    /// own row. On PostgreSQL it locks nothing beforehand; unique keys keep such changes apart.
     pub async fn begin(&self) -> sqlx::Result<Change> {
+        self.begin_locked(Locks::Loops(&[])).await
+    }
+
+    async fn begin_locked(&self, locks: Locks<'_>) -> sqlx::Result<Change> {
+        let mut tx = db::begin_write(&self.db).await?;
+        match locks {
+            Locks::Loops(ids) => db::locks::lock_loops(&mut tx, ids).await?,
+            Locks::DueWork(now) => db::locks::lock_loops_with_due_work(&mut tx, now).await?,
+        }
+        let receipt = self.receipt.clone().filter(|r| !r.is_written());
+        if let Some(receipt) = &receipt {
+            receipt.record(&mut tx).await?;
+            // In user order, before any App Home: rows shared by loops are taken in one order.
+            for (user, (tz, at)) in receipt.take_time_zones() {
+                db::reminders::cache_tz(&mut *tx, &user, &tz, at).await?;
+            }
+        }
         Ok(Change {
-            tx: db::begin_write(&self.db).await?,
+            tx,
             wake: Arc::clone(&self.wake),
+            receipt,
         })
+    }
+}
+
+impl AppState {
+    /// Caches a person's Slack time zone (from users.info). On a request's way in it is kept
+    /// for the request's change and written in its transaction, so the acknowledgement still
+    /// commits once (or not at all when nothing changes, and then nothing is cached);
+    /// elsewhere (a job) it is written at once.
+    pub async fn cache_tz(&self, user: &str, tz: &str, now: UnixMillis) -> sqlx::Result<()> {
+        match &self.receipt {
+            Some(receipt) if !receipt.is_written() => {
+                receipt.learn_time_zone(user, tz, now);
+                Ok(())
+            }
+            _ => db::reminders::cache_tz(&self.db, user, tz, now).await,
+        }
+    }
+}
+
+/// What a change locks when it starts.
+enum Locks<'a> {
+    Loops(&'a [LoopId]),
+    DueWork(UnixMillis),
+}
+
+/// One of Slack's deliveries, as remembered: its signature over HTTP (`sig:…`), what it is in
+/// Socket Mode (`socket:…`). It is written in the transaction of the first change its use case
+/// commits, so a delivery that changed something has its change and its receipt committed
+/// together, once: sent again, to any replica, before or after a restart, it is refused
+/// without a second effect. A delivery whose use case changes nothing (opening a form, a
+/// status reply) writes nothing at all; see `routes::replay` for why that is safe. What the
+/// use case learns from Slack on the way (a person's time zone) waits here for that same
+/// transaction ([`AppState::cache_tz`]).
+#[derive(Debug)]
+pub struct Receipt {
+    key: String,
+    at: UnixMillis,
+    /// Committed with a change of this delivery.
+    written: AtomicBool,
+    /// The key was there already: this delivery was received before and is refused.
+    repeated: AtomicBool,
+    /// Time zones learned on the way in, by user: (time zone, when learned).
+    time_zones: Mutex<BTreeMap<String, (String, UnixMillis)>>,
+}
+
+impl Receipt {
+    pub fn new(key: String, at: UnixMillis) -> Arc<Receipt> {
+        Arc::new(Receipt {
+            key,
+            at,
+            written: AtomicBool::new(false),
+            repeated: AtomicBool::new(false),
+            time_zones: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn learn_time_zone(&self, user: &str, tz: &str, at: UnixMillis) {
+        self.time_zones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.to_string(), (tz.to_string(), at));
+    }
+
+    fn take_time_zones(&self) -> BTreeMap<String, (String, UnixMillis)> {
+        std::mem::take(&mut *self.time_zones.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether the delivery turned out to have been received before: its use case's change
+    /// failed on the receipt, and the request is to be refused.
+    pub fn repeated(&self) -> bool {
+        self.repeated.load(Ordering::SeqCst)
+    }
+
+    fn is_written(&self) -> bool {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    /// Inserts the key in `tx`. If it is there already (or another transaction is inserting it
+    /// and commits), the insert fails, which fails the change: the use case stops with an
+    /// error and the route refuses the delivery.
+    async fn record(&self, tx: &mut AnyConnection) -> sqlx::Result<()> {
+        let recorded = db::receipts::record(&mut *tx, &self.key, self.at).await;
+        if let Err(e) = &recorded
+            && db::receipts::is_repeat(e)
+        {
+            self.repeated.store(true, Ordering::SeqCst);
+        }
+        recorded
     }
 }
 
@@ -189,6 +324,8 @@ impl AppState {
 pub struct Change {
     tx: Transaction<'static, Any>,
     wake: Arc<Notify>,
+    /// The request's receipt, when this change records it.
+    receipt: Option<Arc<Receipt>>,
 }
 
 impl Change {
@@ -198,6 +335,9 @@ impl Change {
         // On PostgreSQL the other replicas' workers wake too (delivered at commit).
         db::notify_work(&mut self.tx).await?;
         self.tx.commit().await?;
+        if let Some(receipt) = &self.receipt {
+            receipt.written.store(true, Ordering::SeqCst);
+        }
         self.wake.notify_one();
         Ok(())
     }

@@ -106,18 +106,13 @@ pub struct Candidate {
 }
 
 /// Begins a claim's transaction: on SQLite it takes the write lock at once (one claim at a
-/// time, across processes too), so what it reads is what it changes.
+/// time, across processes too), so what it reads is what it changes. On PostgreSQL it locks
+/// nothing by itself: the candidate's row and its loop's row are locked as it is chosen
+/// ([`next_candidate`]), so replicas claim jobs of different loops at once.
 pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
     match Backend::of(db) {
         Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => {
-            let mut tx = db.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(super::CLAIM_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            Ok(tx)
-        }
+        Backend::Postgres => db.begin().await,
     }
 }
 
@@ -126,6 +121,11 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
 /// oldest. A loop's jobs run one at a time: a job whose loop has another job running (under a
 /// live lease) waits, so a loop's messages go out in order. With `paced`, a job whose budget
 /// has no room within `horizon_ms` is not a candidate: it stays queued, untouched, until it has.
+///
+/// On PostgreSQL the candidate's row is locked `FOR UPDATE SKIP LOCKED` (two replicas never
+/// take the same job), then its loop's row without waiting, and the loop is checked again
+/// ([`super::locks::runs_alone`]): two replicas never run two jobs of one loop. A loop that is
+/// busy (being changed, or claimed elsewhere) is passed over for the next candidate.
 pub async fn next_candidate(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -134,7 +134,7 @@ pub async fn next_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    const SELECT: &str = "SELECT j.id, j.budget FROM jobs j
+    const SELECT: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
            LEFT JOIN slack_budgets b ON b.budget_key = j.budget
           WHERE ((j.state = 'queued' AND j.run_at <= $1)
               OR (j.state = 'running' AND j.locked_until <= $1
@@ -143,20 +143,43 @@ pub async fn next_candidate(
             AND (j.loop_id IS NULL OR NOT EXISTS (
                  SELECT 1 FROM jobs r
                   WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                    AND r.locked_until > $1))
-          ORDER BY j.priority, j.run_at, j.id
-          LIMIT 1";
-    let sql = match backend {
-        Backend::Sqlite => SELECT.to_string(),
-        Backend::Postgres => format!("{SELECT} FOR UPDATE OF j SKIP LOCKED"),
-    };
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    AND r.locked_until > $1))";
+    const ORDER: &str = " ORDER BY j.priority, j.run_at, j.id LIMIT 1";
+    if backend == Backend::Sqlite {
+        return sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}{ORDER}")))
+            .bind(now)
+            .bind(worker)
+            .bind(i64::from(paced))
+            .bind(horizon_ms)
+            .fetch_optional(&mut **tx)
+            .await;
+    }
+    // Loops found busy by an earlier try: passed over by the next.
+    let mut busy = Vec::new();
+    for _ in 0..super::locks::CLAIM_TRIES {
+        let passing_over = super::locks::not_in_loops(&busy, 5);
+        let mut select = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT}{passing_over}{ORDER} FOR UPDATE OF j SKIP LOCKED"
+        )))
         .bind(now)
         .bind(worker)
         .bind(i64::from(paced))
-        .bind(horizon_ms)
-        .fetch_optional(&mut **tx)
-        .await
+        .bind(horizon_ms);
+        for loop_id in &busy {
+            select = select.bind(*loop_id);
+        }
+        let Some((id, budget, loop_id)): Option<(i64, Option<String>, Option<LoopId>)> =
+            select.fetch_optional(&mut **tx).await?
+        else {
+            return Ok(None);
+        };
+        if super::locks::runs_alone(tx, id, loop_id, now).await? {
+            return Ok(Some(Candidate { id, budget }));
+        }
+        // The row of the job passed over stays locked until the claim ends: untouched.
+        busy.extend(loop_id);
+    }
+    Ok(None)
 }
 
 /// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for
@@ -232,7 +255,9 @@ pub async fn lease_holders(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<String>
 }
 
 /// Puts the running jobs of `holder` (a worker known to be gone) back in the queue, to run
-/// now; the interrupted run is not counted as an attempt.
+/// now. The interrupted run keeps its attempt: it may have reached Slack (a post Slack made
+/// while the process died before storing it), and a job with an earlier attempt looks for
+/// what it posted before posting again (see `jobs::run::may_repeat`).
 pub async fn release_held_by(
     db: impl AnyExecutor<'_>,
     holder: &str,
@@ -240,7 +265,7 @@ pub async fn release_held_by(
 ) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at = $2, locked_until = NULL, locked_by = NULL,
-                attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
+                updated_at = $2
           WHERE state = 'running' AND locked_by = $1",
     )
     .bind(holder)

@@ -6,6 +6,10 @@
 //! both dialects share (`$N` placeholders, `ON CONFLICT`, `CASE` instead of two-argument
 //! `MAX`, integers for flags, no `rowid`); where they must differ (opening a write, claiming a
 //! job, waking other replicas) the code asks [`Backend::of`].
+//!
+//! Writers: SQLite has one at a time (`BEGIN IMMEDIATE`). PostgreSQL has as many as there are
+//! replicas and connections; a change locks the rows of the loops it changes, never the whole
+//! database ([`locks`]).
 
 pub mod audit;
 pub mod budgets;
@@ -14,6 +18,7 @@ pub mod flags;
 pub mod interview_dms;
 pub mod jobs;
 pub mod jobs_admin;
+pub mod locks;
 pub mod loops;
 pub mod progress;
 pub mod purge;
@@ -58,12 +63,6 @@ impl Backend {
 
 /// The channel a committed change notifies on PostgreSQL, so every replica's worker wakes.
 pub const WAKE_CHANNEL: &str = "loopbot_work";
-
-/// The advisory lock every write transaction takes on PostgreSQL: one writer at a time, as on
-/// SQLite, so a use case that reads, decides and writes cannot interleave with another.
-const WRITE_LOCK: i64 = 0x0100_bb07;
-/// The advisory lock a job claim takes on PostgreSQL (claims do not wait for writes).
-pub(crate) const CLAIM_LOCK: i64 = 0x0100_bb08;
 
 /// The SQLite schema, `migrations/`.
 pub(crate) static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -136,20 +135,15 @@ fn sqlite_url(database_url: &str) -> String {
     }
 }
 
-/// A transaction that takes the write lock at once, so a use case that reads, decides and
-/// writes cannot interleave with another writer: `BEGIN IMMEDIATE` on SQLite, a
-/// transaction-scoped advisory lock on PostgreSQL (held by one replica at a time).
+/// A write transaction. On SQLite it takes the file's write lock at once (`BEGIN IMMEDIATE`),
+/// so a use case that reads, decides and writes cannot interleave with another writer. On
+/// PostgreSQL it is a plain transaction (READ COMMITTED) that locks nothing by itself: the
+/// caller locks the loops it changes before it reads them ([`locks::lock_loop`]), so replicas
+/// writing to different loops do not wait for each other.
 pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, Any>> {
     match Backend::of(db) {
         Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => {
-            let mut tx = db.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK)
-                .execute(&mut *tx)
-                .await?;
-            Ok(tx)
-        }
+        Backend::Postgres => db.begin().await,
     }
 }
 
@@ -236,7 +230,7 @@ fn create_private(database_url: &str) -> anyhow::Result<()> {
 pub async fn backup_into(db: &Db, path: &str) -> anyhow::Result<()> {
     if Backend::of(db) == Backend::Postgres {
         anyhow::bail!(
-            "DATABASE_URL is PostgreSQL: back it up with pg_dump (see the README), not loopbot backup"
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump (see docs/operating.md), not loopbot backup"
         );
     }
     let mut options = std::fs::OpenOptions::new();

@@ -1,8 +1,29 @@
 //! Inbound idempotency: Slack retries an event with the same `event_id`; it has one effect.
+//! And replay protection: a signed request that changed something leaves its signature here,
+//! written with its change ([`record`]), so the same bytes sent again are refused.
 
 use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
+
+/// Records `key` in the caller's transaction. A key recorded before fails the insert with the
+/// database's unique violation ([`is_repeat`]), which aborts the transaction: nothing of a
+/// repeated delivery is kept.
+pub async fn record(db: impl AnyExecutor<'_>, key: &str, now: UnixMillis) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO slack_receipts (receipt_key, received_at) VALUES ($1, $2)")
+        .bind(key)
+        .bind(now)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Whether [`record`] failed because the key was recorded before.
+pub fn is_repeat(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
 
 /// Records `key`; returns `false` when it was seen before.
 pub async fn record_once(

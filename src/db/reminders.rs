@@ -17,11 +17,19 @@ pub struct ReminderRow {
     pub sent_count: i64,
     pub escalated_at: Option<UnixMillis>,
     pub stopped_reason: Option<String>,
+    /// Reminders queued so far: the number of the latest reminder job (see the migration
+    /// `reminders_by_delivery`). `sent_count` counts the ones Slack accepted.
+    pub queued_count: i64,
+    /// The reminder queued and not yet delivered, if any; while set, nothing more is queued.
+    pub pending_seq: Option<i64>,
 }
 
+const COLUMNS: &str = "loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, \
+                       stopped_reason, queued_count, pending_seq";
+
 /// The sweep: reminders due now, oldest first. Served by the partial index `reminders_due`.
-pub const DUE_SQL: &str =
-    "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
+pub const DUE_SQL: &str = "SELECT loop_id, position, user_id, due_at, next_at, sent_count, \
+     escalated_at, stopped_reason, queued_count, pending_seq
    FROM reminders WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at LIMIT $2";
 
 pub async fn due(
@@ -37,10 +45,9 @@ pub async fn due(
 }
 
 pub async fn for_loop(db: impl AnyExecutor<'_>, loop_id: LoopId) -> sqlx::Result<Vec<ReminderRow>> {
-    sqlx::query_as(
-        "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
-           FROM reminders WHERE loop_id = $1 ORDER BY position, user_id",
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reminders WHERE loop_id = $1 ORDER BY position, user_id"
+    )))
     .bind(loop_id)
     .fetch_all(db)
     .await
@@ -52,10 +59,9 @@ pub async fn get(
     position: u32,
     user: &str,
 ) -> sqlx::Result<Option<ReminderRow>> {
-    sqlx::query_as(
-        "SELECT loop_id, position, user_id, due_at, next_at, sent_count, escalated_at, stopped_reason
-           FROM reminders WHERE loop_id = $1 AND position = $2 AND user_id = $3",
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reminders WHERE loop_id = $1 AND position = $2 AND user_id = $3"
+    )))
     .bind(loop_id)
     .bind(i64::from(position))
     .bind(user)
@@ -64,7 +70,9 @@ pub async fn get(
 }
 
 /// Sets the due time of an assignment. A row not yet reminded (and not stopped) is chased
-/// from its new due time; one already reminded keeps its cadence.
+/// from its new due time; one already reminded keeps its cadence. A first reminder in flight
+/// for a due time that changed is dropped (its job finds it no longer pending): it would name
+/// the old time, and the new one may not have come yet.
 pub async fn upsert(
     db: &mut AnyConnection,
     loop_id: LoopId,
@@ -76,8 +84,13 @@ pub async fn upsert(
         "INSERT INTO reminders (loop_id, position, user_id, due_at, next_at) VALUES ($1, $2, $3, $4, $4)
          ON CONFLICT (loop_id, position, user_id) DO UPDATE SET
              due_at = excluded.due_at,
+             pending_seq = CASE WHEN reminders.sent_count = 0
+                                     AND reminders.due_at <> excluded.due_at THEN NULL
+                                ELSE reminders.pending_seq END,
              next_at = CASE WHEN reminders.stopped_reason IS NOT NULL THEN NULL
-                            WHEN reminders.sent_count = 0 THEN excluded.due_at
+                            WHEN reminders.sent_count = 0
+                                 AND (reminders.due_at <> excluded.due_at
+                                      OR reminders.pending_seq IS NULL) THEN excluded.due_at
                             ELSE reminders.next_at END",
     )
     .bind(loop_id)
@@ -144,22 +157,78 @@ pub async fn stop_all(
     Ok(())
 }
 
-/// Claims a due reminder: counts it and moves the next one `next_at` forward, if nobody else
-/// has claimed it since it was read. Returns whether this caller claimed it.
-pub async fn claim(
-    db: impl AnyExecutor<'_>,
-    row: &ReminderRow,
-    next_at: Option<UnixMillis>,
-) -> sqlx::Result<bool> {
+/// Claims a due reminder for queueing, if nobody has since it was read: it becomes the one in
+/// flight (`pending_seq`, numbered `queued_count + 1`), and nothing more is due until it is
+/// delivered ([`record_delivery`]). Returns whether this caller claimed it.
+pub async fn claim(db: impl AnyExecutor<'_>, row: &ReminderRow) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE reminders SET sent_count = sent_count + 1, next_at = $5
+        "UPDATE reminders SET queued_count = queued_count + 1, pending_seq = queued_count + 1,
+                next_at = NULL
           WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND next_at = $4
-            AND stopped_reason IS NULL",
+            AND queued_count = $5 AND pending_seq IS NULL AND stopped_reason IS NULL",
     )
     .bind(row.loop_id)
     .bind(i64::from(row.position))
     .bind(&row.user_id)
     .bind(row.next_at)
+    .bind(row.queued_count)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Numbers the reminder just claimed `seq` instead (its first number was taken by the job of
+/// an earlier row for the same person and stage, since deleted).
+pub async fn renumber(db: impl AnyExecutor<'_>, row: &ReminderRow, seq: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE reminders SET queued_count = $4, pending_seq = $4
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3",
+    )
+    .bind(row.loop_id)
+    .bind(i64::from(row.position))
+    .bind(&row.user_id)
+    .bind(seq)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A due row that has had every reminder it may have: nothing more is scheduled.
+pub async fn finish(db: impl AnyExecutor<'_>, row: &ReminderRow) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE reminders SET next_at = NULL
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND next_at = $4",
+    )
+    .bind(row.loop_id)
+    .bind(i64::from(row.position))
+    .bind(&row.user_id)
+    .bind(row.next_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Slack accepted reminder `seq`: it is counted (after the `row.sent_count` delivered before
+/// it), and the next one is due at `next_at` (`None`: that was the last), unless chasing
+/// stopped meanwhile. Returns `false` when it was recorded before (a run repeated after a crash) or
+/// is no longer the one in flight: then nothing changes.
+pub async fn record_delivery(
+    db: impl AnyExecutor<'_>,
+    row: &ReminderRow,
+    seq: i64,
+    next_at: Option<UnixMillis>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE reminders SET sent_count = sent_count + 1, pending_seq = NULL,
+                next_at = CASE WHEN stopped_reason IS NULL THEN $6 ELSE NULL END
+          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND pending_seq = $4
+            AND sent_count = $5",
+    )
+    .bind(row.loop_id)
+    .bind(i64::from(row.position))
+    .bind(&row.user_id)
+    .bind(seq)
+    .bind(row.sent_count)
     .bind(next_at)
     .execute(db)
     .await?;
@@ -251,30 +320,9 @@ pub async fn home_viewers_of_loop(
     .await
 }
 
-/// After a reminder went out at `sent_at`, the next one is not before `next_at` (a reminder
-/// that waited for working hours must not bring the following one closer).
-pub async fn push_next(
-    db: impl AnyExecutor<'_>,
-    loop_id: LoopId,
-    position: u32,
-    user: &str,
-    next_at: UnixMillis,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE reminders SET next_at = CASE WHEN next_at > $4 THEN next_at ELSE $4 END
-          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND next_at IS NOT NULL",
-    )
-    .bind(loop_id)
-    .bind(i64::from(position))
-    .bind(user)
-    .bind(next_at)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Resumes chasing what was stopped for `reason` (a reopened loop): the next reminder is due
-/// at the later of its due time and `now`.
+/// at the later of its due time and `now`. A reminder still in flight from before is dropped
+/// (its job finds it no longer pending); the sweep queues a fresh one.
 pub async fn resume(
     db: impl AnyExecutor<'_>,
     loop_id: LoopId,
@@ -282,7 +330,8 @@ pub async fn resume(
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE reminders SET stopped_reason = NULL, next_at = CASE WHEN due_at > $3 THEN due_at ELSE $3 END
+        "UPDATE reminders SET stopped_reason = NULL, pending_seq = NULL,
+                next_at = CASE WHEN due_at > $3 THEN due_at ELSE $3 END
           WHERE loop_id = $1 AND stopped_reason = $2",
     )
     .bind(loop_id)

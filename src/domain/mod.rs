@@ -4,6 +4,7 @@ pub mod access;
 pub mod ats_mapping;
 pub mod button;
 pub mod channel_name;
+pub mod chase;
 pub mod command;
 pub mod debrief;
 pub mod form_field;

@@ -2,8 +2,10 @@
 //! (a use case's refusal or failure becomes that reply, worded for the person). The part
 //! after parsing, [`answer`], is shared with Socket Mode.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::response::Response;
 use serde_json::json;
 
@@ -11,9 +13,14 @@ use super::Answer;
 use crate::services::commands;
 use crate::slack::CommandReply;
 use crate::slack::payloads::{SlashCommand, is_ssl_check, parse_command};
-use crate::state::AppState;
+use crate::state::{AppState, Receipt};
 
-pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    Extension(receipt): Extension<Arc<Receipt>>,
+    body: Bytes,
+) -> Response {
+    let state = state.for_request(receipt);
     if is_ssl_check(&body) {
         return super::respond(&state, Answer::Empty);
     }
@@ -28,7 +35,7 @@ pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
 pub(super) async fn answer(state: &AppState, command: SlashCommand) -> Answer {
     // Services keep within Slack's 3 s (see routes::interactions).
     let reply = commands::handle(state, command).await.unwrap_or_else(|e| {
-        e.log("a slash command");
+        super::log_failure(state, &e, "a slash command");
         CommandReply::say(e.message())
     });
     match reply {

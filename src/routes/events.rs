@@ -2,17 +2,24 @@
 //! signature check, [`answer`], is shared with Socket Mode, whose `events_api` envelopes carry
 //! the same body.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::response::Response;
 use serde_json::json;
 
 use super::Answer;
 use crate::services::events;
 use crate::slack::events::{InboundEvent, parse};
-use crate::state::AppState;
+use crate::state::{AppState, Receipt};
 
-pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    Extension(receipt): Extension<Arc<Receipt>>,
+    body: Bytes,
+) -> Response {
+    let state = state.for_request(receipt);
     let answer = answer(&state, &body).await;
     super::respond(&state, answer)
 }
@@ -32,7 +39,9 @@ pub(super) async fn answer(state: &AppState, body: &[u8]) -> Answer {
                 Ok(()) => Answer::Empty,
                 // Slack will retry; the receipt was not stored, so the retry is not lost.
                 Err(e) => {
-                    tracing::error!(error = %e, event_id, "could not handle an event");
+                    if !super::is_repeat(state) {
+                        tracing::error!(error = %e, event_id, "could not handle an event");
+                    }
                     Answer::Retry
                 }
             }

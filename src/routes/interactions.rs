@@ -2,8 +2,10 @@
 //! `response_action` body (a submission's refusal or failure shown next to its field). The
 //! part after parsing, [`answer`], is shared with Socket Mode.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::response::Response;
 
 use super::Answer;
@@ -11,9 +13,14 @@ use crate::services::interactions;
 use crate::slack::InteractionReply;
 use crate::slack::payloads::{Interaction, parse_interaction};
 use crate::slack::views;
-use crate::state::AppState;
+use crate::state::{AppState, Receipt};
 
-pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    Extension(receipt): Extension<Arc<Receipt>>,
+    body: Bytes,
+) -> Response {
+    let state = state.for_request(receipt);
     let answer = match parse_interaction(&body) {
         Ok(interaction) => answer(&state, interaction).await,
         Err(problem) => Answer::Malformed(format!("malformed interaction: {problem}")),
@@ -28,7 +35,7 @@ pub(super) async fn answer(state: &AppState, interaction: Interaction) -> Answer
     let reply = interactions::handle(state, interaction)
         .await
         .unwrap_or_else(|e| {
-            e.log("an interaction");
+            super::log_failure(state, &e, "an interaction");
             // A submission's problem goes next to its field; the modal stays open.
             match e.field() {
                 Some(field) => {

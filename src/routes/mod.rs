@@ -7,7 +7,10 @@ mod commands;
 mod events;
 mod health;
 mod interactions;
+pub mod replay;
 pub mod socket;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -18,12 +21,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
+use crate::error::AppError;
 use crate::listener::BodyTimedOut;
 use crate::metrics::label;
 use crate::settings::Transport;
 use crate::slack::Modal;
 use crate::slack::verify;
-use crate::state::AppState;
+use crate::state::{AppState, Receipt};
+use replay::SeenSignatures;
 
 /// Set on an acknowledgement after which a modal is being opened (for logs and test clients).
 pub const OPENING_HEADER: &str = "x-loopbot-modal";
@@ -45,8 +50,27 @@ pub(crate) enum Answer {
     Retry,
 }
 
-/// The HTTP response for an answer.
+/// Whether the request turned out to be one received before: its change failed on its
+/// receipt (see [`replay`]).
+fn is_repeat(state: &AppState) -> bool {
+    state.receipt.as_ref().is_some_and(|r| r.repeated())
+}
+
+/// Logs a use case's failure, unless the failure is a repeated delivery's receipt (that is
+/// logged once, as a refusal).
+fn log_failure(state: &AppState, error: &AppError, during: &str) {
+    if !is_repeat(state) {
+        error.log(during);
+    }
+}
+
+/// The HTTP response for an answer. A request whose change found its receipt already written
+/// is refused instead, whatever its use case answered, and no modal opens for it.
 fn respond(state: &AppState, answer: Answer) -> Response {
+    if is_repeat(state) {
+        // Logged and counted by `verify_slack_request` (HTTP) or the dispatcher (socket).
+        return refusal(verify::Rejection::Replayed);
+    }
     match answer {
         Answer::Empty => StatusCode::OK.into_response(),
         Answer::Json(body) => axum::Json(body).into_response(),
@@ -65,7 +89,8 @@ fn ack_then_open(state: &AppState, modal: Modal) -> Response {
 }
 
 /// Opens a modal after its acknowledgement was sent. If Slack does not open it, the person
-/// is told through the `response_url`, when there is one.
+/// is told through the `response_url`, when there is one; not when Slack says the trigger was
+/// used already: a form did open for it (this is a copy of a request answered before).
 async fn open_modal(state: &AppState, modal: &Modal) {
     let Err(e) = state
         .slack_inline
@@ -74,6 +99,10 @@ async fn open_modal(state: &AppState, modal: &Modal) {
     else {
         return;
     };
+    if e.code() == Some("exchanged_trigger_id") {
+        tracing::info!("a modal's trigger was used before: a repeated request opens nothing");
+        return;
+    }
     tracing::warn!(error = %e, "Slack did not open a modal");
     let Some(url) = &modal.response_url else {
         return;
@@ -101,12 +130,13 @@ pub fn router(state: AppState) -> Router {
     if state.settings.transport == Transport::Socket {
         return health.layer(observe).with_state(state);
     }
+    let seen = Arc::new(SeenSignatures::default());
     let slack = Router::new()
         .route("/slack/commands", post(commands::handle))
         .route("/slack/interactions", post(interactions::handle))
         .route("/slack/events", post(events::handle))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), seen),
             verify_slack_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
@@ -160,19 +190,42 @@ async fn observe_request(State(state): State<AppState>, request: Request, next: 
     response
 }
 
-/// Whether this signature is seen for the first time. The database remembers signatures (as
-/// `slack_receipts` keys), so a request captured and replayed to another replica is refused
-/// there too. Slack signs every delivery afresh, so its own retries are not affected; they
-/// have one effect by their own keys (event id, view id).
-async fn first_delivery(state: &AppState, signature: &str) -> sqlx::Result<bool> {
-    let key = format!("sig:{signature}");
-    crate::db::receipts::record_once(&state.db, &key, state.clock.now_ms()).await
+/// Refuses a Slack request: logged, counted by reason, answered 401.
+fn refuse(state: &AppState, path: &str, rejection: verify::Rejection) -> Response {
+    log_refusal(state, path, rejection);
+    refusal(rejection)
 }
 
-/// Reads the body (bounded), checks the v0 signature, the 5-minute window and replays, and
-/// only then passes the request on with its body intact.
+fn log_refusal(state: &AppState, path: &str, rejection: verify::Rejection) {
+    tracing::warn!(path, reason = rejection.label(), "refused a Slack request");
+    state.metrics.inc(
+        "loopbot_slack_requests_rejected_total",
+        label("reason", rejection.label()),
+    );
+}
+
+fn refusal(rejection: verify::Rejection) -> Response {
+    (StatusCode::UNAUTHORIZED, rejection.to_string()).into_response()
+}
+
+/// When the window of a signed request closes: its timestamp (checked by
+/// [`verify::verify`]) plus Slack's five minutes.
+fn window_closes(headers: &axum::http::HeaderMap, now: i64) -> i64 {
+    headers
+        .get(verify::TIMESTAMP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(now)
+        .saturating_add(verify::MAX_AGE_SECS)
+}
+
+/// Reads the body (bounded), checks the v0 signature, the 5-minute window and replays to this
+/// process, and only then passes the request on with its body intact and its [`Receipt`],
+/// which the use case's change records (see [`replay`]). Nothing is written here: Slack signs
+/// every delivery afresh, so its own retries are not affected; they have one effect by their
+/// own keys (event id, view id).
 async fn verify_slack_request(
-    State(state): State<AppState>,
+    State((state, seen)): State<(AppState, Arc<SeenSignatures>)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -180,7 +233,7 @@ async fn verify_slack_request(
     state
         .metrics
         .inc("loopbot_http_requests_total", label("route", &path));
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) if BodyTimedOut::caused(&e) => {
@@ -205,32 +258,27 @@ async fn verify_slack_request(
         }
     };
     let now = state.clock.now_secs();
-    let rejection = match verify::verify(
+    let signature = match verify::verify(
         state.settings.signing_secret.expose(),
         &parts.headers,
         &bytes,
         now,
     ) {
-        Ok(signature) => match first_delivery(&state, signature).await {
-            Ok(true) => None,
-            Ok(false) => Some(verify::Rejection::Replayed),
-            Err(e) => {
-                // Without the database the request could not have any effect anyway; Slack
-                // retries a 503.
-                tracing::error!(path, error = %e, "cannot record a Slack request's signature");
-                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-            }
-        },
-        Err(rejection) => Some(rejection),
+        Ok(signature) => signature.to_string(),
+        Err(rejection) => return refuse(&state, &path, rejection),
     };
-    if let Some(rejection) = rejection {
-        tracing::warn!(path, reason = rejection.label(), "refused a Slack request");
-        state.metrics.inc(
-            "loopbot_slack_requests_rejected_total",
-            label("reason", rejection.label()),
-        );
-        return (StatusCode::UNAUTHORIZED, rejection.to_string()).into_response();
+    if !seen.first_time(&signature, window_closes(&parts.headers, now), now) {
+        return refuse(&state, &path, verify::Rejection::Replayed);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let receipt = Receipt::new(format!("sig:{signature}"), state.clock.now_ms());
+    parts.extensions.insert(Arc::clone(&receipt));
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if receipt.repeated() {
+        // Another replica (or this process before a restart) took these bytes, and its change
+        // committed with their receipt: this copy's change was rolled back.
+        log_refusal(&state, &path, verify::Rejection::Replayed);
+    }
+    response
 }

@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{button_modal, home, owners_only, reminders};
+use crate::services::{button_modal, home, owners_only, stop_chasing};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
@@ -178,7 +178,10 @@ pub async fn submit(
         decided_at: now,
         without: missing_positions,
     };
-    let mut tx = state.begin().await.context("could not record a decision")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not record a decision")?;
     if !db::loops::record_decision(&mut *tx, l.id, &decision).await? {
         return Err(AppError::refused(
             "The decision for this loop was already recorded.",
@@ -200,7 +203,7 @@ pub async fn submit(
     // archived.
     let is_final = outcome.is_final();
     if is_final {
-        reminders::stop(&mut tx, l.id, None, None, "decided").await?;
+        stop_chasing::stop(&mut tx, l.id, None, None, "decided").await?;
     }
     redraw(&mut tx, &l, now).await?;
     if let Some(after) = state.settings.archive_after.filter(|_| is_final) {
@@ -247,7 +250,10 @@ pub async fn reopen(
         )));
     }
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await.context("could not reopen a loop")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not reopen a loop")?;
     if !db::loops::reopen(&mut *tx, l.id, now).await? {
         return Err(AppError::refused(
             "This loop cannot be reopened now; its channel may have just been archived.",

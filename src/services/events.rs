@@ -6,17 +6,12 @@ use std::sync::atomic::Ordering;
 
 use crate::db;
 use crate::db::flags::OUTBOUND_PAUSED;
-use crate::services::{home, reminders};
+use crate::services::{home, stop_chasing};
 use crate::slack::events::AppEvent;
 use crate::state::AppState;
 
 pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow::Result<()> {
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
-    if !db::receipts::record_once(&mut *tx, &format!("event:{event_id}"), now).await? {
-        tracing::debug!(event_id, "duplicate event delivery ignored");
-        return Ok(());
-    }
     let channel_of = |event: &AppEvent| match event {
         AppEvent::ChannelArchived { channel }
         | AppEvent::ChannelUnarchived { channel }
@@ -24,15 +19,24 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         | AppEvent::ChannelDeleted { channel } => Some(channel.clone()),
         _ => None,
     };
+    // A channel's loop never changes, so it is looked up before the change that locks it.
     let loop_id = match channel_of(&event) {
-        Some(channel) => sqlx_loop_id(&mut tx, &channel).await?,
+        Some(channel) => db::loops::id_by_channel(&state.db, &channel).await?,
         None => None,
     };
+    let mut tx = match loop_id {
+        Some(id) => state.begin_loop(id).await?,
+        None => state.begin().await?,
+    };
+    if !db::receipts::record_once(&mut *tx, &format!("event:{event_id}"), now).await? {
+        tracing::debug!(event_id, "duplicate event delivery ignored");
+        return Ok(());
+    }
     let mut pause = false;
     match (&event, loop_id) {
         (AppEvent::ChannelArchived { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            stop_chasing::stop(&mut tx, id, None, None, "closed").await?;
             home::refresh_for(&mut tx, id, now).await?;
             db::audit::record(&mut *tx, id, "slack", "channel_archived", channel, now).await?;
         }
@@ -46,7 +50,7 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         }
         (AppEvent::ChannelDeleted { channel }, Some(id)) => {
             db::loops::set_archived(&mut *tx, id, Some(now), now).await?;
-            reminders::stop(&mut tx, id, None, None, "closed").await?;
+            stop_chasing::stop(&mut tx, id, None, None, "closed").await?;
             home::refresh_for(&mut tx, id, now).await?;
             db::loops::set_status(
                 &mut *tx,
@@ -80,10 +84,6 @@ pub async fn handle(state: &AppState, event_id: &str, event: AppEvent) -> anyhow
         );
     }
     Ok(())
-}
-
-async fn sqlx_loop_id(tx: &mut sqlx::AnyConnection, channel: &str) -> sqlx::Result<Option<i64>> {
-    db::loops::id_by_channel(&mut *tx, channel).await
 }
 
 /// Pauses outbound work after Slack refused the token (no storm of failing calls).

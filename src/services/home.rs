@@ -28,7 +28,24 @@ pub async fn refresh_for(
     loop_id: LoopId,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    for user in db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await? {
+    refresh_for_each(tx, &[loop_id], now).await
+}
+
+/// [`refresh_for`] for several loops, each person once. A person's Home job is shared by all
+/// their loops, so on PostgreSQL two changes may both want it: every change takes these rows
+/// in one batch and in the same order (by user id, as Rust orders strings), and then never
+/// waits for another such row, so two changes never each hold a Home the other waits for.
+/// Call it once per change.
+pub async fn refresh_for_each(
+    tx: &mut AnyConnection,
+    loop_ids: &[LoopId],
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    let mut users = std::collections::BTreeSet::new();
+    for &loop_id in loop_ids {
+        users.extend(db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await?);
+    }
+    for user in users {
         Job::PublishHome { user }.enqueue(&mut *tx, now).await?;
     }
     Ok(())

@@ -13,7 +13,7 @@ use crate::db::interview_dms::InterviewDm;
 use crate::domain::interview_loop::{LoopId, LoopStatus, Stage};
 use crate::domain::scorecard::hand_offs;
 use crate::jobs::{Job, JobError};
-use crate::services::{home, reminders, skips};
+use crate::services::{home, skips, working_hours};
 use crate::slack::messages;
 use crate::state::AppState;
 
@@ -91,6 +91,9 @@ pub async fn queue_due(
     batch: i64,
 ) -> sqlx::Result<usize> {
     let mut queued = 0;
+    // The App Homes of loops whose stages changed by the clock: redrawn together at the end,
+    // in one batch (see `db::locks` on rows shared by loops).
+    let mut homes = Vec::new();
     for dm in db::interview_dms::due(&mut *tx, now, batch).await? {
         if !db::interview_dms::claim(&mut *tx, &dm, now).await? {
             continue;
@@ -116,13 +119,14 @@ pub async fn queue_due(
                 {
                     skips::check_missing(tx, state, &l, "interview_over", now).await?;
                 }
-                home::refresh_for(tx, loop_id, now).await?;
+                homes.push(loop_id);
                 Job::RefreshSummary { loop_id }
             }
         };
         job.enqueue(&mut *tx, now).await?;
         queued += 1;
     }
+    home::refresh_for_each(tx, &homes, now).await?;
     Ok(queued)
 }
 
@@ -208,7 +212,7 @@ pub async fn nudge(
     if due.is_some_and(|d| state.clock.now_ms() >= d) {
         return Ok(());
     }
-    reminders::within_hours(state, user).await?;
+    working_hours::within_hours(state, user).await?;
     let key = Job::InterviewNudge {
         loop_id,
         position,

@@ -20,13 +20,14 @@ pub mod people;
 pub mod provision;
 pub mod purge;
 pub mod ready;
-pub mod refresh;
 pub mod reminders;
 pub mod scorecards;
 pub mod screen_gate;
 pub mod skips;
 pub mod start_loop;
 pub mod status;
+pub mod stop_chasing;
+pub mod working_hours;
 
 use crate::domain::interview_loop::InterviewLoop;
 use crate::slack::Modal;

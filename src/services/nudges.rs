@@ -89,7 +89,7 @@ async fn nudge_all(
         .context("could not load scorecards to remind")?;
     let progress = LoopProgress::from_scorecards(&cards);
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(l.id).await?;
     let mut people = Vec::new();
     for stage in l.stages.iter().filter(|s| positions.contains(&s.position)) {
         if l.skip_of(stage.position).is_some() {

@@ -129,7 +129,10 @@ async fn change(
         Ok(wanted) => wanted,
         Err(errors) => return Ok(InteractionReply::Json(views::field_errors(&errors))),
     };
-    let mut tx = state.begin().await.context("could not change the panel")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not change the panel")?;
     let mut changed = 0;
     for (position, interviewers, at) in &wanted {
         let Some(stage) = l.stage_at(*position) else {

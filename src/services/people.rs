@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 
 use crate::db;
 use crate::domain::people::{Directory, Person};
-use crate::services::reminders::{TZ_FRESH_MS, remember_tz};
+use crate::services::working_hours::{TZ_FRESH_MS, remember_tz};
 use crate::state::AppState;
 
 /// How long a submission waits for Slack's answers about its people.

@@ -62,7 +62,7 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
         ready.channel_id = Some(channel.clone());
         confirm(state, &ready).await?;
         let now = state.clock.now_ms();
-        let mut tx = state.begin().await?;
+        let mut tx = state.begin_loop(loop_id).await?;
         db::loops::record_step(&mut *tx, loop_id, Provisioned::ConfirmationSent, now).await?;
         db::audit::record(
             &mut *tx,
@@ -115,7 +115,7 @@ pub async fn post_stages(state: &AppState, loop_id: LoopId) -> Result<(), JobErr
         let key = format!("provision:{loop_id}:rubric:{}", stage.position);
         let ts = state.slack.post_message(channel, &message, &key).await?;
         let now = state.clock.now_ms();
-        let mut tx = state.begin().await?;
+        let mut tx = state.begin_loop(loop_id).await?;
         db::loops::record_step(
             &mut *tx,
             loop_id,
@@ -211,7 +211,7 @@ pub async fn invite(
         );
     }
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(loop_id).await?;
     Job::InviteRefusedNotice {
         loop_id,
         refused: outcome.refused,

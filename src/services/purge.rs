@@ -62,6 +62,10 @@ pub async fn purge(
     now: UnixMillis,
 ) -> sqlx::Result<Purged> {
     let mut tx = db::begin_write(db).await?;
+    // On PostgreSQL: a use case changing one of these loops waits for the purge, or the purge
+    // for it; no scorecard comes in half-way.
+    let all: Vec<LoopId> = loops.iter().chain(slack_loops).copied().collect();
+    db::locks::lock_loops(&mut tx, &all).await?;
     let mut purged = 0;
     for &loop_id in loops {
         if db::purge::purge_loop(&mut tx, loop_id, actor, now).await? {
@@ -71,6 +75,8 @@ pub async fn purge(
     for &loop_id in slack_loops {
         queue_slack_purge(&mut tx, loop_id, actor, now).await?;
     }
+    // The App Homes that list these loops are redrawn, once each, at the end.
+    home::refresh_for_each(&mut tx, slack_loops, now).await?;
     if !slack_loops.is_empty() {
         // A serving worker on PostgreSQL starts at once; on SQLite at its next tick.
         db::notify_work(&mut tx).await?;
@@ -85,7 +91,7 @@ pub async fn purge(
 /// Queues the Slack clean-up of one loop. From now on Loopbot says nothing more about the
 /// candidate: the loop's queued posts, its reminders and its unsent briefs and nudges are
 /// dropped (a job of the loop that is running finishes first: a loop's jobs run one at a time,
-/// in order), and the App Homes that list the loop are redrawn.
+/// in order). The caller redraws the App Homes that list the loop.
 async fn queue_slack_purge(
     tx: &mut AnyConnection,
     loop_id: LoopId,
@@ -96,7 +102,6 @@ async fn queue_slack_purge(
     db::jobs::cancel_loop_queued(&mut *tx, loop_id, job.kind()).await?;
     db::reminders::stop_all(&mut *tx, loop_id, None, "purged").await?;
     db::interview_dms::delete_unsent(&mut *tx, loop_id).await?;
-    home::refresh_for(tx, loop_id, now).await?;
     job.enqueue(&mut *tx, now).await?;
     db::audit::record(&mut *tx, loop_id, actor, "slack_purge_queued", "", now).await
 }
@@ -187,7 +192,7 @@ pub async fn purge_slack(state: &AppState, loop_id: LoopId) -> Result<(), JobErr
     }
     clean_direct_messages(state, &me, loop_id, l.created_at, &mut report).await?;
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(loop_id).await?;
     if let Some(name) = &report.renamed {
         db::loops::set_channel_name(&mut *tx, loop_id, name, now).await?;
     }

@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::domain::schedule::after_working_time;
 use crate::jobs::{Job, JobError};
-use crate::services::{decide, reminders};
+use crate::services::{decide, working_hours};
 use crate::slack::messages;
 use crate::state::AppState;
 
@@ -112,7 +112,7 @@ pub async fn remind(
     if l.cycle != cycle || l.status != LoopStatus::Open || l.decision.is_some() {
         return Ok(());
     }
-    let tz = reminders::tz_of(state, to).await?;
+    let tz = working_hours::tz_of(state, to).await?;
     let due = after_working_time(
         ready_at,
         state.settings.decide_within,
@@ -122,7 +122,7 @@ pub async fn remind(
     if state.clock.now_ms() < due {
         return Err(JobError::Deferred { until: due });
     }
-    reminders::within_hours(state, to).await?;
+    working_hours::within_hours(state, to).await?;
     let message = if to == l.hiring_manager_id {
         messages::decide_reminder(&l, ready_at)
     } else {

@@ -1,6 +1,12 @@
 //! Chasing overdue feedback: due times per interviewer, the sweep that queues reminders
 //! exactly once, working hours in each person's time zone, one escalation, and "I didn't run
 //! this interview".
+//!
+//! Reminders are counted by delivery ([`crate::domain::chase`]): the sweep queues one only when
+//! none is in flight for that person and stage, and the next one falls due
+//! `LOOPBOT_REMIND_EVERY` after Slack accepted the last. Counting, scheduling the next one and
+//! the escalation are stored in one transaction with the delivery, so a restart neither repeats
+//! nor skips them.
 
 use std::sync::atomic::Ordering;
 
@@ -9,22 +15,29 @@ use sqlx::AnyConnection;
 
 use crate::db;
 use crate::db::reminders::ReminderRow;
+use crate::domain::chase::Cadence;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Stage};
-use crate::domain::schedule::{due_at, next_allowed};
+use crate::domain::schedule::due_at;
 use crate::error::AppResult;
 use crate::jobs::{Job, JobError};
+use crate::services::working_hours::within_hours;
 use crate::services::{home, interview_dms, panel_order};
-use crate::slack::client::UserInfo;
 use crate::slack::messages;
 use crate::state::AppState;
 
-/// How long a cached time zone is trusted.
-pub(crate) const TZ_FRESH_MS: i64 = 24 * 3600 * 1000;
 /// How many due reminders one sweep queues at most (the next sweep takes the rest).
 const SWEEP_BATCH: i64 = 500;
 
-fn ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+/// How many numbers a reminder tries when an earlier row's jobs hold the first ones.
+const NUMBER_TRIES: i64 = 100;
+
+/// The cadence the settings ask for.
+fn cadence(state: &AppState) -> Cadence {
+    Cadence {
+        every: state.settings.remind_every,
+        max: state.settings.remind_max,
+        escalate_after: state.settings.escalate_after,
+    }
 }
 
 /// In the caller's transaction: brings the reminder rows of a loop in line with its stages:
@@ -73,7 +86,8 @@ pub async fn sync(
 }
 
 /// Finds due reminders (an indexed query) and queues each exactly once: the row is claimed
-/// (counted, next time moved on) in the same transaction that queues the reminder job.
+/// (its reminder in flight, nothing more due until Slack accepts it) in the same transaction
+/// that queues the reminder job.
 pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     if state.paused.load(Ordering::SeqCst) {
         return Ok(0);
@@ -84,33 +98,33 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     if due.is_empty() && !dms_due {
         return Ok(0);
     }
-    // One transaction for the batch: each row is claimed (guarded by the next time it was
-    // read with) together with the job that sends it.
+    // One transaction for the batch: each row is claimed (guarded by what it was read with)
+    // together with the job that sends it.
     let mut queued = 0;
-    let next = now + ms(state.settings.remind_every);
-    let mut tx = state.begin().await?;
+    let cadence = cadence(state);
+    let mut tx = state.begin_sweep(now).await?;
     for row in due {
-        let seq = row.sent_count + 1;
-        // The last reminder (LOOPBOT_REMIND_MAX) leaves nothing more to schedule.
-        let then = (seq < i64::from(state.settings.remind_max)).then_some(next);
-        if db::reminders::claim(&mut *tx, &row, then).await? {
-            Job::Reminder {
+        if !cadence.wants_more(row.sent_count) {
+            // Every reminder it may have was delivered (e.g. chasing resumed after the last).
+            db::reminders::finish(&mut *tx, &row).await?;
+            continue;
+        }
+        if !db::reminders::claim(&mut *tx, &row).await? {
+            continue;
+        }
+        let seq = queue_reminder(&mut tx, &row, now).await?;
+        if seq != row.queued_count + 1 {
+            db::reminders::renumber(&mut *tx, &row, seq).await?;
+        }
+        if row.queued_count == 0 {
+            // The stage has just become due: the summary says so.
+            Job::RefreshSummary {
                 loop_id: row.loop_id,
-                position: row.position,
-                user: row.user_id.clone(),
-                seq,
             }
             .enqueue(&mut *tx, now)
             .await?;
-            if seq == 1 {
-                Job::RefreshSummary {
-                    loop_id: row.loop_id,
-                }
-                .enqueue(&mut *tx, now)
-                .await?;
-            }
-            queued += 1;
         }
+        queued += 1;
     }
     // Briefs and nudges due now, in the same transaction.
     let dms = interview_dms::queue_due(&mut tx, state, now, SWEEP_BATCH).await?;
@@ -125,46 +139,30 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     Ok(queued)
 }
 
-/// The person's Slack time zone: cached, else from users.info.
-pub(crate) async fn tz_of(state: &AppState, user: &str) -> Result<String, JobError> {
-    let now = state.clock.now_ms();
-    if let Some(tz) = db::reminders::cached_tz(&state.db, user, now - TZ_FRESH_MS).await? {
-        return Ok(tz);
-    }
-    let info = state.slack.user_info(user).await?;
-    Ok(remember_tz(state, user, &info, now).await?)
-}
-
-/// Caches the time zone users.info gave for a person (UTC when it gave none); returns it.
-pub(crate) async fn remember_tz(
-    state: &AppState,
-    user: &str,
-    info: &UserInfo,
+/// Queues the claimed reminder as number `queued_count + 1`, or the next number whose job key
+/// is free (a person taken off the panel and put back has a new row whose count starts afresh,
+/// while the jobs of the old one are still kept); returns the number it got.
+async fn queue_reminder(
+    tx: &mut AnyConnection,
+    row: &ReminderRow,
     now: crate::clock::UnixMillis,
-) -> sqlx::Result<String> {
-    let tz = if info.tz.is_empty() {
-        "UTC".to_string()
-    } else {
-        info.tz.clone()
-    };
-    db::reminders::cache_tz(&state.db, user, &tz, now).await?;
-    Ok(tz)
-}
-
-/// Waits for the recipient's working hours (the job is put back, not counted).
-pub async fn within_hours(state: &AppState, user: &str) -> Result<(), JobError> {
-    let tz = tz_of(state, user).await?;
-    let now = state.clock.now_ms();
-    let allowed = next_allowed(
-        now,
-        &tz,
-        state.settings.work_hours,
-        state.settings.work_days,
-    );
-    if allowed > now {
-        return Err(JobError::Deferred { until: allowed });
+) -> sqlx::Result<i64> {
+    let first = row.queued_count + 1;
+    for seq in first..first + NUMBER_TRIES {
+        let job = Job::Reminder {
+            loop_id: row.loop_id,
+            position: row.position,
+            user: row.user_id.clone(),
+            seq,
+        };
+        if db::jobs::enqueue(&mut *tx, &job.queue_at(now), now).await? {
+            return Ok(seq);
+        }
     }
-    Ok(())
+    Err(sqlx::Error::Protocol(format!(
+        "no free reminder number for loop {} stage {} user {}",
+        row.loop_id, row.position, row.user_id
+    )))
 }
 
 /// The loop and the reminder row, if the scorecard is still owed: the loop is open, the row
@@ -191,7 +189,10 @@ async fn still_owed(
     Ok(Some((l, row)))
 }
 
-/// Sends reminder number `seq`; after `LOOPBOT_ESCALATE_AFTER` of them, escalates once.
+/// Sends the reminder queued as number `seq` if it is still the one in flight, then, in one
+/// transaction, counts it as delivered, schedules the next one `LOOPBOT_REMIND_EVERY` from
+/// now, and escalates once after `LOOPBOT_ESCALATE_AFTER` delivered reminders. A run repeated
+/// after a crash finds its DM by its key (never a second one) and records it once.
 pub async fn remind(
     state: &AppState,
     loop_id: LoopId,
@@ -202,17 +203,22 @@ pub async fn remind(
     let Some((l, row)) = still_owed(state, loop_id, position, user).await? else {
         return Ok(());
     };
+    if row.pending_seq != Some(seq) {
+        // Delivered and recorded already, or replaced (the due time changed, chasing resumed).
+        return Ok(());
+    }
     let Some(stage) = l.stage_at(position) else {
         return Ok(());
     };
     within_hours(state, user).await?;
-    let due = row.due_at;
     let dm = state.slack.open_dm(user).await?;
+    let cadence = cadence(state);
     state
         .slack
         .post_message(
             &dm,
-            &messages::reminder(&l, stage, due, seq),
+            // Numbered as the person counts them: the ones they received, and this one.
+            &messages::reminder(&l, stage, row.due_at, row.sent_count + 1),
             &Job::Reminder {
                 loop_id,
                 position,
@@ -223,50 +229,42 @@ pub async fn remind(
         )
         .await?;
     let now = state.clock.now_ms();
+    let after = cadence.after_delivery(row.sent_count, row.escalated_at.is_some(), now);
+    let mut tx = state.begin_loop(loop_id).await?;
+    if !db::reminders::record_delivery(&mut *tx, &row, seq, after.next_at).await? {
+        return Ok(());
+    }
     db::audit::record(
-        &state.db,
+        &mut *tx,
         loop_id,
         "loopbot",
         "reminder_sent",
-        &format!("stage={position} user={user} n={seq}"),
+        &format!("stage={position} user={user} n={}", after.delivered),
         now,
     )
     .await?;
-    // Never closer together than LOOPBOT_REMIND_EVERY, counted from when this one went out.
-    db::reminders::push_next(
-        &state.db,
-        loop_id,
-        position,
-        user,
-        now + ms(state.settings.remind_every),
-    )
-    .await?;
-    let escalate = seq >= i64::from(state.settings.escalate_after);
-    let last = seq >= i64::from(state.settings.remind_max);
-    if escalate || last {
-        let mut tx = state.begin().await?;
-        if escalate && db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await?
-        {
-            notify_owners(&mut tx, &l, position, user, "escalation", now).await?;
-            Job::RefreshSummary { loop_id }
-                .enqueue(&mut *tx, now)
-                .await?;
-            home::refresh_for(&mut tx, l.id, now).await?;
-            db::audit::record(
-                &mut *tx,
-                loop_id,
-                "loopbot",
-                "escalated",
-                &format!("stage={position} user={user}"),
-                now,
-            )
+    if after.escalate
+        && db::reminders::mark_escalated(&mut *tx, loop_id, position, user, now).await?
+    {
+        notify_owners(&mut tx, &l, position, user, "escalation", now).await?;
+        Job::RefreshSummary { loop_id }
+            .enqueue(&mut *tx, now)
             .await?;
-        }
-        if last {
-            notify_owners(&mut tx, &l, position, user, "chase_ended", now).await?;
-        }
-        tx.commit().await?;
+        home::refresh_for(&mut tx, l.id, now).await?;
+        db::audit::record(
+            &mut *tx,
+            loop_id,
+            "loopbot",
+            "escalated",
+            &format!("stage={position} user={user}"),
+            now,
+        )
+        .await?;
     }
+    if after.last {
+        notify_owners(&mut tx, &l, position, user, "chase_ended", now).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -398,7 +396,7 @@ async fn stop_not_run(
         return Ok(None);
     };
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(loop_id).await?;
     if db::reminders::stop(&mut *tx, loop_id, position, user, "not_run").await? {
         db::audit::record(
             &mut *tx,
@@ -448,22 +446,4 @@ pub async fn not_run_notice(
         )
         .await?;
     Ok(())
-}
-
-/// Stops chasing: one person (submitted), a stage (skipped) or the whole loop (decided).
-pub async fn stop(
-    tx: &mut AnyConnection,
-    loop_id: LoopId,
-    position: Option<u32>,
-    user: Option<&str>,
-    reason: &str,
-) -> sqlx::Result<()> {
-    match (position, user) {
-        (Some(position), Some(user)) => {
-            db::reminders::stop(&mut *tx, loop_id, position, user, reason)
-                .await
-                .map(drop)
-        }
-        _ => db::reminders::stop_all(&mut *tx, loop_id, position, reason).await,
-    }
 }

@@ -15,7 +15,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{home, ready, reminders, screen_gate, skips};
+use crate::services::{home, ready, screen_gate, skips, stop_chasing};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -147,7 +147,7 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await?;
+    let mut tx = state.begin_loop(l.id).await?;
     let Some(stored) =
         db::scorecards::insert_version(&mut *tx, l.id, position, user, body, based_on, now).await?
     else {
@@ -180,7 +180,7 @@ async fn store(
     Job::RefreshSummary { loop_id: l.id }
         .enqueue(&mut *tx, now)
         .await?;
-    reminders::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
+    stop_chasing::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
     home::refresh_for(&mut tx, l.id, now).await?;
     if stored.version == 1 {
         Job::RefreshRubric {
@@ -235,7 +235,11 @@ async fn try_save_draft(state: &AppState, user: &str, view: &SubmittedView) -> a
         input: views::read_scorecard(&view.values, stage_rubric),
         updated_at: now,
     };
-    db::scorecards::save_draft(&state.db, l.id, metadata.position, user, &draft).await?;
+    // A change like any other: on the request path its commit is the only one, and records
+    // the request's receipt with it.
+    let mut tx = state.begin_loop(l.id).await?;
+    db::scorecards::save_draft(&mut *tx, l.id, metadata.position, user, &draft).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -98,7 +98,10 @@ pub async fn continue_loop(state: &AppState, user: &str, loop_id: LoopId) -> App
         ));
     }
     let now = state.clock.now_ms();
-    let mut tx = state.begin().await.context("could not continue a loop")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not continue a loop")?;
     db::audit::record(&mut *tx, l.id, user, "screen_continue", "", now).await?;
     tx.commit().await.context("could not continue a loop")?;
     let next = l

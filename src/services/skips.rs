@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, MAX_REASO
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{button_modal, home, owners_only, ready, reminders};
+use crate::services::{button_modal, home, owners_only, ready, stop_chasing};
 use crate::slack::ids::{parse_stage_value, stage_value};
 use crate::slack::mrkdwn::clip;
 use crate::slack::payloads::SubmittedView;
@@ -144,7 +144,10 @@ pub async fn skip(
         skipped_by: user.to_string(),
         skipped_at: now,
     };
-    let mut tx = state.begin().await.context("could not record a skip")?;
+    let mut tx = state
+        .begin_loop(l.id)
+        .await
+        .context("could not record a skip")?;
     if !db::loops::insert_skip(&mut *tx, l.id, &skip).await? {
         return Err(already());
     }
@@ -163,7 +166,7 @@ pub async fn skip(
     }
     .enqueue(&mut *tx, now)
     .await?;
-    reminders::stop(&mut tx, l.id, Some(position), None, "skipped").await?;
+    stop_chasing::stop(&mut tx, l.id, Some(position), None, "skipped").await?;
     ready::tell_if_ready(&mut tx, state, l.id, now).await?;
     home::refresh_for(&mut tx, l.id, now).await?;
     Job::RefreshSummary { loop_id: l.id }

@@ -82,7 +82,7 @@ impl SimUser {
 }
 
 /// A failure injected in front of the next matching call. The faulted call changes nothing,
-/// except with [`Fault::LoseAnswer`].
+/// except with [`Fault::LoseAnswer`] and [`Fault::HoldAnswer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// HTTP 429, `Retry-After: N`, body `{"ok":false,"error":"ratelimited"}`.
@@ -98,6 +98,10 @@ pub enum Fault {
     /// then the answer is lost: the client gets HTTP `status` with a non-JSON body, as when a
     /// proxy or the connection fails after Slack acted. The call counts against rate tiers.
     LoseAnswer { status: u16 },
+    /// The call is performed and its effects are kept, then the answer is held back `after_ms`
+    /// (real time, over HTTP) and lost (HTTP 504, non-JSON): Slack acted while the client still
+    /// waits, so a client that dies meanwhile (`kill -9`) never hears of it.
+    HoldAnswer { after_ms: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -376,6 +380,17 @@ impl Simulator {
         self.lock()
             .later_faults
             .push((method.to_string(), nth.max(1), fault));
+    }
+
+    /// Starts an outage: from now on every call, of any method, gets `fault` (an HTTP 5xx, a
+    /// lost or held answer …) until [`Simulator::end_outage`]. Queued faults wait for its end.
+    pub fn start_outage(&self, fault: Fault) {
+        self.lock().outage = Some(fault);
+    }
+
+    /// Slack is back: calls are answered normally again.
+    pub fn end_outage(&self) {
+        self.lock().outage = None;
     }
 
     /// Enforces Slack's rate tiers from now on, from the simulator's own table ([`rules`]):

@@ -238,6 +238,8 @@ pub struct SimState {
     pub faults: VecDeque<(String, Fault)>,
     /// Faults waiting for a later call: (method, calls of it still to let through, fault).
     pub later_faults: Vec<(String, usize, Fault)>,
+    /// An outage: while set, every call gets this fault (queued faults wait until it ends).
+    pub outage: Option<Fault>,
     /// Where answers posted to `response_url`s land: (the URL's id, the JSON body).
     pub responses: Vec<(String, Value)>,
     /// The base of the `response_url`s handed out, once the simulator serves HTTP.
@@ -283,6 +285,7 @@ impl SimState {
             homes: HashMap::new(),
             faults: VecDeque::new(),
             later_faults: Vec::new(),
+            outage: None,
             responses: Vec::new(),
             response_base: None,
             calls: Vec::new(),
@@ -418,8 +421,9 @@ impl SimState {
     }
 
     /// Answers one call and records it. Order: fault, unknown method, rate tier, token,
-    /// required arguments, method rules. A [`Fault::LoseAnswer`] lets the call run through all of them, then replaces the
-    /// answer.
+    /// required arguments, method rules. A [`Fault::LoseAnswer`] or [`Fault::HoldAnswer`] lets
+    /// the call run through all of them, then replaces the answer. An outage comes before
+    /// queued faults.
     pub fn handle(
         &mut self,
         now_ms: i64,
@@ -509,16 +513,18 @@ impl SimState {
         token: Option<&str>,
         params: &Map<String, Value>,
     ) -> Answer {
-        let lost = match self.take_fault(method) {
-            Some(Fault::LoseAnswer { status }) => Some(status),
+        let fault = match &self.outage {
+            Some(fault) => Some(fault.clone()),
+            None => self.take_fault(method),
+        };
+        let lost = match fault {
+            Some(Fault::LoseAnswer { status }) => Some(lost_answer(status)),
+            Some(Fault::HoldAnswer { after_ms }) => Some(held_answer(after_ms)),
             Some(fault) => return fault_answer(fault),
             None => None,
         };
         let answer = self.perform(now_ms, method, token, params);
-        match lost {
-            Some(status) => lost_answer(status),
-            None => answer,
-        }
+        lost.unwrap_or(answer)
     }
 
     fn perform(
@@ -651,16 +657,21 @@ fn lost_answer(status: u16) -> Answer {
     }
 }
 
+/// An HTTP 504 with a non-JSON body, sent `after_ms` (real time) after the call came in.
+fn held_answer(after_ms: u64) -> Answer {
+    Answer {
+        status: 504,
+        retry_after: None,
+        body: AnswerBody::Text("upstream request timeout\n".into()),
+        delay_ms: after_ms,
+    }
+}
+
 fn fault_answer(fault: Fault) -> Answer {
     match fault {
         Fault::RateLimited { retry_after_secs } => rate_limited(retry_after_secs),
         Fault::Http(status) | Fault::LoseAnswer { status } => lost_answer(status),
-        Fault::Timeout { after_ms } => Answer {
-            status: 504,
-            retry_after: None,
-            body: AnswerBody::Text("upstream request timeout\n".into()),
-            delay_ms: after_ms,
-        },
+        Fault::Timeout { after_ms } | Fault::HoldAnswer { after_ms } => held_answer(after_ms),
         Fault::Error(code) => Answer::json(200, err(&code).into_body()),
     }
 }

@@ -39,7 +39,11 @@ impl SlackError {
         }
     }
 
-    /// Worth trying again later (as opposed to an answer that will not change).
+    /// Worth trying again later (as opposed to an answer that will not change): no answer or
+    /// an HTTP error status, a rate limit, and the codes Slack documents for trouble on its
+    /// side (`internal_error` and `fatal_error` say the call may have been partly done, so the
+    /// next run looks before it posts; `team_added_to_org`: the workspace is being migrated and
+    /// the API is "intermittently unavailable").
     pub fn is_transient(&self) -> bool {
         match self {
             SlackError::RateLimited { .. }
@@ -53,6 +57,7 @@ impl SlackError {
                     | "request_timeout"
                     | "ratelimited"
                     | "rate_limited"
+                    | "team_added_to_org"
             ),
         }
     }
@@ -664,7 +669,10 @@ impl SlackApi {
         key: &str,
     ) -> Result<String, SlackError> {
         if self.retrying
-            && let Some(ts) = self.find_posted(channel, thread, key).await?
+            && let Some(ts) = self
+                .find_posted(channel, thread, key)
+                .await
+                .map_err(undecided)?
         {
             tracing::info!(channel, key, "found the message an earlier run posted");
             return Ok(ts);
@@ -858,6 +866,34 @@ impl SlackApi {
             is_bot: u.get("is_bot").and_then(Value::as_bool).unwrap_or(false),
         })
     }
+}
+
+/// What a failed look for an earlier copy means for the post it guards. Where Slack says the
+/// conversation is out of reach, the post would be refused the same way: that answer stands
+/// (permanent, or a refused token). Any other refusal (a malformed or unreadable request, a
+/// missing `*:history` scope, a code we do not know) says nothing about the post: posting could
+/// make a second copy and giving up could lose the only one, so the post waits and is tried
+/// again, like an outage, with the refusal in its error for the operator.
+fn undecided(e: SlackError) -> SlackError {
+    match &e {
+        SlackError::Api { code, .. }
+            if !e.is_transient() && !e.is_auth_failure() && !conversation_out_of_reach(code) =>
+        {
+            SlackError::Unavailable(format!(
+                "could not look for an earlier copy of the post: Slack answered `{code}`"
+            ))
+        }
+        _ => e,
+    }
+}
+
+/// Codes by which a history or replies lookup says the conversation or thread cannot be
+/// posted to either.
+fn conversation_out_of_reach(code: &str) -> bool {
+    matches!(
+        code,
+        "channel_not_found" | "not_in_channel" | "is_archived" | "thread_not_found"
+    )
 }
 
 /// An `ok:true` answer, or its error code (with Slack's detail messages, if any).

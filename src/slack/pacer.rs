@@ -11,7 +11,7 @@
 //! rate, never all at once.
 //!
 //! Where the budgets live: in the database (every replica and the job claim see them, see
-//! `crate::pacing`), or in this process's memory ([`Pacer::new`], for unit tests).
+//! `crate::jobs::budgets`), or in this process's memory ([`Pacer::new`], for unit tests).
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -31,7 +31,7 @@ async fn metrics_are_in_prometheus_text_format() {
 }
 
 #[tokio::test]
-async fn the_database_file_is_created_and_migrated_on_start() {
+async fn sqlite_only_the_database_file_is_created_and_migrated_on_start() {
     let world = World::new().await;
     if world.on_postgres() {
         return; // SQLite's file and pragmas; PostgreSQL is migrated by every other test.
@@ -59,14 +59,18 @@ async fn housekeeping_forgets_old_receipts_and_finished_jobs_only() {
     app.run_jobs().await;
     let event = serde_json::json!({"type": "app_home_opened", "user": OUTSIDER, "channel": "D1", "tab": "messages", "event_ts": "1.0"});
     app.slack.event("EvOld", event).await;
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     let signatures = "SELECT COUNT(*) FROM slack_receipts WHERE receipt_key LIKE 'sig:%'";
     let receipts = "SELECT COUNT(*) FROM slack_receipts WHERE receipt_key NOT LIKE 'sig:%'";
     assert_eq!(app.count(receipts).await, 1, "recent: kept");
     assert!(app.count(signatures).await > 0, "recent signatures: kept");
     // Signatures only matter within Slack's 5-minute window; event receipts stay longer.
     world.clock.advance(std::time::Duration::from_secs(16 * 60));
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     assert_eq!(app.count(signatures).await, 0);
     assert_eq!(app.count(receipts).await, 1);
     assert_eq!(
@@ -78,7 +82,9 @@ async fn housekeeping_forgets_old_receipts_and_finished_jobs_only() {
     world
         .clock
         .advance(std::time::Duration::from_secs(8 * 86_400));
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM slack_receipts").await, 0);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM jobs WHERE state = 'done'")

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use loopbot::clock::Clock;
 use loopbot::clock::{ManualClock, SharedClock};
+use loopbot::jobs::worker;
 use loopbot::settings::{Needs, RawSettings, Settings};
 use loopbot::sim::client::{FormValues, SlackSide};
 use loopbot::sim::{SimServer, SimUser, Simulator};
@@ -10,7 +11,6 @@ use loopbot::slack::SlackApi;
 use loopbot::slack::ids::{SCORECARD_OPEN, SCORECARDS_VIEW};
 use loopbot::startup::Application;
 use loopbot::state::AppState;
-use loopbot::worker;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

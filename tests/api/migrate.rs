@@ -131,6 +131,7 @@ async fn a_busy_installation(world: &World, app: &TestApp) {
 }
 
 #[tokio::test]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn an_installation_moves_to_postgres_with_every_scorecard_and_queued_job() {
     let Some(server) = server_or_skip("migrate") else {
         return;
@@ -327,6 +328,7 @@ async fn an_installation_moves_to_postgres_with_every_scorecard_and_queued_job()
 }
 
 #[tokio::test]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn a_schema_that_differs_stops_the_copy_before_anything_is_written() {
     let Some(server) = server_or_skip("migrate") else {
         return;

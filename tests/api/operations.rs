@@ -216,7 +216,9 @@ async fn retention_purges_loops_decided_longer_ago_with_no_trace_in_the_file() {
     world
         .clock
         .advance(std::time::Duration::from_secs(29 * 86_400));
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     let name: String = sqlx::query_scalar("SELECT candidate_name FROM loops")
         .fetch_one(&app.state.db)
         .await
@@ -226,7 +228,9 @@ async fn retention_purges_loops_decided_longer_ago_with_no_trace_in_the_file() {
     world
         .clock
         .advance(std::time::Duration::from_secs(2 * 86_400));
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     let (name, purged): (String, Option<i64>) =
         sqlx::query_as("SELECT candidate_name, purged_at FROM loops")
             .fetch_one(&app.state.db)
@@ -250,7 +254,9 @@ async fn retention_purges_loops_decided_longer_ago_with_no_trace_in_the_file() {
         1
     );
     // Once only.
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'purged'")
             .await,
@@ -267,7 +273,9 @@ async fn without_retention_decided_loops_are_kept() {
     world
         .clock
         .advance(std::time::Duration::from_secs(3650 * 86_400));
-    loopbot::worker::housekeeping(&app.state).await.unwrap();
+    loopbot::jobs::worker::housekeeping(&app.state)
+        .await
+        .unwrap();
     assert_eq!(
         app.count("SELECT COUNT(*) FROM loops WHERE purged_at IS NULL")
             .await,

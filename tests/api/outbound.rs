@@ -25,7 +25,7 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
     let claimed = loopbot::db::jobs::claim_due(
         &app.state.db,
         START_MS,
-        loopbot::worker::LEASE_MS,
+        loopbot::jobs::worker::LEASE_MS,
         app.state.worker.as_str(),
     )
     .await
@@ -40,7 +40,11 @@ async fn a_restarted_process_takes_back_its_own_work_at_once() {
         "no waiting for the lease to run out (provisioning, stage posts, rubric threads)"
     );
     assert_one_channel_posted_once(&world);
-    assert_eq!(job_row(&app).await, ("done".to_string(), 1));
+    assert_eq!(
+        job_row(&app).await,
+        ("done".to_string(), 2),
+        "the interrupted run stays counted: it may have reached Slack"
+    );
 }
 
 #[tokio::test]
@@ -50,7 +54,7 @@ async fn a_running_job_keeps_its_lease_while_its_worker_renews_it() {
     start_standard_loop(&world, &app).await;
     let db = &app.state.db;
     let me = app.state.worker.as_str();
-    let lease = loopbot::worker::LEASE_MS;
+    let lease = loopbot::jobs::worker::LEASE_MS;
     assert!(
         loopbot::db::jobs::claim_due(db, START_MS, lease, me)
             .await
@@ -272,6 +276,7 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
 /// meets holds back the other too, and a tier's calls are counted across both. (On SQLite one
 /// process serves, and its budgets stay in memory.)
 #[tokio::test]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn replicas_share_one_rate_budget() {
     let world = World::new().await;
     if !world.on_postgres() {

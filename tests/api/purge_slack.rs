@@ -331,7 +331,9 @@ async fn retention_cleans_up_slack_too_unless_told_to_keep_it() {
             .await
             .unwrap();
         world.clock.advance(31 * DAY);
-        loopbot::worker::housekeeping(&app.state).await.unwrap();
+        loopbot::jobs::worker::housekeeping(&app.state)
+            .await
+            .unwrap();
         app.run_jobs().await;
         assert_eq!(
             bot_messages(&world, &channel).is_empty(),

@@ -250,7 +250,7 @@ async fn a_failed_reminder_is_retried_and_still_sent_once() {
 }
 
 #[tokio::test]
-async fn the_sweep_query_uses_its_index() {
+async fn sqlite_only_the_sweep_query_uses_its_index() {
     let world = World::new().await;
     if world.on_postgres() {
         return; // SQLite's query plan.

@@ -25,7 +25,7 @@ use crate::helpers::{
 const SECRET: &str = "replicas0test0signing0secret";
 const TOKEN: &str = "xoxb-replicas-test";
 const LOOPS: usize = 8;
-/// The worker's lease (`loopbot::worker::LEASE_MS`, 20 s) plus the dead replica's share of
+/// The worker's lease (`loopbot::jobs::worker::LEASE_MS`, 20 s) plus the dead replica's share of
 /// the burst at Slack's pace: measured about 30 s from the kill to the last pin on an idle
 /// machine; the bound leaves room for a CI machine running the rest of the suite meanwhile.
 const TAKE_OVER: Duration = Duration::from_secs(60);
@@ -137,6 +137,7 @@ async fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool) -> Dura
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
 async fn two_replicas_share_the_work_and_survive_a_kill() {
     let Some(server) = postgres_server() else {
         eprintln!("skipped: set LOOPBOT_TEST_DATABASE_URL to a PostgreSQL server");

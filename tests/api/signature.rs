@@ -125,10 +125,67 @@ async fn unsigned_stale_tampered_and_replayed_requests_are_refused_with_no_effec
     }
 }
 
-/// Two replicas on one database: bytes captured on their way to one are refused by the other,
-/// because the database, not process memory, remembers the signature.
+/// Two replicas on one database: a request that changed something, captured on its way to one
+/// and replayed to the other, is refused there too, because its receipt was committed with its
+/// change (nothing else was written on the way in).
 #[tokio::test]
-async fn a_request_replayed_to_another_replica_is_refused_there_too() {
+async fn a_request_that_changed_something_replayed_to_another_replica_is_refused_there_too() {
+    let world = World::new().await;
+    let first = world.spawn_app().await;
+    let second = world.spawn_app().await;
+    let opened = first
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let payload = first
+        .slack
+        .submission_payload(COORDINATOR, &view.id, &full_start_form());
+    let body = loopbot::sim::client::SlackSide::interaction_body(&payload);
+    let now = world.clock.now_secs();
+    let signature = first.slack.signature_for(now, &body);
+    let r = first
+        .slack
+        .post_raw(
+            "/slack/interactions",
+            FORM,
+            &body,
+            Some((now, signature.clone())),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(first.count("SELECT COUNT(*) FROM loops").await, 1);
+    let jobs = first.count("SELECT COUNT(*) FROM jobs").await;
+
+    for (replica, to) in [(&second, "the other replica"), (&first, "the same replica")] {
+        let r = replica
+            .slack
+            .post_raw(
+                "/slack/interactions",
+                FORM,
+                &body,
+                Some((now, signature.clone())),
+            )
+            .await;
+        assert_eq!(r.status(), 401, "{to}");
+        assert!(r.text().await.unwrap().contains("already received"), "{to}");
+    }
+    assert_eq!(first.count("SELECT COUNT(*) FROM loops").await, 1);
+    assert_eq!(first.count("SELECT COUNT(*) FROM jobs").await, jobs);
+    let metrics = second.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("loopbot_slack_requests_rejected_total{reason=\"replayed\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// A request that changes nothing (here `/loop start`, which only opens a form) writes nothing,
+/// so another replica does not know its signature. Replayed there, it is answered, and has no
+/// effect: Slack refuses the trigger it already used, no second form opens, the person is not
+/// told that a form failed to open, and nothing is stored.
+#[tokio::test]
+async fn a_form_request_replayed_to_another_replica_opens_nothing() {
     let world = World::new().await;
     let first = world.spawn_app().await;
     let second = world.spawn_app().await;
@@ -152,25 +209,35 @@ async fn a_request_replayed_to_another_replica_is_refused_there_too() {
         .slack
         .post_raw("/slack/commands", FORM, &body, Some((now, signature)))
         .await;
-    assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("already received"));
+    assert_eq!(r.status(), 200);
+    second.slack.settle_body(&r, &body).await;
     assert_eq!(
         world.sim.views_of(COORDINATOR).len(),
         1,
         "the replay opened nothing on the other replica"
     );
-    // A fresh delivery (Slack signs each one anew) still works on either.
-    let later = now + 1;
-    let r = second
+    assert!(
+        world.sim.responses().is_empty(),
+        "no 'the form did not open' note for a form that did open"
+    );
+    nothing_stored(&first).await;
+    // A fresh delivery (Slack signs each one anew) works on either.
+    let fresh = first
         .slack
-        .post_raw(
-            "/slack/commands",
-            FORM,
-            &body,
-            Some((later, second.slack.signature_for(later, &body))),
-        )
+        .command(COORDINATOR, &world.hiring_channel, "start Ada")
         .await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(fresh.status(), 200);
+    assert_eq!(world.sim.views_of(COORDINATOR).len(), 2);
+}
+
+async fn nothing_stored(app: &TestApp) {
+    for table in [
+        "SELECT COUNT(*) FROM loops",
+        "SELECT COUNT(*) FROM jobs",
+        "SELECT COUNT(*) FROM slack_receipts",
+    ] {
+        assert_eq!(app.count(table).await, 0, "{table}");
+    }
 }
 
 #[tokio::test]

@@ -223,7 +223,7 @@ impl Demo {
     }
 
     async fn run_worker(&self) -> anyhow::Result<usize> {
-        crate::worker::run_due_jobs(&self.state).await
+        crate::jobs::worker::run_due_jobs(&self.state).await
     }
 
     /// Lets every queued job run, moving the clock a little so coalesced edits can happen.

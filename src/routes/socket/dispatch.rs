@@ -9,23 +9,26 @@
 //!   the receipts table in the same transaction as its effect (as over HTTP, where Slack's
 //!   retries carry `X-Slack-Retry-Num`);
 //! - a command or interaction is known by its single-use `trigger_id`: a second delivery
-//!   while the first is in hand waits for it, and then gets the first one's answer again;
-//!   after a restart, the receipts table still knows it was handled.
+//!   while the first is in hand waits for it, and then gets the first one's answer again.
+//!   One that changed something left its receipt (`socket:…`) in the receipts table, written
+//!   in the transaction of its change, so after a restart, or on another replica, its
+//!   redelivery changes nothing and is acknowledged empty. One that changed nothing (opening
+//!   a form, a status reply) writes nothing, and is answered again: Slack refuses a trigger
+//!   it has seen, so no second form opens (see `routes::replay`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::db;
 use crate::metrics::label;
 use crate::routes::{Answer, commands, events, interactions};
 use crate::slack::Modal;
 use crate::slack::payloads::{command_from_fields, interaction_from_value};
 use crate::slack::socket::{Envelope, EnvelopeKind, command_fields};
-use crate::state::AppState;
+use crate::state::{AppState, Receipt};
 
 /// How long an envelope id or an answer is remembered: longer than Slack's redeliveries.
 const REMEMBER: Duration = Duration::from_secs(15 * 60);
@@ -129,15 +132,19 @@ impl Dispatcher {
                 Claim::Wait => return None,
             }
         }
-        // After a restart the memory is empty; the receipts table is not.
-        if envelope.retry_attempt > 0
-            && envelope.kind != EnvelopeKind::EventsApi
-            && !self.first_receipt(state, &key).await
-        {
+        // After a restart the memory is empty; the receipts table is not. A change made for
+        // this delivery records its receipt (an event its `event_id`, in `services::events`).
+        let receipt = (envelope.kind != EnvelopeKind::EventsApi)
+            .then(|| Receipt::new(format!("socket:{key}"), state.clock.now_ms()));
+        let request_state = match &receipt {
+            Some(receipt) => state.for_request(Arc::clone(receipt)),
+            None => state.clone(),
+        };
+        let answer = answer(&request_state, &envelope).await;
+        if receipt.as_ref().is_some_and(|r| r.repeated()) {
             self.settle(&key, None);
             return Some(self.repeated(state, &envelope, None));
         }
-        let answer = answer(state, &envelope).await;
         let reply = match answer {
             Answer::Empty => Reply::default(),
             Answer::Json(body) => Reply {
@@ -163,9 +170,6 @@ impl Dispatcher {
                 return None;
             }
         };
-        if envelope.retry_attempt == 0 && envelope.kind != EnvelopeKind::EventsApi {
-            self.first_receipt(state, &key).await;
-        }
         self.settle(&key, reply.payload.clone());
         Some(reply)
     }
@@ -208,18 +212,6 @@ impl Dispatcher {
         Reply {
             payload,
             modal: None,
-        }
-    }
-
-    /// Records the delivery in the receipts table; false when it was there already.
-    async fn first_receipt(&self, state: &AppState, key: &str) -> bool {
-        let now = state.clock.now_ms();
-        match db::receipts::record_once(&state.db, &format!("socket:{key}"), now).await {
-            Ok(first) => first,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not record a Socket Mode receipt");
-                true
-            }
         }
     }
 }

@@ -967,6 +967,54 @@ fn lose_answer_keeps_a_posted_message_and_matches_by_method() {
 }
 
 #[test]
+fn hold_answer_performs_the_call_then_answers_late_without_json() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    sim.inject_fault("chat.postMessage", Fault::HoldAnswer { after_ms: 1_500 });
+    let answer = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "held"}),
+    );
+    assert_eq!((answer.status, answer.delay_ms), (504, 1_500));
+    assert!(answer.json_body().is_none());
+    assert_eq!(sim.messages(&id).len(), 1, "Slack posted it");
+}
+
+#[test]
+fn an_outage_fails_every_call_until_it_ends_and_queued_faults_wait_for_its_end() {
+    let (sim, _) = sim();
+    let id = create(&sim, "loop");
+    sim.inject_fault("chat.postMessage", Fault::Error("is_archived".into()));
+    sim.start_outage(Fault::Http(503));
+    for method in ["auth.test", "chat.postMessage", "conversations.history"] {
+        let answer = sim.handle(method, Some(TOKEN), json!({"channel": id, "text": "x"}));
+        assert_eq!(answer.status, 503, "{method}");
+    }
+    assert!(sim.messages(&id).is_empty(), "nothing was performed");
+    // Slack acts but every answer is lost.
+    sim.start_outage(Fault::LoseAnswer { status: 502 });
+    let answer = sim.handle(
+        "chat.postMessage",
+        Some(TOKEN),
+        json!({"channel": id, "text": "lost"}),
+    );
+    assert_eq!(answer.status, 502);
+    assert_eq!(sim.messages(&id).len(), 1);
+    sim.end_outage();
+    assert_eq!(
+        error(
+            &sim,
+            "chat.postMessage",
+            json!({"channel": id, "text": "x"})
+        ),
+        "is_archived",
+        "the queued fault comes after the outage"
+    );
+    post(&sim, &id, "normal again");
+}
+
+#[test]
 fn lose_answer_counts_against_the_tier() {
     let (sim, _) = sim();
     let id = create(&sim, "loop");

@@ -23,7 +23,7 @@ fn zones_resolve_without_a_system_tz_database() {
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "zones_resolve_without_a_system_tz_database",
+            "tz::zones_resolve_without_a_system_tz_database",
             "--nocapture",
         ])
         .env(CHILD, "1")

@@ -9,7 +9,6 @@ use crate::clock::UnixMillis;
 use crate::db;
 use crate::db::jobs::NewJob;
 use crate::domain::interview_loop::LoopId;
-use crate::slack::SlackError;
 
 /// At most one edit of the same message per this many milliseconds: one second (Slack allows
 /// about one message per second per channel), or the spacing of `chat.update`'s tier if that
@@ -406,39 +405,6 @@ pub fn loop_of_post_key(key: &str) -> Option<LoopId> {
         _ => parts.next()?,
     };
     id.parse().ok().filter(|id: &LoopId| *id > 0)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JobError {
-    #[error("{0}")]
-    Slack(SlackError),
-    #[error("database: {0}")]
-    Database(String),
-    /// The job's subject no longer exists or cannot be acted on; retrying will not help.
-    #[error("{0}")]
-    Permanent(String),
-    /// Not now (outside the recipient's working hours): run again at `until`, uncounted.
-    #[error("waiting until {until}")]
-    Deferred { until: UnixMillis },
-}
-
-impl JobError {
-    /// The job's loop was deleted (purged): nothing left to do.
-    pub fn loop_gone(loop_id: LoopId) -> JobError {
-        JobError::Permanent(format!("loop {loop_id} no longer exists"))
-    }
-}
-
-impl From<SlackError> for JobError {
-    fn from(e: SlackError) -> Self {
-        JobError::Slack(e)
-    }
-}
-
-impl From<sqlx::Error> for JobError {
-    fn from(e: sqlx::Error) -> Self {
-        JobError::Database(e.to_string())
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! needs a container registry, which the test machines do not reach; `systemd-analyze verify`
 //! checks the unit where systemd is installed.)
 
-const DOCKERFILE: &str = include_str!("../Dockerfile");
-const UNIT: &str = include_str!("../deploy/loopbot.service");
+const DOCKERFILE: &str = include_str!("../../Dockerfile");
+const UNIT: &str = include_str!("../../deploy/loopbot.service");
 
 #[test]
 fn the_image_is_multi_stage_slim_non_root_with_a_volume_and_a_healthcheck() {

@@ -1,63 +1,12 @@
-//! Jobs that bring a Slack message in line with the current state: the pinned summary, a
-//! stage's rubric message, and the channel note on a submission.
+//! Notes in a loop's channel and its stage threads: a completed stage, a stage's full rubric,
+//! a missing or skipped stage, the decision, a reopening.
 
 use crate::db;
-use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, Outcome};
-use crate::domain::progress::LoopProgress;
+use crate::domain::interview_loop::{LoopId, Outcome};
+use crate::jobs::handlers::edits::live_loop;
 use crate::jobs::{Job, JobError};
-use crate::slack::messages::{self, rubric_message, summary_message};
+use crate::slack::messages::{self};
 use crate::state::AppState;
-
-/// The loop and where it stands, as stored now (see [`db::progress::load`]).
-pub async fn current_state(
-    state: &AppState,
-    loop_id: LoopId,
-) -> Result<(InterviewLoop, LoopProgress), JobError> {
-    state
-        .progress(loop_id)
-        .await?
-        .ok_or_else(|| JobError::loop_gone(loop_id))
-}
-
-/// Edits the pinned summary to show the current state. Before provisioning has posted it,
-/// there is nothing to edit: provisioning posts it from the current state.
-pub async fn summary(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
-    let (l, progress) = current_state(state, loop_id).await?;
-    let (Some(channel), Some(ts), false) =
-        (&l.channel_id, &l.summary_ts, l.status == LoopStatus::Closed)
-    else {
-        return Ok(());
-    };
-    let message = summary_message(&l, state.rubrics.get(&l.rubric_id), &progress);
-    state.slack.update_message(channel, ts, &message).await?;
-    Ok(())
-}
-
-pub async fn rubric(state: &AppState, loop_id: LoopId, position: u32) -> Result<(), JobError> {
-    let (l, progress) = current_state(state, loop_id).await?;
-    let (Some(channel), Some(stage), Some(rubric)) = (
-        &l.channel_id,
-        l.stage_at(position),
-        state.rubrics.get(&l.rubric_id),
-    ) else {
-        return Ok(());
-    };
-    let Some(ts) = &stage.rubric_ts else {
-        return Ok(());
-    };
-    let due = rubric
-        .feedback_deadline
-        .unwrap_or(state.settings.feedback_due);
-    state
-        .slack
-        .update_message(
-            channel,
-            ts,
-            &rubric_message(&l, stage, rubric, due, &progress),
-        )
-        .await?;
-    Ok(())
-}
 
 /// The submission note: a thread reply under the stage's post.
 pub async fn scorecard_note(
@@ -124,20 +73,6 @@ pub async fn rubric_detail(
         .post_reply(&channel, parent, &messages::rubric_detail(stage, sr), &key)
         .await?;
     Ok(())
-}
-
-/// The loop, unless its channel is gone (then there is nothing to post to).
-async fn live_loop(
-    state: &AppState,
-    loop_id: LoopId,
-) -> Result<Option<(InterviewLoop, String)>, JobError> {
-    let l = db::loops::get(&state.db, loop_id)
-        .await?
-        .ok_or_else(|| JobError::loop_gone(loop_id))?;
-    if l.status == LoopStatus::Closed {
-        return Ok(None);
-    }
-    Ok(l.channel_id.clone().map(|channel| (l, channel)))
 }
 
 pub async fn skip_warning(
@@ -211,74 +146,5 @@ pub async fn reopen_note(state: &AppState, loop_id: LoopId, cycle: i64) -> Resul
     let message = messages::reopen_note(&who, Outcome::parse(from), reason);
     let key = Job::ReopenNote { loop_id, cycle }.dedupe_key();
     state.slack.post_message(&channel, &message, &key).await?;
-    Ok(())
-}
-
-pub async fn archive_channel(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
-    let Some((l, channel)) = live_loop(state, loop_id).await? else {
-        return Ok(());
-    };
-    if l.archived_at.is_some() {
-        return Ok(());
-    }
-    state.slack.archive(&channel).await?;
-    let now = state.clock.now_ms();
-    db::loops::set_archived(&state.db, loop_id, Some(now), now).await?;
-    db::audit::record(
-        &state.db,
-        loop_id,
-        "loopbot",
-        "channel_archived",
-        &channel,
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn invite_members(state: &AppState, loop_id: LoopId) -> Result<(), JobError> {
-    let Some((l, channel)) = live_loop(state, loop_id).await? else {
-        return Ok(());
-    };
-    crate::services::provision::invite(state, loop_id, &channel, &l.members()).await
-}
-
-pub async fn nudge(
-    state: &AppState,
-    loop_id: LoopId,
-    position: u32,
-    user: &str,
-    asked_at: i64,
-) -> Result<(), JobError> {
-    let Some((l, _)) = live_loop(state, loop_id).await? else {
-        return Ok(());
-    };
-    if l.status == LoopStatus::Decided {
-        return Ok(());
-    }
-    let Some(stage) = l.stage_at(position) else {
-        return Ok(());
-    };
-    if db::scorecards::latest(&state.db, loop_id, position, user)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let dm = state.slack.open_dm(user).await?;
-    state
-        .slack
-        .post_message(
-            &dm,
-            &messages::nudge(&l, stage, None),
-            &Job::Nudge {
-                loop_id,
-                position,
-                user: user.to_string(),
-                asked_at,
-            }
-            .dedupe_key(),
-        )
-        .await?;
     Ok(())
 }

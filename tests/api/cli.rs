@@ -65,8 +65,11 @@ fn a_malformed_rubric_file_names_the_file_and_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let rubrics = dir.path().join("rubrics");
     std::fs::create_dir(&rubrics).unwrap();
-    let broken =
-        include_str!("fixtures/rubrics/staff-sre.toml").replacen("question = ", "questoin = ", 1);
+    let broken = include_str!("../fixtures/rubrics/staff-sre.toml").replacen(
+        "question = ",
+        "questoin = ",
+        1,
+    );
     std::fs::write(rubrics.join("staff-sre.toml"), broken).unwrap();
     let err = serve_error(
         dir.path(),
@@ -302,7 +305,7 @@ fn serve_help_documents_every_setting_with_its_variable_and_default() {
 
 #[test]
 fn env_example_names_every_setting_with_its_default() {
-    let example = include_str!("../.env.example");
+    let example = include_str!("../../.env.example");
     let mut seen = std::collections::BTreeMap::new();
     for line in example.lines() {
         let line = line.trim_start_matches('#').trim();
@@ -332,6 +335,53 @@ fn env_example_names_every_setting_with_its_default() {
     for d in loopbot::settings::declared() {
         if let Some(default) = &d.default {
             assert_eq!(&seen[&d.variable], default, "{}", d.variable);
+        }
+    }
+}
+
+#[test]
+fn the_settings_page_names_every_setting_serve_help_lists() {
+    let page = include_str!("../../docs/settings.md");
+    let mut documented: Vec<String> = page
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(name, _)| name.to_string()))
+        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    documented.sort();
+    let mut expected: Vec<String> = loopbot::settings::declared()
+        .iter()
+        .map(|d| d.variable.clone())
+        .chain(
+            loopbot::settings::SECRETS
+                .iter()
+                .map(|(s, _)| s.to_string()),
+        )
+        .chain(["RUST_LOG".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        documented, expected,
+        "docs/settings.md and the settings differ"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = loopbot(dir.path())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for d in loopbot::settings::declared() {
+        assert!(help.contains(&d.variable), "{} in --help", d.variable);
+        if let Some(default) = &d.default {
+            let row = page
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}`", d.variable)))
+                .unwrap();
+            assert!(
+                row.contains(&format!("`{default}`")),
+                "docs/settings.md gives {}'s default `{default}`: {row}",
+                d.variable
+            );
         }
     }
 }

@@ -1,0 +1,62 @@
+//! The claim: the next due job this process may run, most urgent first, only when its Slack
+//! budget has room, with that budget's slot reserved in the same transaction (so a job is never
+//! claimed only to be put back, and a slot given is kept however late the job comes for it).
+
+use crate::db;
+use crate::db::jobs::ClaimedJob;
+use crate::metrics::label;
+use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
+use crate::state::AppState;
+
+/// How long a claimed job is reserved for its worker without a renewal; after that another
+/// worker may take it.
+pub const LEASE_MS: i64 = 20 * 1000;
+
+/// Claims the next due job for this process, unless outbound work is paused. The pause is read
+/// from the database each time, so a pause (or resume) by another replica holds here too.
+pub async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
+    let paused = db::flags::get(&state.db, db::flags::OUTBOUND_PAUSED).await?;
+    state
+        .paused
+        .store(paused.is_some(), std::sync::atomic::Ordering::SeqCst);
+    if paused.is_some() {
+        return Ok(None);
+    }
+    let now = state.clock.now_ms();
+    let paced = state.slack.pacer().is_some();
+    let backend = db::Backend::of(&state.db);
+    let worker = state.worker.as_str();
+    let mut tx = db::jobs::begin_claim(&state.db).await?;
+    let Some(candidate) =
+        db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
+    else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    // The job's budget slot is reserved in the claim's own transaction: a job is claimed only
+    // when Slack would take its call, and the slot is its own however late it comes.
+    let slot = match (&candidate.budget, paced) {
+        (Some(budget), true) => {
+            let op = BudgetOp::Reserve {
+                method: budget.clone(),
+                horizon_ms: IN_JOB_WAIT_MS,
+            };
+            match crate::jobs::budgets::apply_in(&mut tx, backend, budget, &op, now).await? {
+                Ok(slot) => Some(slot),
+                // Another replica took the room first: nothing claimed, nothing changed.
+                Err(_) => {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
+        }
+        _ => None,
+    };
+    let claimed =
+        db::jobs::mark_claimed(&mut tx, candidate.id, now, LEASE_MS, worker, slot).await?;
+    tx.commit().await?;
+    state
+        .metrics
+        .inc("loopbot_jobs_claimed_total", label("kind", &claimed.kind));
+    Ok(Some(claimed))
+}
