@@ -40,6 +40,8 @@ pub struct AppState {
     pub rubrics: Arc<RubricSet>,
     /// `LOOPBOT_ATS_MAPPING`, checked against the rubrics at start; empty when unset.
     pub ats_mapping: Arc<AtsMapping>,
+    /// The ATS adapters that are on.
+    pub ats: Arc<crate::ats::AtsClients>,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
     /// Wakes the worker when a request has queued work.
@@ -64,6 +66,7 @@ impl AppState {
             }
         })?;
         let ats_mapping = load_ats_mapping(settings.ats.mapping.as_deref(), &rubrics)?;
+        let ats = crate::ats::AtsClients::from_settings(&settings.ats)?;
         let db = db::connect(&settings.database_url).await?;
         // The workspace's budgets live in the database: every replica draws from them, and
         // the job claim takes only jobs whose budget has room.
@@ -101,6 +104,7 @@ impl AppState {
             settings: Arc::new(settings),
             rubrics: Arc::new(rubrics),
             ats_mapping: Arc::new(ats_mapping),
+            ats: Arc::new(ats),
             clock,
             metrics,
             wake: Arc::new(Notify::new()),

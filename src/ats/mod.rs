@@ -161,6 +161,43 @@ pub trait Ats: Send + Sync {
     ) -> impl Future<Output = Result<(), AtsError>> + Send;
 }
 
+/// The adapters that are on, built once at start so that each keeps its connection pool and
+/// (Greenhouse) its one token.
+#[derive(Debug, Default)]
+pub struct AtsClients {
+    pub ashby: Option<ashby::AshbyClient>,
+    pub greenhouse: Option<greenhouse::GreenhouseClient>,
+}
+
+impl AtsClients {
+    pub fn from_settings(settings: &crate::settings::AtsSettings) -> Result<Self, AtsError> {
+        let timeout = Duration::from_secs(10);
+        Ok(AtsClients {
+            ashby: match &settings.ashby {
+                Some(a) => Some(ashby::AshbyClient::new(
+                    &a.api_url,
+                    a.api_key.clone(),
+                    timeout,
+                )?),
+                None => None,
+            },
+            greenhouse: match &settings.greenhouse {
+                Some(g) => Some(greenhouse::GreenhouseClient::new(
+                    &g.api_url,
+                    &g.auth_url,
+                    greenhouse::Credentials {
+                        client_id: g.client_id.expose().to_string(),
+                        client_secret: g.client_secret.clone(),
+                        user_id: g.user_id.clone(),
+                    },
+                    timeout,
+                )?),
+                None => None,
+            },
+        })
+    }
+}
+
 /// Longest `Retry-After` honoured as given; longer asks are capped (a job retries then).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 

@@ -11,6 +11,7 @@
 //! replicas and connections; a change locks the rows of the loops it changes, never the whole
 //! database ([`locks`]).
 
+pub mod ats;
 pub mod audit;
 pub mod budgets;
 pub mod export;

@@ -1,0 +1,356 @@
+//! ATS webhooks through the real HTTP surface: `/ats/ashby` and `/ats/greenhouse` verified,
+//! deduplicated and queued durably, and the queued read storing what the (simulated) ATS now
+//! has: moves, cancellations, new panels, outages.
+
+use std::time::Duration;
+
+use loopbot::clock::SharedClock;
+use loopbot::sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
+
+use crate::helpers::{START_MS, TestApp, World};
+
+const HOUR: i64 = 3_600_000;
+
+const MAPPING: &str = r#"
+[[jobs]]
+ats = "ashby"
+job = "7001"
+rubric = "senior-backend"
+
+[[jobs.interviews]]
+id = "int-tech"
+stage = "technical-screen"
+
+[[jobs]]
+ats = "greenhouse"
+job = "7001"
+rubric = "senior-backend"
+
+[[jobs.interviews]]
+name = "Technical"
+stage = "technical-screen"
+"#;
+
+struct Ats {
+    sim: AtsSim,
+    _server: AtsServer,
+    app: TestApp,
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+fn ines() -> SimPerson {
+    SimPerson::new("103", "Ines", "Screener", "ines@example.com")
+}
+
+fn cody() -> SimPerson {
+    SimPerson::new("104", "Cody", "Coder", "cody@example.com")
+}
+
+async fn ats_world(world: &World, kind: SimAts) -> Ats {
+    let shared: SharedClock = world.clock.clone();
+    let sim = AtsSim::new(kind, shared);
+    sim.add_application(SimApplication {
+        id: "5001".into(),
+        candidate_id: "6001".into(),
+        candidate_first: "Ada".into(),
+        candidate_last: "Lovelace".into(),
+        job_id: "7001".into(),
+        job_name: "Senior Backend Engineer".into(),
+        hiring_manager: Some(SimPerson::new(
+            "101",
+            "Harper",
+            "Manager",
+            "harper@example.com",
+        )),
+        recruiter: None,
+        coordinator: Some(SimPerson::new(
+            "102",
+            "Casey",
+            "Coordinator",
+            "casey@example.com",
+        )),
+    });
+    let server = sim.serve().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("ats.toml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let mapping = mapping.to_str().unwrap().to_string();
+    let settings: Vec<(&str, String)> = match kind {
+        SimAts::Ashby => vec![
+            ("LOOPBOT_ASHBY_API_KEY", sim.key.clone()),
+            ("LOOPBOT_ASHBY_API_URL", server.base_url.clone()),
+            ("LOOPBOT_ASHBY_WEBHOOK_SECRET", sim.webhook_secret.clone()),
+        ],
+        SimAts::Greenhouse => vec![
+            ("LOOPBOT_GREENHOUSE_CLIENT_ID", sim.key.clone()),
+            ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", sim.secret.clone()),
+            ("LOOPBOT_GREENHOUSE_USER_ID", "101".into()),
+            ("LOOPBOT_GREENHOUSE_API_URL", server.base_url.clone()),
+            ("LOOPBOT_GREENHOUSE_AUTH_URL", server.base_url.clone()),
+            (
+                "LOOPBOT_GREENHOUSE_WEBHOOK_SECRET",
+                sim.webhook_secret.clone(),
+            ),
+        ],
+    };
+    let mut extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    extra.push(("LOOPBOT_ATS_MAPPING", &mapping));
+    extra.push(("LOOPBOT_ATS_POLL", "never"));
+    let app = world.spawn_app_with(&extra).await;
+    let url = format!(
+        "{}/ats/{}",
+        app.address,
+        match kind {
+            SimAts::Ashby => "ashby",
+            SimAts::Greenhouse => "greenhouse",
+        }
+    );
+    Ats {
+        sim,
+        _server: server,
+        app,
+        _dir: dir,
+        url,
+    }
+}
+
+impl Ats {
+    async fn deliver(&self, webhook: &SignedWebhook) -> u16 {
+        self.sim.deliver(&self.url, webhook).await.as_u16()
+    }
+
+    async fn stored(&self) -> Vec<(String, Option<String>, Option<i64>, i64, String)> {
+        sqlx::query_as(
+            "SELECT interview_id, stage_key, starts_at, cancelled, interviewers
+               FROM ats_interviews ORDER BY interview_id",
+        )
+        .fetch_all(&self.app.state.db)
+        .await
+        .unwrap()
+    }
+
+    async fn sync_jobs(&self) -> i64 {
+        self.app
+            .count("SELECT COUNT(*) FROM jobs WHERE kind = 'ats_sync'")
+            .await
+    }
+}
+
+#[tokio::test]
+async fn ashby_webhooks_are_verified_deduplicated_and_read_durably() {
+    let world = World::new().await;
+    let ats = ats_world(&world, SimAts::Ashby).await;
+    let tech = ats.sim.schedule(
+        "5001",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    let other = ats.sim.schedule(
+        "5001",
+        "int-lunch",
+        "Lunch",
+        START_MS + 25 * HOUR,
+        60,
+        &[cody()],
+    );
+
+    // Forged: the body changed after signing. Refused before anything is read or stored.
+    let hook = ats.sim.ashby_schedule_webhook(&tech);
+    let mut forged = hook.clone();
+    forged.body.extend_from_slice(b" ");
+    assert_eq!(ats.deliver(&forged).await, 401);
+    let mut unsigned = hook.clone();
+    unsigned.headers.retain(|(n, _)| n != "Ashby-Signature");
+    assert_eq!(ats.deliver(&unsigned).await, 401);
+    assert_eq!(
+        ats.app.count("SELECT COUNT(*) FROM ats_deliveries").await,
+        0
+    );
+
+    // Delivered and read; then replayed (Ashby retries with the same webhookActionId): the
+    // replay is answered 200 and queues nothing.
+    assert_eq!(ats.deliver(&hook).await, 200);
+    assert_eq!(ats.sync_jobs().await, 1);
+    ats.app.run_jobs().await;
+    assert_eq!(ats.deliver(&hook).await, 200);
+    let queued = "SELECT COUNT(*) FROM jobs WHERE kind = 'ats_sync' AND state = 'queued'";
+    assert_eq!(
+        ats.app.count(queued).await,
+        0,
+        "a replay has no second effect"
+    );
+    assert_eq!(
+        ats.app.count("SELECT COUNT(*) FROM ats_deliveries").await,
+        1
+    );
+    let stored = ats.stored().await;
+    assert_eq!(stored.len(), 2);
+    let row = stored.iter().find(|r| r.0 == tech).unwrap();
+    assert_eq!(row.1.as_deref(), Some("technical-screen"));
+    assert_eq!(row.2, Some(START_MS + 24 * HOUR));
+    assert!(row.4.contains("ines@example.com"), "{}", row.4);
+    let unmapped = stored.iter().find(|r| r.0 == other).unwrap();
+    assert_eq!(unmapped.1, None, "an unmapped interview is never guessed");
+
+    // Moved twice; the webhooks arrive in the wrong order. Each read takes the ATS's state
+    // as it is now, so the last move wins whatever the order.
+    world.clock.advance(Duration::from_secs(60));
+    ats.sim.move_interview(&tech, START_MS + 48 * HOUR, 60);
+    let first_move = ats.sim.ashby_schedule_webhook(&tech);
+    ats.sim.move_interview(&tech, START_MS + 50 * HOUR, 60);
+    ats.sim.repanel(&tech, &[ines(), cody()]);
+    let second_move = ats.sim.ashby_schedule_webhook(&tech);
+    assert_eq!(ats.deliver(&second_move).await, 200);
+    ats.app.run_jobs().await;
+    assert_eq!(ats.deliver(&first_move).await, 200);
+    ats.app.run_jobs().await;
+    let row = ats
+        .stored()
+        .await
+        .into_iter()
+        .find(|r| r.0 == tech)
+        .unwrap();
+    assert_eq!(row.2, Some(START_MS + 50 * HOUR));
+    assert!(row.4.contains("cody@example.com"), "{}", row.4);
+
+    // Ashby is down when the cancellation's read runs: the job waits and is not lost.
+    ats.sim.cancel(&other);
+    let cancelled = ats.sim.ashby_schedule_webhook(&other);
+    ats.sim.set_down(true);
+    assert_eq!(
+        ats.deliver(&cancelled).await,
+        200,
+        "accepted while Ashby is down"
+    );
+    ats.app.run_jobs().await;
+    let row = ats
+        .stored()
+        .await
+        .into_iter()
+        .find(|r| r.0 == other)
+        .unwrap();
+    assert_eq!(row.3, 0, "nothing changes while Ashby is down");
+    let pending = ats
+        .app
+        .count("SELECT COUNT(*) FROM jobs WHERE kind = 'ats_sync' AND state = 'queued'")
+        .await;
+    assert_eq!(pending, 1, "the read waits to be retried");
+    ats.sim.set_down(false);
+    world.clock.advance(Duration::from_secs(60));
+    ats.app.run_jobs().await;
+    let row = ats
+        .stored()
+        .await
+        .into_iter()
+        .find(|r| r.0 == other)
+        .unwrap();
+    assert_eq!(
+        row.3, 1,
+        "the cancelled interview is marked once Ashby is back"
+    );
+}
+
+#[tokio::test]
+async fn ashby_is_rate_limited_and_the_read_waits_its_retry_after() {
+    let world = World::new().await;
+    let ats = ats_world(&world, SimAts::Ashby).await;
+    let tech = ats.sim.schedule(
+        "5001",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    ats.sim.rate_limit(1, 20);
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert!(ats.stored().await.is_empty());
+    world.clock.advance(Duration::from_secs(10));
+    ats.app.run_jobs().await;
+    assert!(ats.stored().await.is_empty(), "not before Retry-After");
+    world.clock.advance(Duration::from_secs(12));
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await.len(), 1);
+}
+
+#[tokio::test]
+async fn greenhouse_webhooks_trigger_reads_and_a_deleted_interview_is_cancelled() {
+    let world = World::new().await;
+    let ats = ats_world(&world, SimAts::Greenhouse).await;
+    let tech = ats.sim.schedule(
+        "5001",
+        "8001",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+
+    let stage = ats.sim.greenhouse_stage_change("5001");
+    assert_eq!(ats.deliver(&stage).await, 200);
+    assert_eq!(
+        ats.deliver(&stage).await,
+        200,
+        "the same Greenhouse-Event-ID again"
+    );
+    assert_eq!(ats.sync_jobs().await, 1);
+    ats.app.run_jobs().await;
+    let stored = ats.stored().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].1.as_deref(),
+        Some("technical-screen"),
+        "mapped by name"
+    );
+    assert!(stored[0].4.contains("ines@example.com"));
+
+    let mut no_id = ats.sim.greenhouse_stage_change("5001");
+    no_id.headers.retain(|(n, _)| n != "Greenhouse-Event-ID");
+    assert_eq!(ats.deliver(&no_id).await, 400);
+    let mut wrong = ats.sim.greenhouse_stage_change("5001");
+    for (name, value) in &mut wrong.headers {
+        if name == "Signature" {
+            *value = value.replacen("sha256 ", "sha256=", 1);
+        }
+    }
+    assert_eq!(
+        ats.deliver(&wrong).await,
+        401,
+        "Ashby's form is not Greenhouse's"
+    );
+
+    world.clock.advance(Duration::from_secs(60));
+    ats.sim.cancel(&tech);
+    assert_eq!(
+        ats.deliver(&ats.sim.greenhouse_interview_deleted(&tech))
+            .await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].3, 1);
+}
+
+#[tokio::test]
+async fn ats_routes_answer_404_while_their_secret_is_unset() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let client = reqwest::Client::new();
+    for path in ["/ats/ashby", "/ats/greenhouse"] {
+        let status = client
+            .post(format!("{}{path}", app.address))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+}
