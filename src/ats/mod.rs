@@ -240,6 +240,13 @@ fn short(body: &str) -> String {
     }
 }
 
+/// Milliseconds since the epoch as RFC 3339 in UTC (how Loopbot writes times to an ATS).
+pub fn format_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
 /// An RFC 3339 time as milliseconds since the epoch.
 pub(crate) fn parse_time_ms(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>()

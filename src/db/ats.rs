@@ -145,3 +145,54 @@ pub async fn application_of_interview(
     .fetch_optional(db)
     .await
 }
+
+/// Claims the ATS's poll if it is due (or has never run): moves its next time on by `every`
+/// and returns true, once per interval whatever the number of replicas asking.
+pub async fn claim_due_poll(
+    db: &mut sqlx::AnyConnection,
+    ats: &str,
+    now: UnixMillis,
+    every_ms: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query(
+        "INSERT INTO ats_polls (ats, cursor, next_poll_at) VALUES ($1, NULL, $2)
+         ON CONFLICT (ats) DO NOTHING",
+    )
+    .bind(ats)
+    .bind(now)
+    .execute(&mut *db)
+    .await?;
+    let claimed =
+        sqlx::query("UPDATE ats_polls SET next_poll_at = $3 WHERE ats = $1 AND next_poll_at <= $2")
+            .bind(ats)
+            .bind(now)
+            .bind(now + every_ms)
+            .execute(&mut *db)
+            .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+pub async fn poll_cursor(db: impl AnyExecutor<'_>, ats: &str) -> sqlx::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT cursor FROM ats_polls WHERE ats = $1")
+            .bind(ats)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+pub async fn set_poll_cursor(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    cursor: Option<&str>,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE ats_polls SET cursor = $2, polled_at = $3 WHERE ats = $1")
+        .bind(ats)
+        .bind(cursor)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

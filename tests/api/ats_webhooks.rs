@@ -354,3 +354,136 @@ async fn ats_routes_answer_404_while_their_secret_is_unset() {
         assert_eq!(status, 404, "{path}");
     }
 }
+
+/// An app with polling on (every 2 minutes) and no webhook secret: polling alone.
+async fn polling_world(world: &World, kind: SimAts) -> Ats {
+    let shared: SharedClock = world.clock.clone();
+    let sim = AtsSim::new(kind, shared);
+    let server = sim.serve().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("ats.toml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let mapping = mapping.to_str().unwrap().to_string();
+    sim.add_application(SimApplication {
+        id: "5001".into(),
+        candidate_id: "6001".into(),
+        candidate_first: "Ada".into(),
+        candidate_last: "Lovelace".into(),
+        job_id: "7001".into(),
+        job_name: "Senior Backend Engineer".into(),
+        hiring_manager: None,
+        recruiter: None,
+        coordinator: None,
+    });
+    let mut extra: Vec<(&str, String)> = match kind {
+        SimAts::Ashby => vec![
+            ("LOOPBOT_ASHBY_API_KEY", sim.key.clone()),
+            ("LOOPBOT_ASHBY_API_URL", server.base_url.clone()),
+            ("LOOPBOT_ASHBY_WEBHOOK_SECRET", sim.webhook_secret.clone()),
+        ],
+        SimAts::Greenhouse => vec![
+            ("LOOPBOT_GREENHOUSE_CLIENT_ID", sim.key.clone()),
+            ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", sim.secret.clone()),
+            ("LOOPBOT_GREENHOUSE_USER_ID", "101".into()),
+            ("LOOPBOT_GREENHOUSE_API_URL", server.base_url.clone()),
+            ("LOOPBOT_GREENHOUSE_AUTH_URL", server.base_url.clone()),
+        ],
+    };
+    extra.push(("LOOPBOT_ATS_MAPPING", mapping));
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = world.spawn_app_with(&extra).await;
+    let url = format!("{}/ats/ashby", app.address);
+    Ats {
+        sim,
+        _server: server,
+        app,
+        _dir: dir,
+        url,
+    }
+}
+
+#[tokio::test]
+async fn a_lost_ashby_webhook_is_caught_up_by_the_poll() {
+    let world = World::new().await;
+    let ats = polling_world(&world, SimAts::Ashby).await;
+    let tech = ats.sim.schedule(
+        "5001",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    // No webhook arrives (lost); the first poll syncs fully and reads the application.
+    ats.app.run_jobs().await;
+    let stored = ats.stored().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].2, Some(START_MS + 24 * HOUR));
+
+    // Moved; the webhook is lost again. Before the interval nothing polls; after it the
+    // incremental poll (Ashby's syncToken) finds the change.
+    world.clock.advance(Duration::from_secs(30));
+    ats.sim.move_interview(&tech, START_MS + 30 * HOUR, 60);
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].2, Some(START_MS + 24 * HOUR));
+    world.clock.advance(Duration::from_secs(120));
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].2, Some(START_MS + 30 * HOUR));
+    let polls: Vec<_> = ats
+        .sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "interviewSchedule.list" && c.body.get("syncToken").is_some())
+        .collect();
+    assert!(!polls.is_empty(), "the second poll was incremental");
+
+    // Ashby down during a poll: the poll waits and retries; nothing is lost.
+    ats.sim.move_interview(&tech, START_MS + 32 * HOUR, 60);
+    ats.sim.set_down(true);
+    world.clock.advance(Duration::from_secs(120));
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].2, Some(START_MS + 30 * HOUR));
+    ats.sim.set_down(false);
+    world.clock.advance(Duration::from_secs(60));
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].2, Some(START_MS + 32 * HOUR));
+}
+
+#[tokio::test]
+async fn greenhouse_times_come_from_polling_by_updated_at() {
+    let world = World::new().await;
+    let ats = polling_world(&world, SimAts::Greenhouse).await;
+    let tech = ats.sim.schedule(
+        "5001",
+        "8001",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(ats.stored().await[0].2, Some(START_MS + 24 * HOUR));
+    world.clock.advance(Duration::from_secs(150));
+    ats.sim.move_interview(&tech, START_MS + 26 * HOUR, 60);
+    ats.sim.repanel(&tech, &[cody()]);
+    ats.app.run_jobs().await;
+    let row = &ats.stored().await[0];
+    assert_eq!(row.2, Some(START_MS + 26 * HOUR));
+    assert!(
+        row.4.contains("cody@example.com") && !row.4.contains("ines@"),
+        "{}",
+        row.4
+    );
+    let filters: Vec<_> = ats
+        .sim
+        .calls()
+        .into_iter()
+        .filter_map(|c| {
+            c.body
+                .get("updated_at")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(filters.iter().all(|f| f.starts_with("gte|")), "{filters:?}");
+}

@@ -19,6 +19,7 @@ pub async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             ats,
             application_id,
         } => crate::services::ats_sync::sync_application(state, ats, application_id).await,
+        Job::AtsPoll { ats } => crate::services::ats_poll::poll(state, ats).await,
         Job::PostStages { loop_id } => provision::post_stages(state, *loop_id).await,
         Job::RefreshSummary { loop_id } => edits::summary(state, *loop_id).await,
         Job::RefreshRubric { loop_id, position } => edits::rubric(state, *loop_id, *position).await,
