@@ -847,6 +847,19 @@ impl SlackApi {
         .map(drop)
     }
 
+    /// The Slack user with this email address (`users.lookupByEmail`), or `None` when Slack
+    /// has nobody active with it (`users_not_found`).
+    pub async fn lookup_by_email(&self, email: &str) -> Result<Option<String>, SlackError> {
+        match self
+            .call(Method::UsersLookupByEmail, &json!({ "email": email }))
+            .await
+        {
+            Ok(answer) => Ok(answer["user"]["id"].as_str().map(str::to_string)),
+            Err(SlackError::Api { code, .. }) if code == "users_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn user_info(&self, user: &str) -> Result<UserInfo, SlackError> {
         let answer = self
             .call(Method::UsersInfo, &json!({ "user": user }))

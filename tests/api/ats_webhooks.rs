@@ -487,3 +487,36 @@ async fn greenhouse_times_come_from_polling_by_updated_at() {
         .collect();
     assert!(filters.iter().all(|f| f.starts_with("gte|")), "{filters:?}");
 }
+
+#[tokio::test]
+async fn people_are_matched_to_slack_by_email() {
+    let world = World::new().await;
+    world.sim.add_user(
+        loopbot::sim::SimUser::new("UINES", "ines", "Ines Screener", "Europe/Berlin", 3600)
+            .with_email("Ines@Example.com"),
+    );
+    world.sim.add_user(loopbot::sim::SimUser {
+        deleted: true,
+        ..loopbot::sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0)
+            .with_email("gone@example.com")
+    });
+    let app = world.spawn_app().await;
+    let slack = &app.state.slack;
+    assert_eq!(
+        slack
+            .lookup_by_email("ines@example.com")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("UINES")
+    );
+    assert_eq!(
+        slack.lookup_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        slack.lookup_by_email("gone@example.com").await.unwrap(),
+        None,
+        "a deactivated account is nobody"
+    );
+}
