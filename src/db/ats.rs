@@ -196,3 +196,14 @@ pub async fn set_poll_cursor(
         .await?;
     Ok(())
 }
+
+/// The loop stored under this source key (`ats:<ats>:<application>`), if any.
+pub async fn loop_of_source(
+    db: impl AnyExecutor<'_>,
+    source_key: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM loops WHERE source_view_id = $1")
+        .bind(source_key)
+        .fetch_optional(db)
+        .await
+}

@@ -3,10 +3,16 @@
 //! rubric stage the mapping file gives each one. Each read replaces the last, so a change
 //! delivered twice, late or out of order has one effect: the ATS's current state.
 
-use crate::ats::{Ats, AtsApplication, AtsError, AtsInterview, AtsKind, InterviewStatus};
+use crate::ats::{
+    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, InterviewStatus, OwnerRole,
+};
 use crate::db;
 use crate::db::ats::StoredInterview;
+use crate::domain::ats_mapping::{AtsRole, JobMapping};
+use crate::domain::people::Directory;
+use crate::domain::start_form::{self, StageInput, StartInput};
 use crate::jobs::JobError;
+use crate::services::{people, start_loop};
 use crate::state::AppState;
 
 /// The [`crate::jobs::Job::AtsSync`] job.
@@ -53,7 +59,127 @@ pub async fn sync_application(
         mapped_job = job.is_some(),
         "ATS application read"
     );
+    if let Some(job) = job {
+        start_loop_if_due(state, kind, &application, job, &interviews).await?;
+    }
     Ok(())
+}
+
+/// The loop's source key for an ATS application: one loop per application, whatever the
+/// number of reads.
+pub fn source_key(kind: AtsKind, application_id: &str) -> String {
+    format!("ats:{}:{application_id}", kind.as_str())
+}
+
+/// When the application has its first mapped, scheduled interview and no loop yet, starts one
+/// as if `/loop start` had been filled in: the same checks ([`start_form::validate`]) and the
+/// same store, with the ATS's candidate, owners, panel (matched by email) and times.
+async fn start_loop_if_due(
+    state: &AppState,
+    kind: AtsKind,
+    application: &AtsApplication,
+    job: &JobMapping,
+    interviews: &[AtsInterview],
+) -> Result<(), JobError> {
+    let key = source_key(kind, &application.id);
+    if db::ats::loop_of_source(&state.db, &key).await?.is_some() {
+        return Ok(());
+    }
+    let mapped: Vec<(&AtsInterview, &str)> = interviews
+        .iter()
+        .filter(|i| i.status == InterviewStatus::Scheduled)
+        .filter_map(|i| {
+            let m = job.interview(&i.interview_key, i.name.as_deref())?;
+            Some((i, m.stage.as_str()))
+        })
+        .collect();
+    if mapped.is_empty() {
+        return Ok(());
+    }
+    let Some(rubric) = state.rubrics.get(&job.rubric) else {
+        return Err(JobError::Permanent(format!("no rubric `{}`", job.rubric)));
+    };
+    let owners = &state.ats_mapping.owners;
+    let coordinator = slack_owner(state, application, &owners.coordinator).await?;
+    let hiring_manager = slack_owner(state, application, &owners.hiring_manager).await?;
+    let Some(coordinator) = coordinator else {
+        tracing::warn!(
+            ats = kind.as_str(),
+            application = %application.id,
+            "no coordinator with a Slack account: the loop is not started"
+        );
+        return Ok(());
+    };
+    let mut stages = Vec::new();
+    for stage in &rubric.stages {
+        let mut interviewers = Vec::new();
+        let mut at = None;
+        for (interview, _) in mapped.iter().filter(|(_, s)| *s == stage.key) {
+            at = at.or(interview.starts_at_ms.map(|ms| ms.div_euclid(1000)));
+            for person in &interview.interviewers {
+                if let Some(email) = &person.email
+                    && let Some(id) = state.slack.lookup_by_email(email).await?
+                    && !interviewers.contains(&id)
+                {
+                    interviewers.push(id);
+                }
+            }
+        }
+        stages.push(StageInput {
+            key: stage.key.clone(),
+            interviewers,
+            interview_at_secs: at,
+        });
+    }
+    let input = StartInput {
+        candidate: application.candidate_name.clone(),
+        rubric_id: Some(rubric.id.clone()),
+        hiring_manager: hiring_manager.or_else(|| Some(coordinator.clone())),
+        stages,
+    };
+    let ids = start_form::people_to_look_up(&input, rubric);
+    let people = people::look_up(state, ids, Directory::new()).await;
+    let new = match start_form::validate(&input, rubric, &coordinator, None, &people) {
+        Ok(new) => new,
+        Err(errors) => {
+            let reasons: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+            return Err(JobError::Permanent(format!(
+                "the ATS application cannot start a loop: {}",
+                reasons.join(" ")
+            )));
+        }
+    };
+    let loop_id = start_loop::store(state, &new, &key)
+        .await
+        .map_err(|e| JobError::Permanent(format!("{e:#}")))?;
+    if let Some(loop_id) = loop_id {
+        tracing::info!(ats = kind.as_str(), application = %application.id, loop_id, "loop started from the ATS");
+    }
+    Ok(())
+}
+
+/// The first of `roles` the application has, as a Slack user (by email).
+async fn slack_owner(
+    state: &AppState,
+    application: &AtsApplication,
+    roles: &[AtsRole],
+) -> Result<Option<String>, JobError> {
+    for role in roles {
+        let wanted = match role {
+            AtsRole::HiringManager => OwnerRole::HiringManager,
+            AtsRole::Recruiter => OwnerRole::Recruiter,
+            AtsRole::Coordinator => OwnerRole::Coordinator,
+        };
+        for (owner_role, person) in &application.owners {
+            if *owner_role == wanted
+                && let Some(email) = &person.email
+                && let Some(id) = state.slack.lookup_by_email(email).await?
+            {
+                return Ok(Some(id));
+            }
+        }
+    }
+    Ok(None)
 }
 
 async fn read(

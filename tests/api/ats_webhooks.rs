@@ -520,3 +520,132 @@ async fn people_are_matched_to_slack_by_email() {
         "a deactivated account is nobody"
     );
 }
+
+/// The World's Slack people, with the addresses the simulated ATS knows them by.
+fn give_emails(world: &World) {
+    use crate::helpers::{CODER, COORDINATOR, HIRING_MANAGER, SCREENER};
+    use loopbot::sim::SimUser;
+    for (id, name, real, tz, offset, email) in [
+        (
+            COORDINATOR,
+            "casey",
+            "Casey Coordinator",
+            "America/New_York",
+            -18000,
+            "casey@example.com",
+        ),
+        (
+            HIRING_MANAGER,
+            "harper",
+            "Harper Manager",
+            "Europe/London",
+            0,
+            "harper@example.com",
+        ),
+        (
+            SCREENER,
+            "ines",
+            "Ines Screener",
+            "Europe/Berlin",
+            3600,
+            "ines@example.com",
+        ),
+        (
+            CODER,
+            "cody",
+            "Cody Coder",
+            "America/Los_Angeles",
+            -28800,
+            "cody@example.com",
+        ),
+    ] {
+        world
+            .sim
+            .add_user(SimUser::new(id, name, real, tz, offset).with_email(email));
+    }
+}
+
+#[tokio::test]
+async fn the_first_mapped_interview_starts_a_loop_with_nobody_typing() {
+    use crate::helpers::{COORDINATOR, HIRING_MANAGER, SCREENER, loop_channel, summary};
+    let world = World::new().await;
+    give_emails(&world);
+    let ats = ats_world(&world, SimAts::Ashby).await;
+
+    // An unmapped interview alone starts nothing.
+    let lunch = ats.sim.schedule(
+        "5001",
+        "int-lunch",
+        "Lunch",
+        START_MS + 20 * HOUR,
+        60,
+        &[cody()],
+    );
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&lunch)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(ats.app.count("SELECT COUNT(*) FROM loops").await, 0);
+
+    // The first mapped one does: channel, panel, time, rubric posts, summary.
+    let tech = ats.sim.schedule(
+        "5001",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    let hook = ats.sim.ashby_schedule_webhook(&tech);
+    assert_eq!(ats.deliver(&hook).await, 200);
+    ats.app.run_jobs().await;
+    let (candidate, rubric, coordinator, hm): (String, String, String, String) = sqlx::query_as(
+        "SELECT candidate_name, rubric_id, coordinator_id, hiring_manager_id FROM loops",
+    )
+    .fetch_one(&ats.app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(candidate, "Ada Lovelace");
+    assert_eq!(rubric, "senior-backend");
+    assert_eq!(
+        coordinator, COORDINATOR,
+        "the ATS coordinator, matched by email"
+    );
+    assert_eq!(hm, HIRING_MANAGER);
+    let (at, who): (Option<i64>, String) = sqlx::query_as(
+        "SELECT s.interview_at, i.user_id FROM stages s
+           JOIN stage_interviewers i ON i.loop_id = s.loop_id AND i.position = s.position
+          WHERE s.stage_key = 'technical-screen'",
+    )
+    .fetch_one(&ats.app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(at, Some(START_MS + 24 * HOUR));
+    assert_eq!(who, SCREENER);
+    let channel = loop_channel(&world);
+    assert!(
+        channel.members.iter().any(|m| m == SCREENER),
+        "{:?}",
+        channel.members
+    );
+    summary(&world); // the pinned summary is there (it panics otherwise)
+
+    // Read again (a poll, a repeat webhook from another action): still one loop.
+    ats.sim.move_interview(&tech, START_MS + 25 * HOUR, 60);
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(ats.app.count("SELECT COUNT(*) FROM loops").await, 1);
+    assert_eq!(
+        world
+            .sim
+            .channels()
+            .iter()
+            .filter(|c| c.name.starts_with("loop-"))
+            .count(),
+        1
+    );
+}
