@@ -82,8 +82,9 @@ async fn start_loop_if_due(
     interviews: &[AtsInterview],
 ) -> Result<(), JobError> {
     let key = source_key(kind, &application.id);
-    if db::ats::loop_of_source(&state.db, &key).await?.is_some() {
-        return Ok(());
+    if let Some(loop_id) = db::ats::loop_of_source(&state.db, &key).await? {
+        let stored = db::ats::interviews_of(&state.db, kind.as_str(), &application.id).await?;
+        return follow_changes(state, loop_id, &stored).await;
     }
     let mapped: Vec<(&AtsInterview, &str)> = interviews
         .iter()
@@ -211,4 +212,92 @@ fn stored(
         cancelled: interview.status == InterviewStatus::Cancelled,
         interviewers: serde_json::Value::Array(people).to_string(),
     }
+}
+
+/// A loop the ATS started follows the ATS: each stage's time and panel become what its mapped
+/// interviews now say (a moved interview moves the stage, so its brief, nudge and due time
+/// follow; a cancelled one leaves the stage unscheduled), as a panel change in Slack would.
+/// A stage whose time and panel already match changes nothing, so a repeated read has no
+/// effect.
+async fn follow_changes(
+    state: &AppState,
+    loop_id: i64,
+    stored: &[StoredInterview],
+) -> Result<(), JobError> {
+    let Some(l) = db::loops::get(&state.db, loop_id).await? else {
+        return Ok(());
+    };
+    if l.status == crate::domain::interview_loop::LoopStatus::Decided {
+        return Ok(());
+    }
+    let mut wanted = Vec::new();
+    for stage in &l.stages {
+        // What Loopbot last read for this stage; an Ashby event that left its schedule is
+        // stored as cancelled, so a cancellation is seen even though the ATS no longer lists it.
+        let mine: Vec<&StoredInterview> = stored
+            .iter()
+            .filter(|i| i.stage_key.as_deref() == Some(stage.key.as_str()))
+            .collect();
+        if mine.is_empty() {
+            continue; // not fed by the ATS: left as Slack set it
+        }
+        let live: Vec<&&StoredInterview> = mine.iter().filter(|i| !i.cancelled).collect();
+        let at = live.iter().find_map(|i| i.starts_at);
+        let mut panel = Vec::new();
+        for interview in &live {
+            let people: Vec<serde_json::Value> =
+                serde_json::from_str(&interview.interviewers).unwrap_or_default();
+            for email in people.iter().filter_map(|p| p["email"].as_str()) {
+                if let Some(id) = state.slack.lookup_by_email(email).await?
+                    && !panel.contains(&id)
+                {
+                    panel.push(id);
+                }
+            }
+        }
+        if live.is_empty() {
+            panel = stage.interviewers.clone();
+        }
+        if panel != stage.interviewers || at != stage.interview_at {
+            wanted.push((stage.position, panel, at));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let now = state.clock.now_ms();
+    let mut tx = state.begin_loop(l.id).await?;
+    let mut stages = l.stages.clone();
+    for (position, panel, at) in &wanted {
+        db::loops::set_panel(&mut tx, l.id, *position, panel, *at).await?;
+        let detail = format!("stage={position} panel={panel:?} time={at:?}");
+        db::audit::record(&mut *tx, l.id, "ats", "panel_changed", &detail, now).await?;
+        crate::jobs::Job::RefreshRubric {
+            loop_id: l.id,
+            position: *position,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+        if let Some(stage) = stages.iter_mut().find(|s| s.position == *position) {
+            stage.interviewers = panel.clone();
+            stage.interview_at = *at;
+        }
+    }
+    crate::services::reminders::sync(&mut tx, state, l.id, &l.rubric_id, &stages)
+        .await
+        .map_err(|e| JobError::Permanent(format!("{e:#}")))?;
+    crate::services::home::refresh_for(&mut tx, l.id, now).await?;
+    crate::jobs::Job::InviteMembers { loop_id: l.id }
+        .enqueue(&mut *tx, now)
+        .await?;
+    crate::jobs::Job::RefreshSummary { loop_id: l.id }
+        .enqueue(&mut *tx, now)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        loop_id = l.id,
+        stages = wanted.len(),
+        "loop follows the ATS"
+    );
+    Ok(())
 }

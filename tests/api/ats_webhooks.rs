@@ -648,4 +648,54 @@ async fn the_first_mapped_interview_starts_a_loop_with_nobody_typing() {
             .count(),
         1
     );
+
+    // The loop follows the ATS: the move above, then a new panel, then a cancellation.
+    let stage = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let at: Option<i64> = sqlx::query_scalar(
+                "SELECT interview_at FROM stages WHERE stage_key = 'technical-screen'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            let who: Vec<String> = sqlx::query_scalar(
+                "SELECT i.user_id FROM stage_interviewers i JOIN stages s
+                    ON s.loop_id = i.loop_id AND s.position = i.position
+                  WHERE s.stage_key = 'technical-screen' ORDER BY i.user_id",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            (at, who)
+        }
+    };
+    assert_eq!(
+        stage(&ats.app).await,
+        (Some(START_MS + 25 * HOUR), vec![SCREENER.to_string()])
+    );
+    ats.sim.repanel(&tech, &[cody()]);
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(
+        stage(&ats.app).await,
+        (
+            Some(START_MS + 25 * HOUR),
+            vec![crate::helpers::CODER.to_string()]
+        )
+    );
+    ats.sim.cancel(&tech);
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(
+        stage(&ats.app).await.0,
+        None,
+        "a cancelled interview unschedules its stage"
+    );
 }
