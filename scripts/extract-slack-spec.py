@@ -38,6 +38,7 @@ METHODS = [
     "conversations.setTopic",
     "pins.add",
     "users.info",
+    "users.lookupByEmail",
     "views.open",
     "views.publish",
     "views.update",

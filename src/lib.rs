@@ -1,5 +1,6 @@
 //! Loopbot: a self-hosted Slack bot that runs structured interview loops.
 
+pub mod ats;
 pub mod cli;
 pub mod clock;
 pub mod db;

@@ -41,7 +41,7 @@ enum Command {
     /// Delete candidate data: of loops decided before a date, or of one loop; counts are kept.
     Purge(loopbot::cli::purge::PurgeArgs),
     /// Write a consistent copy of the SQLite database to PATH; safe while `loopbot serve` runs.
-    /// (For PostgreSQL, use pg_dump: see the README.)
+    /// (For PostgreSQL, use pg_dump: see docs/operating.md.)
     Backup(loopbot::cli::backup::BackupArgs),
     /// Exit 0 when the `loopbot serve` at LOOPBOT_LISTEN on this machine answers /healthz
     /// (for a container's HEALTHCHECK), 1 otherwise.

@@ -44,6 +44,16 @@ const DECLARED: &[(&str, Kind, &str)] = &[
         "Requests received, by route.",
     ),
     (
+        "loopbot_ats_webhooks_total",
+        Kind::Counter,
+        "ATS webhooks recorded, by ATS and outcome (accepted, repeat).",
+    ),
+    (
+        "loopbot_ats_webhooks_rejected_total",
+        Kind::Counter,
+        "ATS webhooks refused before anything in them was read, by ATS and reason.",
+    ),
+    (
         "loopbot_slack_requests_rejected_total",
         Kind::Counter,
         "Slack requests refused before any effect, by reason.",

@@ -77,6 +77,8 @@ pub struct Settings {
     /// How many jobs run at once (`LOOPBOT_CONCURRENCY`); a loop's own jobs still run one at
     /// a time, in order.
     pub concurrency: usize,
+    /// The ATS adapters (issue "Loops that start themselves"); each is on when its key is set.
+    pub ats: AtsSettings,
     /// Not a user setting: tests and the demo drive the worker themselves.
     pub run_worker: bool,
     /// Not a user setting: outbound calls are paced by Slack's rate tiers. Tests that move a
@@ -97,6 +99,42 @@ fn problem(variable: &'static str, problem: impl Into<String>) -> SettingsError 
         variable,
         problem: problem.into(),
     }
+}
+
+/// The ATS settings. Keys and secrets come from the environment only ([`SECRETS`]) and are
+/// held as [`Secret`]s, so they never show in logs.
+#[derive(Debug, Clone, Default)]
+pub struct AtsSettings {
+    /// On when `LOOPBOT_ASHBY_API_KEY` is set.
+    pub ashby: Option<AshbySettings>,
+    /// On when `LOOPBOT_GREENHOUSE_CLIENT_ID` and `_CLIENT_SECRET` are set.
+    pub greenhouse: Option<GreenhouseSettings>,
+    /// `POST /ats/ashby` answers 404 without it.
+    pub ashby_webhook_secret: Option<Secret>,
+    /// `POST /ats/greenhouse` answers 404 without it.
+    pub greenhouse_webhook_secret: Option<Secret>,
+    /// `LOOPBOT_ATS_POLL`: how often each ATS on is polled; `None` (`never`) relies on
+    /// webhooks alone.
+    pub poll: Option<Duration>,
+    /// `LOOPBOT_ATS_MAPPING`: the mapping file (ATS jobs → rubrics, interviews → stages),
+    /// required when an adapter is on.
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AshbySettings {
+    pub api_key: Secret,
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GreenhouseSettings {
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    /// The Greenhouse user the token acts as (`sub`), and the author of notes.
+    pub user_id: String,
+    pub api_url: String,
+    pub auth_url: String,
 }
 
 /// What a command needs: `serve` needs the Slack secrets, `export` and `purge` only the database.
@@ -325,6 +363,45 @@ pub struct ServeArgs {
         value_name = "FORMAT"
     )]
     pub log_format: Option<String>,
+    /// The Ashby API base URL (each call goes to <base>/<category>.<method>).
+    #[arg(
+        long,
+        env = "LOOPBOT_ASHBY_API_URL",
+        default_value = "https://api.ashbyhq.com",
+        value_name = "URL"
+    )]
+    pub ashby_api_url: Option<String>,
+    /// The Greenhouse Harvest API base URL (v3).
+    #[arg(
+        long,
+        env = "LOOPBOT_GREENHOUSE_API_URL",
+        default_value = "https://harvest.greenhouse.io",
+        value_name = "URL"
+    )]
+    pub greenhouse_api_url: Option<String>,
+    /// The Greenhouse OAuth base URL (tokens from <base>/token).
+    #[arg(
+        long,
+        env = "LOOPBOT_GREENHOUSE_AUTH_URL",
+        default_value = "https://auth.greenhouse.io",
+        value_name = "URL"
+    )]
+    pub greenhouse_auth_url: Option<String>,
+    /// The Greenhouse user the token acts as (`sub`) and the author of notes; needed with the
+    /// Greenhouse credentials.
+    #[arg(long, env = "LOOPBOT_GREENHOUSE_USER_ID", value_name = "ID")]
+    pub greenhouse_user_id: Option<String>,
+    /// How often each ATS is polled for changed interviews; `never` relies on webhooks alone.
+    #[arg(
+        long,
+        env = "LOOPBOT_ATS_POLL",
+        default_value = "2m",
+        value_name = "DURATION"
+    )]
+    pub ats_poll: Option<String>,
+    /// The ATS mapping file: ATS jobs to rubrics, ATS interviews to stages, loop owners.
+    #[arg(long, env = "LOOPBOT_ATS_MAPPING", value_name = "FILE")]
+    pub ats_mapping: Option<String>,
 }
 
 /// The secrets: read from the environment only (never a flag, which other users can see in
@@ -342,6 +419,26 @@ pub const SECRETS: &[(&str, &str)] = &[
         "SLACK_APP_TOKEN",
         "an app-level token (xapp-...) with connections:write; turns on Socket Mode",
     ),
+    (
+        "LOOPBOT_ASHBY_API_KEY",
+        "an Ashby API key (candidatesRead/Write, interviewsRead); turns the Ashby adapter on",
+    ),
+    (
+        "LOOPBOT_ASHBY_WEBHOOK_SECRET",
+        "verifies Ashby-Signature on POST /ats/ashby; without it that route answers 404",
+    ),
+    (
+        "LOOPBOT_GREENHOUSE_CLIENT_ID",
+        "Harvest v3 OAuth client id (with the secret: turns the Greenhouse adapter on)",
+    ),
+    (
+        "LOOPBOT_GREENHOUSE_CLIENT_SECRET",
+        "Harvest v3 OAuth client secret",
+    ),
+    (
+        "LOOPBOT_GREENHOUSE_WEBHOOK_SECRET",
+        "verifies Signature on POST /ats/greenhouse; without it that route answers 404",
+    ),
 ];
 
 /// [`SECRETS`], RUST_LOG and the exit codes, as `serve --help` shows them after the flags.
@@ -349,8 +446,14 @@ fn secrets_help() -> String {
     let mut text = String::from(
         "Secrets, from the environment only (a .env file in the working directory is read first):\n",
     );
+    let width = SECRETS
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0)
+        + 2;
     for (name, what) in SECRETS {
-        text.push_str(&format!("  {name:<22}{what}\n"));
+        text.push_str(&format!("  {name:<width$}{what}\n"));
     }
     text.push_str(
         "\nLogging: RUST_LOG filters the log (default: info,sqlx=warn), e.g. RUST_LOG=debug.\n\n\
@@ -528,9 +631,158 @@ impl Settings {
             },
             log_format: parse_log_format(&value("LOOPBOT_LOG_FORMAT"))?,
             concurrency: parse_concurrency(&value("LOOPBOT_CONCURRENCY"))?,
+            ats: match needs {
+                Needs::Slack => parse_ats(raw)?,
+                Needs::DatabaseOnly => AtsSettings::default(),
+            },
             run_worker: true,
             pace_outbound: true,
         })
+        .and_then(check_mapping_outside_rubrics)
+    }
+}
+
+/// The ATS adapters: each on when its key is set, its companions then required.
+fn parse_ats(raw: &RawSettings) -> Result<AtsSettings, SettingsError> {
+    let get = |name: &str| raw.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let value = |name: &str| -> String {
+        get(name)
+            .map(str::to_string)
+            .or_else(|| {
+                declared()
+                    .iter()
+                    .find(|d| d.variable == name)
+                    .and_then(|d| d.default.clone())
+            })
+            .unwrap_or_default()
+    };
+    let secret = |name: &str| get(name).map(Secret::new);
+    let ashby = match get("LOOPBOT_ASHBY_API_KEY") {
+        None => None,
+        Some(key) => Some(AshbySettings {
+            api_key: Secret::new(key),
+            api_url: parse_url("LOOPBOT_ASHBY_API_URL", &value("LOOPBOT_ASHBY_API_URL"))?,
+        }),
+    };
+    let greenhouse = match (
+        get("LOOPBOT_GREENHOUSE_CLIENT_ID"),
+        get("LOOPBOT_GREENHOUSE_CLIENT_SECRET"),
+    ) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(problem(
+                "LOOPBOT_GREENHOUSE_CLIENT_SECRET",
+                "missing: the Harvest v3 client secret goes with LOOPBOT_GREENHOUSE_CLIENT_ID",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(problem(
+                "LOOPBOT_GREENHOUSE_CLIENT_ID",
+                "missing: the Harvest v3 client id goes with LOOPBOT_GREENHOUSE_CLIENT_SECRET",
+            ));
+        }
+        (Some(id), Some(secret)) => {
+            let user_id = get("LOOPBOT_GREENHOUSE_USER_ID").ok_or_else(|| {
+                problem(
+                    "LOOPBOT_GREENHOUSE_USER_ID",
+                    "missing: the Greenhouse user id the token acts as (a Site Admin), needed with the Greenhouse credentials",
+                )
+            })?;
+            if !user_id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(problem(
+                    "LOOPBOT_GREENHOUSE_USER_ID",
+                    format!("expected a Greenhouse user id (digits), got `{user_id}`"),
+                ));
+            }
+            Some(GreenhouseSettings {
+                client_id: Secret::new(id),
+                client_secret: Secret::new(secret),
+                user_id: user_id.to_string(),
+                api_url: parse_url(
+                    "LOOPBOT_GREENHOUSE_API_URL",
+                    &value("LOOPBOT_GREENHOUSE_API_URL"),
+                )?,
+                auth_url: parse_url(
+                    "LOOPBOT_GREENHOUSE_AUTH_URL",
+                    &value("LOOPBOT_GREENHOUSE_AUTH_URL"),
+                )?,
+            })
+        }
+    };
+    let ashby_webhook_secret = secret("LOOPBOT_ASHBY_WEBHOOK_SECRET");
+    if ashby_webhook_secret.is_some() && ashby.is_none() {
+        return Err(problem(
+            "LOOPBOT_ASHBY_API_KEY",
+            "missing: webhooks from Ashby (LOOPBOT_ASHBY_WEBHOOK_SECRET) need the API key too",
+        ));
+    }
+    let greenhouse_webhook_secret = secret("LOOPBOT_GREENHOUSE_WEBHOOK_SECRET");
+    if greenhouse_webhook_secret.is_some() && greenhouse.is_none() {
+        return Err(problem(
+            "LOOPBOT_GREENHOUSE_CLIENT_ID",
+            "missing: webhooks from Greenhouse (LOOPBOT_GREENHOUSE_WEBHOOK_SECRET) need the Harvest v3 credentials too",
+        ));
+    }
+    let mapping = match get("LOOPBOT_ATS_MAPPING") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(problem(
+                    "LOOPBOT_ATS_MAPPING",
+                    format!("`{}` is not a readable file", path.display()),
+                ));
+            }
+            Some(path)
+        }
+        None if ashby.is_some() || greenhouse.is_some() => {
+            return Err(problem(
+                "LOOPBOT_ATS_MAPPING",
+                "missing: an ATS adapter is on, so name the mapping file (ATS jobs to rubrics, interviews to stages)",
+            ));
+        }
+        None => None,
+    };
+    Ok(AtsSettings {
+        ashby,
+        greenhouse,
+        ashby_webhook_secret,
+        greenhouse_webhook_secret,
+        poll: parse_optional_duration("LOOPBOT_ATS_POLL", &value("LOOPBOT_ATS_POLL"))?,
+        mapping,
+    })
+}
+
+/// Every `*.toml` in the rubrics folder is read as a rubric, so the mapping file may not be one.
+fn check_mapping_outside_rubrics(settings: Settings) -> Result<Settings, SettingsError> {
+    if let (Some(mapping), Some(rubrics)) = (&settings.ats.mapping, &settings.rubrics_dir) {
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            a.canonicalize()
+                .ok()
+                .zip(b.canonicalize().ok())
+                .is_some_and(|(a, b)| a == b)
+        };
+        if mapping.parent().is_some_and(|dir| same(dir, rubrics))
+            && mapping.extension().is_some_and(|e| e == "toml")
+        {
+            return Err(problem(
+                "LOOPBOT_ATS_MAPPING",
+                "is inside LOOPBOT_RUBRICS_DIR, where every *.toml is read as a rubric; keep it beside that folder",
+            ));
+        }
+    }
+    Ok(settings)
+}
+
+/// An http(s) base URL, without a trailing slash.
+fn parse_url(variable: &'static str, value: &str) -> Result<String, SettingsError> {
+    match url::Url::parse(value) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+            Ok(value.trim_end_matches('/').to_string())
+        }
+        _ => Err(problem(
+            variable,
+            format!("expected an http(s) URL, got `{value}`"),
+        )),
     }
 }
 
@@ -958,6 +1210,128 @@ mod tests {
         assert!(!debug.contains("8f742231b10e8888abcd99yyyzzz85a5"));
         assert!(!debug.contains("xoxb-1-2-abc"));
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn ats_adapters_are_off_by_default_and_on_with_their_keys() {
+        let s = Settings::parse(&raw(&[]), Needs::Slack).unwrap();
+        assert!(s.ats.ashby.is_none() && s.ats.greenhouse.is_none());
+        assert_eq!(s.ats.poll, Some(Duration::from_secs(120)));
+        assert_eq!(s.ats.mapping, None);
+
+        let mapping = std::env::temp_dir().join(format!("ats-map-{}.toml", std::process::id()));
+        std::fs::write(&mapping, "").unwrap();
+        let mapping_path = mapping.to_str().unwrap();
+        let s = Settings::parse(
+            &raw(&[
+                ("LOOPBOT_ASHBY_API_KEY", "ashby-key-123"),
+                ("LOOPBOT_ASHBY_WEBHOOK_SECRET", "ashby-whsec"),
+                ("LOOPBOT_GREENHOUSE_CLIENT_ID", "gh-id"),
+                ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", "gh-secret-456"),
+                ("LOOPBOT_GREENHOUSE_USER_ID", "4080"),
+                ("LOOPBOT_GREENHOUSE_WEBHOOK_SECRET", "gh-whsec"),
+                ("LOOPBOT_GREENHOUSE_API_URL", "http://127.0.0.1:9/"),
+                ("LOOPBOT_ATS_POLL", "never"),
+                ("LOOPBOT_ATS_MAPPING", mapping_path),
+            ]),
+            Needs::Slack,
+        )
+        .unwrap();
+        let ashby = s.ats.ashby.as_ref().unwrap();
+        assert_eq!(ashby.api_key.expose(), "ashby-key-123");
+        assert_eq!(ashby.api_url, "https://api.ashbyhq.com");
+        let gh = s.ats.greenhouse.as_ref().unwrap();
+        assert_eq!(gh.user_id, "4080");
+        assert_eq!(gh.api_url, "http://127.0.0.1:9");
+        assert_eq!(gh.auth_url, "https://auth.greenhouse.io");
+        assert_eq!(s.ats.poll, None);
+        let debug = format!("{s:?}");
+        for secret in [
+            "ashby-key-123",
+            "ashby-whsec",
+            "gh-secret-456",
+            "gh-whsec",
+            "gh-id",
+        ] {
+            assert!(!debug.contains(secret), "{secret} shows in {debug}");
+        }
+        std::fs::remove_file(mapping).ok();
+    }
+
+    #[test]
+    fn ats_settings_name_what_is_missing_or_wrong() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (
+                &[("LOOPBOT_ASHBY_API_KEY", "k")],
+                "LOOPBOT_ATS_MAPPING",
+                "missing",
+            ),
+            (
+                &[
+                    ("LOOPBOT_ASHBY_API_KEY", "k"),
+                    ("LOOPBOT_ATS_MAPPING", "/no/such.toml"),
+                ],
+                "LOOPBOT_ATS_MAPPING",
+                "readable file",
+            ),
+            (
+                &[("LOOPBOT_GREENHOUSE_CLIENT_ID", "i")],
+                "LOOPBOT_GREENHOUSE_CLIENT_SECRET",
+                "missing",
+            ),
+            (
+                &[("LOOPBOT_GREENHOUSE_CLIENT_SECRET", "s")],
+                "LOOPBOT_GREENHOUSE_CLIENT_ID",
+                "missing",
+            ),
+            (
+                &[
+                    ("LOOPBOT_GREENHOUSE_CLIENT_ID", "i"),
+                    ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", "s"),
+                ],
+                "LOOPBOT_GREENHOUSE_USER_ID",
+                "missing",
+            ),
+            (
+                &[
+                    ("LOOPBOT_GREENHOUSE_CLIENT_ID", "i"),
+                    ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", "s"),
+                    ("LOOPBOT_GREENHOUSE_USER_ID", "me"),
+                ],
+                "LOOPBOT_GREENHOUSE_USER_ID",
+                "digits",
+            ),
+            (
+                &[("LOOPBOT_ASHBY_WEBHOOK_SECRET", "w")],
+                "LOOPBOT_ASHBY_API_KEY",
+                "missing",
+            ),
+            (
+                &[("LOOPBOT_GREENHOUSE_WEBHOOK_SECRET", "w")],
+                "LOOPBOT_GREENHOUSE_CLIENT_ID",
+                "missing",
+            ),
+            (
+                &[("LOOPBOT_ATS_POLL", "often")],
+                "LOOPBOT_ATS_POLL",
+                "not a duration",
+            ),
+            (
+                &[
+                    ("LOOPBOT_ASHBY_API_KEY", "k"),
+                    ("LOOPBOT_ASHBY_API_URL", "ftp://x"),
+                ],
+                "LOOPBOT_ASHBY_API_URL",
+                "http(s) URL",
+            ),
+        ];
+        for (pairs, variable, expected) in cases {
+            let err = Settings::parse(&raw(pairs), Needs::Slack).unwrap_err();
+            assert_eq!(err.variable, *variable, "{pairs:?}");
+            let line = err.to_string();
+            assert!(line.contains(expected), "{pairs:?}: {line}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, UnixMillis};
 use crate::db::{self, Db};
+use crate::domain::ats_mapping::AtsMapping;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, Stage};
 use crate::domain::progress::LoopProgress;
 use crate::domain::rubric::RubricSet;
@@ -37,6 +38,10 @@ pub struct AppState {
     pub slack_inline: SlackApi,
     pub settings: Arc<Settings>,
     pub rubrics: Arc<RubricSet>,
+    /// `LOOPBOT_ATS_MAPPING`, checked against the rubrics at start; empty when unset.
+    pub ats_mapping: Arc<AtsMapping>,
+    /// The ATS adapters that are on.
+    pub ats: Arc<crate::ats::AtsClients>,
     pub clock: SharedClock,
     pub metrics: Arc<Metrics>,
     /// Wakes the worker when a request has queued work.
@@ -60,6 +65,8 @@ impl AppState {
                 problem: e.to_string(),
             }
         })?;
+        let ats_mapping = load_ats_mapping(settings.ats.mapping.as_deref(), &rubrics)?;
+        let ats = crate::ats::AtsClients::from_settings(&settings.ats)?;
         let db = db::connect(&settings.database_url).await?;
         // The workspace's budgets live in the database: every replica draws from them, and
         // the job claim takes only jobs whose budget has room.
@@ -96,6 +103,8 @@ impl AppState {
             slack_inline,
             settings: Arc::new(settings),
             rubrics: Arc::new(rubrics),
+            ats_mapping: Arc::new(ats_mapping),
+            ats: Arc::new(ats),
             clock,
             metrics,
             wake: Arc::new(Notify::new()),
@@ -103,6 +112,24 @@ impl AppState {
             receipt: None,
         })
     }
+}
+
+/// Reads and checks the ATS mapping file; a problem stops start-up naming the file and field.
+fn load_ats_mapping(
+    path: Option<&std::path::Path>,
+    rubrics: &RubricSet,
+) -> Result<AtsMapping, crate::settings::SettingsError> {
+    let Some(path) = path else {
+        return Ok(AtsMapping::default());
+    };
+    let problem = |problem: String| crate::settings::SettingsError {
+        variable: "LOOPBOT_ATS_MAPPING",
+        problem,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| problem(format!("{}: cannot read: {e}", path.display())))?;
+    AtsMapping::from_toml_str(&text, &path.display().to_string(), rubrics)
+        .map_err(|e| problem(e.to_string()))
 }
 
 impl AppState {

@@ -30,7 +30,7 @@ pub struct BackupArgs {
 pub async fn backup(db: &db::Db, path: &Path, force: bool) -> anyhow::Result<u64> {
     if db::Backend::of(db) == db::Backend::Postgres {
         return Err(crate::cli::UsageError(
-            "DATABASE_URL is PostgreSQL: back it up with pg_dump --format=custom (see the README)"
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump --format=custom (see docs/operating.md)"
                 .to_string(),
         )
         .into());

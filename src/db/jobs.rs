@@ -117,9 +117,10 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
 }
 
 /// The next job to run for `worker`, in the claim's transaction: queued and due, or running
-/// with an expired lease (its worker died); the most urgent first (`priority`), then the
-/// oldest. A loop's jobs run one at a time: a job whose loop has another job running (under a
-/// live lease) waits, so a loop's messages go out in order. With `paced`, a job whose budget
+/// with an expired lease (its worker died); among loops, the most urgent first (`priority`),
+/// then the oldest. A loop's jobs run one at a time and in the order they were queued: a job
+/// waits while its loop has another job running (under a live lease) or an earlier one due, so
+/// a channel's messages go out in order. With `paced`, a job whose budget
 /// has no room within `horizon_ms` is not a candidate: it stays queued, untouched, until it has.
 ///
 /// On PostgreSQL the candidate's row is locked `FOR UPDATE SKIP LOCKED` (two replicas never
@@ -143,7 +144,12 @@ pub async fn next_candidate(
             AND (j.loop_id IS NULL OR NOT EXISTS (
                  SELECT 1 FROM jobs r
                   WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                    AND r.locked_until > $1))";
+                    AND r.locked_until > $1))
+            AND (j.loop_id IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM jobs e
+                  WHERE e.loop_id = j.loop_id AND e.id < j.id
+                    AND ((e.state = 'queued' AND e.run_at <= $1)
+                      OR (e.state = 'running' AND e.locked_until <= $1))))";
     const ORDER: &str = " ORDER BY j.priority, j.run_at, j.id LIMIT 1";
     if backend == Backend::Sqlite {
         return sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}{ORDER}")))

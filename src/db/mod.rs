@@ -11,6 +11,7 @@
 //! replicas and connections; a change locks the rows of the loops it changes, never the whole
 //! database ([`locks`]).
 
+pub mod ats;
 pub mod audit;
 pub mod budgets;
 pub mod export;
@@ -230,7 +231,7 @@ fn create_private(database_url: &str) -> anyhow::Result<()> {
 pub async fn backup_into(db: &Db, path: &str) -> anyhow::Result<()> {
     if Backend::of(db) == Backend::Postgres {
         anyhow::bail!(
-            "DATABASE_URL is PostgreSQL: back it up with pg_dump (see the README), not loopbot backup"
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump (see docs/operating.md), not loopbot backup"
         );
     }
     let mut options = std::fs::OpenOptions::new();

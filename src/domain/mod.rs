@@ -1,6 +1,7 @@
 //! Pure rules: no I/O, no clock reads.
 
 pub mod access;
+pub mod ats_mapping;
 pub mod button;
 pub mod channel_name;
 pub mod chase;

@@ -15,6 +15,9 @@ pub enum JobError {
     /// The job's subject no longer exists or cannot be acted on; retrying will not help.
     #[error("{0}")]
     Permanent(String),
+    /// An ATS call failed; transient failures (429, 5xx, timeouts) are retried like Slack's.
+    #[error("{0}")]
+    Ats(crate::ats::AtsError),
     /// Not now (outside the recipient's working hours): run again at `until`, uncounted.
     #[error("waiting until {until}")]
     Deferred { until: UnixMillis },

@@ -90,6 +90,12 @@ pub enum Job {
     },
     /// Re-render one person's App Home.
     PublishHome { user: String },
+    /// Read one ATS application's interviews again and store them (after a webhook or a
+    /// poll said it changed). Asked for again while pending, it runs once.
+    AtsSync { ats: String, application_id: String },
+    /// Ask one ATS what changed since the stored cursor and queue an [`Job::AtsSync`] for each
+    /// changed application.
+    AtsPoll { ats: String },
     /// The interviewer's brief before an interview (claimed by the sweep before it is queued).
     Brief {
         loop_id: LoopId,
@@ -156,6 +162,8 @@ impl Job {
             Job::Escalation { .. } => "escalation",
             Job::NotRunNotice { .. } => "not_run_notice",
             Job::PublishHome { .. } => "publish_home",
+            Job::AtsSync { .. } => "ats_sync",
+            Job::AtsPoll { .. } => "ats_poll",
             Job::Brief { .. } => "brief",
             Job::OwnerNotice { .. } => "owner_notice",
             Job::InterviewNudge { .. } => "interview_nudge",
@@ -197,7 +205,7 @@ impl Job {
             | Job::ReadyToDecide { loop_id, .. }
             | Job::DecideReminder { loop_id, .. }
             | Job::PurgeSlack { loop_id } => *loop_id,
-            Job::PublishHome { .. } => return None,
+            Job::PublishHome { .. } | Job::AtsSync { .. } | Job::AtsPoll { .. } => return None,
         })
     }
 
@@ -247,6 +255,11 @@ impl Job {
                 user,
             } => format!("not_run:{loop_id}:{position}:{user}"),
             Job::PublishHome { user } => format!("home:{user}"),
+            Job::AtsSync {
+                ats,
+                application_id,
+            } => format!("ats_sync:{ats}:{application_id}"),
+            Job::AtsPoll { ats } => format!("ats_poll:{ats}"),
             Job::Brief {
                 loop_id,
                 position,
@@ -299,7 +312,11 @@ impl Job {
     /// clean-up of a purge (an operator may run `purge --slack` again, e.g. after unarchiving
     /// the channel so that it can be renamed).
     fn runs_again(&self) -> bool {
-        self.is_refresh() || matches!(self, Job::PurgeSlack { .. })
+        self.is_refresh()
+            || matches!(
+                self,
+                Job::PurgeSlack { .. } | Job::AtsSync { .. } | Job::AtsPoll { .. }
+            )
     }
 
     /// How long to wait before running again when asked for again mid-run.
@@ -336,7 +353,9 @@ impl Job {
             | Job::OwnerNotice { .. }
             | Job::Brief { .. }
             | Job::InterviewNudge { .. }
-            | Job::DecideReminder { .. } => 20,
+            | Job::DecideReminder { .. }
+            | Job::AtsSync { .. }
+            | Job::AtsPoll { .. } => 20,
             Job::PostStages { .. } | Job::RefreshRubric { .. } | Job::OrderNote { .. } => 30,
             Job::RubricDetail { .. } => 40,
             Job::ArchiveChannel { .. } | Job::PurgeSlack { .. } => 50,

@@ -29,11 +29,17 @@ pub enum Next {
 pub fn next_step(error: &JobError, attempts: i64, jitter: f64) -> Next {
     match error {
         JobError::Slack(e) if e.is_transient() => {}
+        JobError::Ats(e) if e.is_transient() => {}
         JobError::Database(_) if attempts < MAX_ATTEMPTS => {}
         JobError::Slack(_)
         | JobError::Database(_)
+        | JobError::Ats(_)
         | JobError::Permanent(_)
         | JobError::Deferred { .. } => return Next::GiveUp,
+    }
+    if let JobError::Ats(crate::ats::AtsError::RateLimited(retry_after)) = error {
+        // The ATS said when (Retry-After), as Slack does below.
+        return Next::RetryAfter(*retry_after + Duration::from_secs_f64(jitter));
     }
     if let JobError::Slack(SlackError::RateLimited { retry_after }) = error {
         // Slack said when; add up to a second so a burst of jobs does not return at once.

@@ -30,6 +30,7 @@ const RENEW_EVERY: Duration = Duration::from_secs(5);
 /// after another; returns how many jobs ran.
 pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
     reminders::sweep(state).await?;
+    crate::services::ats_poll::queue_due_polls(state).await?;
     let mut ran = 0;
     while run_one(state).await? == Outcome::Ran {
         ran += 1;
@@ -125,6 +126,12 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
                 tracing::error!(
                     error = format!("{e:#}"),
                     "the reminder sweep failed; it runs again next tick"
+                );
+            }
+            if let Err(e) = crate::services::ats_poll::queue_due_polls(&state).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "queueing the ATS polls failed; it runs again next tick"
                 );
             }
             if let Err(e) = housekeeping(&state).await {

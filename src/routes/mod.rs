@@ -3,6 +3,7 @@
 //! In Socket Mode the `/slack/*` routes are off and [`socket`] takes Slack's deliveries from
 //! the WebSocket instead; both transports share each route's [`Answer`] function.
 
+mod ats;
 mod commands;
 mod events;
 mod health;
@@ -127,6 +128,13 @@ pub fn router(state: AppState) -> Router {
         health = health.route("/metrics", get(health::metrics));
     }
     let observe = middleware::from_fn_with_state(state.clone(), observe_request);
+    // ATS webhooks come from the ATS, not Slack: on in either transport, each while its
+    // secret is set (404 otherwise).
+    let ats = Router::new()
+        .route("/ats/ashby", post(ats::ashby))
+        .route("/ats/greenhouse", post(ats::greenhouse))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let health = health.merge(ats);
     if state.settings.transport == Transport::Socket {
         return health.layer(observe).with_state(state);
     }

@@ -102,8 +102,10 @@ pub async fn submit(
 }
 
 /// Stores the loop and its provisioning job together. A second submission of the same form
-/// (a retry or a double click) finds the loop already stored and does nothing.
-async fn store(
+/// (a retry or a double click) finds the loop already stored and does nothing. `view_id` is
+/// the loop's source key: the start form's view, or `ats:<ats>:<application>` for a loop the
+/// ATS started ([`crate::services::ats_sync`]).
+pub(crate) async fn store(
     state: &AppState,
     new: &start_form::NewLoop,
     view_id: &str,

@@ -20,6 +20,7 @@
 //! that delivers envelopes and checks acknowledgements; [`socket_side::SocketSide`] sends the
 //! same commands, submissions and events as envelopes over it.
 
+pub mod ats;
 pub mod blockkit;
 pub mod client;
 pub mod contract;
@@ -58,6 +59,8 @@ pub struct SimUser {
     pub tz_offset: i32,
     pub is_bot: bool,
     pub deleted: bool,
+    /// `profile.email` (with the `users:read.email` scope); what `users.lookupByEmail` finds.
+    pub email: Option<String>,
 }
 
 impl SimUser {
@@ -76,6 +79,14 @@ impl SimUser {
             tz_offset,
             is_bot: false,
             deleted: false,
+            email: None,
+        }
+    }
+
+    pub fn with_email(self, email: impl Into<String>) -> Self {
+        Self {
+            email: Some(email.into()),
+            ..self
         }
     }
 }

@@ -67,6 +67,8 @@ pub const RULES: &[Rule] = &[
     rule("auth.test", AuthTest, &[]),
     rule("apps.connections.open", Tier1, &[]),
     rule("users.info", Tier4, &[]),
+    // https://docs.slack.dev/reference/methods/users.lookupByEmail: Tier 3, `email` required.
+    rule("users.lookupByEmail", Tier3, &["email"]),
     rule("conversations.create", Tier2, &[]),
     rule("conversations.invite", Tier3, &[]),
     rule("conversations.setTopic", Tier2, &[]),

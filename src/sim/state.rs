@@ -578,6 +578,7 @@ impl SimState {
         match method {
             "auth.test" => auth_test(),
             "users.info" => self.users_info(now_ms, args),
+            "users.lookupByEmail" => self.users_lookup_by_email(now_ms, args),
             "conversations.create" => self.conversations_create(now_ms, args),
             "conversations.invite" => self.conversations_invite(now_ms, args),
             "conversations.setTopic" => self.conversations_set_topic(now_ms, args),
@@ -599,6 +600,24 @@ impl SimState {
             "views.publish" => self.views_publish(now_ms, args),
             _ => Err(err("unknown_method")),
         }
+    }
+
+    /// Slack's rules: an exact address (case aside) of a member who is not deactivated, else
+    /// `users_not_found`; bots have no address to find.
+    fn users_lookup_by_email(&self, now_ms: i64, args: &Args<'_>) -> MethodResult {
+        let email = args.str("email").ok_or_else(|| err("users_not_found"))?;
+        let user = self
+            .users
+            .iter()
+            .find(|u| {
+                !u.deleted
+                    && !u.is_bot
+                    && u.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+            })
+            .ok_or_else(|| err("users_not_found"))?;
+        ok_body(json!({ "user": user_json(user, now_ms) }))
     }
 
     fn users_info(&self, now_ms: i64, args: &Args<'_>) -> MethodResult {
@@ -694,6 +713,9 @@ fn user_json(user: &SimUser, now_ms: i64) -> Value {
         "display_name_normalized": user.name,
         "team": TEAM_ID,
     });
+    if let Some(email) = &user.email {
+        profile["email"] = json!(email);
+    }
     if user.is_bot {
         profile["bot_id"] = json!(BOT_ID);
         profile["api_app_id"] = json!(APP_ID);

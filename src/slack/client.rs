@@ -1,5 +1,6 @@
-//! The Slack Web API, as the rest of the app sees it: typed calls, and errors sorted into
-//! "wait and retry" (rate limits, outages) and "Slack said no" (an error code).
+//! The Slack Web API, as the rest of the app sees it: one typed call per method Loopbot uses,
+//! each sent as its method's table says (`wire.rs`), paced (`pacer.rs`), timed and counted.
+//! How a call fails is `error.rs`; what the answers say is `answers.rs`.
 
 use std::time::Duration;
 
@@ -15,128 +16,11 @@ use crate::slack::messages::Message;
 use crate::slack::pacer::Pacer;
 use crate::slack::wire::{self, Method};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SlackError {
-    #[error("rate limited by Slack (retry after {}s)", retry_after.as_secs())]
-    RateLimited { retry_after: Duration },
-    #[error("Slack answered `{code}`")]
-    Api {
-        code: String,
-        detail: Option<String>,
-    },
-    #[error("Slack could not be reached: {0}")]
-    Unavailable(String),
-    /// Not sent: the method's (or channel's) rate budget is spent until `until`.
-    #[error("waiting for Slack's rate limit")]
-    Paced { until: UnixMillis },
-}
-
-impl SlackError {
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            SlackError::Api { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-
-    /// Worth trying again later (as opposed to an answer that will not change): no answer or
-    /// an HTTP error status, a rate limit, and the codes Slack documents for trouble on its
-    /// side (`internal_error` and `fatal_error` say the call may have been partly done, so the
-    /// next run looks before it posts; `team_added_to_org`: the workspace is being migrated and
-    /// the API is "intermittently unavailable").
-    pub fn is_transient(&self) -> bool {
-        match self {
-            SlackError::RateLimited { .. }
-            | SlackError::Unavailable(_)
-            | SlackError::Paced { .. } => true,
-            SlackError::Api { code, .. } => matches!(
-                code.as_str(),
-                "internal_error"
-                    | "fatal_error"
-                    | "service_unavailable"
-                    | "request_timeout"
-                    | "ratelimited"
-                    | "rate_limited"
-                    | "team_added_to_org"
-            ),
-        }
-    }
-
-    /// The token no longer works: outbound work should stop rather than retry.
-    pub fn is_auth_failure(&self) -> bool {
-        matches!(
-            self.code(),
-            Some(
-                "invalid_auth"
-                    | "not_authed"
-                    | "token_revoked"
-                    | "token_expired"
-                    | "account_inactive"
-                    | "app_uninstalled"
-            )
-        )
-    }
-}
-
-/// A view Slack has opened, for later `views.update`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenedView {
-    pub id: String,
-    pub hash: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserInfo {
-    pub id: String,
-    pub real_name: String,
-    pub tz: String,
-    pub tz_offset_secs: i32,
-    pub is_bot: bool,
-}
-
-/// Per-user results of an invite that Slack partly refused (e.g. a deactivated account).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InviteOutcome {
-    pub refused: Vec<(String, String)>,
-}
-
-/// Who the bot token speaks for, as `auth.test` says: the bot's user id (`U…`, the `user` of
-/// its messages) and its bot id (`B…`, their `bot_id`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BotIdentity {
-    pub user_id: String,
-    pub bot_id: String,
-}
-
-/// A message as `conversations.history` or `conversations.replies` lists it, with what a
-/// clean-up needs to know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedMessage {
-    pub ts: String,
-    /// The poster's user id ("" when none, e.g. some app or workflow messages).
-    pub user: String,
-    /// The posting app's bot id ("" for people).
-    pub bot_id: String,
-    /// The key Loopbot tagged the message with (its metadata), if any.
-    pub key: Option<String>,
-    /// Replies in its thread (0 when it has none or is itself a reply).
-    pub reply_count: u64,
-}
-
-impl ListedMessage {
-    /// Posted by this bot (its user id, or its bot id).
-    pub fn is_by(&self, bot: &BotIdentity) -> bool {
-        (!self.user.is_empty() && self.user == bot.user_id)
-            || (!self.bot_id.is_empty() && self.bot_id == bot.bot_id)
-    }
-}
-
-/// What `conversations.info` says about a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelInfo {
-    pub name: String,
-    pub is_archived: bool,
-}
+pub use crate::slack::answers::{
+    BotIdentity, ChannelInfo, InviteOutcome, ListedMessage, OpenedView, UserInfo,
+};
+pub use crate::slack::error::SlackError;
+use crate::slack::error::{describe_transport_error, error_label};
 
 /// A slot of a Slack budget that the job claim reserved for a job's first call of `method`:
 /// the call waits for `slot` and spends no other.
@@ -847,6 +731,19 @@ impl SlackApi {
         .map(drop)
     }
 
+    /// The Slack user with this email address (`users.lookupByEmail`), or `None` when Slack
+    /// has nobody active with it (`users_not_found`).
+    pub async fn lookup_by_email(&self, email: &str) -> Result<Option<String>, SlackError> {
+        match self
+            .call(Method::UsersLookupByEmail, &json!({ "email": email }))
+            .await
+        {
+            Ok(answer) => Ok(answer["user"]["id"].as_str().map(str::to_string)),
+            Err(SlackError::Api { code, .. }) if code == "users_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn user_info(&self, user: &str) -> Result<UserInfo, SlackError> {
         let answer = self
             .call(Method::UsersInfo, &json!({ "user": user }))
@@ -986,34 +883,4 @@ fn next_cursor(answer: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-/// The `error` label of a call that got no usable answer.
-fn error_label(e: &SlackError) -> String {
-    match e {
-        SlackError::RateLimited { .. } => "ratelimited".into(),
-        SlackError::Api { code, .. } => code.clone(),
-        SlackError::Paced { .. } => "paced".into(),
-        SlackError::Unavailable(why) if why.starts_with("HTTP ") => {
-            format!(
-                "http_{}",
-                why.trim_start_matches("HTTP ")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("")
-            )
-        }
-        SlackError::Unavailable(why) if why == "timed out" => "timeout".into(),
-        SlackError::Unavailable(_) => "unreachable".into(),
-    }
-}
-
-fn describe_transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection failed".into()
-    } else {
-        "request failed".into()
-    }
 }

@@ -3,7 +3,9 @@
 //! messages (`messages/`) and modals (`views/`). Nothing outside this module knows Slack's wire
 //! formats.
 
+pub mod answers;
 pub mod client;
+pub mod error;
 pub mod events;
 pub mod ids;
 pub mod messages;

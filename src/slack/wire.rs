@@ -90,6 +90,8 @@ methods! {
     ConversationsInfo => "conversations.info", Form;
     /// Spec: form only.
     UsersInfo => "users.info", Form;
+    /// Spec: form only. Needs the `users:read.email` scope.
+    UsersLookupByEmail => "users.lookupByEmail", Form;
     // No arguments: form, as Slack's SDKs send them.
     /// Spec: form and JSON; it takes no arguments.
     AuthTest => "auth.test", Form;
@@ -192,6 +194,7 @@ mod tests {
             "conversations.list",
             "conversations.info",
             "users.info",
+            "users.lookupByEmail",
             "auth.test",
             "apps.connections.open",
         ] {

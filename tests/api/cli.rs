@@ -340,6 +340,53 @@ fn env_example_names_every_setting_with_its_default() {
 }
 
 #[test]
+fn the_settings_page_names_every_setting_serve_help_lists() {
+    let page = include_str!("../../docs/settings.md");
+    let mut documented: Vec<String> = page
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(name, _)| name.to_string()))
+        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    documented.sort();
+    let mut expected: Vec<String> = loopbot::settings::declared()
+        .iter()
+        .map(|d| d.variable.clone())
+        .chain(
+            loopbot::settings::SECRETS
+                .iter()
+                .map(|(s, _)| s.to_string()),
+        )
+        .chain(["RUST_LOG".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        documented, expected,
+        "docs/settings.md and the settings differ"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = loopbot(dir.path())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for d in loopbot::settings::declared() {
+        assert!(help.contains(&d.variable), "{} in --help", d.variable);
+        if let Some(default) = &d.default {
+            let row = page
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}`", d.variable)))
+                .unwrap();
+            assert!(
+                row.contains(&format!("`{default}`")),
+                "docs/settings.md gives {}'s default `{default}`: {row}",
+                d.variable
+            );
+        }
+    }
+}
+
+#[test]
 fn exit_codes_tell_usage_configuration_and_runtime_failures_apart() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str], vars: &[(&str, &str)]| {

@@ -1,6 +1,8 @@
 //! Integration tests: the real app on port 0 with its own SQLite file, Slack played by the
 //! stateful simulator, every request signed as Slack signs it.
 
+mod ats;
+mod ats_webhooks;
 mod briefs;
 mod buttons;
 mod cli;

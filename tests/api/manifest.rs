@@ -190,6 +190,7 @@ fn manifest_declares_what_the_bot_needs() {
         "im:write",
         "im:history",
         "users:read",
+        "users:read.email",
         "pins:write",
     ];
     expected.sort_unstable();

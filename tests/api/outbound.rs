@@ -81,11 +81,12 @@ async fn a_running_job_keeps_its_lease_while_its_worker_renews_it() {
 }
 
 #[tokio::test]
-async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
+async fn a_loops_jobs_run_one_at_a_time_in_order_while_urgent_loops_go_first() {
     let world = World::new().await;
     let app = world.spawn_app().await;
     let db = &app.state.db;
-    for (key, loop_id) in [("a", 1), ("b", 1), ("c", 2)] {
+    // Loop 1 queues a slow job, then an urgent one; loops 2 and 3 one each.
+    for (key, loop_id, priority) in [("a", 1, 40), ("b", 1, 0), ("c", 2, 40), ("d", 3, 0)] {
         // Two loops' worth of jobs, without the loops' rows: the claim only looks at loop ids.
         let job = loopbot::db::jobs::NewJob {
             kind: "test".into(),
@@ -94,7 +95,7 @@ async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
             dedupe_key: Some(key.into()),
             run_at: START_MS,
             budget: None,
-            priority: 50,
+            priority,
         };
         let mut conn = db.acquire().await.unwrap();
         // Foreign keys off for this connection (PostgreSQL: triggers, which enforce them, off).
@@ -111,9 +112,19 @@ async fn a_loops_jobs_run_one_at_a_time_while_other_loops_go_on() {
             .unwrap();
     }
     let claim = |who: &'static str| loopbot::db::jobs::claim_due(db, START_MS, 60_000, who);
+    let urgent = claim("w:1:d").await.unwrap().unwrap();
+    assert_eq!(
+        urgent.loop_id,
+        Some(3),
+        "the most urgent first, among loops"
+    );
     let first = claim("w:1:a").await.unwrap().unwrap();
     let second = claim("w:1:b").await.unwrap().unwrap();
-    assert_eq!((first.loop_id, second.loop_id), (Some(1), Some(2)));
+    assert_eq!(
+        (first.loop_id, second.loop_id),
+        (Some(1), Some(2)),
+        "loop 1's urgent job does not overtake its earlier one"
+    );
     assert!(
         claim("w:1:c").await.unwrap().is_none(),
         "loop 1 waits for its first job"

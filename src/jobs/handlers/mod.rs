@@ -15,6 +15,11 @@ use crate::state::AppState;
 pub async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job {
         Job::ProvisionLoop { loop_id } => provision::provision_loop(state, *loop_id).await,
+        Job::AtsSync {
+            ats,
+            application_id,
+        } => crate::services::ats_sync::sync_application(state, ats, application_id).await,
+        Job::AtsPoll { ats } => crate::services::ats_poll::poll(state, ats).await,
         Job::PostStages { loop_id } => provision::post_stages(state, *loop_id).await,
         Job::RefreshSummary { loop_id } => edits::summary(state, *loop_id).await,
         Job::RefreshRubric { loop_id, position } => edits::rubric(state, *loop_id, *position).await,

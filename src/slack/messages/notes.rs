@@ -195,7 +195,7 @@ pub fn loop_ready(l: &InterviewLoop) -> Message {
         .map(crate::slack::mrkdwn::channel_link)
         .unwrap_or_else(|| "the candidate channel".into());
     let mut text = format!(
-        ":white_check_mark: The loop for *{}* is ready in {channel}: panel invited, rubric posted for each stage, summary pinned.",
+        ":white_check_mark: The loop for *{}* is ready in {channel}: panel invited, summary pinned; each stage's rubric follows in a few seconds.",
         escape(&l.candidate_name)
     );
     let unstaffed: Vec<&str> = l.unstaffed_stages().map(|s| s.name.as_str()).collect();
