@@ -168,11 +168,20 @@ async fn store(
     let detail = format!("stage={position} version={}", stored.version);
     db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
     // The pinned summary shows each submission; the stage's thread hears once, when the
-    // stage is complete (a post is cheap, but every one is a notification).
-    if stored.version == 1 && stage_complete(&mut tx, l, position).await? {
+    // stage is complete (a post is cheap, but every one is a notification), and the stage's
+    // post is edited then too (its button reads "Edit my scorecard" once everyone on it has
+    // submitted): `chat.update` is Tier 3 for the whole workspace, spent on the summary.
+    let complete = stored.version == 1 && stage_complete(&mut tx, l, position).await?;
+    if complete {
         Job::ScorecardNote {
             loop_id: l.id,
             scorecard_id: stored.id,
+        }
+        .enqueue(&mut *tx, now)
+        .await?;
+        Job::RefreshRubric {
+            loop_id: l.id,
+            position,
         }
         .enqueue(&mut *tx, now)
         .await?;
@@ -183,12 +192,6 @@ async fn store(
     stop_chasing::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
     home::refresh_for(&mut tx, l.id, now).await?;
     if stored.version == 1 {
-        Job::RefreshRubric {
-            loop_id: l.id,
-            position,
-        }
-        .enqueue(&mut *tx, now)
-        .await?;
         // A later stage has feedback now: an earlier stage whose feedback time has passed
         // (or that was never scheduled) and has none is missing.
         skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
