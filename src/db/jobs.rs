@@ -110,10 +110,7 @@ pub struct Candidate {
 /// nothing by itself: the candidate's row and its loop's row are locked as it is chosen
 /// ([`next_candidate`]), so replicas claim jobs of different loops at once.
 pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
-    match Backend::of(db) {
-        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => db.begin().await,
-    }
+    super::begin_write(db).await
 }
 
 /// The next job to run for `worker`, in the claim's transaction: queued and due, or running

@@ -40,12 +40,8 @@ impl SharedBudgets for DbBudgets {
     fn apply<'a>(&'a self, key: &'a str, op: &'a BudgetOp, now: UnixMillis) -> StoreFuture<'a> {
         Box::pin(async move {
             let backend = Backend::of(&self.db);
-            let mut tx = match backend {
-                // One writer at a time on SQLite: taking the write lock at once is the row lock.
-                Backend::Sqlite => self.db.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => self.db.begin().await,
-            }
-            .map_err(|e| e.to_string())?;
+            // One writer at a time on SQLite: its write lock is the row lock.
+            let mut tx = db::begin_write(&self.db).await.map_err(|e| e.to_string())?;
             let result = apply_in(&mut tx, backend, key, op, now)
                 .await
                 .map_err(|e| e.to_string())?;

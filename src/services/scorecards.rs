@@ -120,16 +120,17 @@ pub async fn submit(
     }
 }
 
-/// Every interviewer on the stage has submitted (counted in the caller's transaction).
+/// Every interviewer on the stage has submitted ([`LoopProgress::stage_complete`], read in
+/// the caller's transaction).
 async fn stage_complete(
     tx: &mut crate::state::Change,
     l: &InterviewLoop,
     position: u32,
 ) -> sqlx::Result<bool> {
     let cards = db::scorecards::latest_for_loop(&mut **tx, l.id).await?;
-    let submitted = cards.iter().filter(|c| c.position == position).count();
-    let needed = l.stage_at(position).map_or(0, |s| s.interviewers.len());
-    Ok(submitted >= needed.max(1))
+    let progress = LoopProgress::from_scorecards(&cards);
+    Ok(l.stage_at(position)
+        .is_some_and(|stage| progress.stage_complete(stage)))
 }
 
 enum Stored {
