@@ -207,3 +207,43 @@ pub async fn loop_of_source(
         .fetch_optional(db)
         .await
 }
+
+/// Records that the coordinator is being told `what` about `subject` of an application;
+/// `false` when they already were (the notice is then not queued again).
+pub async fn record_notice(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    application_id: &str,
+    what: &str,
+    subject: &str,
+    now: UnixMillis,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO ats_notices (ats, application_id, what, subject, told_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (ats, application_id, what, subject) DO NOTHING",
+    )
+    .bind(ats)
+    .bind(application_id)
+    .bind(what)
+    .bind(subject)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The loop's source key for an ATS application (`ats:<ats>:<application>`): one loop per
+/// application, whatever the number of reads.
+pub fn source_key(ats: &str, application_id: &str) -> String {
+    format!("ats:{ats}:{application_id}")
+}
+
+/// The loop fed by this ATS application, if any.
+pub async fn loop_of_application(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    application_id: &str,
+) -> sqlx::Result<Option<i64>> {
+    loop_of_source(db, &source_key(ats, application_id)).await
+}

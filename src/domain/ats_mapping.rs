@@ -53,6 +53,14 @@ impl AtsKind {
         }
     }
 
+    /// The ATS's name as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AtsKind::Ashby => "Ashby",
+            AtsKind::Greenhouse => "Greenhouse",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<AtsKind> {
         match text {
             "ashby" => Some(AtsKind::Ashby),

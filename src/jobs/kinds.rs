@@ -93,6 +93,21 @@ pub enum Job {
     /// Read one ATS application's interviews again and store them (after a webhook or a
     /// poll said it changed). Asked for again while pending, it runs once.
     AtsSync { ats: String, application_id: String },
+    /// Tell the coordinator, once, about something in an ATS application Loopbot cannot act on:
+    /// an interview the mapping does not name (`what`: `unmapped`, `subject`: the interview id)
+    /// or a panel member with no Slack account (`no_slack`, `subject`: their email). `about` is
+    /// the interview's or the person's name as the ATS gives it; `to` is who owned the
+    /// application in Slack when it was read (`None`: the linked loop's coordinator, found when
+    /// the job runs; with neither the job fails, visibly, for `loopbot jobs retry`).
+    AtsNotice {
+        ats: String,
+        application_id: String,
+        what: String,
+        subject: String,
+        candidate: String,
+        about: String,
+        to: Option<String>,
+    },
     /// Ask one ATS what changed since the stored cursor and queue an [`Job::AtsSync`] for each
     /// changed application.
     AtsPoll { ats: String },
@@ -164,6 +179,7 @@ impl Job {
             Job::PublishHome { .. } => "publish_home",
             Job::AtsSync { .. } => "ats_sync",
             Job::AtsPoll { .. } => "ats_poll",
+            Job::AtsNotice { .. } => "ats_notice",
             Job::Brief { .. } => "brief",
             Job::OwnerNotice { .. } => "owner_notice",
             Job::InterviewNudge { .. } => "interview_nudge",
@@ -205,7 +221,10 @@ impl Job {
             | Job::ReadyToDecide { loop_id, .. }
             | Job::DecideReminder { loop_id, .. }
             | Job::PurgeSlack { loop_id } => *loop_id,
-            Job::PublishHome { .. } | Job::AtsSync { .. } | Job::AtsPoll { .. } => return None,
+            Job::PublishHome { .. }
+            | Job::AtsSync { .. }
+            | Job::AtsPoll { .. }
+            | Job::AtsNotice { .. } => return None,
         })
     }
 
@@ -260,6 +279,13 @@ impl Job {
                 application_id,
             } => format!("ats_sync:{ats}:{application_id}"),
             Job::AtsPoll { ats } => format!("ats_poll:{ats}"),
+            Job::AtsNotice {
+                ats,
+                application_id,
+                what,
+                subject,
+                ..
+            } => format!("ats_notice:{ats}:{application_id}:{what}:{subject}"),
             Job::Brief {
                 loop_id,
                 position,
@@ -355,6 +381,7 @@ impl Job {
             | Job::InterviewNudge { .. }
             | Job::DecideReminder { .. }
             | Job::AtsSync { .. }
+            | Job::AtsNotice { .. }
             | Job::AtsPoll { .. } => 20,
             Job::PostStages { .. } | Job::RefreshRubric { .. } | Job::OrderNote { .. } => 30,
             Job::RubricDetail { .. } => 40,

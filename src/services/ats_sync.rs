@@ -12,7 +12,7 @@ use crate::domain::ats_mapping::{AtsRole, JobMapping};
 use crate::domain::people::Directory;
 use crate::domain::start_form::{self, StageInput, StartInput};
 use crate::jobs::JobError;
-use crate::services::{people, start_loop};
+use crate::services::{ats_notices, people, start_loop};
 use crate::state::AppState;
 
 /// The [`crate::jobs::Job::AtsSync`] job.
@@ -35,8 +35,21 @@ pub async fn sync_application(
     };
     let (application, interviews) = read.map_err(JobError::Ats)?;
     let job = state.ats_mapping.job(kind, &application.job_id);
+    // What to tell the coordinator (only for jobs the mapping names: an unmapped job is not
+    // run by Loopbot at all), looked up before the transaction that records it.
+    let mut notices = Vec::new();
+    if let Some(job) = job {
+        notices.extend(ats_notices::unmapped(job, &interviews));
+        notices.extend(ats_notices::not_in_slack(state, job, &interviews).await?);
+    }
+    let to = match notices.is_empty() {
+        true => None,
+        false => notice_recipient(state, kind, &application).await?,
+    };
     let now = state.clock.now_ms();
     let mut tx = state.begin().await?;
+    let told =
+        ats_notices::record(&mut tx, kind, &application, &notices, to.as_deref(), now).await?;
     for interview in &interviews {
         let stage_key = job
             .and_then(|j| j.interview(&interview.interview_key, interview.name.as_deref()))
@@ -57,6 +70,7 @@ pub async fn sync_application(
         application_id,
         interviews = interviews.len(),
         mapped_job = job.is_some(),
+        notices = told,
         "ATS application read"
     );
     if let Some(job) = job {
@@ -68,7 +82,7 @@ pub async fn sync_application(
 /// The loop's source key for an ATS application: one loop per application, whatever the
 /// number of reads.
 pub fn source_key(kind: AtsKind, application_id: &str) -> String {
-    format!("ats:{}:{application_id}", kind.as_str())
+    db::ats::source_key(kind.as_str(), application_id)
 }
 
 /// When the application has its first mapped, scheduled interview and no loop yet, starts one
@@ -157,6 +171,26 @@ async fn start_loop_if_due(
         tracing::info!(ats = kind.as_str(), application = %application.id, loop_id, "loop started from the ATS");
     }
     Ok(())
+}
+
+/// Who hears about the application: the coordinator of the loop it feeds; before there is
+/// one, its coordinator as the mapping names them, else its hiring manager, in Slack.
+async fn notice_recipient(
+    state: &AppState,
+    kind: AtsKind,
+    application: &AtsApplication,
+) -> Result<Option<String>, JobError> {
+    if let Some(loop_id) =
+        db::ats::loop_of_application(&state.db, kind.as_str(), &application.id).await?
+        && let Some(l) = db::loops::get(&state.db, loop_id).await?
+    {
+        return Ok(Some(l.coordinator_id));
+    }
+    let owners = &state.ats_mapping.owners;
+    match slack_owner(state, application, &owners.coordinator).await? {
+        Some(user) => Ok(Some(user)),
+        None => slack_owner(state, application, &owners.hiring_manager).await,
+    }
 }
 
 /// The first of `roles` the application has, as a Slack user (by email).

@@ -48,6 +48,11 @@ fn cody() -> SimPerson {
 }
 
 async fn ats_world(world: &World, kind: SimAts) -> Ats {
+    ats_world_polling(world, kind, "never").await
+}
+
+/// [`ats_world`] with `LOOPBOT_ATS_POLL` set to `poll`.
+async fn ats_world_polling(world: &World, kind: SimAts, poll: &str) -> Ats {
     let shared: SharedClock = world.clock.clone();
     let sim = AtsSim::new(kind, shared);
     sim.add_application(SimApplication {
@@ -96,7 +101,7 @@ async fn ats_world(world: &World, kind: SimAts) -> Ats {
     };
     let mut extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     extra.push(("LOOPBOT_ATS_MAPPING", &mapping));
-    extra.push(("LOOPBOT_ATS_POLL", "never"));
+    extra.push(("LOOPBOT_ATS_POLL", poll));
     let app = world.spawn_app_with(&extra).await;
     let url = format!(
         "{}/ats/{}",
@@ -697,5 +702,114 @@ async fn the_first_mapped_interview_starts_a_loop_with_nobody_typing() {
         stage(&ats.app).await.0,
         None,
         "a cancelled interview unschedules its stage"
+    );
+}
+
+/// The direct messages `user` got that contain `needle`.
+fn dms_with(world: &World, user: &str, needle: &str) -> usize {
+    world
+        .sim
+        .dms_to(user)
+        .iter()
+        .filter(|m| m.text.contains(needle) || m.blocks.to_string().contains(needle))
+        .count()
+}
+
+#[tokio::test]
+async fn unmapped_interviews_and_people_without_slack_are_told_once() {
+    use crate::helpers::COORDINATOR;
+    let world = World::new().await;
+    give_emails(&world);
+    let ats = ats_world_polling(&world, SimAts::Ashby, "2m").await;
+    let nia = SimPerson::new("109", "Nia", "Nobody", "nia@example.com");
+
+    // Before any loop: an unmapped interview (named by its Ashby id: schedules carry no name)
+    // is told to the application's coordinator (matched by email), and never guessed onto a
+    // stage.
+    let lunch = ats.sim.schedule(
+        "5001",
+        "int-lunch",
+        "Lunch",
+        START_MS + 20 * HOUR,
+        60,
+        &[cody()],
+    );
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&lunch)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(dms_with(&world, COORDINATOR, "_int-lunch_"), 1);
+    assert_eq!(ats.app.count("SELECT COUNT(*) FROM loops").await, 0);
+
+    // A mapped interview with someone Slack does not know: the loop starts, and the
+    // coordinator is told who, by name and email.
+    let tech = ats.sim.schedule(
+        "5001",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines(), nia.clone()],
+    );
+    assert_eq!(
+        ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+        200
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(ats.app.count("SELECT COUNT(*) FROM loops").await, 1);
+    assert_eq!(
+        dms_with(&world, COORDINATOR, "Nia Nobody (nia@example.com)"),
+        1
+    );
+
+    // Repeated webhooks (new deliveries), moves and polls: nobody is told twice.
+    for round in 0..3 {
+        ats.sim
+            .move_interview(&tech, START_MS + (25 + round) * HOUR, 60);
+        for id in [&lunch, &tech] {
+            assert_eq!(ats.deliver(&ats.sim.ashby_schedule_webhook(id)).await, 200);
+        }
+        world.clock.advance(Duration::from_secs(150));
+        ats.app.run_jobs().await;
+    }
+    assert!(
+        ats.sim
+            .calls()
+            .iter()
+            .any(|c| c.method == "interviewSchedule.list"),
+        "the polls ran"
+    );
+    assert_eq!(dms_with(&world, COORDINATOR, "_int-lunch_"), 1);
+    assert_eq!(dms_with(&world, COORDINATOR, "nia@example.com"), 1);
+    assert_eq!(
+        ats.app
+            .count("SELECT COUNT(*) FROM jobs WHERE kind = 'ats_notice'")
+            .await,
+        2
+    );
+    let stored = ats.stored().await;
+    let row = stored.iter().find(|r| r.0 == lunch).unwrap();
+    assert_eq!(row.1, None, "the unmapped interview is never guessed");
+}
+
+#[tokio::test]
+async fn a_notice_with_nobody_in_slack_to_tell_stays_visible_as_a_failed_job() {
+    let world = World::new().await;
+    let ats = polling_world(&world, SimAts::Ashby).await; // no owners on the application
+    ats.sim.schedule(
+        "5001",
+        "int-lunch",
+        "Lunch",
+        START_MS + 20 * HOUR,
+        60,
+        &[cody()],
+    );
+    ats.app.run_jobs().await;
+    assert_eq!(
+        ats.app
+            .count("SELECT COUNT(*) FROM jobs WHERE kind = 'ats_notice' AND state = 'failed'")
+            .await,
+        1
     );
 }

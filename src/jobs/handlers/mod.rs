@@ -20,6 +20,30 @@ pub async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             application_id,
         } => crate::services::ats_sync::sync_application(state, ats, application_id).await,
         Job::AtsPoll { ats } => crate::services::ats_poll::poll(state, ats).await,
+        Job::AtsNotice {
+            ats,
+            application_id,
+            what,
+            subject,
+            candidate,
+            about,
+            to,
+        } => {
+            let notice = crate::services::ats_notices::Notice {
+                what: what.clone(),
+                subject: subject.clone(),
+                about: about.clone(),
+            };
+            crate::services::ats_notices::tell(
+                state,
+                ats,
+                application_id,
+                candidate,
+                &notice,
+                to.as_deref(),
+            )
+            .await
+        }
         Job::PostStages { loop_id } => provision::post_stages(state, *loop_id).await,
         Job::RefreshSummary { loop_id } => edits::summary(state, *loop_id).await,
         Job::RefreshRubric { loop_id, position } => edits::rubric(state, *loop_id, *position).await,

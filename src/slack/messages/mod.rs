@@ -7,12 +7,14 @@ use serde_json::{Value, json};
 use crate::domain::interview_loop::Stage;
 use crate::slack::mrkdwn::{clip, date_time};
 
+mod ats;
 mod dm;
 mod help;
 mod notes;
 mod rubric;
 mod summary;
 
+pub use ats::*;
 pub use dm::*;
 pub use help::*;
 pub use notes::*;

@@ -1,0 +1,173 @@
+//! Telling the coordinator, once, what in an ATS application Loopbot cannot act on by itself:
+//! an interview the mapping file does not name (never guessed onto a stage), and a person on a
+//! mapped interview's panel whom Slack does not know by email. Each notice is recorded in the
+//! same transaction as the read that found it, with its direct-message job, so repeated
+//! webhooks and polls tell nobody twice.
+//!
+//! Who is told: the coordinator of the loop the application feeds; before there is a loop, the
+//! application's coordinator (else hiring manager) as the mapping's `[owners]` name them,
+//! matched in Slack by email. With nobody in Slack, the notice's job fails with a plain reason
+//! and stays listed by `loopbot jobs`, for `loopbot jobs retry` once the owner is fixed (a retry
+//! then finds the loop's coordinator).
+
+use crate::ats::{AtsApplication, AtsInterview, AtsKind, InterviewStatus};
+use crate::clock::UnixMillis;
+use crate::db;
+use crate::domain::ats_mapping::JobMapping;
+use crate::jobs::{Job, JobError};
+use crate::slack::messages;
+use crate::state::AppState;
+
+pub const UNMAPPED: &str = "unmapped";
+pub const NO_SLACK: &str = "no_slack";
+
+/// One thing to tell: `what` ([`UNMAPPED`] or [`NO_SLACK`]) about `subject` (the interview id,
+/// or the person's email), named as `about`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub what: String,
+    pub subject: String,
+    pub about: String,
+}
+
+/// The live interviews of a mapped job that the mapping does not name.
+pub fn unmapped(job: &JobMapping, interviews: &[AtsInterview]) -> Vec<Notice> {
+    interviews
+        .iter()
+        .filter(|i| i.status == InterviewStatus::Scheduled)
+        .filter(|i| job.interview(&i.interview_key, i.name.as_deref()).is_none())
+        .map(|i| Notice {
+            what: UNMAPPED.into(),
+            subject: i.id.clone(),
+            about: i.name.clone().unwrap_or_else(|| i.interview_key.clone()),
+        })
+        .collect()
+}
+
+/// The people on live, mapped interviews whom Slack does not know by email (or who have no
+/// email in the ATS), each once.
+pub async fn not_in_slack(
+    state: &AppState,
+    job: &JobMapping,
+    interviews: &[AtsInterview],
+) -> Result<Vec<Notice>, JobError> {
+    let mut notices: Vec<Notice> = Vec::new();
+    let live = interviews.iter().filter(|i| {
+        i.status == InterviewStatus::Scheduled
+            && job.interview(&i.interview_key, i.name.as_deref()).is_some()
+    });
+    for person in live.flat_map(|i| &i.interviewers) {
+        let name = person.name.clone().unwrap_or_default();
+        let (subject, about) = match &person.email {
+            Some(email) => {
+                if state.slack.lookup_by_email(email).await?.is_some() {
+                    continue;
+                }
+                let about = if name.is_empty() {
+                    email.clone()
+                } else {
+                    format!("{name} ({email})")
+                };
+                (email.to_lowercase(), about)
+            }
+            None => {
+                let id = person.ats_user_id.clone().unwrap_or_else(|| name.clone());
+                (
+                    format!("ats_user:{id}"),
+                    format!("{name} (no email in the ATS)"),
+                )
+            }
+        };
+        if !notices.iter().any(|n| n.subject == subject) {
+            notices.push(Notice {
+                what: NO_SLACK.into(),
+                subject,
+                about,
+            });
+        }
+    }
+    Ok(notices)
+}
+
+/// Records each notice not told before and queues its direct message, in the caller's
+/// transaction (the sync's).
+pub async fn record(
+    tx: &mut sqlx::AnyConnection,
+    kind: AtsKind,
+    application: &AtsApplication,
+    notices: &[Notice],
+    to: Option<&str>,
+    now: UnixMillis,
+) -> sqlx::Result<usize> {
+    let mut queued = 0;
+    for notice in notices {
+        let new = db::ats::record_notice(
+            &mut *tx,
+            kind.as_str(),
+            &application.id,
+            &notice.what,
+            &notice.subject,
+            now,
+        )
+        .await?;
+        if new {
+            Job::AtsNotice {
+                ats: kind.as_str().into(),
+                application_id: application.id.clone(),
+                what: notice.what.clone(),
+                subject: notice.subject.clone(),
+                candidate: application.candidate_name.clone(),
+                about: notice.about.clone(),
+                to: to.map(str::to_string),
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// The [`Job::AtsNotice`] job: the direct message to `to`, or else to the coordinator of the
+/// loop the application feeds.
+pub async fn tell(
+    state: &AppState,
+    ats: &str,
+    application_id: &str,
+    candidate: &str,
+    notice: &Notice,
+    to: Option<&str>,
+) -> Result<(), JobError> {
+    let kind =
+        AtsKind::parse(ats).ok_or_else(|| JobError::Permanent(format!("unknown ATS `{ats}`")))?;
+    let to = match to {
+        Some(user) => Some(user.to_string()),
+        None => match db::ats::loop_of_application(&state.db, ats, application_id).await? {
+            Some(loop_id) => db::loops::get(&state.db, loop_id)
+                .await?
+                .map(|l| l.coordinator_id),
+            None => None,
+        },
+    };
+    let Some(to) = to else {
+        tracing::warn!(
+            ats,
+            application_id,
+            what = notice.what,
+            "no coordinator in Slack to tell about the ATS application"
+        );
+        return Err(JobError::Permanent(
+            "nobody to tell: the application has no coordinator or hiring manager in Slack and no loop yet".into(),
+        ));
+    };
+    let message = match notice.what.as_str() {
+        UNMAPPED => messages::ats_unmapped_interview(kind.label(), candidate, &notice.about),
+        _ => messages::ats_person_not_in_slack(kind.label(), candidate, &notice.about),
+    };
+    let key = format!(
+        "ats_notice:{ats}:{application_id}:{}:{}",
+        notice.what, notice.subject
+    );
+    state.slack.send_dm(&to, &message, &key).await?;
+    Ok(())
+}

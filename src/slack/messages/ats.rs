@@ -1,0 +1,58 @@
+//! What Loopbot tells a coordinator about an ATS application it cannot act on by itself: short
+//! direct messages that fit a phone screen, saying what to fix and where.
+
+use crate::slack::mrkdwn::{escape, escape_within};
+
+use super::*;
+
+/// An ATS interview the mapping file does not name: it is not on the loop, and never guessed.
+pub fn ats_unmapped_interview(ats: &str, candidate: &str, interview: &str) -> Message {
+    let text = format!(
+        ":grey_question: *{}*: the {ats} interview _{}_ is not in Loopbot's ATS mapping, so it is not on the loop. Add it to the mapping if it should be.",
+        escape_within(candidate, 80),
+        escape_within(interview, 80),
+    );
+    Message {
+        text: format!("{ats} interview not on the loop of {}", escape(candidate)),
+        blocks: vec![section(&text)],
+    }
+}
+
+/// A person on an ATS panel whom Slack does not know by their email.
+pub fn ats_person_not_in_slack(ats: &str, candidate: &str, person: &str) -> Message {
+    let text = format!(
+        ":bust_in_silhouette: *{}*: {} is on the {ats} panel but has no Slack account with that email, so Loopbot cannot add or remind them. Fix the email in {ats} or add them with `/loop panel`.",
+        escape_within(candidate, 80),
+        escape_within(person, 120),
+    );
+    Message {
+        text: format!(
+            "Someone on the panel of {} is not in Slack",
+            escape(candidate)
+        ),
+        blocks: vec![section(&text)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_are_short_and_name_what_to_fix() {
+        let m = ats_unmapped_interview("Ashby", "Ada Lovelace", "Lunch");
+        let text = m.blocks[0]["text"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("*Ada Lovelace*") && text.contains("_Lunch_"),
+            "{text}"
+        );
+        assert!(text.len() < 300, "{}", text.len());
+        let m = ats_person_not_in_slack("Greenhouse", "Ada <b>", "Nia Nobody (nia@example.com)");
+        let text = m.blocks[0]["text"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("Nia Nobody (nia@example.com)") && text.contains("&lt;b&gt;"),
+            "{text}"
+        );
+        assert!(text.len() < 300, "{}", text.len());
+    }
+}
