@@ -159,6 +159,22 @@ pub trait Ats: Send + Sync {
         &self,
         feedback: &FeedbackWrite,
     ) -> impl Future<Output = Result<(), AtsError>> + Send;
+
+    /// Whether a note whose body carries `reference` is already on the application: asked
+    /// before writing again after an answer was lost. [`AtsError::NotSupported`] where the
+    /// ATS gives no way to read notes back.
+    fn has_note(
+        &self,
+        note: &NoteWrite,
+        reference: &str,
+    ) -> impl Future<Output = Result<bool, AtsError>> + Send;
+
+    /// Whether this user's feedback for this interview is already on the application (asked
+    /// before writing again after an answer was lost).
+    fn has_feedback(
+        &self,
+        feedback: &FeedbackWrite,
+    ) -> impl Future<Output = Result<bool, AtsError>> + Send;
 }
 
 /// The adapters that are on, built once at start so that each keeps its connection pool and

@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{button_modal, home, owners_only, stop_chasing};
+use crate::services::{ats_writeback, button_modal, home, owners_only, stop_chasing};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
@@ -199,6 +199,7 @@ pub async fn submit(
     }
     .enqueue(&mut *tx, now)
     .await?;
+    ats_writeback::queue_decision(&mut tx, l.id, now, now).await?;
     // Hold keeps the loop open: scorecards stay editable, reminders go on, nothing is
     // archived.
     let is_final = outcome.is_final();
