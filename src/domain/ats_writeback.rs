@@ -14,8 +14,12 @@ use super::scorecard::ScorecardBody;
 
 /// The line every note ends with: how a later run finds a note an earlier run wrote when its
 /// answer was lost.
+/// The key is hashed so that no Slack id reaches the ATS.
 pub fn note_reference(write_key: &str) -> String {
-    format!("Loopbot ref: {write_key}")
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(write_key.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("Loopbot ref: {hex}")
 }
 
 /// The `fieldSubmissions` of `applicationFeedback.submit`: the overall rating and each mapped
@@ -190,7 +194,9 @@ mod tests {
             !note.contains("on-call"),
             "concerns are for the next interviewers only"
         );
-        assert!(note.ends_with("Loopbot ref: scorecard:1:1:U1"));
+        assert!(note.ends_with(&note_reference("scorecard:1:1:U1")));
+        assert!(!note.contains("U1"), "no Slack id");
+        assert_ne!(note_reference("a"), note_reference("b"));
 
         let decision = Decision {
             outcome: Outcome::Hire,
