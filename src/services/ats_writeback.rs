@@ -127,6 +127,17 @@ pub async fn write_scorecard(
     let interviewer = ats_interviewer(state, kind, &application_id, &stage.key, user).await?;
     let write = match kind {
         AtsKind::Ashby => {
+            if interviewer.is_none()
+                && !stage_from_ats(state, kind, &application_id, &stage.key).await?
+            {
+                // A stage Slack ran on its own (no Ashby interview): no form to file it on.
+                tracing::info!(
+                    loop_id,
+                    position,
+                    "stage has no Ashby interview; nothing written"
+                );
+                return Ok(());
+            }
             let Some(found) = interviewer else {
                 return Err(JobError::Permanent(format!(
                     "the interviewer is not on the {} interview in Ashby, so there is no Ashby user to file their feedback under",
@@ -314,6 +325,19 @@ async fn ats_interviewer(
         }
     }
     Ok(None)
+}
+
+/// Whether the ATS has (or had) an interview for this stage.
+async fn stage_from_ats(
+    state: &AppState,
+    kind: AtsKind,
+    application_id: &str,
+    stage_key: &str,
+) -> Result<bool, JobError> {
+    let stored = db::ats::interviews_of(&state.db, kind.as_str(), application_id).await?;
+    Ok(stored
+        .iter()
+        .any(|i| i.stage_key.as_deref() == Some(stage_key)))
 }
 
 /// The [`Job::AtsWriteRefused`] job: a DM to the coordinator with the ATS's reason.

@@ -406,3 +406,59 @@ async fn a_loop_started_by_hand_writes_nothing_to_the_ats() {
     assert!(ats.jobs("ats_write_scorecard").await.is_empty());
     assert!(ats.sim.notes().is_empty());
 }
+
+#[tokio::test]
+async fn ashby_gets_only_what_it_can_file_under_its_own_interview_and_user() {
+    let world = World::new().await;
+    let ats = ats_world(&world, SimAts::Ashby).await;
+    ats.loop_from_the_ats().await;
+
+    // The coordinator staffs two stages in Slack: coding (no Ashby interview at all) and,
+    // beside Ines, the technical screen (someone Ashby has not put on the interview).
+    let channel = loop_channel(&world);
+    ats.app
+        .slack
+        .command(COORDINATOR, &channel.id, "panel")
+        .await;
+    let panel = latest_view(&world, COORDINATOR);
+    let r = ats
+        .app
+        .slack
+        .submit_view(
+            COORDINATOR,
+            &panel.id,
+            &FormValues::new()
+                .users("panel:coding", &[CODER])
+                .users("panel:technical-screen", &[SCREENER, DESIGNER]),
+        )
+        .await;
+    assert!(r.text().await.unwrap().is_empty());
+    world.clock.advance(Duration::from_secs(2));
+    ats.app.run_jobs().await;
+
+    // Coding: nothing to file it on in Ashby, so nothing written and nobody bothered.
+    let body = submit_stage(&world, &ats.app, CODER, 3, "3").await;
+    assert!(body.is_empty(), "{body}");
+    ats.app.run_jobs().await;
+    assert!(ats.sim.feedback().is_empty());
+    assert_eq!(
+        ats.jobs("ats_write_scorecard").await,
+        vec![("done".into(), 1)]
+    );
+
+    // The technical screen by someone Ashby does not have on it: the coordinator is told.
+    let body = submit_stage(&world, &ats.app, DESIGNER, 1, "3").await;
+    assert!(body.is_empty(), "{body}");
+    ats.app.run_jobs().await;
+    ats.app.run_jobs().await;
+    assert!(ats.sim.feedback().is_empty());
+    assert_eq!(ats.jobs("ats_write_scorecard").await[1].0, "failed");
+    let told = world
+        .sim
+        .dms_to(COORDINATOR)
+        .into_iter()
+        .find(|m| m.text.contains("did not take"))
+        .expect("the coordinator is told");
+    let text = blocks_text(&told.blocks);
+    assert!(text.contains("no Ashby user"), "{text}");
+}
