@@ -199,7 +199,6 @@ pub async fn submit(
     }
     .enqueue(&mut *tx, now)
     .await?;
-    ats_writeback::queue_decision(&mut tx, l.id, now, now).await?;
     // Hold keeps the loop open: scorecards stay editable, reminders go on, nothing is
     // archived.
     let is_final = outcome.is_final();
@@ -213,6 +212,8 @@ pub async fn submit(
             .enqueue_at(&mut *tx, at, now)
             .await?;
     }
+    // Queued last: a loop's jobs run in order, and a slow ATS must not hold up Slack's.
+    ats_writeback::queue_decision(&mut tx, l.id, now, now).await?;
     tx.commit().await.context("could not record a decision")?;
     tracing::info!(
         loop_id = l.id,

@@ -196,10 +196,11 @@ async fn store(
         // A later stage has feedback now: an earlier stage whose feedback time has passed
         // (or that was never scheduled) and has none is missing.
         skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
-        // The ATS the loop came from gets it too (a hand-started loop: nothing).
-        ats_writeback::queue_scorecard(&mut tx, l.id, position, user, now).await?;
         screen_gate::ask_if_screen_done(&mut tx, l, position, now).await?;
         ready::tell_if_ready(&mut tx, state, l.id, now).await?;
+        // The ATS the loop came from gets it too (a hand-started loop: nothing). Queued last:
+        // a loop's jobs run in order, and an ATS that is slow must not hold up Slack's.
+        ats_writeback::queue_scorecard(&mut tx, l.id, position, user, now).await?;
     }
     tx.commit().await?;
     tracing::info!(
