@@ -4,8 +4,9 @@
 //! The seam is small on purpose: read an application (candidate, job, owners) and its
 //! interviews (times, panel by email, status), list what changed since a cursor (polling),
 //! write a note, and write structured feedback where the ATS allows it (Ashby does, Greenhouse
-//! does not: its scorecards have no public write endpoint, so it gets notes only). Lever fits
-//! the same shape later.
+//! does not: its scorecards have no public write endpoint, so it gets notes only), and say
+//! whether such a write is already there (after an answer was lost). Lever fits the same shape
+//! later.
 //!
 //! Errors say what the caller should do: [`AtsError::RateLimited`] carries the ATS's
 //! `Retry-After`, [`AtsError::Unavailable`] is transient (5xx, timeout, network), and
