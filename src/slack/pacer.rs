@@ -4,16 +4,19 @@
 //! never sent into a certain 429. A 429 that comes anyway closes that budget for `Retry-After`,
 //! for every caller and every replica.
 //!
-//! The arithmetic ([`Budget`]) is a token bucket kept as one number (the generic cell rate
-//! algorithm): a budget holds `burst` calls at once and refills one every `interval_ms`. A slot
-//! handed out is a reservation: it is counted when given, so a caller that comes back a little
-//! late to use it does not lose it, and callers that wait come back spread at the budget's
-//! rate, never all at once.
+//! The arithmetic ([`Budget`]) is a sliding log: a budget remembers the slots of its last
+//! `calls` reservations, and a new call may go once the oldest of them is a whole window old.
+//! So a budget gives its whole window at once when it has been quiet (twelve loops started
+//! together get their twelve channels at once), and then one call for each call that leaves
+//! the window: never more in any window than the tier allows. A slot handed out is a
+//! reservation: it is counted when given, so a caller that comes back a little late to use it
+//! does not lose it, and callers that wait come back spread at the budget's rate, never all at
+//! once.
 //!
 //! Where the budgets live: in the database (every replica and the job claim see them, see
 //! `crate::jobs::budgets`), or in this process's memory ([`Pacer::new`], for unit tests).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -25,35 +28,28 @@ use crate::slack::tiers::{budget_key, limit_of};
 /// the queue until its budget has room (the claim then takes it only when it has).
 pub const IN_JOB_WAIT_MS: i64 = 2_000;
 
-/// How a budget refills: one call per `interval_ms`, at most `burst` at once.
+/// What a budget allows: at most `calls` calls in any `window_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
-    pub interval_ms: i64,
-    pub burst: i64,
+    pub calls: usize,
+    pub window_ms: i64,
 }
 
-/// The pace Loopbot keeps for `method`: a small burst (Slack's tiers tolerate "occasional
-/// bursts" without saying how large, so a few calls at once), and a rate such that no window
-/// of the tier ever holds more calls than it allows, burst included, with 5% to spare (so
-/// calls a slot apart here still arrive a slot apart at Slack).
+/// The pace Loopbot keeps for `method`: the tier's calls in a window 5% longer than the
+/// tier's (so calls a window apart here still arrive a window apart at Slack).
 pub fn pace_of(method: &str) -> Pace {
     let limit = limit_of(method);
-    let calls = i64::from(limit.calls.max(1));
-    let burst = if limit.per_channel {
-        1
-    } else {
-        (calls / 10).clamp(1, 5)
-    };
-    let slots = 20 * (calls - burst + 1);
-    let interval_ms = (limit.window_ms * 21 + slots - 1) / slots;
-    Pace { interval_ms, burst }
+    Pace {
+        calls: limit.calls.max(1) as usize,
+        window_ms: (limit.window_ms * 21 + 19) / 20,
+    }
 }
 
-/// One budget's state: when the bucket would be full again (`tat`, the theoretical arrival time
-/// of the next call), and how long it is closed after a 429.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// One budget's state: the slots of its last reservations (oldest first, at most a tier's
+/// worth), and how long it is closed after a 429.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Budget {
-    tat: UnixMillis,
+    slots: VecDeque<UnixMillis>,
     closed_until: UnixMillis,
 }
 
@@ -68,9 +64,16 @@ pub enum BudgetOp {
 }
 
 impl Budget {
-    /// The earliest time a call may be made.
+    /// The earliest time a call may be made: when the oldest slot that counts is a window
+    /// old, and the budget is open.
     pub fn free_at(&self, pace: Pace) -> UnixMillis {
-        (self.tat - (pace.burst - 1) * pace.interval_ms).max(self.closed_until)
+        let window_full = self
+            .slots
+            .len()
+            .checked_sub(pace.calls)
+            .and_then(|i| self.slots.get(i))
+            .map_or(0, |oldest| oldest + pace.window_ms);
+        window_full.max(self.closed_until)
     }
 
     /// Reserves the first free slot if it is no later than `now + horizon_ms`: `Ok(slot)`;
@@ -81,11 +84,15 @@ impl Budget {
         now: UnixMillis,
         horizon_ms: i64,
     ) -> Result<UnixMillis, UnixMillis> {
-        let slot = self.free_at(pace).max(now);
+        let latest = self.slots.back().copied().unwrap_or(0);
+        let slot = self.free_at(pace).max(now).max(latest);
         if slot > now + horizon_ms {
             return Err(slot);
         }
-        self.tat = self.tat.max(slot) + pace.interval_ms;
+        self.slots.push_back(slot);
+        while self.slots.len() > pace.calls {
+            self.slots.pop_front();
+        }
         Ok(slot)
     }
 
@@ -106,24 +113,33 @@ impl Budget {
         }
     }
 
-    /// Full, not closed: it can be forgotten.
-    pub fn is_idle(&self, now: UnixMillis) -> bool {
-        self.closed_until <= now && self.tat <= now
+    /// No slot within the last window, not closed: it can be forgotten.
+    pub fn is_idle(&self, pace: Pace, now: UnixMillis) -> bool {
+        let last = self.slots.back().map_or(0, |slot| slot + pace.window_ms);
+        self.closed_until <= now && last <= now
     }
 
-    /// A compact text form for the database: `tat closed_until`.
+    /// A compact text form for the database: `closed_until;slot,slot,…`.
     pub fn encode(&self) -> String {
-        format!("{} {}", self.tat, self.closed_until)
+        let slots: Vec<String> = self.slots.iter().map(i64::to_string).collect();
+        format!("{};{}", self.closed_until, slots.join(","))
     }
 
-    /// Reads [`Budget::encode`]'s form; anything else (an older form included) is a full
+    /// Reads [`Budget::encode`]'s form; anything else (an older form included) is a quiet
     /// budget.
     pub fn decode(text: &str) -> Budget {
-        let parts: Vec<&str> = text.split(' ').collect();
-        match parts[..] {
-            [tat, closed] => Budget {
-                tat: tat.parse().unwrap_or(0),
-                closed_until: closed.parse().unwrap_or(0),
+        let Some((closed, slots)) = text.split_once(';') else {
+            return Budget::default();
+        };
+        let slots: Option<VecDeque<UnixMillis>> = slots
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().ok())
+            .collect();
+        match (closed.parse(), slots) {
+            (Ok(closed_until), Some(slots)) => Budget {
+                slots,
+                closed_until,
             },
             _ => Budget::default(),
         }
@@ -223,7 +239,7 @@ impl Pacer {
     pub fn prune(&self) {
         let now = self.clock.now_ms();
         if let Store::Local(budgets) = &self.store {
-            Self::local(budgets).retain(|_, b| !b.is_idle(now));
+            Self::local(budgets).retain(|key, b| !b.is_idle(pace_of(method_of_key(key)), now));
         }
     }
 }
@@ -236,57 +252,61 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_tier_with_room_to_spare() {
-        // Tier 2: 20 a minute → two at once, then one per 3.3 s.
+        // Tier 2: 20 in any 63 s.
         assert_eq!(
             pace_of("conversations.create"),
             Pace {
-                interval_ms: 3_316,
-                burst: 2
+                calls: 20,
+                window_ms: 63_000
             }
         );
-        // Tier 3: 50 a minute → five at once, then one per 1.37 s.
+        // Tier 3: 50 in any 63 s.
         assert_eq!(
             pace_of("chat.update"),
             Pace {
-                interval_ms: 1_370,
-                burst: 5
+                calls: 50,
+                window_ms: 63_000
             }
         );
-        // One post a second per channel, one at a time.
+        // One post a second per channel, three at once.
         assert_eq!(
             pace_of("chat.postMessage"),
             Pace {
-                interval_ms: 1_050,
-                burst: 1
+                calls: 3,
+                window_ms: 3_150
             }
         );
     }
 
     #[test]
-    fn a_budget_gives_its_burst_then_one_slot_per_interval_and_keeps_promises() {
+    fn a_quiet_budget_gives_its_window_at_once_then_one_slot_per_call_that_leaves_it() {
         let pace = Pace {
-            interval_ms: 1_000,
-            burst: 2,
+            calls: 3,
+            window_ms: 10_000,
         };
         let mut b = Budget::default();
-        assert_eq!(b.reserve(pace, 10_000, 0), Ok(10_000));
-        assert_eq!(b.reserve(pace, 10_000, 0), Ok(10_000), "the burst");
-        assert_eq!(b.reserve(pace, 10_000, 0), Err(11_000), "then it says when");
+        assert_eq!(b.reserve(pace, 1_000, 0), Ok(1_000));
+        assert_eq!(b.reserve(pace, 1_000, 0), Ok(1_000), "the window at once");
+        assert_eq!(b.reserve(pace, 4_000, 0), Ok(4_000));
+        assert_eq!(b.reserve(pace, 4_000, 0), Err(11_000), "then it says when");
         // Within the horizon the slot is reserved, and the next caller gets the one after.
         assert_eq!(b.reserve(pace, 10_000, 2_000), Ok(11_000));
-        assert_eq!(b.reserve(pace, 10_000, 2_000), Ok(12_000));
-        assert_eq!(b.reserve(pace, 10_000, 2_000), Err(13_000));
+        assert_eq!(b.reserve(pace, 10_000, 2_000), Ok(11_000));
+        assert_eq!(b.reserve(pace, 10_000, 2_000), Err(14_000));
         // Coming back late does not lose anything: the next slot is still the next one.
-        assert_eq!(b.reserve(pace, 12_500, 0), Err(13_000));
-        assert_eq!(b.reserve(pace, 13_000, 0), Ok(13_000));
+        assert_eq!(b.reserve(pace, 13_500, 0), Err(14_000));
+        assert_eq!(b.reserve(pace, 14_000, 0), Ok(14_000));
         // A 429 closes it.
-        b.close_until(20_000);
-        assert_eq!(b.reserve(pace, 14_000, 2_000), Err(20_000));
-        assert_eq!(b.reserve(pace, 20_000, 0), Ok(20_000));
-        // Idle for long, it is full again (the burst), never more.
+        b.close_until(30_000);
+        assert_eq!(b.reserve(pace, 25_000, 2_000), Err(30_000));
+        assert_eq!(b.reserve(pace, 30_000, 0), Ok(30_000));
+        // Quiet for long, it gives a whole window again, never more.
         assert_eq!(b.reserve(pace, 100_000, 0), Ok(100_000));
         assert_eq!(b.reserve(pace, 100_000, 0), Ok(100_000));
-        assert_eq!(b.reserve(pace, 100_000, 0), Err(101_000));
+        assert_eq!(b.reserve(pace, 100_000, 0), Ok(100_000));
+        assert_eq!(b.reserve(pace, 100_000, 0), Err(110_000));
+        assert!(!b.is_idle(pace, 109_999));
+        assert!(b.is_idle(pace, 110_000));
     }
 
     #[test]
@@ -297,6 +317,7 @@ mod tests {
             "chat.update",
             "views.open",
             "pins.add",
+            "chat.postMessage",
         ] {
             let pace = pace_of(method);
             let limit = limit_of(method);
@@ -322,6 +343,9 @@ mod tests {
                 most <= limit.calls as usize,
                 "{method}: {most} in one window"
             );
+            // And the budget is spent: within 5% of what ten windows allow.
+            let allowed = limit.calls as usize * 10;
+            assert!(sent.len() * 20 >= allowed * 19, "{method}: {}", sent.len());
         }
     }
 
@@ -329,12 +353,14 @@ mod tests {
     async fn posts_are_paced_per_channel_and_a_429_closes_the_budget_for_everyone() {
         let clock = ManualClock::starting_at(0);
         let pacer = Pacer::new(clock.clone());
-        assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(0));
+        for _ in 0..3 {
+            assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(0));
+        }
         assert_eq!(pacer.reserve("chat.postMessage", Some("C2")).await, Ok(0));
         assert_eq!(
             pacer.reserve("chat.postMessage", Some("C1")).await,
-            Ok(1_050),
-            "a wait shorter than the horizon is a reservation"
+            Err(3_150),
+            "after a short burst, the channel's next slot is a window on"
         );
         pacer.close_until("chat.update", None, 5_000).await;
         assert_eq!(pacer.reserve("chat.update", None).await, Err(5_000));
@@ -357,12 +383,14 @@ mod tests {
         }
         budget.close_until(900);
         let text = budget.encode();
-        assert_eq!(text, "6642 900");
+        assert_eq!(text, "900;10,20");
         assert_eq!(Budget::decode(&text), budget);
+        assert_eq!(Budget::decode("0;"), Budget::default());
         assert_eq!(Budget::decode(""), Budget::default());
         assert_eq!(Budget::decode("garbage"), Budget::default());
+        assert_eq!(Budget::decode("5;1,x"), Budget::default());
         assert_eq!(
-            Budget::decode("900 0 10,20,30"),
+            Budget::decode("6642 900"),
             Budget::default(),
             "the older form"
         );
