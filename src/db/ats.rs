@@ -258,3 +258,19 @@ pub async fn source_of_loop(
         .fetch_optional(db)
         .await
 }
+
+/// Makes a hand-started loop the loop of an ATS application: its source key becomes the
+/// application's, so every read of the application (and every write back) finds it as if
+/// the ATS had started it. The key is unique: a second loop cannot take the same application.
+pub async fn link_loop(
+    db: impl AnyExecutor<'_>,
+    loop_id: i64,
+    source_key: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE loops SET source_view_id = $2 WHERE id = $1")
+        .bind(loop_id)
+        .bind(source_key)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! The `/loop` grammar: `start [candidate]`, `status`, `skip <stage> <reason>`, `decide`,
-//! `reopen <reason>`, `remind`, `panel`, `help`. Anything else is `Unknown` and gets the help text.
+//! `reopen <reason>`, `remind`, `panel`, `link <ATS URL or id>`, `help`. Anything else is
+//! `Unknown` and gets the help text.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -18,6 +19,11 @@ pub enum Command {
     },
     Remind,
     Panel,
+    /// Link the loop to its ATS application (a link or an id, read by
+    /// [`crate::domain::ats_link::parse_target`]).
+    Link {
+        target: String,
+    },
     Help,
     /// A known subcommand used wrongly: the message says how to use it.
     Usage {
@@ -49,6 +55,12 @@ pub fn parse(text: &str) -> Command {
         },
         "remind" => Command::Remind,
         "panel" => Command::Panel,
+        "link" if rest.is_empty() => Command::Usage {
+            message: "Usage: `/loop link <ATS URL or id>`, for example `/loop link https://app.greenhouse.io/people/123/applications/456`.".to_string(),
+        },
+        "link" => Command::Link {
+            target: rest.to_string(),
+        },
         "skip" => {
             let (stage, reason) = rest
                 .split_once(char::is_whitespace)
@@ -99,6 +111,12 @@ mod tests {
             ("remind", Command::Remind),
             ("panel", Command::Panel),
             (
+                "link  456 ",
+                Command::Link {
+                    target: "456".into(),
+                },
+            ),
+            (
                 "skip coding candidate withdrew",
                 Command::Skip {
                     stage: "coding".into(),
@@ -121,6 +139,9 @@ mod tests {
     fn skip_without_a_reason_explains_its_usage() {
         assert!(
             matches!(parse("reopen"), Command::Usage { message } if message.contains("<reason>"))
+        );
+        assert!(
+            matches!(parse("link"), Command::Usage { message } if message.contains("<ATS URL or id>"))
         );
         for text in ["skip", "skip coding"] {
             assert!(

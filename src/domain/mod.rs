@@ -1,6 +1,7 @@
 //! Pure rules: no I/O, no clock reads.
 
 pub mod access;
+pub mod ats_link;
 pub mod ats_mapping;
 pub mod ats_writeback;
 pub mod button;

@@ -108,6 +108,16 @@ pub enum Job {
         about: String,
         to: Option<String>,
     },
+    /// `/loop link`: check that the ATS application exists (and is not another loop's), then
+    /// link the loop to it and queue its read; `user` is told the outcome. Each asking
+    /// (`asked_at`) is its own job.
+    AtsLink {
+        loop_id: LoopId,
+        ats: String,
+        application_id: String,
+        user: String,
+        asked_at: i64,
+    },
     /// Ask one ATS what changed since the stored cursor and queue an [`Job::AtsSync`] for each
     /// changed application.
     AtsPoll { ats: String },
@@ -199,6 +209,7 @@ impl Job {
             Job::AtsSync { .. } => "ats_sync",
             Job::AtsPoll { .. } => "ats_poll",
             Job::AtsNotice { .. } => "ats_notice",
+            Job::AtsLink { .. } => "ats_link",
             Job::AtsWriteScorecard { .. } => "ats_write_scorecard",
             Job::AtsWriteDecision { .. } => "ats_write_decision",
             Job::AtsWriteRefused { .. } => "ats_write_refused",
@@ -245,6 +256,7 @@ impl Job {
             | Job::AtsWriteScorecard { loop_id, .. }
             | Job::AtsWriteDecision { loop_id, .. }
             | Job::AtsWriteRefused { loop_id, .. }
+            | Job::AtsLink { loop_id, .. }
             | Job::PurgeSlack { loop_id } => *loop_id,
             Job::PublishHome { .. }
             | Job::AtsSync { .. }
@@ -311,6 +323,13 @@ impl Job {
                 subject,
                 ..
             } => format!("ats_notice:{ats}:{application_id}:{what}:{subject}"),
+            Job::AtsLink {
+                loop_id,
+                ats,
+                application_id,
+                asked_at,
+                ..
+            } => format!("ats_link:{loop_id}:{ats}:{application_id}:{asked_at}"),
             Job::AtsWriteScorecard {
                 loop_id,
                 position,
@@ -417,6 +436,7 @@ impl Job {
             | Job::DecideReminder { .. }
             | Job::AtsSync { .. }
             | Job::AtsNotice { .. }
+            | Job::AtsLink { .. }
             | Job::AtsPoll { .. }
             | Job::AtsWriteScorecard { .. }
             | Job::AtsWriteDecision { .. } => 20,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use crate::db;
 use crate::domain::command::{Command, parse};
 use crate::error::AppResult;
-use crate::services::{decide, nudges, panel, skips, start_loop, status};
+use crate::services::{ats_link, decide, nudges, panel, skips, start_loop, status};
 use crate::slack::CommandReply;
 use crate::slack::messages::help;
 use crate::slack::mrkdwn::clip;
@@ -61,6 +61,9 @@ pub async fn handle(state: &AppState, command: SlashCommand) -> AppResult<Comman
                     command.response_url.as_deref(),
                 )
                 .map(CommandReply::Modal),
+                Command::Link { target } => ats_link::request(state, &l, user, &target)
+                    .await
+                    .map(CommandReply::say),
                 Command::Remind => nudges::remind_owed(state, &l, user)
                     .await
                     .map(CommandReply::say),

@@ -6,6 +6,7 @@
 //! `commands` and `interactions` are the two dispatchers: they route a parsed slash command or
 //! interaction to its use case. The use cases never import them back.
 
+pub mod ats_link;
 pub mod ats_notices;
 pub mod ats_poll;
 pub mod ats_sync;

@@ -31,23 +31,23 @@ name = "Technical"
 stage = "technical-screen"
 "#;
 
-struct Ats {
-    sim: AtsSim,
+pub(crate) struct Ats {
+    pub(crate) sim: AtsSim,
     _server: AtsServer,
-    app: TestApp,
+    pub(crate) app: TestApp,
     _dir: tempfile::TempDir,
     url: String,
 }
 
-fn ines() -> SimPerson {
+pub(crate) fn ines() -> SimPerson {
     SimPerson::new("103", "Ines", "Screener", "ines@example.com")
 }
 
-fn cody() -> SimPerson {
+pub(crate) fn cody() -> SimPerson {
     SimPerson::new("104", "Cody", "Coder", "cody@example.com")
 }
 
-async fn ats_world(world: &World, kind: SimAts) -> Ats {
+pub(crate) async fn ats_world(world: &World, kind: SimAts) -> Ats {
     ats_world_polling(world, kind, "never").await
 }
 
@@ -121,7 +121,7 @@ async fn ats_world_polling(world: &World, kind: SimAts, poll: &str) -> Ats {
 }
 
 impl Ats {
-    async fn deliver(&self, webhook: &SignedWebhook) -> u16 {
+    pub(crate) async fn deliver(&self, webhook: &SignedWebhook) -> u16 {
         self.sim.deliver(&self.url, webhook).await.as_u16()
     }
 
@@ -527,7 +527,7 @@ async fn people_are_matched_to_slack_by_email() {
 }
 
 /// The World's Slack people, with the addresses the simulated ATS knows them by.
-pub fn give_emails(world: &World) {
+pub(crate) fn give_emails(world: &World) {
     use crate::helpers::{CODER, COORDINATOR, HIRING_MANAGER, SCREENER};
     use loopbot::sim::SimUser;
     for (id, name, real, tz, offset, email) in [
@@ -706,7 +706,7 @@ async fn the_first_mapped_interview_starts_a_loop_with_nobody_typing() {
 }
 
 /// The direct messages `user` got that contain `needle`.
-fn dms_with(world: &World, user: &str, needle: &str) -> usize {
+pub(crate) fn dms_with(world: &World, user: &str, needle: &str) -> usize {
     world
         .sim
         .dms_to(user)

@@ -2,6 +2,7 @@
 //! stateful simulator, every request signed as Slack signs it.
 
 mod ats;
+mod ats_link;
 mod ats_webhooks;
 mod ats_writeback;
 mod briefs;

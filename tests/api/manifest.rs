@@ -175,7 +175,7 @@ fn manifest_declares_what_the_bot_needs() {
     assert_eq!(cmd["should_escape"], false);
     assert_eq!(
         cmd["usage_hint"],
-        "start [candidate] | status | skip <stage> <reason> | decide | reopen <reason> | remind | panel | help"
+        "start [candidate] | status | skip <stage> <reason> | decide | reopen <reason> | remind | panel | link <ATS URL or id> | help"
     );
     assert!(!cmd["description"].as_str().unwrap().is_empty());
 

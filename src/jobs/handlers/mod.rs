@@ -21,6 +21,16 @@ pub async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             application_id,
         } => crate::services::ats_sync::sync_application(state, ats, application_id).await,
         Job::AtsPoll { ats } => crate::services::ats_poll::poll(state, ats).await,
+        Job::AtsLink {
+            loop_id,
+            ats,
+            application_id,
+            user,
+            asked_at,
+        } => {
+            crate::services::ats_link::link(state, *loop_id, ats, application_id, user, *asked_at)
+                .await
+        }
         Job::AtsNotice {
             ats,
             application_id,

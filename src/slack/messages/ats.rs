@@ -34,6 +34,46 @@ pub fn ats_person_not_in_slack(ats: &str, candidate: &str, person: &str) -> Mess
     }
 }
 
+/// `/loop link` worked: the loop now follows the ATS application.
+pub fn ats_linked(
+    ats: &str,
+    loop_candidate: &str,
+    application_id: &str,
+    ats_candidate: &str,
+) -> Message {
+    let text = format!(
+        ":link: The loop of *{}* now follows {ats} application `{}` ({}). Interview times, panels and cancellations there update the loop.",
+        escape_within(loop_candidate, 80),
+        escape_within(application_id, 60),
+        escape_within(ats_candidate, 80),
+    );
+    Message {
+        text: format!("The loop of {} is linked to {ats}", escape(loop_candidate)),
+        blocks: vec![section(&text)],
+    }
+}
+
+/// `/loop link` could not link: why, in a few words; nothing changed.
+pub fn ats_link_failed(
+    ats: &str,
+    loop_candidate: &str,
+    application_id: &str,
+    why: &str,
+) -> Message {
+    let text = format!(
+        ":warning: The loop of *{}* is not linked to {ats} application `{}`: {why}. Nothing changed.",
+        escape_within(loop_candidate, 80),
+        escape_within(application_id, 60),
+    );
+    Message {
+        text: format!(
+            "The loop of {} could not be linked to {ats}",
+            escape(loop_candidate)
+        ),
+        blocks: vec![section(&text)],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,10 @@ pub const HELP_COMMANDS: &[(&str, &str)] = &[
         "/loop remind",
         "hiring manager or coordinator, in the loop channel: nudge everyone who owes a scorecard now",
     ),
+    (
+        "/loop link <ATS URL or id>",
+        "hiring manager or coordinator, in the loop channel: link a loop started by hand to its Ashby or Greenhouse application, so the ATS feeds its times and panel",
+    ),
     ("/loop help", "show this list"),
 ];
 
