@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsPerson, Changes, FeedbackWrite,
-    InterviewStatus, NoteWrite, OwnerRole, parse_time_ms, status_error, transport_error,
+    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, AtsPerson, Changes,
+    FeedbackWrite, InterviewStatus, NoteWrite, OwnerRole, parse_time_ms, status_error,
+    transport_error,
 };
 use crate::secret::Secret;
 
@@ -288,6 +289,8 @@ impl Ats for AshbyClient {
             job_id,
             job_name: text(&r["job"]["title"]),
             owners,
+            outcome: r["status"].as_str().and_then(AtsOutcome::from_ashby),
+            changed_at_ms: r["updatedAt"].as_str().and_then(parse_time_ms),
         })
     }
 

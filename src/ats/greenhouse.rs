@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::{
-    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsPerson, Changes, FeedbackWrite,
-    InterviewStatus, NoteWrite, OwnerRole, parse_time_ms, status_error, transport_error,
+    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, AtsPerson, Changes,
+    FeedbackWrite, InterviewStatus, NoteWrite, OwnerRole, parse_time_ms, status_error,
+    transport_error,
 };
 use crate::secret::Secret;
 
@@ -332,6 +333,11 @@ impl Ats for GreenhouseClient {
             job_id,
             job_name: None,
             owners,
+            outcome: app["status"].as_str().and_then(AtsOutcome::from_greenhouse),
+            changed_at_ms: app["rejected_at"]
+                .as_str()
+                .or(app["last_activity_at"].as_str())
+                .and_then(parse_time_ms),
         })
     }
 

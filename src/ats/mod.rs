@@ -21,6 +21,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use crate::domain::ats_mapping::AtsKind;
+pub use crate::domain::ats_outcome::AtsOutcome;
 
 /// A person as the ATS knows them. The email is what matches them to Slack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,6 +48,11 @@ pub struct AtsApplication {
     pub job_id: String,
     pub job_name: Option<String>,
     pub owners: Vec<(OwnerRole, AtsPerson)>,
+    /// Hired or rejected in the ATS (`None`: still open).
+    pub outcome: Option<AtsOutcome>,
+    /// When the ATS says the application last changed, where it says (Greenhouse
+    /// `rejected_at`, else `last_activity_at`; Ashby `updatedAt`).
+    pub changed_at_ms: Option<i64>,
 }
 
 /// Where an interview stands in the ATS.

@@ -4,6 +4,8 @@
 use sqlx::{AnyExecutor, Row};
 
 use crate::clock::UnixMillis;
+use crate::domain::ats_mapping::AtsKind;
+use crate::domain::ats_outcome::{AtsOutcome, RecordedOutcome};
 
 /// Records a webhook delivery; `false` when this ATS already delivered this id (a retry or a
 /// replay), which then has no second effect.
@@ -273,4 +275,73 @@ pub async fn link_loop(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The application's outcome as last stored (`outcome` text, its time), if any read stored one.
+pub async fn outcome_of(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    application_id: &str,
+) -> sqlx::Result<Option<(Option<String>, i64)>> {
+    let row = sqlx::query(
+        "SELECT outcome, outcome_at FROM ats_outcomes WHERE ats = $1 AND application_id = $2",
+    )
+    .bind(ats)
+    .bind(application_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+pub async fn set_outcome(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    application_id: &str,
+    outcome: Option<&str>,
+    outcome_at: UnixMillis,
+    now: UnixMillis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ats_outcomes (ats, application_id, outcome, outcome_at, read_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (ats, application_id) DO UPDATE SET
+             outcome = excluded.outcome,
+             outcome_at = excluded.outcome_at,
+             read_at = excluded.read_at",
+    )
+    .bind(ats)
+    .bind(application_id)
+    .bind(outcome)
+    .bind(outcome_at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The ATS outcome of the application a loop follows, if the loop follows one and the ATS
+/// has ever shown it hired or rejected.
+pub async fn outcome_of_loop(
+    db: &sqlx::AnyPool,
+    loop_id: i64,
+) -> sqlx::Result<Option<RecordedOutcome>> {
+    let Some(source) = source_of_loop(db, loop_id).await? else {
+        return Ok(None);
+    };
+    let Some((ats, application_id)) = source
+        .strip_prefix("ats:")
+        .and_then(|rest| rest.split_once(':'))
+    else {
+        return Ok(None);
+    };
+    let Some(kind) = AtsKind::parse(ats) else {
+        return Ok(None);
+    };
+    Ok(outcome_of(db, ats, application_id)
+        .await?
+        .map(|(outcome, at_ms)| RecordedOutcome {
+            ats: kind,
+            outcome: outcome.as_deref().and_then(AtsOutcome::parse),
+            at_ms,
+        }))
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod ats_link;
 pub mod ats_mapping;
+pub mod ats_outcome;
 pub mod ats_writeback;
 pub mod button;
 pub mod channel_name;

@@ -188,6 +188,10 @@ pub async fn link(
     }
     .enqueue(&mut *tx, now)
     .await?;
+    // The application may already be hired or rejected in the ATS: the summary shows it.
+    Job::RefreshSummary { loop_id }
+        .enqueue(&mut *tx, now)
+        .await?;
     tx.commit().await?;
     tracing::info!(
         ats,

@@ -4,11 +4,12 @@
 //! delivered twice, late or out of order has one effect: the ATS's current state.
 
 use crate::ats::{
-    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, InterviewStatus, OwnerRole,
+    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, InterviewStatus, OwnerRole,
 };
 use crate::db;
 use crate::db::ats::StoredInterview;
 use crate::domain::ats_mapping::{AtsRole, JobMapping};
+use crate::domain::ats_outcome;
 use crate::domain::people::Directory;
 use crate::domain::start_form::{self, StageInput, StartInput};
 use crate::jobs::JobError;
@@ -50,6 +51,7 @@ pub async fn sync_application(
     let mut tx = state.begin().await?;
     let told =
         ats_notices::record(&mut tx, kind, &application, &notices, to.as_deref(), now).await?;
+    record_outcome(&mut tx, kind, &application, now).await?;
     for interview in &interviews {
         let stage_key = job
             .and_then(|j| j.interview(&interview.interview_key, interview.name.as_deref()))
@@ -170,6 +172,43 @@ async fn start_loop_if_due(
     if let Some(loop_id) = loop_id {
         tracing::info!(ats = kind.as_str(), application = %application.id, loop_id, "loop started from the ATS");
     }
+    Ok(())
+}
+
+/// Stores where the application ended in the ATS (hired, rejected) when this read is at least
+/// as recent as the stored one and changes it, and has the summary of the loop it feeds
+/// re-rendered. Never a decision of the loop: that stays the hiring manager's, in Slack.
+async fn record_outcome(
+    tx: &mut sqlx::AnyConnection,
+    kind: AtsKind,
+    application: &AtsApplication,
+    now: crate::clock::UnixMillis,
+) -> sqlx::Result<()> {
+    let ats = kind.as_str();
+    let at = application.changed_at_ms.unwrap_or(now);
+    let stored = db::ats::outcome_of(&mut *tx, ats, &application.id)
+        .await?
+        .map(|(o, at)| (o.as_deref().and_then(AtsOutcome::parse), at));
+    if !ats_outcome::replaces(stored, (application.outcome, at)) {
+        return Ok(());
+    }
+    let outcome = application.outcome.map(AtsOutcome::as_str);
+    db::ats::set_outcome(&mut *tx, ats, &application.id, outcome, at, now).await?;
+    if let Some(loop_id) = db::ats::loop_of_application(&mut *tx, ats, &application.id).await? {
+        db::audit::record(
+            &mut *tx,
+            loop_id,
+            "ats",
+            "ats_outcome",
+            outcome.unwrap_or("open"),
+            now,
+        )
+        .await?;
+        crate::jobs::Job::RefreshSummary { loop_id }
+            .enqueue(&mut *tx, now)
+            .await?;
+    }
+    tracing::info!(ats, application = %application.id, outcome, "ATS outcome recorded");
     Ok(())
 }
 

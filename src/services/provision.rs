@@ -11,7 +11,9 @@ use crate::db::loops::Provisioned;
 use crate::domain::channel_name::{base_channel_name, channel_name_attempt};
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::jobs::{Job, JobError};
-use crate::slack::messages::{self, loop_ready, rubric_message, summary_message, topic};
+use crate::slack::messages::{
+    self, loop_ready, rubric_message, summary_message, topic, with_ats_outcome,
+};
 use crate::state::AppState;
 
 /// Channel names tried before giving up (`name`, `name-2`, … `name-50`).
@@ -46,7 +48,11 @@ pub async fn provision_loop(state: &AppState, loop_id: LoopId) -> Result<(), Job
                 .progress(loop_id)
                 .await?
                 .ok_or_else(|| JobError::loop_gone(loop_id))?;
-            let message = summary_message(&current, rubric, &progress);
+            let outcome = db::ats::outcome_of_loop(&state.db, loop_id).await?;
+            let message = with_ats_outcome(
+                summary_message(&current, rubric, &progress),
+                outcome.as_ref(),
+            );
             let key = format!("provision:{loop_id}:summary");
             let ts = slack.post_message(&channel, &message, &key).await?;
             record(state, loop_id, Provisioned::SummaryPosted { ts: &ts }).await?;

@@ -8,7 +8,7 @@ use crate::domain::interview_loop::InterviewLoop;
 use crate::domain::progress::LoopProgress;
 use crate::error::AppResult;
 use crate::slack::Message;
-use crate::slack::messages::summary_message;
+use crate::slack::messages::{summary_message, with_ats_outcome};
 use crate::slack::mrkdwn::{channel_link, date_time, escape};
 use crate::state::AppState;
 
@@ -21,10 +21,12 @@ pub async fn status(state: &AppState, channel_id: &str, user: &str) -> AppResult
             .await
             .context("could not load a loop for its status")?
     {
-        return Ok(summary_message(
-            &l,
-            state.rubrics.get(&l.rubric_id),
-            &progress,
+        let outcome = db::ats::outcome_of_loop(&state.db, id)
+            .await
+            .context("could not read a loop's ATS outcome")?;
+        return Ok(with_ats_outcome(
+            summary_message(&l, state.rubrics.get(&l.rubric_id), &progress),
+            outcome.as_ref(),
         ));
     }
     let ids = db::loops::open_loop_ids_for(&state.db, user)

@@ -68,6 +68,15 @@ pub fn date_time(at: UnixMillis) -> String {
     format!("<!date^{secs}^{{date_short_pretty}} at {{time}}|{fallback}>")
 }
 
+/// A date alone, in the reader's time zone ("Dec 6"), with a UTC fallback.
+pub fn date(at: UnixMillis) -> String {
+    let secs = at.div_euclid(1000);
+    let fallback = jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%b %-d").to_string())
+        .unwrap_or_else(|_| "unknown date".into());
+    format!("<!date^{secs}^{{date_short}}|{fallback}>")
+}
+
 /// A duration in words: "24 hours", "2 days", "90 minutes".
 pub fn duration_words(d: std::time::Duration) -> String {
     let secs = d.as_secs();

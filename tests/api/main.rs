@@ -3,6 +3,7 @@
 
 mod ats;
 mod ats_link;
+mod ats_outcome;
 mod ats_webhooks;
 mod ats_writeback;
 mod briefs;

@@ -5,7 +5,7 @@ use crate::db;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus};
 use crate::domain::progress::LoopProgress;
 use crate::jobs::JobError;
-use crate::slack::messages::{rubric_message, summary_message};
+use crate::slack::messages::{rubric_message, summary_message, with_ats_outcome};
 use crate::state::AppState;
 
 /// The loop and where it stands, as stored now (see [`db::progress::load`]).
@@ -29,6 +29,8 @@ pub async fn summary(state: &AppState, loop_id: LoopId) -> Result<(), JobError> 
         return Ok(());
     };
     let message = summary_message(&l, state.rubrics.get(&l.rubric_id), &progress);
+    let outcome = db::ats::outcome_of_loop(&state.db, loop_id).await?;
+    let message = with_ats_outcome(message, outcome.as_ref());
     state.slack.update_message(channel, ts, &message).await?;
     Ok(())
 }

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{AtsCall, AtsSim, SignedWebhook, SimInterview, SimPerson, base64, hmac_hex, rfc3339};
+use super::{
+    AtsCall, AtsSim, SignedWebhook, SimInterview, SimOutcome, SimPerson, base64, hmac_hex, rfc3339,
+};
 
 pub(super) fn router(sim: AtsSim) -> Router {
     Router::new()
@@ -141,9 +143,15 @@ fn respond(sim: &AtsSim, method: &str, headers: &HeaderMap, body: &Value) -> (St
                         }))
                     })
                     .collect();
+                    let outcome = state.outcomes.get(&a.id);
                     ok(json!({
                         "id": a.id,
-                        "status": "Active",
+                        "status": match outcome {
+                            Some((SimOutcome::Hired, _)) => "Hired",
+                            Some((SimOutcome::Rejected, _)) => "Archived",
+                            None => "Active",
+                        },
+                        "updatedAt": outcome.map(|(_, at)| rfc3339(*at)),
                         "candidate": {
                             "id": a.candidate_id,
                             "name": format!("{} {}", a.candidate_first, a.candidate_last),
@@ -393,6 +401,17 @@ impl AtsSim {
             "webhookActionId": action_id,
             "action": "interviewScheduleUpdate",
             "data": { "interviewSchedule": schedule },
+        });
+        self.ashby_sign(serde_json::to_vec(&body).expect("JSON"))
+    }
+
+    /// Ashby's `candidateHire` or `applicationUpdate` webhook (`action`) for an application.
+    pub fn ashby_application_webhook(&self, action: &str, application_id: &str) -> SignedWebhook {
+        let action_id = format!("wha-{:06}", self.delivery_id());
+        let body = json!({
+            "webhookActionId": action_id,
+            "action": action,
+            "data": { "application": { "id": application_id } },
         });
         self.ashby_sign(serde_json::to_vec(&body).expect("JSON"))
     }

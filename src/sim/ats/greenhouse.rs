@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use serde_json::{Value, json};
 
-use super::{AtsCall, AtsSim, SignedWebhook, SimInterview, base64, hmac_hex, rfc3339};
+use super::{AtsCall, AtsSim, SignedWebhook, SimInterview, SimOutcome, base64, hmac_hex, rfc3339};
 
 pub(super) fn router(sim: AtsSim) -> Router {
     Router::new()
@@ -393,11 +393,23 @@ fn list(sim: &AtsSim, resource: &str, query: &[(String, String)], host: &str) ->
                     .iter()
                     .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(&a.id)))
                     .map(|a| {
+                        let outcome = state.outcomes.get(&a.id);
+                        let status = match outcome {
+                            Some((SimOutcome::Hired, _)) => "hired",
+                            Some((SimOutcome::Rejected, _)) => "rejected",
+                            None => "active",
+                        };
+                        let rejected_at = match outcome {
+                            Some((SimOutcome::Rejected, at)) => json!(rfc3339(*at)),
+                            _ => Value::Null,
+                        };
                         json!({
                             "id": num(&a.id),
                             "candidate_id": num(&a.candidate_id),
                             "job_id": num(&a.job_id),
-                            "status": "active",
+                            "status": status,
+                            "rejected_at": rejected_at,
+                            "last_activity_at": outcome.map(|(_, at)| rfc3339(*at)),
                         })
                     })
                     .collect()
@@ -514,6 +526,16 @@ impl AtsSim {
             }},
         });
         drop(state);
+        self.greenhouse_sign(serde_json::to_vec(&body).expect("JSON"))
+    }
+
+    /// Greenhouse's `hire_candidate` / `reject_candidate` webhook (`action`) for an
+    /// application: only a trigger to Loopbot, which reads the application's status.
+    pub fn greenhouse_decision(&self, action: &str, application_id: &str) -> SignedWebhook {
+        let body = json!({
+            "action": action,
+            "payload": { "application": { "id": num(application_id) } },
+        });
         self.greenhouse_sign(serde_json::to_vec(&body).expect("JSON"))
     }
 

@@ -65,6 +65,14 @@ pub struct SimApplication {
     pub coordinator: Option<SimPerson>,
 }
 
+/// Where an application ends in the ATS (each ATS words it its own way: Greenhouse `hired` /
+/// `rejected`, Ashby `Hired` / `Archived`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimOutcome {
+    Hired,
+    Rejected,
+}
+
 #[derive(Debug, Clone)]
 pub struct SimInterview {
     pub id: String,
@@ -96,6 +104,8 @@ pub struct AtsCall {
 #[derive(Debug, Default)]
 pub struct AtsState {
     pub applications: Vec<SimApplication>,
+    /// Hired or rejected applications (by id), with when; the rest are active.
+    pub outcomes: HashMap<String, (SimOutcome, i64)>,
     pub interviews: Vec<SimInterview>,
     pub users: Vec<SimPerson>,
     /// Notes written: Ashby `candidate.createNote` bodies, Greenhouse `POST /v3/notes` bodies.
@@ -327,6 +337,20 @@ impl AtsSim {
             i.starts_at_ms = starts_at_ms;
             i.ends_at_ms = starts_at_ms + minutes * 60_000;
         });
+    }
+
+    /// Hires or rejects the application now (`None`: active again, e.g. Greenhouse's unreject).
+    pub fn set_outcome(&self, application_id: &str, outcome: Option<SimOutcome>) {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        match outcome {
+            Some(o) => {
+                state.outcomes.insert(application_id.to_string(), (o, now));
+            }
+            None => {
+                state.outcomes.remove(application_id);
+            }
+        }
     }
 
     pub fn cancel(&self, interview_id: &str) {

@@ -1,9 +1,10 @@
 //! The pinned summary and the channel topic.
 
+use crate::domain::ats_outcome::{AtsOutcome, RecordedOutcome};
 use crate::domain::interview_loop::InterviewLoop;
 use crate::domain::progress::{LoopProgress, StageStatus};
 use crate::domain::rubric::Rubric;
-use crate::slack::mrkdwn::{clip, date_time, escape, escape_within, mention, mentions};
+use crate::slack::mrkdwn::{clip, date, date_time, escape, escape_within, mention, mentions};
 use serde_json::json;
 
 use super::*;
@@ -63,6 +64,27 @@ pub fn decided_without(l: &InterviewLoop) -> Option<String> {
             mention(&d.decided_by)
         )
     })
+}
+
+/// The summary with where the application ended in the ATS, under its top lines: "In
+/// Greenhouse: hired (Dec 6)". The ATS's record only; the decision stays the hiring manager's.
+pub fn with_ats_outcome(mut message: Message, outcome: Option<&RecordedOutcome>) -> Message {
+    let Some((o, r)) = outcome.and_then(|r| Some((r.outcome?, r))) else {
+        return message;
+    };
+    let icon = match o {
+        AtsOutcome::Hired => ":tada:",
+        AtsOutcome::Rejected | AtsOutcome::Archived => ":file_folder:",
+    };
+    let line = context(&format!(
+        "{icon} In {}: {} ({}). The decision here is still the hiring manager's.",
+        r.ats.label(),
+        o.as_str(),
+        date(r.at_ms)
+    ));
+    let at = message.blocks.len().min(2);
+    message.blocks.insert(at, line);
+    message
 }
 
 /// One line: how many stages are in, and what comes next.

@@ -115,3 +115,39 @@ fn candidate_names_cannot_break_mrkdwn() {
     let m = loop_ready(&l);
     assert!(m.text.contains("&lt;!here&gt; Eve"));
 }
+
+#[test]
+fn the_ats_outcome_is_one_line_under_the_top_and_only_when_there_is_one() {
+    use crate::domain::ats_mapping::AtsKind;
+    use crate::domain::ats_outcome::{AtsOutcome, RecordedOutcome};
+    let rubrics = RubricSet::builtin();
+    let s = summary_message(
+        &sample_loop(),
+        Some(rubrics.default_rubric()),
+        &LoopProgress::default(),
+    );
+    assert_eq!(with_ats_outcome(s.clone(), None), s);
+    let open = RecordedOutcome {
+        ats: AtsKind::Greenhouse,
+        outcome: None,
+        at_ms: 0,
+    };
+    assert_eq!(with_ats_outcome(s.clone(), Some(&open)), s);
+    // 2026-12-06 12:00 UTC
+    let hired = RecordedOutcome {
+        outcome: Some(AtsOutcome::Hired),
+        at_ms: 1_796_558_400_000,
+        ..open
+    };
+    let shown = with_ats_outcome(s.clone(), Some(&hired));
+    assert_eq!(shown.blocks.len(), s.blocks.len() + 1);
+    let line = visible_text(&Message {
+        text: String::new(),
+        blocks: vec![shown.blocks[2].clone()],
+    });
+    assert!(
+        line.contains("In Greenhouse: hired (<!date^1796558400^{date_short}|Dec 6>)"),
+        "{line}"
+    );
+    assert!(line.contains("still the hiring manager's"), "{line}");
+}
