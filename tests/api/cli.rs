@@ -107,6 +107,7 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let output = crate::helpers::drain_output(&mut child);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         // Up means listening with its database created (a port chosen free can, rarely, be
@@ -143,19 +144,7 @@ fn sigterm_stops_the_server_cleanly_within_ten_seconds_and_logs_no_secrets() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
-    let mut logs = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = output.join().unwrap();
     assert!(logs.contains("listening"), "{logs}");
     assert!(
         !logs.contains(SECRET) && !logs.contains(TOKEN),

@@ -527,3 +527,22 @@ pub fn stage_post_of(
 pub fn stage_post(world: &World, channel: &str, position: usize) -> loopbot::sim::SimMessage {
     stage_post_of(&world.sim.messages(channel), position)
 }
+
+/// Reads a spawned binary's piped stdout and stderr while it runs (so that a chatty log, e.g.
+/// `RUST_LOG=debug` printing every migration, never fills a pipe and blocks the process), and
+/// hands back all of it, stdout first, once it has exited.
+pub fn drain_output(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text + &err.join().unwrap_or_default()
+    })
+}

@@ -643,7 +643,6 @@ fn loopbot_bot_token() -> String {
 
 #[tokio::test]
 async fn the_binary_in_socket_mode_closes_its_socket_cleanly_on_sigterm_and_logs_no_secrets() {
-    use std::io::Read;
     let world = World::new().await;
     world.sim.set_app_token(APP_TOKEN);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loopbot"))
@@ -660,6 +659,7 @@ async fn the_binary_in_socket_mode_closes_its_socket_cleanly_on_sigterm_and_logs
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let output = crate::helpers::drain_output(&mut child);
     let greeted = world
         .sim
         .wait_for_socket(Duration::from_secs(60), |c| c.iter().any(ready))
@@ -696,19 +696,7 @@ async fn the_binary_in_socket_mode_closes_its_socket_cleanly_on_sigterm_and_logs
         world.sim.socket_connections()[0].closed_by_client,
         "with a close frame"
     );
-    let mut logs = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = output.join().unwrap();
     assert!(logs.contains("Socket Mode connection ready"), "{logs}");
     assert!(
         !logs.contains(APP_TOKEN) && !logs.contains(BOT_TOKEN) && !logs.contains("ticket="),
