@@ -542,6 +542,38 @@ mod tests {
     }
 
     #[test]
+    fn ats_jobs_round_trip_and_only_the_link_names_a_loop() {
+        let link = Job::AtsLink {
+            loop_id: 7,
+            ats: "greenhouse".into(),
+            application_id: "5001".into(),
+            user: "U1".into(),
+            asked_at: 42,
+        };
+        let notice = Job::AtsNotice {
+            ats: "ashby".into(),
+            application_id: "5001".into(),
+            what: "unmapped".into(),
+            subject: "int-lunch".into(),
+            candidate: "Ada Lovelace".into(),
+            about: "int-lunch".into(),
+            to: None,
+        };
+        for job in [&link, &notice] {
+            assert_eq!(Job::from_payload(&job.queue_at(5).payload).unwrap(), *job);
+        }
+        assert_eq!(link.queue_at(0).loop_id, Some(7));
+        assert_eq!(loop_of_post_key(&link.dedupe_key()), Some(7));
+        assert_eq!(notice.queue_at(0).loop_id, None);
+        assert_eq!(loop_of_post_key(&notice.dedupe_key()), None);
+        assert_eq!(
+            notice.dedupe_key(),
+            "ats_notice:ashby:5001:unmapped:int-lunch",
+            "one notice per application, kind and subject"
+        );
+    }
+
+    #[test]
     fn every_post_key_names_its_loop() {
         let user = || "U1".to_string();
         let jobs = [
