@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::Simulator;
-use loopbot::sim::client::{FORM, SlackSide};
+use slack_sim::Simulator;
+use slack_sim::client::{FORM, SlackSide};
 
 mod common;
 use common::{COORDINATOR, SECRET, TOKEN, cpu_seconds, peak_rss_kib, percentile};

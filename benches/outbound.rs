@@ -28,9 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::client::{FORM, SlackSide};
-use loopbot::sim::rules::{POST_BURST, POST_REFILL_MS, Tier, per_method};
-use loopbot::sim::{SimCall, Simulator};
+use slack_sim::client::{FORM, SlackSide};
+use slack_sim::rules::{POST_BURST, POST_REFILL_MS, Tier, per_method};
+use slack_sim::{SimCall, Simulator};
 use serde_json::Value;
 
 mod common;

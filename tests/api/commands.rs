@@ -9,7 +9,7 @@ use loopbot::cli::jobs::{JobsArgs, State};
 use loopbot::cli::purge::PurgeArgs;
 use loopbot::clock::Clock;
 use loopbot::db;
-use loopbot::sim::client::FormValues;
+use slack_sim::client::FormValues;
 use serde_json::Value;
 
 use crate::helpers::*;

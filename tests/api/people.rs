@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use loopbot::sim::client::FormValues;
-use loopbot::sim::{Fault, SimUser};
+use slack_sim::client::FormValues;
+use slack_sim::{Fault, SimUser};
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use loopbot::settings::{Needs, Settings};
-use loopbot::sim::client::FormValues;
-use loopbot::sim::socket::SimConnection;
-use loopbot::sim::socket_side::SocketSide;
+use slack_sim::client::FormValues;
+use slack_sim::socket::SimConnection;
+use slack_sim::socket_side::SocketSide;
 use loopbot::slack::ids::SCORECARD_OPEN;
 use loopbot::startup::Application;
 use serde_json::json;
@@ -56,7 +56,7 @@ fn no_violations(world: &World) {
 async fn start_loop_over_socket(
     world: &World,
     side: &SocketSide,
-) -> loopbot::sim::socket_side::Delivered {
+) -> slack_sim::socket_side::Delivered {
     let opened = side
         .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
         .await;
