@@ -28,10 +28,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
+use serde_json::Value;
 use slack_sim::client::{FORM, SlackSide};
 use slack_sim::rules::{POST_BURST, POST_REFILL_MS, Tier, per_method};
 use slack_sim::{SimCall, Simulator};
-use serde_json::Value;
 
 mod common;
 use common::{COORDINATOR, SECRET, TOKEN, peak_rss_kib, percentile};

@@ -162,8 +162,7 @@ pub fn add_people(sim: &slack_sim::Simulator) -> String {
 
 /// Loop `i`'s start form: its hiring manager and one interviewer per stage.
 pub fn start_form(i: usize) -> slack_sim::client::FormValues {
-    let mut form =
-        slack_sim::client::FormValues::new().user("hiring_manager", &hiring_manager(i));
+    let mut form = slack_sim::client::FormValues::new().user("hiring_manager", &hiring_manager(i));
     for (p, stage) in STAGES.iter().enumerate() {
         form = form.users(&format!("panel:{stage}"), &[&interviewer(i, p + 1)]);
     }

@@ -11,8 +11,8 @@ use loopbot::ats::{
 };
 use loopbot::clock::{ManualClock, SharedClock};
 use loopbot::secret::Secret;
-use slack_sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
 use serde_json::json;
+use slack_sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
 
 use crate::helpers::START_MS;
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::SCORECARD_OPEN;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

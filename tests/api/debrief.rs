@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use slack_sim::SimUser;
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::{DECIDE_OPEN, SCORECARDS_PAGE};
 use serde_json::Value;
+use slack_sim::SimUser;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

@@ -2,8 +2,8 @@
 //! survive closing the form (saved as the interviewer goes, restored on reopening, discarded
 //! on submission), for the stage's panel only.
 
-use slack_sim::client::{FormValues, SlackSide};
 use serde_json::{Value, json};
+use slack_sim::client::{FormValues, SlackSide};
 
 use crate::helpers::*;
 

@@ -5,13 +5,13 @@ use loopbot::clock::Clock;
 use loopbot::clock::{ManualClock, SharedClock};
 use loopbot::jobs::worker;
 use loopbot::settings::{Needs, RawSettings, Settings};
-use slack_sim::client::{FormValues, SlackSide};
-use slack_sim::{SimServer, SimUser, Simulator};
 use loopbot::slack::SlackApi;
 use loopbot::slack::ids::{SCORECARD_OPEN, SCORECARDS_VIEW};
 use loopbot::startup::Application;
 use loopbot::state::AppState;
 use serde_json::Value;
+use slack_sim::client::{FormValues, SlackSide};
+use slack_sim::{SimServer, SimUser, Simulator};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -367,11 +367,7 @@ pub async fn press_stage(
     views.into_iter().last().unwrap()
 }
 
-pub async fn press_view_scorecards(
-    world: &World,
-    app: &TestApp,
-    user: &str,
-) -> slack_sim::SimView {
+pub async fn press_view_scorecards(world: &World, app: &TestApp, user: &str) -> slack_sim::SimView {
     let channel = loop_channel(world);
     let s = summary(world);
     let (value, label) = button(&s.blocks, SCORECARDS_VIEW).unwrap();
@@ -506,10 +502,7 @@ pub async fn fresh_postgres_database(server: &str) -> String {
 
 /// Stage `position`'s rubric post among a channel's messages (found by the key Loopbot tags
 /// it with, wherever it sits in the channel).
-pub fn stage_post_of(
-    messages: &[slack_sim::SimMessage],
-    position: usize,
-) -> slack_sim::SimMessage {
+pub fn stage_post_of(messages: &[slack_sim::SimMessage], position: usize) -> slack_sim::SimMessage {
     let suffix = format!(":rubric:{position}");
     messages
         .iter()

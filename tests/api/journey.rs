@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::{SCREEN_CONTINUE, SCREEN_STOP};
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

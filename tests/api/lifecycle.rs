@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::{STAGE_REMIND, STAGE_SKIP};
 use serde_json::{Value, json};
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

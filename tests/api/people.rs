@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
 use slack_sim::client::FormValues;
 use slack_sim::{Fault, SimUser};
-use serde_json::{Value, json};
 
 use crate::helpers::*;
 

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::{NOT_RUN, PANEL_OPEN, SCORECARD_OPEN};
 use serde_json::json;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

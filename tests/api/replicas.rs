@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
+use loopbot::slack::ids::SCORECARD_OPEN;
 use slack_sim::client::{FormValues, SlackSide};
 use slack_sim::{SimUser, Simulator};
-use loopbot::slack::ids::SCORECARD_OPEN;
 
 use crate::helpers::{
     EVIDENCE, button, filled_scorecard, fresh_postgres_database, postgres_server,

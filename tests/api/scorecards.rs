@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use slack_sim::client::FormValues;
 use loopbot::slack::ids::SCORECARD_OPEN;
 use serde_json::Value;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

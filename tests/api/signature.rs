@@ -1,8 +1,8 @@
 //! Every /slack/* request is checked before anything else; refused requests change nothing.
 
 use loopbot::clock::Clock;
-use slack_sim::client::{FORM, JSON};
 use serde_json::json;
+use slack_sim::client::{FORM, JSON};
 
 use crate::helpers::*;
 
@@ -335,8 +335,8 @@ async fn a_repeated_event_delivery_has_one_effect() {
 #[test]
 fn slacks_published_example_checks_the_simulators_signer_and_loopbots_verifier() {
     use axum::http::{HeaderMap, HeaderValue};
-    use slack_sim::signing;
     use loopbot::slack::verify::{self, Rejection};
+    use slack_sim::signing;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
     const TS: i64 = 1531420618;

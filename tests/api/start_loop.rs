@@ -1,8 +1,8 @@
 //! `/loop start` end to end: the form, its validation, and the provisioned channel as people
 //! see it.
 
-use slack_sim::client::FormValues;
 use serde_json::Value;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

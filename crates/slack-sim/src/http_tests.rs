@@ -297,9 +297,9 @@ async fn unknown_method() {
 #[tokio::test]
 async fn a_json_body_to_a_read_method_is_ignored_and_recorded_as_a_violation() {
     let h = harness().await;
-    let channel =
-        h.sim
-            .create_channel_by_user("general", "U1", &["U1", crate::BOT_USER_ID], false);
+    let channel = h
+        .sim
+        .create_channel_by_user("general", "U1", &["U1", crate::BOT_USER_ID], false);
     for method in [
         "conversations.history",
         "conversations.members",
