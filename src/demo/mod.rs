@@ -21,14 +21,14 @@ use tokio::sync::oneshot;
 
 use crate::clock::{ManualClock, SharedClock};
 use crate::settings::{Needs, RawSettings, Secret, Settings};
-use crate::sim::client::SlackSide;
-use crate::sim::socket_side::SocketSide;
+use crate::sim::client::Http;
+use crate::sim::socket_side::Socket;
 use crate::sim::{SimUser, Simulator};
 use crate::slack::SlackApi;
 use crate::startup::Application;
 use crate::state::AppState;
 use print::title;
-use wire::Wire;
+use wire::{People, Wire};
 
 const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
 const BOT_TOKEN: &str = "xoxb-demo-token";
@@ -82,7 +82,7 @@ struct Demo {
     sim: Simulator,
     /// Keeps the simulator's HTTP server running for as long as the demo.
     _sim_server: crate::sim::SimServer,
-    slack: Wire,
+    slack: People,
     state: AppState,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -179,14 +179,10 @@ impl Demo {
                     })
                     .await;
                 anyhow::ensure!(greeted, "Loopbot did not connect over Socket Mode");
-                Wire::Socket(SocketSide::new(shared, sim.clone()))
+                People::over(Wire::Socket(Socket::new(sim.clone())), shared, sim.clone())
             } else {
-                Wire::Http(SlackSide::new(
-                    &address,
-                    SIGNING_SECRET,
-                    shared,
-                    sim.clone(),
-                ))
+                let http = Http::new(&address, SIGNING_SECRET, shared.clone());
+                People::over(Wire::Http(http), shared, sim.clone())
             };
             anyhow::Ok((hiring_channel, db_file, state, stop, server, slack))
         };
@@ -257,7 +253,7 @@ impl Demo {
         );
         println!(
             "Each sees times in their own time zone. {}; the clock is simulated and moved forward instead of waited for.",
-            self.slack.describe()
+            self.slack.transport().describe()
         );
         let channel = self.start_loop().await?;
         self.scorecards(&channel).await?;

@@ -1,14 +1,21 @@
 //! How the demo's people reach Loopbot: signed HTTP requests (`loopbot demo`) or envelopes
-//! over Socket Mode (`loopbot demo --socket`). Either way an answer reads the same.
+//! over Socket Mode (`loopbot demo --socket`), the simulator's two [`Transport`]s. Either way
+//! an answer reads the same.
+
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sim::client::{FormValues, SlackSide};
-use crate::sim::socket_side::{Delivered, SocketSide};
+use crate::sim::client::{Delivery, Http, SlackUser, Transport};
+use crate::sim::socket_side::{Delivered, Socket};
 
+/// The demo's people in Slack, over either transport.
+pub(super) type People = SlackUser<Wire>;
+
+#[derive(Clone)]
 pub(super) enum Wire {
-    Http(SlackSide),
-    Socket(SocketSide),
+    Http(Http),
+    Socket(Socket),
 }
 
 /// Whether Loopbot took a delivery: an HTTP 2xx, or an acknowledgement on the socket.
@@ -34,19 +41,23 @@ pub(super) struct Answer {
     ok: bool,
     status: String,
     body: String,
+    /// How long the answer says to wait for a modal to open (see [`Transport`]).
+    opens_modal_within: Option<Duration>,
 }
 
 impl Answer {
-    async fn from_http(response: reqwest::Response) -> Answer {
+    async fn from_http(http: &Http, response: reqwest::Response) -> Answer {
         let status = response.status();
+        let opens_modal_within = http.opens_modal_within(&response);
         Answer {
             ok: status.is_success(),
             status: status.to_string(),
             body: response.text().await.unwrap_or_default(),
+            opens_modal_within,
         }
     }
 
-    fn from_socket(delivered: Delivered) -> Answer {
+    fn from_socket(socket: &Socket, delivered: Delivered) -> Answer {
         Answer {
             ok: delivered.acked(),
             status: if delivered.acked() {
@@ -55,6 +66,7 @@ impl Answer {
                 "not acknowledged within 5 s".into()
             },
             body: delivered.text(),
+            opens_modal_within: socket.opens_modal_within(&delivered),
         }
     }
 
@@ -85,48 +97,19 @@ impl Wire {
             }
         }
     }
+}
 
-    pub async fn command(&self, user: &str, channel: &str, text: &str) -> Answer {
+impl Transport for Wire {
+    type Reply = Answer;
+
+    async fn deliver(&self, delivery: Delivery) -> Answer {
         match self {
-            Wire::Http(s) => Answer::from_http(s.command(user, channel, text).await).await,
-            Wire::Socket(s) => Answer::from_socket(s.command(user, channel, text).await),
+            Wire::Http(http) => Answer::from_http(http, http.deliver(delivery).await).await,
+            Wire::Socket(socket) => Answer::from_socket(socket, socket.deliver(delivery).await),
         }
     }
 
-    pub async fn submit_view(&self, user: &str, view_id: &str, values: &FormValues) -> Answer {
-        match self {
-            Wire::Http(s) => Answer::from_http(s.submit_view(user, view_id, values).await).await,
-            Wire::Socket(s) => Answer::from_socket(s.submit_view(user, view_id, values).await),
-        }
-    }
-
-    pub async fn press_button(
-        &self,
-        user: &str,
-        channel: &str,
-        message_ts: &str,
-        action_id: &str,
-        value: &str,
-    ) -> Answer {
-        match self {
-            Wire::Http(s) => {
-                Answer::from_http(
-                    s.press_button(user, channel, message_ts, action_id, value)
-                        .await,
-                )
-                .await
-            }
-            Wire::Socket(s) => Answer::from_socket(
-                s.press_button(user, channel, message_ts, action_id, value)
-                    .await,
-            ),
-        }
-    }
-
-    pub async fn event(&self, event_id: &str, event: Value) -> Answer {
-        match self {
-            Wire::Http(s) => Answer::from_http(s.event(event_id, event).await).await,
-            Wire::Socket(s) => Answer::from_socket(s.event(event_id, event).await),
-        }
+    fn opens_modal_within(&self, answer: &Answer) -> Option<Duration> {
+        answer.opens_modal_within
     }
 }

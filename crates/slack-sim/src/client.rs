@@ -1,14 +1,18 @@
 //! Slack's side of the conversation, the client half of the simulator, for the demo
-//! (`loopbot demo`), the tests and the benches: builds requests exactly as Slack sends them
-//! (form or JSON bodies, v0 signatures, trigger ids from the simulator) and posts them to the
-//! app's real HTTP endpoints.
+//! (`loopbot demo`), the tests and the benches, written once: [`SlackUser`] is what people do
+//! in Slack (type a command, press a button, submit or close a modal, cause an event), built
+//! exactly as Slack builds it (payloads, trigger ids from the simulator), over a [`Transport`]
+//! that takes it to the app: [`Http`] (signed requests to the app's real endpoints, as
+//! [`SlackSide`]) or Socket Mode ([`crate::socket_side::Socket`], as
+//! [`crate::socket_side::SocketSide`]).
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::clock::SharedClock;
 use crate::Simulator;
+use crate::clock::SharedClock;
 use crate::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
@@ -75,32 +79,47 @@ impl FormValues {
     }
 }
 
+/// What Slack delivers to the app: the same three kinds over HTTP and over Socket Mode.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A slash command: its form body (over Socket Mode, the same fields as a JSON object).
+    Command(String),
+    /// An interactivity payload: `block_actions`, `view_submission` or `view_closed`.
+    Interaction(Value),
+    /// An Events API `event_callback` body.
+    Event(Value),
+}
+
+/// How a [`Delivery`] reaches the app, and what comes back.
+pub trait Transport: Clone + Send + Sync {
+    /// The app's answer: an HTTP response, or a Socket Mode acknowledgement.
+    type Reply: Send;
+
+    fn deliver(&self, delivery: Delivery) -> impl Future<Output = Self::Reply> + Send;
+
+    /// How long to wait (real time) for the app to call `views.open` with the delivery's
+    /// trigger, when its answer says it may be opening a modal; `None` when it is not.
+    fn opens_modal_within(&self, reply: &Self::Reply) -> Option<Duration>;
+}
+
+/// Slack's side over HTTP: signed requests (v0 signatures, by the app's clock) to the app's
+/// endpoints.
 #[derive(Clone)]
-pub struct SlackSide {
+pub struct Http {
     http: reqwest::Client,
     app_url: String,
     signing_secret: String,
     clock: SharedClock,
-    pub sim: Simulator,
 }
 
-/// The `trigger_id` of a form body.
-fn trigger_of(body: &str) -> String {
-    url::form_urlencoded::parse(body.as_bytes())
-        .find(|(k, _)| k == "trigger_id")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-impl SlackSide {
-    pub fn new(app_url: &str, signing_secret: &str, clock: SharedClock, sim: Simulator) -> Self {
+impl Http {
+    pub fn new(app_url: &str, signing_secret: &str, clock: SharedClock) -> Self {
         crate::install_crypto_provider();
-        SlackSide {
+        Http {
             http: reqwest::Client::new(),
             app_url: app_url.trim_end_matches('/').to_string(),
             signing_secret: signing_secret.to_string(),
             clock,
-            sim,
         }
     }
 
@@ -112,7 +131,7 @@ impl SlackSide {
         body: &str,
     ) -> reqwest::Response {
         let ts = self.clock.now_secs();
-        let signature = sign(&self.signing_secret, ts, body.as_bytes());
+        let signature = self.signature_for(ts, body);
         self.post_raw(path, content_type, body, Some((ts, signature)))
             .await
     }
@@ -141,6 +160,114 @@ impl SlackSide {
     pub fn signature_for(&self, ts: i64, body: &str) -> String {
         sign(&self.signing_secret, ts, body.as_bytes())
     }
+}
+
+impl Transport for Http {
+    type Reply = reqwest::Response;
+
+    async fn deliver(&self, delivery: Delivery) -> reqwest::Response {
+        match delivery {
+            Delivery::Command(body) => self.post_signed("/slack/commands", FORM, &body).await,
+            Delivery::Interaction(payload) => {
+                self.post_signed("/slack/interactions", FORM, &interaction_body(&payload))
+                    .await
+            }
+            Delivery::Event(body) => {
+                self.post_signed("/slack/events", JSON, &body.to_string())
+                    .await
+            }
+        }
+    }
+
+    /// The app says so with its `x-loopbot-modal` header.
+    fn opens_modal_within(&self, response: &reqwest::Response) -> Option<Duration> {
+        response
+            .headers()
+            .get("x-loopbot-modal")
+            .map(|_| Duration::from_secs(5))
+    }
+}
+
+/// A person in Slack, acting on the app through transport `T`.
+#[derive(Clone)]
+pub struct SlackUser<T> {
+    transport: T,
+    clock: SharedClock,
+    pub sim: Simulator,
+}
+
+/// Slack's side over HTTP.
+pub type SlackSide = SlackUser<Http>;
+
+/// The `trigger_id` of a form body.
+fn trigger_of(body: &str) -> String {
+    url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "trigger_id")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The interactivity form body for a payload.
+pub fn interaction_body(payload: &Value) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+impl SlackUser<Http> {
+    pub fn new(app_url: &str, signing_secret: &str, clock: SharedClock, sim: Simulator) -> Self {
+        SlackUser::over(
+            Http::new(app_url, signing_secret, clock.clone()),
+            clock,
+            sim,
+        )
+    }
+
+    /// Posts `body` signed now by the app's clock, as Slack does.
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        self.transport.post_signed(path, content_type, body).await
+    }
+
+    /// Posts with any (or no) signature headers: for testing refusals.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        signed: Option<(i64, String)>,
+    ) -> reqwest::Response {
+        self.transport
+            .post_raw(path, content_type, body, signed)
+            .await
+    }
+
+    pub fn signature_for(&self, ts: i64, body: &str) -> String {
+        self.transport.signature_for(ts, body)
+    }
+
+    /// The interactivity form body for a payload.
+    pub fn interaction_body(payload: &Value) -> String {
+        interaction_body(payload)
+    }
+}
+
+impl<T: Transport> SlackUser<T> {
+    pub fn over(transport: T, clock: SharedClock, sim: Simulator) -> Self {
+        SlackUser {
+            transport,
+            clock,
+            sim,
+        }
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
 
     /// The form body Slack sends for `/loop <text>` typed by `user` in `channel`.
     pub fn command_body(&self, user: &str, channel: &str, text: &str) -> String {
@@ -163,35 +290,34 @@ impl SlackSide {
     }
 
     /// `user` types `/loop <text>` in `channel`.
-    pub async fn command(&self, user: &str, channel: &str, text: &str) -> reqwest::Response {
+    pub async fn command(&self, user: &str, channel: &str, text: &str) -> T::Reply {
         let body = self.command_body(user, channel, text);
-        let response = self.post_signed("/slack/commands", FORM, &body).await;
-        self.settle(&response, &trigger_of(&body)).await;
-        response
+        let trigger = trigger_of(&body);
+        let reply = self.transport.deliver(Delivery::Command(body)).await;
+        self.settle(&reply, &trigger).await;
+        reply
     }
 
-    /// [`SlackSide::settle`] for a request sent by hand with this form body.
-    pub async fn settle_body(&self, response: &reqwest::Response, body: &str) {
-        self.settle(response, &trigger_of(body)).await;
+    /// [`SlackUser::settle`] for a command sent by hand with this form body.
+    pub async fn settle_body(&self, reply: &T::Reply, body: &str) {
+        self.settle(reply, &trigger_of(body)).await;
     }
 
-    /// After an acknowledgement that says a modal is being opened, waits (a little real time)
+    /// After an answer that says a modal may be being opened, waits (a little real time)
     /// until the app has called `views.open` with the trigger, as Slack would see it.
-    pub async fn settle(&self, response: &reqwest::Response, trigger: &str) {
-        if response.headers().get("x-loopbot-modal").is_none() {
+    pub async fn settle(&self, reply: &T::Reply, trigger: &str) {
+        let Some(within) = self.transport.opens_modal_within(reply) else {
             return;
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !self.sim.trigger_tried(trigger) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        };
+        let deadline = Instant::now() + within;
+        while !self.sim.trigger_tried(trigger) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
-    /// The interactivity form body for a payload.
-    pub fn interaction_body(payload: &Value) -> String {
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("payload", &payload.to_string())
-            .finish()
+    /// Delivers an interactivity payload.
+    pub async fn interact(&self, payload: Value) -> T::Reply {
+        self.transport.deliver(Delivery::Interaction(payload)).await
     }
 
     /// The `view_submission` payload for the modal `view_id` as `user` filled it in: fields
@@ -240,19 +366,9 @@ impl SlackSide {
     }
 
     /// `user` presses the submit button of modal `view_id`.
-    pub async fn submit_view(
-        &self,
-        user: &str,
-        view_id: &str,
-        values: &FormValues,
-    ) -> reqwest::Response {
+    pub async fn submit_view(&self, user: &str, view_id: &str, values: &FormValues) -> T::Reply {
         let payload = self.submission_payload(user, view_id, values);
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        self.interact(payload).await
     }
 
     /// `user` presses a button in a channel message.
@@ -263,17 +379,11 @@ impl SlackSide {
         message_ts: &str,
         action_id: &str,
         value: &str,
-    ) -> reqwest::Response {
+    ) -> T::Reply {
         let (payload, trigger) = self.button_payload(user, channel, message_ts, action_id, value);
-        let response = self
-            .post_signed(
-                "/slack/interactions",
-                FORM,
-                &Self::interaction_body(&payload),
-            )
-            .await;
-        self.settle(&response, &trigger).await;
-        response
+        let reply = self.interact(payload).await;
+        self.settle(&reply, &trigger).await;
+        reply
     }
 
     /// `user` picks an option in a modal's dispatch-action menu.
@@ -284,21 +394,15 @@ impl SlackSide {
         block: &str,
         action_id: &str,
         value: &str,
-    ) -> reqwest::Response {
+    ) -> T::Reply {
         let payload = self.pick_payload(user, view_id, block, action_id, value);
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        self.interact(payload).await
     }
 
     /// Slack delivers an Events API callback.
-    pub async fn event(&self, event_id: &str, event: Value) -> reqwest::Response {
+    pub async fn event(&self, event_id: &str, event: Value) -> T::Reply {
         let body = self.event_body(event_id, event);
-        self.post_signed("/slack/events", JSON, &body.to_string())
-            .await
+        self.transport.deliver(Delivery::Event(body)).await
     }
 
     /// The `block_actions` payload of a button pressed in a channel message, and its trigger.
@@ -339,19 +443,14 @@ impl SlackSide {
         view_id: &str,
         action_id: &str,
         value: &str,
-    ) -> reqwest::Response {
+    ) -> T::Reply {
         let action = json!({
             "type": "button", "action_id": action_id, "block_id": "b", "value": value,
             "text": { "type": "plain_text", "text": "" },
             "action_ts": format!("{}.000400", self.clock.now_secs()),
         });
         let payload = self.view_action_payload(user, view_id, &FormValues::new(), action);
-        self.post_signed(
-            "/slack/interactions",
-            FORM,
-            &Self::interaction_body(&payload),
-        )
-        .await
+        self.interact(payload).await
     }
 
     /// A `block_actions` payload from inside modal `view_id`, with the view's state as
@@ -429,7 +528,7 @@ impl SlackSide {
         view_id: &str,
         block: &str,
         values: &FormValues,
-    ) -> Option<reqwest::Response> {
+    ) -> Option<T::Reply> {
         let submission = self.submission_payload(user, view_id, values);
         let view = &submission["view"];
         let input = view["blocks"]
@@ -468,14 +567,7 @@ impl SlackSide {
             "actions": [action],
             "is_enterprise_install": false,
         });
-        Some(
-            self.post_signed(
-                "/slack/interactions",
-                FORM,
-                &Self::interaction_body(&payload),
-            )
-            .await,
-        )
+        Some(self.interact(payload).await)
     }
 
     /// `user` closes modal `view_id` (Cancel or ×) with `values` typed in it. Slack tells the
@@ -486,7 +578,7 @@ impl SlackSide {
         user: &str,
         view_id: &str,
         values: &FormValues,
-    ) -> Option<reqwest::Response> {
+    ) -> Option<T::Reply> {
         let opened = self
             .sim
             .views_of(user)
@@ -495,15 +587,15 @@ impl SlackSide {
         if opened.view["notify_on_close"] != json!(true) {
             return None;
         }
+        Some(self.send_closed(user, view_id, values).await)
+    }
+
+    /// Sends the `view_closed` of modal `view_id` whether or not Slack would (a view opened
+    /// without `notify_on_close`, or one that does not exist): for testing what the app does
+    /// with it.
+    pub async fn send_closed(&self, user: &str, view_id: &str, values: &FormValues) -> T::Reply {
         let payload = self.closed_payload(user, view_id, values);
-        Some(
-            self.post_signed(
-                "/slack/interactions",
-                FORM,
-                &Self::interaction_body(&payload),
-            )
-            .await,
-        )
+        self.interact(payload).await
     }
 
     /// The Events API body of an `event_callback`.

@@ -12,13 +12,14 @@
 //! [`signing`] signs what Slack sends. A double that shared the client's assumptions could not
 //! find the client's mistakes.
 //!
-//! [`client`] is the other direction: Slack calling the app. [`client::SlackSide`] sends signed
-//! slash commands, button presses, modal submissions ([`client::FormValues`]) and events to the
-//! app's HTTP endpoints, with trigger ids issued by the simulator.
+//! [`client`] is the other direction: Slack calling the app, written once.
+//! [`client::SlackUser`] types slash commands, presses buttons, submits modals
+//! ([`client::FormValues`]) and causes events, with trigger ids issued by the simulator, over a
+//! [`client::Transport`]: [`client::Http`] (signed requests to the app's HTTP endpoints;
+//! [`client::SlackSide`]) or [`socket_side::Socket`] (envelopes; [`socket_side::SocketSide`]).
 //!
 //! [`socket`] is Socket Mode, Slack's side: `apps.connections.open` and the WebSocket server
-//! that delivers envelopes and checks acknowledgements; [`socket_side::SocketSide`] sends the
-//! same commands, submissions and events as envelopes over it.
+//! that delivers envelopes and checks acknowledgements.
 
 pub mod ats;
 pub mod blockkit;

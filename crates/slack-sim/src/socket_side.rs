@@ -1,13 +1,13 @@
 //! Slack's side over Socket Mode, for the demo (`loopbot demo --socket`) and the tests: the
-//! same commands, button presses, submissions and events as [`super::client::SlackSide`],
-//! delivered as envelopes over the app's WebSocket, answered by acknowledgements.
+//! [`Transport`] that delivers what [`SlackUser`] does (commands, button presses,
+//! submissions, events) as envelopes over the app's WebSocket, answered by acknowledgements.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::Simulator;
-use super::client::{FormValues, SlackSide};
+use super::client::{Delivery, SlackUser, Transport};
 use super::socket::SimAck;
 use crate::clock::SharedClock;
 
@@ -41,120 +41,86 @@ impl Delivered {
     }
 }
 
+/// Slack's side of Socket Mode: envelopes through the simulator's WebSocket server.
 #[derive(Clone)]
-pub struct SocketSide {
-    /// Builds payloads exactly as over HTTP.
-    payloads: SlackSide,
-    pub sim: Simulator,
+pub struct Socket {
+    sim: Simulator,
 }
 
-impl SocketSide {
-    pub fn new(clock: SharedClock, sim: Simulator) -> Self {
-        SocketSide {
-            payloads: SlackSide::new("http://socket-mode.invalid", "", clock, sim.clone()),
-            sim,
-        }
+/// Slack's side over Socket Mode.
+pub type SocketSide = SlackUser<Socket>;
+
+impl Socket {
+    pub fn new(sim: Simulator) -> Self {
+        Socket { sim }
     }
 
     /// Delivers an envelope and waits for its acknowledgement.
-    pub async fn deliver(&self, kind: &str, payload: Value, accepts_payload: bool) -> Delivered {
+    pub async fn deliver_envelope(
+        &self,
+        kind: &str,
+        payload: Value,
+        accepts_payload: bool,
+    ) -> Delivered {
         let envelope_id = self.sim.socket_deliver(kind, payload, accepts_payload);
         let ack = self.sim.wait_for_ack(&envelope_id, ACK_WITHIN).await;
         Delivered { envelope_id, ack }
     }
+}
+
+/// A slash command's envelope payload: its form fields as a JSON object.
+fn form_as_object(body: &str) -> Value {
+    let fields: Map<String, Value> = url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    Value::Object(fields)
+}
+
+impl Transport for Socket {
+    type Reply = Delivered;
+
+    async fn deliver(&self, delivery: Delivery) -> Delivered {
+        match delivery {
+            Delivery::Command(body) => {
+                self.deliver_envelope("slash_commands", form_as_object(&body), true)
+                    .await
+            }
+            // Only a submission may be answered with a payload (`response_action`).
+            Delivery::Interaction(payload) => {
+                let answerable = payload["type"] == "view_submission";
+                self.deliver_envelope("interactive", payload, answerable)
+                    .await
+            }
+            Delivery::Event(body) => self.deliver_envelope("events_api", body, false).await,
+        }
+    }
+
+    /// After an empty acknowledgement the app may be opening a modal: at most the trigger's
+    /// life.
+    fn opens_modal_within(&self, delivered: &Delivered) -> Option<Duration> {
+        (delivered.acked() && delivered.payload().is_none()).then_some(Duration::from_secs(3))
+    }
+}
+
+impl SlackUser<Socket> {
+    pub fn new(clock: SharedClock, sim: Simulator) -> Self {
+        SlackUser::over(Socket::new(sim.clone()), clock, sim)
+    }
+
+    /// Delivers an envelope and waits for its acknowledgement.
+    pub async fn deliver(&self, kind: &str, payload: Value, accepts_payload: bool) -> Delivered {
+        self.transport()
+            .deliver_envelope(kind, payload, accepts_payload)
+            .await
+    }
 
     /// A slash command's envelope payload: its form fields as a JSON object.
     pub fn command_payload(&self, user: &str, channel: &str, text: &str) -> Value {
-        let body = self.payloads.command_body(user, channel, text);
-        let fields: Map<String, Value> = url::form_urlencoded::parse(body.as_bytes())
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect();
-        Value::Object(fields)
-    }
-
-    /// `user` types `/loop <text>` in `channel`.
-    pub async fn command(&self, user: &str, channel: &str, text: &str) -> Delivered {
-        let payload = self.command_payload(user, channel, text);
-        let trigger = payload["trigger_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let delivered = self.deliver("slash_commands", payload, true).await;
-        self.settle(&delivered, &trigger).await;
-        delivered
-    }
-
-    /// After an empty acknowledgement the app may be opening a modal: waits (a little real
-    /// time, at most the trigger's life) until it has called `views.open` with the trigger.
-    pub async fn settle(&self, delivered: &Delivered, trigger: &str) {
-        if !delivered.acked() || delivered.payload().is_some() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while !self.sim.trigger_tried(trigger) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-
-    /// `user` presses the submit button of modal `view_id`.
-    pub async fn submit_view(&self, user: &str, view_id: &str, values: &FormValues) -> Delivered {
-        let payload = self.payloads.submission_payload(user, view_id, values);
-        self.deliver("interactive", payload, true).await
-    }
-
-    /// `user` presses a button in a channel message.
-    pub async fn press_button(
-        &self,
-        user: &str,
-        channel: &str,
-        message_ts: &str,
-        action_id: &str,
-        value: &str,
-    ) -> Delivered {
-        let (payload, trigger) = self
-            .payloads
-            .button_payload(user, channel, message_ts, action_id, value);
-        let delivered = self.deliver("interactive", payload, false).await;
-        self.settle(&delivered, &trigger).await;
-        delivered
-    }
-
-    /// `user` picks an option in a modal's dispatch-action menu.
-    pub async fn pick_in_view(
-        &self,
-        user: &str,
-        view_id: &str,
-        block: &str,
-        action_id: &str,
-        value: &str,
-    ) -> Delivered {
-        let payload = self
-            .payloads
-            .pick_payload(user, view_id, block, action_id, value);
-        self.deliver("interactive", payload, false).await
-    }
-
-    /// `user` cancels modal `view_id`.
-    pub async fn close_view(&self, user: &str, view_id: &str) -> Delivered {
-        let payload = self
-            .payloads
-            .closed_payload(user, view_id, &FormValues::new());
-        self.deliver("interactive", payload, false).await
+        form_as_object(&self.command_body(user, channel, text))
     }
 
     /// The Events API body of an `event_callback` (the `events_api` envelope's payload).
     pub fn event_payload(&self, event_id: &str, event: Value) -> Value {
-        self.payloads.event_body(event_id, event)
-    }
-
-    /// Slack delivers an Events API callback.
-    pub async fn event(&self, event_id: &str, event: Value) -> Delivered {
-        let payload = self.event_payload(event_id, event);
-        self.deliver("events_api", payload, false).await
-    }
-
-    /// The `view_submission` payload for modal `view_id` as `user` filled it in.
-    pub fn submission_payload(&self, user: &str, view_id: &str, values: &FormValues) -> Value {
-        self.payloads.submission_payload(user, view_id, values)
+        self.event_body(event_id, event)
     }
 }
