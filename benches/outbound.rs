@@ -1,6 +1,6 @@
 //! `cargo bench --bench outbound`: the Slack side as a hiring team meets it, under Slack's
 //! rate tiers. `loopbot serve` runs as its own process against the simulator in this process,
-//! with the simulator's own tier table enforced (`src/sim/rules.rs`: a 429 for any call over
+//! with the simulator's own tier table enforced (`crates/slack-sim/src/rules.rs`: a 429 for any call over
 //! its tier) and 100 ms of latency on every Web API call.
 //!
 //! Set-up (not measured): `OUTBOUND_LOOPS` open loops (default 200), each with its hiring

@@ -418,7 +418,7 @@ pub fn is_job_call(c: &slack_sim::SimCall) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What Slack's tiers allow, from the simulator's own table (src/sim/rules.rs).
+// What Slack's tiers allow, from the simulator's own table (crates/slack-sim/src/rules.rs).
 
 /// How soon after `start_ms` the last of `n` calls of a method can be made under its
 /// workspace window (`per_method`: at most `calls` in any `window_ms`, all at once if the
