@@ -1,7 +1,7 @@
 //! Slack's rate limits as data: each Web API method's tier (from Slack's own
 //! `rate_limit_tiers.json`, copied from slackapi/java-slack-sdk with its MIT notice beside it)
 //! and what a tier allows, for the pacer (outbound) and the job queue's budgets. The simulator
-//! keeps its own copy of Slack's tiers (`sim::rules`), written apart from this one: a test
+//! keeps its own copy of Slack's tiers (`slack_sim::rules`), written apart from this one: a test
 //! double that enforced these numbers could never show that one of them is wrong.
 //!
 //! The model is a sliding window: at most `calls` in any `window_ms`. Slack documents Tier 1
