@@ -4,11 +4,13 @@
 //!
 //! Here: [`run`], the cast, and `Demo`: setting up the simulator and the app, moving the clock
 //! and running the worker, and the script's table of contents. The script's chapters are
-//! `start_loop`, `scorecards`, `reminders` and `decision`; `acts` holds what the people do in
+//! `start_loop`, `scorecards`, `reminders`, `decision` and `from_ats` (a loop from the
+//! simulated Ashby, written back to it); `acts` holds what the people do in
 //! Slack and what they find there; `print` the printing helpers.
 
 mod acts;
 mod decision;
+mod from_ats;
 mod print;
 mod reminders;
 mod scorecards;
@@ -50,6 +52,14 @@ struct Person {
     tz: &'static str,
 }
 
+impl Person {
+    /// The address Slack and the simulated ATS both know them by.
+    fn email(&self) -> String {
+        let short = self.name.split(' ').next().unwrap_or(self.name);
+        format!("{}@example.com", short.to_lowercase())
+    }
+}
+
 const COORDINATOR: Person = Person {
     id: "UCASEY",
     name: "Casey (coordinator)",
@@ -88,6 +98,10 @@ struct Demo {
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     db_file: std::path::PathBuf,
     hiring_channel: String,
+    /// The simulated Ashby (chapter 5), polled by Loopbot from the start.
+    ats: crate::sim::ats::AtsSim,
+    _ats_server: crate::sim::ats::AtsServer,
+    mapping_file: std::path::PathBuf,
 }
 
 pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
@@ -114,16 +128,17 @@ impl Demo {
             (&CODER, -28_800),
         ] {
             let short = p.name.split(' ').next().unwrap_or(p.name);
-            sim.add_user(SimUser::new(
-                p.id,
-                short.to_lowercase(),
-                short,
-                p.tz,
-                offset,
-            ));
+            sim.add_user(
+                SimUser::new(p.id, short.to_lowercase(), short, p.tz, offset).with_email(p.email()),
+            );
         }
         let sim_server = sim.serve().await?;
         let base_url = sim_server.base_url.clone();
+        let ats = from_ats::simulated_ashby(shared.clone());
+        let ats_server = ats.serve().await?;
+        let mapping_file =
+            std::env::temp_dir().join(format!("loopbot-demo-ats-{}.toml", std::process::id()));
+        std::fs::write(&mapping_file, from_ats::MAPPING)?;
         // Set up in a block of its own: if it fails, the error names any call that broke
         // Slack's contract (and the simulator, its violations taken, stops quietly).
         let set_up = async {
@@ -149,6 +164,10 @@ impl Demo {
                 ("SLACK_API_URL", base_url),
                 ("DATABASE_URL", format!("sqlite://{}", db_file.display())),
                 ("LOOPBOT_LISTEN", "127.0.0.1:0".to_string()),
+                ("LOOPBOT_ASHBY_API_KEY", ats.key.clone()),
+                ("LOOPBOT_ASHBY_API_URL", ats_server.base_url.clone()),
+                ("LOOPBOT_ATS_MAPPING", mapping_file.display().to_string()),
+                ("LOOPBOT_ATS_POLL", "2m".to_string()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -200,6 +219,9 @@ impl Demo {
             server,
             db_file,
             hiring_channel,
+            ats,
+            _ats_server: ats_server,
+            mapping_file,
         })
     }
 
@@ -210,6 +232,7 @@ impl Demo {
         let _ = self.stop.send(());
         let _ = self.server.await;
         self.state.db.close().await;
+        let _ = std::fs::remove_file(&self.mapping_file);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.db_file.display()));
         }
@@ -259,6 +282,7 @@ impl Demo {
         self.scorecards(&channel).await?;
         self.reminders(&channel).await?;
         self.decision(&channel).await?;
+        self.loop_from_the_ats().await?;
         title("Demo finished");
         Ok(())
     }

@@ -455,3 +455,53 @@ async fn the_mapping_file_is_checked_against_the_rubrics_at_start() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn each_ats_says_whether_a_write_is_already_there() {
+    let (_clock, ab, ab_server) = sim(SimAts::Ashby).await;
+    let client = ashby(&ab_server, &ab.key);
+    let mut feedback = FeedbackWrite {
+        application_id: "5001".into(),
+        form_definition_id: "form-1".into(),
+        user_id: "103".into(),
+        interview_event_id: Some("ev-1".into()),
+        fields: vec![("overall".into(), json!({ "score": 3 }))],
+    };
+    assert!(!client.has_feedback(&feedback).await.unwrap());
+    client.write_feedback(&feedback).await.unwrap();
+    assert!(client.has_feedback(&feedback).await.unwrap());
+    feedback.user_id = "104".into();
+    assert!(
+        !client.has_feedback(&feedback).await.unwrap(),
+        "someone else's"
+    );
+    feedback.fields = vec![("overall".into(), json!({ "score": 5 }))];
+    let err = client.write_feedback(&feedback).await.unwrap_err();
+    assert!(
+        matches!(&err, AtsError::Refused(r) if r.contains("invalid_input")),
+        "a Score is 1 to 4: {err:?}"
+    );
+
+    let (_clock, gh, gh_server) = sim(SimAts::Greenhouse).await;
+    let client = greenhouse(&gh_server, &gh);
+    let note = NoteWrite {
+        application_id: "5001".into(),
+        candidate_id: "6001".into(),
+        body: "Loopbot scorecard\n\nLoopbot ref: 0123abcd".into(),
+    };
+    assert!(
+        !client
+            .has_note(&note, "Loopbot ref: 0123abcd")
+            .await
+            .unwrap()
+    );
+    client.write_note(&note).await.unwrap();
+    assert!(
+        client
+            .has_note(&note, "Loopbot ref: 0123abcd")
+            .await
+            .unwrap()
+    );
+    assert!(!client.has_note(&note, "Loopbot ref: ffff").await.unwrap());
+    assert_eq!(gh.notes()[0]["visibility"], "private");
+}

@@ -522,7 +522,7 @@ async fn people_are_matched_to_slack_by_email() {
 }
 
 /// The World's Slack people, with the addresses the simulated ATS knows them by.
-fn give_emails(world: &World) {
+pub fn give_emails(world: &World) {
     use crate::helpers::{CODER, COORDINATOR, HIRING_MANAGER, SCREENER};
     use slack_sim::SimUser;
     for (id, name, real, tz, offset, email) in [

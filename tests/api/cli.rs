@@ -192,6 +192,10 @@ const DEMO_SHOWS: &[&str] = &[
     "*Debrief* · ",
     "decided without: Values and collaboration (confirmed by @Harper)",
     "reopened the loop (it was *Hire*)",
+    "Nobody typed a command: #loop-grace-hopper-senior-backend (private)",
+    "*1. Technical screen* · @Ines · :calendar: scheduled Wed 2 Dec 2026 at 16:00 CET",
+    "applicationFeedback.submit, filed as Ines herself",
+    "overall_recommendation = {\"score\":3}",
     "Demo finished",
 ];
 

@@ -3,6 +3,7 @@
 
 mod ats;
 mod ats_webhooks;
+mod ats_writeback;
 mod briefs;
 mod buttons;
 mod cli;

@@ -266,9 +266,15 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
     }
     assert_eq!(complete_channels(&world), 3, "all three loops provisioned");
     assert_eq!(loop_channels(&world).len(), 3);
+    // The rubric threads come last.
+    for _ in 0..40 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+    }
     assert_eq!(world.sim.rate_limited_count(), 0, "no 429 at all");
     // Each channel's nine posts (four rubric posts, the summary, four thread replies) went
-    // out at least a second apart, as Slack asks.
+    // out at one a second on average, as Slack asks: never more than three in any three
+    // seconds (a short burst).
     for channel in loop_channels(&world) {
         let times: Vec<i64> = world
             .sim
@@ -279,7 +285,7 @@ async fn a_burst_against_enforced_tiers_is_paced_and_meets_no_429() {
             .map(|c| c.at_ms)
             .collect();
         assert_eq!(times.len(), 9);
-        assert!(times.windows(2).all(|w| w[1] - w[0] >= 1_000), "{times:?}");
+        assert!(times.windows(4).all(|w| w[3] - w[0] >= 3_000), "{times:?}");
     }
 }
 

@@ -377,6 +377,36 @@ impl Ats for AshbyClient {
             .await
             .map(|_| ())
     }
+
+    async fn has_note(&self, _note: &NoteWrite, _reference: &str) -> Result<bool, AtsError> {
+        Err(AtsError::NotSupported)
+    }
+
+    /// `applicationFeedback.list {applicationId}`: a submission by the same user for the same
+    /// interview event. (The result's field names are not in the notes Loopbot was built
+    /// from; the submitter is read from `submittedByUser.id` or `userId`.)
+    async fn has_feedback(&self, feedback: &FeedbackWrite) -> Result<bool, AtsError> {
+        let (items, _) = self
+            .list_all(
+                "applicationFeedback.list",
+                json!({ "applicationId": feedback.application_id }),
+            )
+            .await?;
+        Ok(items.iter().any(|item| same_feedback(item, feedback)))
+    }
+}
+
+/// Whether a listed feedback submission is the one `feedback` would write.
+fn same_feedback(item: &Value, feedback: &FeedbackWrite) -> bool {
+    let by = item["submittedByUser"]["id"]
+        .as_str()
+        .or_else(|| item["userId"].as_str());
+    let event = item["interviewEventId"].as_str();
+    by == Some(feedback.user_id.as_str())
+        && match &feedback.interview_event_id {
+            Some(wanted) => event == Some(wanted.as_str()),
+            None => true,
+        }
 }
 
 #[cfg(test)]

@@ -451,6 +451,24 @@ impl Ats for GreenhouseClient {
     async fn write_feedback(&self, _feedback: &FeedbackWrite) -> Result<(), AtsError> {
         Err(AtsError::NotSupported)
     }
+
+    /// `GET /v3/notes?application_ids=`: a note whose body carries the reference. (The list
+    /// of notes is not in the notes Loopbot was built from; it follows v3's list conventions.)
+    async fn has_note(&self, note: &NoteWrite, reference: &str) -> Result<bool, AtsError> {
+        let notes = self
+            .list_all(
+                "/v3/notes",
+                &[("application_ids", note.application_id.clone())],
+            )
+            .await?;
+        Ok(notes
+            .iter()
+            .any(|n| n["body"].as_str().is_some_and(|b| b.contains(reference))))
+    }
+
+    async fn has_feedback(&self, _feedback: &FeedbackWrite) -> Result<bool, AtsError> {
+        Err(AtsError::NotSupported)
+    }
 }
 
 #[cfg(test)]

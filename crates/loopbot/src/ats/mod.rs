@@ -4,8 +4,9 @@
 //! The seam is small on purpose: read an application (candidate, job, owners) and its
 //! interviews (times, panel by email, status), list what changed since a cursor (polling),
 //! write a note, and write structured feedback where the ATS allows it (Ashby does, Greenhouse
-//! does not: its scorecards have no public write endpoint, so it gets notes only). Lever fits
-//! the same shape later.
+//! does not: its scorecards have no public write endpoint, so it gets notes only), and say
+//! whether such a write is already there (after an answer was lost). Lever fits the same shape
+//! later.
 //!
 //! Errors say what the caller should do: [`AtsError::RateLimited`] carries the ATS's
 //! `Retry-After`, [`AtsError::Unavailable`] is transient (5xx, timeout, network), and
@@ -159,6 +160,22 @@ pub trait Ats: Send + Sync {
         &self,
         feedback: &FeedbackWrite,
     ) -> impl Future<Output = Result<(), AtsError>> + Send;
+
+    /// Whether a note whose body carries `reference` is already on the application: asked
+    /// before writing again after an answer was lost. [`AtsError::NotSupported`] where the
+    /// ATS gives no way to read notes back.
+    fn has_note(
+        &self,
+        note: &NoteWrite,
+        reference: &str,
+    ) -> impl Future<Output = Result<bool, AtsError>> + Send;
+
+    /// Whether this user's feedback for this interview is already on the application (asked
+    /// before writing again after an answer was lost).
+    fn has_feedback(
+        &self,
+        feedback: &FeedbackWrite,
+    ) -> impl Future<Output = Result<bool, AtsError>> + Send;
 }
 
 /// The adapters that are on, built once at start so that each keeps its connection pool and

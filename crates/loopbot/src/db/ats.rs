@@ -207,3 +207,14 @@ pub async fn loop_of_source(
         .fetch_optional(db)
         .await
 }
+
+/// The source key of a loop (`ats:<ats>:<application>` for a loop the ATS started).
+pub async fn source_of_loop(
+    db: impl AnyExecutor<'_>,
+    loop_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT source_view_id FROM loops WHERE id = $1")
+        .bind(loop_id)
+        .fetch_optional(db)
+        .await
+}

@@ -12,6 +12,7 @@
 //! database ([`locks`]).
 
 pub mod ats;
+pub mod ats_writes;
 pub mod audit;
 pub mod budgets;
 pub mod export;

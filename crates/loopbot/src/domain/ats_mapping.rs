@@ -281,6 +281,7 @@ impl AtsMapping {
                             ));
                         }
                     }
+                    check_feedback_paths(feedback).map_err(|(f, m)| (at(&f), m))?;
                 }
             }
         }
@@ -295,6 +296,39 @@ impl AtsMapping {
     pub fn covers(&self, ats: AtsKind) -> bool {
         self.jobs.iter().any(|j| j.ats == ats)
     }
+}
+
+/// A form's field paths: at least one, none empty, none given two values.
+fn check_feedback_paths(feedback: &FeedbackForm) -> Result<(), (String, String)> {
+    let mut paths: Vec<(String, &str)> = Vec::new();
+    if let Some(p) = &feedback.overall {
+        paths.push(("feedback.overall".into(), p));
+    }
+    if let Some(p) = &feedback.evidence {
+        paths.push(("feedback.evidence".into(), p));
+    }
+    for (key, p) in &feedback.criteria {
+        paths.push((format!("feedback.criteria.{key}"), p));
+    }
+    if paths.is_empty() {
+        return Err((
+            "feedback".into(),
+            "name at least one field: `overall`, `evidence` or `criteria`".into(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (field, path) in paths {
+        if path.trim().is_empty() {
+            return Err((field, "must not be empty".into()));
+        }
+        if !seen.insert(path) {
+            return Err((
+                field,
+                format!("the form field \"{path}\" is given two values"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -421,6 +455,27 @@ stage = "coding"
                 ),
                 "jobs[0].interviews[0].feedback.criteria.nope",
                 "not a criterion",
+            ),
+            (
+                job(
+                    "[[jobs.interviews]]\nid = \"a\"\nstage = \"coding\"\nfeedback = { form = \"f\" }",
+                ),
+                "jobs[0].interviews[0].feedback",
+                "at least one field",
+            ),
+            (
+                job(
+                    "[[jobs.interviews]]\nid = \"a\"\nstage = \"coding\"\nfeedback = { form = \"f\", overall = \" \" }",
+                ),
+                "jobs[0].interviews[0].feedback.overall",
+                "must not be empty",
+            ),
+            (
+                job(
+                    "[[jobs.interviews]]\nid = \"a\"\nstage = \"coding\"\nfeedback = { form = \"f\", overall = \"s\", evidence = \"s\" }",
+                ),
+                "jobs[0].interviews[0].feedback.evidence",
+                "two values",
             ),
             (
                 job("[[jobs.interviews]]\nid = \"a\"\nstage = \"coding\"\nstages = \"typo\""),

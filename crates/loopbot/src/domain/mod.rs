@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod ats_mapping;
+pub mod ats_writeback;
 pub mod button;
 pub mod channel_name;
 pub mod chase;

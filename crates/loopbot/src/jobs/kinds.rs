@@ -96,6 +96,25 @@ pub enum Job {
     /// Ask one ATS what changed since the stored cursor and queue an [`Job::AtsSync`] for each
     /// changed application.
     AtsPoll { ats: String },
+    /// Write one interviewer's scorecard for one stage back to the loop's ATS (Ashby: their
+    /// feedback form; Greenhouse: a private note), once, whatever the number of edits.
+    AtsWriteScorecard {
+        loop_id: LoopId,
+        position: u32,
+        user: String,
+    },
+    /// Write the decision recorded at `at` back to the loop's ATS (Greenhouse: a private note).
+    AtsWriteDecision { loop_id: LoopId, at: i64 },
+    /// Tell the coordinator that the ATS refused write job `job_id`, and why: `user`'s
+    /// scorecard for stage `position`, or (position 0, no user) the decision.
+    AtsWriteRefused {
+        loop_id: LoopId,
+        job_id: i64,
+        #[serde(default)]
+        position: u32,
+        #[serde(default)]
+        user: String,
+    },
     /// The interviewer's brief before an interview (claimed by the sweep before it is queued).
     Brief {
         loop_id: LoopId,
@@ -164,6 +183,9 @@ impl Job {
             Job::PublishHome { .. } => "publish_home",
             Job::AtsSync { .. } => "ats_sync",
             Job::AtsPoll { .. } => "ats_poll",
+            Job::AtsWriteScorecard { .. } => "ats_write_scorecard",
+            Job::AtsWriteDecision { .. } => "ats_write_decision",
+            Job::AtsWriteRefused { .. } => "ats_write_refused",
             Job::Brief { .. } => "brief",
             Job::OwnerNotice { .. } => "owner_notice",
             Job::InterviewNudge { .. } => "interview_nudge",
@@ -204,6 +226,9 @@ impl Job {
             | Job::ScreenGate { loop_id, .. }
             | Job::ReadyToDecide { loop_id, .. }
             | Job::DecideReminder { loop_id, .. }
+            | Job::AtsWriteScorecard { loop_id, .. }
+            | Job::AtsWriteDecision { loop_id, .. }
+            | Job::AtsWriteRefused { loop_id, .. }
             | Job::PurgeSlack { loop_id } => *loop_id,
             Job::PublishHome { .. } | Job::AtsSync { .. } | Job::AtsPoll { .. } => return None,
         })
@@ -260,6 +285,15 @@ impl Job {
                 application_id,
             } => format!("ats_sync:{ats}:{application_id}"),
             Job::AtsPoll { ats } => format!("ats_poll:{ats}"),
+            Job::AtsWriteScorecard {
+                loop_id,
+                position,
+                user,
+            } => format!("ats_scorecard:{loop_id}:{position}:{user}"),
+            Job::AtsWriteDecision { loop_id, at } => format!("ats_decision:{loop_id}:{at}"),
+            Job::AtsWriteRefused {
+                loop_id, job_id, ..
+            } => format!("ats_refused:{loop_id}:{job_id}"),
             Job::Brief {
                 loop_id,
                 position,
@@ -337,6 +371,7 @@ impl Job {
             | Job::SetupFailedNotice { .. }
             | Job::InviteRefusedNotice { .. }
             | Job::NotRunNotice { .. }
+            | Job::AtsWriteRefused { .. }
             | Job::PublishHome { .. } => 0,
             Job::RefreshSummary { .. }
             | Job::ScorecardNote { .. }
@@ -355,7 +390,9 @@ impl Job {
             | Job::InterviewNudge { .. }
             | Job::DecideReminder { .. }
             | Job::AtsSync { .. }
-            | Job::AtsPoll { .. } => 20,
+            | Job::AtsPoll { .. }
+            | Job::AtsWriteScorecard { .. }
+            | Job::AtsWriteDecision { .. } => 20,
             Job::PostStages { .. } | Job::RefreshRubric { .. } | Job::OrderNote { .. } => 30,
             Job::RubricDetail { .. } => 40,
             Job::ArchiveChannel { .. } | Job::PurgeSlack { .. } => 50,
@@ -546,6 +583,12 @@ mod tests {
             Job::InviteRefusedNotice {
                 loop_id: 7,
                 refused: vec![(user(), "cant_invite".into())],
+            },
+            Job::AtsWriteRefused {
+                loop_id: 7,
+                job_id: 3,
+                position: 1,
+                user: user(),
             },
         ];
         for job in jobs {

@@ -157,8 +157,8 @@ fn may_repeat(claimed: &ClaimedJob) -> bool {
     claimed.attempts > 1
 }
 
-/// Records a job as failed. A loop whose setup failed tells its coordinator, in the same
-/// transaction, what failed and how to retry.
+/// Records a job as failed. A loop whose setup failed, or whose write back to the ATS was
+/// refused, tells its coordinator, in the same transaction, what failed and how to retry.
 async fn given_up(
     state: &AppState,
     claimed: &ClaimedJob,
@@ -168,13 +168,41 @@ async fn given_up(
     let now = state.clock.now_ms();
     let mut tx = state.begin().await?;
     db::jobs::give_up(&mut *tx, claimed.id, error, now).await?;
-    if let Some(Job::ProvisionLoop { loop_id }) = job {
-        Job::SetupFailedNotice {
-            loop_id: *loop_id,
-            job_id: claimed.id,
+    match job {
+        Some(Job::ProvisionLoop { loop_id }) => {
+            Job::SetupFailedNotice {
+                loop_id: *loop_id,
+                job_id: claimed.id,
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
         }
-        .enqueue(&mut *tx, now)
-        .await?;
+        // A write the ATS refused (or that cannot be made) is told to the coordinator.
+        Some(Job::AtsWriteScorecard {
+            loop_id,
+            position,
+            user,
+        }) => {
+            Job::AtsWriteRefused {
+                loop_id: *loop_id,
+                job_id: claimed.id,
+                position: *position,
+                user: user.clone(),
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+        }
+        Some(Job::AtsWriteDecision { loop_id, .. }) => {
+            Job::AtsWriteRefused {
+                loop_id: *loop_id,
+                job_id: claimed.id,
+                position: 0,
+                user: String::new(),
+            }
+            .enqueue(&mut *tx, now)
+            .await?;
+        }
+        _ => {}
     }
     tx.commit().await?;
     Ok(())

@@ -11,7 +11,7 @@ use crate::domain::interview_loop::{
 use crate::domain::progress::LoopProgress;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
-use crate::services::{button_modal, home, owners_only, stop_chasing};
+use crate::services::{ats_writeback, button_modal, home, owners_only, stop_chasing};
 use crate::slack::ids::{CONFIRM_BLOCK, OUTCOME_BLOCK, RATIONALE_BLOCK};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views;
@@ -212,6 +212,8 @@ pub async fn submit(
             .enqueue_at(&mut *tx, at, now)
             .await?;
     }
+    // Queued last: a loop's jobs run in order, and a slow ATS must not hold up Slack's.
+    ats_writeback::queue_decision(&mut tx, l.id, now, now).await?;
     tx.commit().await.context("could not record a decision")?;
     tracing::info!(
         loop_id = l.id,

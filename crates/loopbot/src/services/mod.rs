@@ -8,6 +8,8 @@
 
 pub mod ats_poll;
 pub mod ats_sync;
+pub mod ats_write_once;
+pub mod ats_writeback;
 pub mod buttons;
 pub mod commands;
 pub mod decide;

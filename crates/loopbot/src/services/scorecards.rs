@@ -15,7 +15,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{home, ready, screen_gate, skips, stop_chasing};
+use crate::services::{ats_writeback, home, ready, screen_gate, skips, stop_chasing};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -198,6 +198,9 @@ async fn store(
         skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
         screen_gate::ask_if_screen_done(&mut tx, l, position, now).await?;
         ready::tell_if_ready(&mut tx, state, l.id, now).await?;
+        // The ATS the loop came from gets it too (a hand-started loop: nothing). Queued last:
+        // a loop's jobs run in order, and an ATS that is slow must not hold up Slack's.
+        ats_writeback::queue_scorecard(&mut tx, l.id, position, user, now).await?;
     }
     tx.commit().await?;
     tracing::info!(

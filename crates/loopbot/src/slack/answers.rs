@@ -1,6 +1,10 @@
 //! What Slack's answers say, as the rest of the app reads them: a user, a channel, a listed
 //! message, an opened view, the bot's own identity, an invite's refusals.
 
+use serde_json::Value;
+
+use crate::slack::error::SlackError;
+
 /// A view Slack has opened, for later `views.update`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedView {
@@ -59,4 +63,60 @@ impl ListedMessage {
 pub struct ChannelInfo {
     pub name: String,
     pub is_archived: bool,
+}
+
+/// The `event_type` of the metadata Loopbot tags its own posts with.
+pub const POST_EVENT_TYPE: &str = "loopbot_post";
+
+pub(crate) fn opened_view(answer: &Value) -> Result<OpenedView, SlackError> {
+    Ok(OpenedView {
+        id: string_at(answer, "/view/id")?,
+        hash: string_at(answer, "/view/hash").unwrap_or_default(),
+    })
+}
+
+pub(crate) fn string_at(answer: &Value, pointer: &str) -> Result<String, SlackError> {
+    answer
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| SlackError::Unavailable(format!("Slack's answer had no {pointer}")))
+}
+
+/// The messages of a history or replies answer.
+pub(crate) fn listed(answer: &Value) -> impl Iterator<Item = ListedMessage> + '_ {
+    let text = |m: &Value, key: &str| {
+        m.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    answer
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("ts").and_then(Value::as_str).is_some())
+        .map(move |m| ListedMessage {
+            ts: text(m, "ts"),
+            user: text(m, "user"),
+            bot_id: text(m, "bot_id"),
+            key: (m.pointer("/metadata/event_type").and_then(Value::as_str)
+                == Some(POST_EVENT_TYPE))
+            .then(|| {
+                m.pointer("/metadata/event_payload/key")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .flatten(),
+            reply_count: m.get("reply_count").and_then(Value::as_u64).unwrap_or(0),
+        })
+}
+
+pub(crate) fn next_cursor(answer: &Value) -> String {
+    answer
+        .pointer("/response_metadata/next_cursor")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }

@@ -4,6 +4,7 @@
 //! formats.
 
 pub mod answers;
+mod calls;
 pub mod client;
 pub mod error;
 pub mod events;

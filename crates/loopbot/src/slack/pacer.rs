@@ -268,12 +268,12 @@ mod tests {
                 window_ms: 63_000
             }
         );
-        // One post a second per channel.
+        // One post a second per channel, three at once.
         assert_eq!(
             pace_of("chat.postMessage"),
             Pace {
-                calls: 1,
-                window_ms: 1_050
+                calls: 3,
+                window_ms: 3_150
             }
         );
     }
@@ -353,12 +353,14 @@ mod tests {
     async fn posts_are_paced_per_channel_and_a_429_closes_the_budget_for_everyone() {
         let clock = ManualClock::starting_at(0);
         let pacer = Pacer::new(clock.clone());
-        assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(0));
+        for _ in 0..3 {
+            assert_eq!(pacer.reserve("chat.postMessage", Some("C1")).await, Ok(0));
+        }
         assert_eq!(pacer.reserve("chat.postMessage", Some("C2")).await, Ok(0));
         assert_eq!(
             pacer.reserve("chat.postMessage", Some("C1")).await,
-            Ok(1_050),
-            "a wait shorter than the horizon is a reservation"
+            Err(3_150),
+            "after a short burst, the channel's next slot is a window on"
         );
         pacer.close_until("chat.update", None, 5_000).await;
         assert_eq!(pacer.reserve("chat.update", None).await, Err(5_000));

@@ -190,7 +190,7 @@ fn respond(sim: &AtsSim, method: &str, headers: &HeaderMap, body: &Value) -> (St
                 .as_array()
                 .is_some_and(|f| {
                     f.iter()
-                        .all(|s| s["path"].is_string() && s.get("value").is_some())
+                        .all(|s| s["path"].is_string() && field_value_ok(&s["value"]))
                 });
             if text("formDefinitionId").is_none()
                 || text("applicationId").is_none()
@@ -213,12 +213,65 @@ fn respond(sim: &AtsSim, method: &str, headers: &HeaderMap, body: &Value) -> (St
                 );
             }
             state.feedback.push(body.clone());
-            ok(json!({ "submittedFormInstance": { "id": format!("fb-{}", state.feedback.len()) } }))
+            let id = format!("fb-{}", state.feedback.len());
+            drop(state);
+            if sim.answer_lost() {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    failure("service_unavailable", "the answer was lost"),
+                );
+            }
+            ok(json!({ "submittedFormInstance": { "id": id } }))
+        }
+        "applicationFeedback.list" => {
+            let Some(application) = text("applicationId") else {
+                return (
+                    StatusCode::OK,
+                    failure("invalid_input", "applicationId is required"),
+                );
+            };
+            let state = sim.lock();
+            let items: Vec<Value> = state
+                .feedback
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f["applicationId"].as_str() == Some(application.as_str()))
+                .map(|(i, f)| {
+                    json!({
+                        "id": format!("fb-{}", i + 1),
+                        "applicationId": f["applicationId"],
+                        "interviewEventId": f["interviewEventId"],
+                        "formDefinitionId": f["formDefinitionId"],
+                        "submittedByUser": { "id": f["userId"] },
+                        "submittedValues": f["feedbackForm"]["fieldSubmissions"],
+                    })
+                })
+                .collect();
+            (
+                StatusCode::OK,
+                json!({ "success": true, "results": items, "moreDataAvailable": false }),
+            )
         }
         _ => (
             StatusCode::NOT_FOUND,
             failure("unknown_endpoint", "no such method"),
         ),
+    }
+}
+
+/// A field submission's value as Ashby's form fields take it: a Score is `{score: 1..4}`,
+/// RichText `{type: "PlainText", value}`, other fields a plain string, number or boolean.
+fn field_value_ok(value: &Value) -> bool {
+    match value {
+        Value::Object(o) if o.contains_key("score") => {
+            o.len() == 1
+                && value["score"]
+                    .as_i64()
+                    .is_some_and(|s| (1..=4).contains(&s))
+        }
+        Value::Object(_) => value["type"] == "PlainText" && value["value"].is_string(),
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
+        _ => false,
     }
 }
 

@@ -185,7 +185,10 @@ fn resource_answer(
     }
     match (method.clone(), resource) {
         (Method::POST, "notes") => note(sim, headers, body),
-        (Method::GET, "interviews" | "interviewers" | "applications" | "candidates" | "users") => {
+        (
+            Method::GET,
+            "interviews" | "interviewers" | "applications" | "candidates" | "users" | "notes",
+        ) => {
             let host = headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
@@ -222,6 +225,10 @@ fn note(sim: &AtsSim, headers: &HeaderMap, body: &Value) -> Response {
     }
     state.notes.push(body.clone());
     let id = 9_000_000 + state.notes.len();
+    drop(state);
+    if sim.answer_lost() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+    }
     (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response()
 }
 
@@ -353,6 +360,26 @@ fn list(sim: &AtsSim, resource: &str, query: &[(String, String)], host: &str) ->
                                 "scorecard_id": null,
                             })
                         })
+                    })
+                    .collect()
+            }
+            "notes" => {
+                let apps = match ids("application_ids") {
+                    Ok(a) => a,
+                    Err(m) => return error(StatusCode::UNPROCESSABLE_ENTITY, &m),
+                };
+                state
+                    .notes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| {
+                        apps.as_ref()
+                            .is_none_or(|a| a.iter().any(|id| n["application_id"] == num(id)))
+                    })
+                    .map(|(i, n)| {
+                        let mut n = n.clone();
+                        n["id"] = json!(9_000_001 + i);
+                        n
                     })
                     .collect()
             }

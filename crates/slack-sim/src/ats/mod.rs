@@ -110,6 +110,9 @@ pub struct AtsState {
     pub retry_after_secs: u64,
     /// Every call answers 503.
     pub down: bool,
+    /// The next this many writes are stored and then answered 503, as if the answer was lost
+    /// on its way back.
+    pub lose_answers: u32,
     /// Items per page of a list, unless the caller asks for fewer.
     pub page_size: usize,
     seq: u64,
@@ -353,6 +356,19 @@ impl AtsSim {
         let mut state = self.lock();
         state.rate_limited_calls = calls;
         state.retry_after_secs = retry_after_secs;
+    }
+
+    /// The next `writes` writes are stored, then answered 503 (the answer is lost).
+    pub fn lose_answers(&self, writes: u32) {
+        self.lock().lose_answers = writes;
+    }
+
+    /// Whether a write just stored loses its answer (counts one down).
+    pub(crate) fn answer_lost(&self) -> bool {
+        let mut state = self.lock();
+        let lost = state.lose_answers > 0;
+        state.lose_answers = state.lose_answers.saturating_sub(1);
+        lost
     }
 
     pub fn set_down(&self, down: bool) {

@@ -8,7 +8,8 @@ pub mod notes;
 
 use crate::jobs::{Job, JobError};
 use crate::services::{
-    home, interview_dms, panel_order, provision, purge, ready, reminders, screen_gate,
+    ats_writeback, home, interview_dms, panel_order, provision, purge, ready, reminders,
+    screen_gate,
 };
 use crate::state::AppState;
 
@@ -20,6 +21,20 @@ pub async fn execute(state: &AppState, job: &Job) -> Result<(), JobError> {
             application_id,
         } => crate::services::ats_sync::sync_application(state, ats, application_id).await,
         Job::AtsPoll { ats } => crate::services::ats_poll::poll(state, ats).await,
+        Job::AtsWriteScorecard {
+            loop_id,
+            position,
+            user,
+        } => ats_writeback::write_scorecard(state, *loop_id, *position, user).await,
+        Job::AtsWriteDecision { loop_id, at } => {
+            ats_writeback::write_decision(state, *loop_id, *at).await
+        }
+        Job::AtsWriteRefused {
+            loop_id,
+            job_id,
+            position,
+            user,
+        } => ats_writeback::refused_notice(state, *loop_id, *job_id, *position, user).await,
         Job::PostStages { loop_id } => provision::post_stages(state, *loop_id).await,
         Job::RefreshSummary { loop_id } => edits::summary(state, *loop_id).await,
         Job::RefreshRubric { loop_id, position } => edits::rubric(state, *loop_id, *position).await,

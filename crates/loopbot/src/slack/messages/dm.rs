@@ -188,6 +188,29 @@ pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
     }
 }
 
+/// Tells the coordinator that the ATS refused a write back (`what`: e.g. "<@U1>'s *Coding*
+/// scorecard", or "the decision"), with the ATS's reason and how to retry.
+pub fn ats_write_refused(
+    l: &InterviewLoop,
+    ats: &str,
+    what: &str,
+    reason: &str,
+    job_id: i64,
+) -> Message {
+    let text = format!(
+        ":warning: {ats} did not take {what} for *{}*: {}. Everything is still in Slack. Once the cause is fixed, ask your Loopbot admin to run `loopbot jobs retry {job_id}`.",
+        escape(&l.candidate_name),
+        escape(&crate::slack::mrkdwn::clip(reason, 200))
+    );
+    Message {
+        text: format!(
+            "{ats} did not take a write for {}",
+            escape(&l.candidate_name)
+        ),
+        blocks: vec![section(&text)],
+    }
+}
+
 /// The interviewer's brief before the interview: who, what, when, the question, the criteria
 /// with what to listen for, the red flags, the channel, and notes from earlier stages.
 pub fn brief(
