@@ -11,15 +11,18 @@ FROM rust:1.94-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so a change to Loopbot's own code does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches \
+COPY crates/loopbot-clock/Cargo.toml crates/loopbot-clock/
+COPY crates/loopbot/Cargo.toml crates/loopbot/
+COPY crates/slack-sim/Cargo.toml crates/slack-sim/
+RUN mkdir -p src benches crates/loopbot-clock/src crates/loopbot/src crates/slack-sim/src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch crates/loopbot-clock/src/lib.rs crates/loopbot/src/lib.rs crates/slack-sim/src/lib.rs \
     && for b in sweep load outbound; do echo 'fn main() {}' > benches/$b.rs; done \
-    && cargo build --release --locked \
-    && rm -rf src benches
+    && cargo build --release --locked --bin loopbot \
+    && rm -rf src benches crates
 COPY . .
 # The dummy build's artefacts are older than the real sources; touch so cargo rebuilds them.
-RUN touch src/main.rs src/lib.rs \
+RUN touch src/main.rs crates/*/src/lib.rs \
     && cargo build --release --locked --bin loopbot \
     && strip target/release/loopbot
 

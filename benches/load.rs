@@ -6,7 +6,7 @@
 //! a company's traffic is. Reports requests per second, acknowledgement latency (p50, p99),
 //! CPU of `loopbot serve` per request, the time until every follow-up Slack call was made
 //! against the bound Slack's tiers put on those calls (computed from the simulator's table,
-//! `src/sim/rules.rs`; the simulator does not refuse calls here, Loopbot paces itself), and the
+//! `crates/slack-sim/src/rules.rs`; the simulator does not refuse calls here, Loopbot paces itself), and the
 //! server's peak memory (VmHWM).
 //!
 //! Targets (PRODUCT.md, issue 20): >= 10,000 requests/s, p99 <= 5 ms with 8 connections,
@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::Simulator;
-use loopbot::sim::client::{FORM, SlackSide};
+use slack_sim::Simulator;
+use slack_sim::client::{FORM, SlackSide};
 
 mod common;
 use common::{COORDINATOR, SECRET, TOKEN, cpu_seconds, peak_rss_kib, percentile};

@@ -1,6 +1,6 @@
 //! `cargo bench --bench outbound`: the Slack side as a hiring team meets it, under Slack's
 //! rate tiers. `loopbot serve` runs as its own process against the simulator in this process,
-//! with the simulator's own tier table enforced (`src/sim/rules.rs`: a 429 for any call over
+//! with the simulator's own tier table enforced (`crates/slack-sim/src/rules.rs`: a 429 for any call over
 //! its tier) and 100 ms of latency on every Web API call.
 //!
 //! Set-up (not measured): `OUTBOUND_LOOPS` open loops (default 200), each with its hiring
@@ -29,10 +29,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::client::{FORM, SlackSide};
-use loopbot::sim::rules::{POST_BURST, POST_REFILL_MS, Tier, per_method};
-use loopbot::sim::{SimCall, Simulator};
 use serde_json::Value;
+use slack_sim::client::{FORM, SlackSide};
+use slack_sim::rules::{POST_BURST, POST_REFILL_MS, Tier, per_method};
+use slack_sim::{SimCall, Simulator};
 
 mod common;
 use common::{COORDINATOR, SECRET, TOKEN, peak_rss_kib, percentile};

@@ -7,18 +7,18 @@ methods Loopbot calls and the simulator serves: each method's accepted content t
 
 SPEC defaults to ../shared/slack-reference/openapi/slack_web_openapi_v2.json (Slack's
 slackapi/slack-api-specs, web-api/slack_web_openapi_v2.json, MIT, license beside OUT);
-OUT defaults to src/sim/spec/slack_web_methods.json. The output is sorted and stable, so a
+OUT defaults to crates/slack-sim/src/spec/slack_web_methods.json. The output is sorted and stable, so a
 re-run that changes nothing leaves the file as it is. Methods or arguments newer than the
 spec are not added here: they are listed, with their documentation, in
-src/sim/contract/additions.rs.
+crates/slack-sim/src/contract/additions.rs.
 """
 
 import json
 import os
 import sys
 
-# Every method Loopbot's client calls (src/slack/wire.rs) and the simulator serves
-# (src/sim/rules.rs). apps.connections.open is newer than the spec: see additions.rs.
+# Every method Loopbot's client calls (crates/loopbot/src/slack/wire.rs) and the simulator serves
+# (crates/slack-sim/src/rules.rs). apps.connections.open is newer than the spec: see additions.rs.
 METHODS = [
     "auth.test",
     "chat.delete",
@@ -48,7 +48,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SPEC = os.path.join(
     ROOT, "..", "shared", "slack-reference", "openapi", "slack_web_openapi_v2.json"
 )
-DEFAULT_OUT = os.path.join(ROOT, "src", "sim", "spec", "slack_web_methods.json")
+DEFAULT_OUT = os.path.join(ROOT, "crates", "slack-sim", "src", "spec", "slack_web_methods.json")
 
 
 def argument(param):

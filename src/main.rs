@@ -4,12 +4,18 @@
 //! [`UsageError`]), 78 on a configuration error ([`SettingsError`]: a bad or missing setting, a
 //! token Slack refuses, an address that cannot be listened on).
 
+mod demo;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use loopbot::cli::UsageError;
 use loopbot::settings::{self, LogFormat, Needs, RawSettings, ServeArgs, Settings, SettingsError};
 use loopbot::startup::{Application, shutdown_signal};
+
+// What the demo (`crate::…` paths) uses: the service's modules and the simulator.
+use loopbot::{clock, install_crypto_provider, jobs, slack, startup, state};
+use slack_sim as sim;
 
 /// `EX_CONFIG` from sysexits.h: a configuration error.
 const EXIT_CONFIG: u8 = 78;
@@ -35,7 +41,7 @@ enum Command {
     /// overrides the variable of the same name.
     Serve(Box<ServeArgs>),
     /// Run a whole loop against the built-in Slack simulator and print what each person sees.
-    Demo(loopbot::cli::demo::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Write loops, stages, scorecards (every version), skips and decisions as JSON or CSV.
     Export(loopbot::cli::export::ExportArgs),
     /// Delete candidate data: of loops decided before a date, or of one loop; counts are kept.
@@ -86,7 +92,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => {
             // The demo prints for people: only warnings in the log.
             loopbot::telemetry::init("warn", LogFormat::Text);
-            loopbot::cli::demo::run(&args).await
+            demo::run(&args).await
         }
         Command::Export(args) => match database_settings(args.database_url.as_ref()) {
             Ok(settings) => loopbot::cli::export::run(&args, &settings).await,

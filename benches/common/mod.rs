@@ -91,11 +91,11 @@ pub fn find_value(blocks: &Value) -> Option<String> {
 /// A scorecard submission body for the form `view`: every rating `3`, and an evidence text
 /// with `EVIDENCEPLACEHOLDER` for each request to swap out.
 pub fn submission_template(
-    slack: &loopbot::sim::client::SlackSide,
+    slack: &slack_sim::client::SlackSide,
     user: &str,
-    view: &loopbot::sim::SimView,
+    view: &slack_sim::SimView,
 ) -> String {
-    let mut form = loopbot::sim::client::FormValues::new().text(
+    let mut form = slack_sim::client::FormValues::new().text(
         "evidence",
         "EVIDENCEPLACEHOLDER explained the idempotent consumer they built and its failure modes.",
     );
@@ -107,7 +107,7 @@ pub fn submission_template(
             form = form.option(id, "3");
         }
     }
-    loopbot::sim::client::SlackSide::interaction_body(
+    slack_sim::client::SlackSide::interaction_body(
         &slack.submission_of(user, &view.id, &view.hash, &view.view, &form),
     )
 }
@@ -135,8 +135,8 @@ pub fn interviewer(i: usize, position: usize) -> String {
 
 /// The people and the `#hiring` channel (the bot is a member, so the coordinator's
 /// confirmation can be an ephemeral there). Returns the channel's id.
-pub fn add_people(sim: &loopbot::sim::Simulator) -> String {
-    use loopbot::sim::SimUser;
+pub fn add_people(sim: &slack_sim::Simulator) -> String {
+    use slack_sim::SimUser;
     let zones = [
         "America/New_York",
         "Europe/London",
@@ -155,15 +155,14 @@ pub fn add_people(sim: &loopbot::sim::Simulator) -> String {
     sim.create_channel_by_user(
         "hiring",
         COORDINATOR,
-        &[loopbot::sim::BOT_USER_ID, COORDINATOR],
+        &[slack_sim::BOT_USER_ID, COORDINATOR],
         false,
     )
 }
 
 /// Loop `i`'s start form: its hiring manager and one interviewer per stage.
-pub fn start_form(i: usize) -> loopbot::sim::client::FormValues {
-    let mut form =
-        loopbot::sim::client::FormValues::new().user("hiring_manager", &hiring_manager(i));
+pub fn start_form(i: usize) -> slack_sim::client::FormValues {
+    let mut form = slack_sim::client::FormValues::new().user("hiring_manager", &hiring_manager(i));
     for (p, stage) in STAGES.iter().enumerate() {
         form = form.users(&format!("panel:{stage}"), &[&interviewer(i, p + 1)]);
     }
@@ -173,9 +172,9 @@ pub fn start_form(i: usize) -> loopbot::sim::client::FormValues {
 /// Stage `position`'s post among a channel's top-level messages, found by the key Loopbot
 /// tags it with (`provision:<loop>:rubric:<n>`), wherever it sits in the channel.
 pub fn stage_post_of(
-    messages: &[loopbot::sim::SimMessage],
+    messages: &[slack_sim::SimMessage],
     position: usize,
-) -> Option<loopbot::sim::SimMessage> {
+) -> Option<slack_sim::SimMessage> {
     let suffix = format!(":rubric:{position}");
     messages
         .iter()
@@ -189,13 +188,13 @@ pub fn stage_post_of(
 }
 
 /// The summary is pinned in `channel`.
-pub fn summary_pinned(sim: &loopbot::sim::Simulator, channel: &str) -> bool {
+pub fn summary_pinned(sim: &slack_sim::Simulator, channel: &str) -> bool {
     !sim.pins(channel).is_empty()
 }
 
 /// The coordinator was told the loop in `channel` is ready: an ephemeral where they typed the
 /// command, or a DM, naming the channel.
-pub fn coordinator_told(sim: &loopbot::sim::Simulator, channel: &str) -> bool {
+pub fn coordinator_told(sim: &slack_sim::Simulator, channel: &str) -> bool {
     sim.ephemerals_for(COORDINATOR)
         .iter()
         .any(|e| e.text.contains(channel) || e.blocks.to_string().contains(channel))
@@ -207,7 +206,7 @@ pub fn coordinator_told(sim: &loopbot::sim::Simulator, channel: &str) -> bool {
 
 /// Everything of a new loop is in its channel: the summary pinned, the coordinator told, the
 /// four stage posts, each with its rubric thread.
-pub fn fully_provisioned(sim: &loopbot::sim::Simulator, channel: &str) -> bool {
+pub fn fully_provisioned(sim: &slack_sim::Simulator, channel: &str) -> bool {
     if !summary_pinned(sim, channel) || !coordinator_told(sim, channel) {
         return false;
     }
@@ -218,7 +217,7 @@ pub fn fully_provisioned(sim: &loopbot::sim::Simulator, channel: &str) -> bool {
 }
 
 /// The loop channels (named `loop-…`), in creation order.
-pub fn loop_channels(sim: &loopbot::sim::Simulator) -> Vec<String> {
+pub fn loop_channels(sim: &slack_sim::Simulator) -> Vec<String> {
     sim.channels()
         .into_iter()
         .filter(|c| c.name.starts_with("loop-"))
@@ -242,7 +241,7 @@ pub struct OpenLoop {
 /// its interviewer (views.open, Tier 4, is the modal's cost, not the submission's). Then it
 /// stops; the benches measure `loopbot serve` on the database it leaves.
 pub async fn open_loops(
-    sim: &loopbot::sim::Simulator,
+    sim: &slack_sim::Simulator,
     api_url: &str,
     database_url: &str,
     hiring: &str,
@@ -271,7 +270,7 @@ pub async fn open_loops(
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    let slack = loopbot::sim::client::SlackSide::new(&url, SECRET, clock, sim.clone());
+    let slack = slack_sim::client::SlackSide::new(&url, SECRET, clock, sim.clone());
     let before = loop_channels(sim).len();
     for i in 0..n {
         slack
@@ -414,12 +413,12 @@ pub async fn metric_total(url: &str, name: &str) -> anyhow::Result<f64> {
 
 /// Calls a job makes (everything but what a request makes inline: `views.open` for a modal,
 /// and the start-up `auth.test`).
-pub fn is_job_call(c: &loopbot::sim::SimCall) -> bool {
+pub fn is_job_call(c: &slack_sim::SimCall) -> bool {
     !matches!(c.method.as_str(), "views.open" | "auth.test")
 }
 
 // ---------------------------------------------------------------------------------------------
-// What Slack's tiers allow, from the simulator's own table (src/sim/rules.rs).
+// What Slack's tiers allow, from the simulator's own table (crates/slack-sim/src/rules.rs).
 
 /// How soon after `start_ms` the last of `n` calls of a method can be made under its
 /// workspace window (`per_method`: at most `calls` in any `window_ms`, all at once if the
@@ -428,7 +427,7 @@ pub fn is_job_call(c: &loopbot::sim::SimCall) -> bool {
 pub fn window_bound_ms(
     earlier: &[i64],
     n: usize,
-    w: loopbot::sim::rules::Window,
+    w: slack_sim::rules::Window,
     start_ms: i64,
 ) -> i64 {
     let mut in_window: std::collections::VecDeque<i64> = earlier
@@ -456,7 +455,7 @@ pub fn window_bound_ms(
 /// per-channel bucket (`POST_BURST` at once, one more every `POST_REFILL_MS`), given the
 /// posts already made there (`earlier`, ms, sorted): the simulator's own arithmetic.
 pub fn channel_bound_ms(earlier: &[i64], n: usize, start_ms: i64) -> i64 {
-    use loopbot::sim::rules::{POST_BURST, POST_REFILL_MS};
+    use slack_sim::rules::{POST_BURST, POST_REFILL_MS};
     let tolerance = i64::from(POST_BURST - 1) * POST_REFILL_MS;
     let mut due = i64::MIN / 2;
     for t in earlier {
@@ -477,17 +476,17 @@ pub fn channel_bound_ms(earlier: &[i64], n: usize, start_ms: i64) -> i64 {
 /// the largest of them plus one call's latency (the last call's answer). Returns the bound in
 /// ms and what set it. It is a lower bound: it ignores that some calls wait for others.
 pub fn tier_bound(
-    before: &[loopbot::sim::SimCall],
-    made: &[loopbot::sim::SimCall],
+    before: &[slack_sim::SimCall],
+    made: &[slack_sim::SimCall],
     start_ms: i64,
     latency: Duration,
 ) -> (i64, String) {
-    use loopbot::sim::rules::{per_method, rule_of};
+    use slack_sim::rules::{per_method, rule_of};
     use std::collections::BTreeMap;
-    let accepted = |c: &&loopbot::sim::SimCall| c.http_status != 429;
+    let accepted = |c: &&slack_sim::SimCall| c.http_status != 429;
     let mut by_method: BTreeMap<&str, (Vec<i64>, usize)> = BTreeMap::new();
     let mut by_channel: BTreeMap<String, (Vec<i64>, usize)> = BTreeMap::new();
-    let channel_of = |c: &loopbot::sim::SimCall| {
+    let channel_of = |c: &slack_sim::SimCall| {
         c.params
             .get("channel")
             .and_then(Value::as_str)

@@ -11,8 +11,8 @@ use loopbot::ats::{
 };
 use loopbot::clock::{ManualClock, SharedClock};
 use loopbot::secret::Secret;
-use loopbot::sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
 use serde_json::json;
+use slack_sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
 
 use crate::helpers::START_MS;
 
@@ -300,13 +300,13 @@ async fn greenhouse_pages_by_link_header_resolves_panels_and_refreshes_a_revoked
     assert_eq!(sim.lock().tokens_issued, 2);
 
     let changes = client
-        .changes_since(Some(&loopbot::sim::ats::rfc3339(START_MS + 30_000)))
+        .changes_since(Some(&slack_sim::ats::rfc3339(START_MS + 30_000)))
         .await
         .unwrap();
     assert_eq!(changes.application_ids, ["5001"]);
     assert_eq!(
         changes.cursor.as_deref(),
-        Some(loopbot::sim::ats::rfc3339(START_MS + 60_000).as_str())
+        Some(slack_sim::ats::rfc3339(START_MS + 60_000).as_str())
     );
 }
 

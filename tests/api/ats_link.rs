@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use loopbot::sim::ats::SimAts;
+use slack_sim::ats::SimAts;
 
 use crate::ats_webhooks::{ats_world, cody, dms_with, give_emails};
 use crate::helpers::{

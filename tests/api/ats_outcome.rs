@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use loopbot::sim::ats::{SimAts, SimOutcome};
+use slack_sim::ats::{SimAts, SimOutcome};
 
 use crate::ats_webhooks::{ats_world, give_emails, ines};
 use crate::helpers::{START_MS, TestApp, World, summary};

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use loopbot::clock::SharedClock;
-use loopbot::sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
+use slack_sim::ats::{AtsServer, AtsSim, SignedWebhook, SimApplication, SimAts, SimPerson};
 
 use crate::helpers::{START_MS, TestApp, World};
 
@@ -497,12 +497,12 @@ async fn greenhouse_times_come_from_polling_by_updated_at() {
 async fn people_are_matched_to_slack_by_email() {
     let world = World::new().await;
     world.sim.add_user(
-        loopbot::sim::SimUser::new("UINES", "ines", "Ines Screener", "Europe/Berlin", 3600)
+        slack_sim::SimUser::new("UINES", "ines", "Ines Screener", "Europe/Berlin", 3600)
             .with_email("Ines@Example.com"),
     );
-    world.sim.add_user(loopbot::sim::SimUser {
+    world.sim.add_user(slack_sim::SimUser {
         deleted: true,
-        ..loopbot::sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0)
+        ..slack_sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0)
             .with_email("gone@example.com")
     });
     let app = world.spawn_app().await;
@@ -529,7 +529,7 @@ async fn people_are_matched_to_slack_by_email() {
 /// The World's Slack people, with the addresses the simulated ATS knows them by.
 pub(crate) fn give_emails(world: &World) {
     use crate::helpers::{CODER, COORDINATOR, HIRING_MANAGER, SCREENER};
-    use loopbot::sim::SimUser;
+    use slack_sim::SimUser;
     for (id, name, real, tz, offset, email) in [
         (
             COORDINATOR,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use loopbot::clock::{Clock, SharedClock};
 use loopbot::db;
-use loopbot::sim::ats::{AtsServer, AtsSim, SimApplication, SimAts, SimPerson};
-use loopbot::sim::client::FormValues;
 use serde_json::{Value, json};
+use slack_sim::ats::{AtsServer, AtsSim, SimApplication, SimAts, SimPerson};
+use slack_sim::client::FormValues;
 
 use crate::ats_webhooks::give_emails;
 use crate::helpers::*;

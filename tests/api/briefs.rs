@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::SCORECARD_OPEN;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -15,7 +15,7 @@ const DAY: i64 = 86_400_000;
 /// Stage 1 (the technical screen, 30 minutes) is at START + 1 day.
 const SCREEN_AT: i64 = START_MS + DAY;
 
-fn briefs_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
+fn briefs_to(world: &World, user: &str) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .dms_to(user)
@@ -24,7 +24,7 @@ fn briefs_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
         .collect()
 }
 
-fn nudges_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
+fn nudges_to(world: &World, user: &str) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .dms_to(user)

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use loopbot::clock::Clock;
 use loopbot::domain::button::Stale;
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{self, SCORECARDS_PAGE, ValueKind};
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

@@ -423,7 +423,7 @@ fn exit_codes_tell_usage_configuration_and_runtime_failures_apart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_slack_refuses_stops_start_up_with_one_line_naming_it() {
     let clock: loopbot::clock::SharedClock = std::sync::Arc::new(loopbot::clock::SystemClock);
-    let sim = loopbot::sim::Simulator::new(clock, "xoxb-the-real-token");
+    let sim = slack_sim::Simulator::new(clock, "xoxb-the-real-token");
     let server = sim.serve().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut command = loopbot(dir.path());
@@ -503,7 +503,7 @@ fn json_logs_are_one_object_a_line() {
 async fn healthcheck_exits_0_while_serve_answers_and_1_when_nothing_listens() {
     let world_dir = tempfile::tempdir().unwrap();
     let clock: loopbot::clock::SharedClock = std::sync::Arc::new(loopbot::clock::SystemClock);
-    let sim = loopbot::sim::Simulator::new(clock.clone(), TOKEN);
+    let sim = slack_sim::Simulator::new(clock.clone(), TOKEN);
     let server = sim.serve().await.unwrap();
     let raw: loopbot::settings::RawSettings = [
         ("SLACK_SIGNING_SECRET", SECRET.to_string()),

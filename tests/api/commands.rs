@@ -9,8 +9,8 @@ use loopbot::cli::jobs::{JobsArgs, State};
 use loopbot::cli::purge::PurgeArgs;
 use loopbot::clock::Clock;
 use loopbot::db;
-use loopbot::sim::client::FormValues;
 use serde_json::Value;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 

@@ -8,7 +8,7 @@
 //!   note the transaction's id.
 
 use loopbot::clock::Clock;
-use loopbot::sim::client::FORM;
+use slack_sim::client::FORM;
 
 use crate::helpers::*;
 
@@ -136,7 +136,7 @@ async fn a_form_commits_nothing_and_a_scorecard_commits_once() {
     // The scorecard: one commit, which holds the scorecard, its jobs and the receipt.
     let form = filled_scorecard(&view.view, "4", EVIDENCE);
     let payload = app.slack.submission_payload(SCREENER, &view.id, &form);
-    let body = loopbot::sim::client::SlackSide::interaction_body(&payload);
+    let body = slack_sim::client::SlackSide::interaction_body(&payload);
     let now = world.clock.now_secs();
     let signature = app.slack.signature_for(now, &body);
     let r = app

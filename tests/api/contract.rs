@@ -3,10 +3,10 @@
 //! other. Every other test in this binary is also held to the contract: its simulator fails
 //! it, when dropped, if any call broke Slack's spec (see `sim::SimServer`).
 
-use loopbot::sim::{contract, rules};
 use loopbot::slack::tiers;
 use loopbot::slack::wire::{Encoding, Method};
 use serde_json::json;
+use slack_sim::{contract, rules};
 
 use crate::helpers::*;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::client::{FormValues, SlackSide};
-use loopbot::sim::{SimUser, Simulator};
+use slack_sim::client::{FormValues, SlackSide};
+use slack_sim::{SimUser, Simulator};
 
 const SECRET: &str = "crash0test0signing0secret";
 const TOKEN: &str = "xoxb-crash-test";
@@ -43,7 +43,7 @@ async fn wait_listening(port: u16) {
     }
 }
 
-fn loop_channels(sim: &Simulator) -> Vec<loopbot::sim::SimChannel> {
+fn loop_channels(sim: &Simulator) -> Vec<slack_sim::SimChannel> {
     sim.channels()
         .into_iter()
         .filter(|c| c.name.starts_with("loop-"))

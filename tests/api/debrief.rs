@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use loopbot::sim::SimUser;
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{DECIDE_OPEN, SCORECARDS_PAGE};
 use serde_json::Value;
+use slack_sim::SimUser;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -58,7 +58,7 @@ async fn every_stage_in(world: &World, app: &TestApp) {
     app.run_jobs().await;
 }
 
-fn ready_dms(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
+fn ready_dms(world: &World, user: &str) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .dms_to(user)

@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 use loopbot::clock::Clock;
-use loopbot::sim::Fault;
+use slack_sim::Fault;
 
 use crate::helpers::*;
 
 const DAY: u64 = 86_400;
 
 /// The scorecard notes in the stage threads of the loop channel (one per completed stage).
-fn notes(world: &World) -> Vec<loopbot::sim::SimMessage> {
+fn notes(world: &World) -> Vec<slack_sim::SimMessage> {
     let channel = loop_channel(world);
     world
         .sim

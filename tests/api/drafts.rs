@@ -2,8 +2,8 @@
 //! survive closing the form (saved as the interviewer goes, restored on reopening, discarded
 //! on submission), for the stage's panel only.
 
-use loopbot::sim::client::{FormValues, SlackSide};
 use serde_json::{Value, json};
+use slack_sim::client::{FormValues, SlackSide};
 
 use crate::helpers::*;
 
@@ -329,7 +329,7 @@ async fn a_draft_made_while_editing_is_restored_over_the_submitted_version() {
 }
 
 /// A `view_closed` or a `block_actions` for someone else's scorecard form, sent as `user`.
-fn forged(slack: &SlackSide, user: &str, view: &loopbot::sim::SimView, kind: &str) -> Value {
+fn forged(slack: &SlackSide, user: &str, view: &slack_sim::SimView, kind: &str) -> Value {
     let values = FormValues::new().text("evidence", "Not my interview at all, but here goes");
     let mut payload = slack.submission_of(user, &view.id, &view.hash, &view.view, &values);
     payload["type"] = json!(kind);
@@ -355,7 +355,7 @@ async fn someone_not_on_the_panel_closing_or_typing_changes_nothing() {
                 .slack
                 .post_signed(
                     "/slack/interactions",
-                    loopbot::sim::client::FORM,
+                    slack_sim::client::FORM,
                     &SlackSide::interaction_body(&payload),
                 )
                 .await;
@@ -382,7 +382,7 @@ async fn an_unsigned_close_saves_nothing() {
         .slack
         .post_raw(
             "/slack/interactions",
-            loopbot::sim::client::FORM,
+            slack_sim::client::FORM,
             &SlackSide::interaction_body(&payload),
             None,
         )
@@ -394,7 +394,7 @@ async fn an_unsigned_close_saves_nothing() {
         .slack
         .post_signed(
             "/slack/interactions",
-            loopbot::sim::client::FORM,
+            slack_sim::client::FORM,
             &SlackSide::interaction_body(&payload),
         )
         .await;

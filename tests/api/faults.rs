@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use loopbot::sim::Fault;
+use slack_sim::Fault;
 
 use crate::helpers::*;
 

@@ -5,13 +5,13 @@ use loopbot::clock::Clock;
 use loopbot::clock::{ManualClock, SharedClock};
 use loopbot::jobs::worker;
 use loopbot::settings::{Needs, RawSettings, Settings};
-use loopbot::sim::client::{FormValues, SlackSide};
-use loopbot::sim::{SimServer, SimUser, Simulator};
 use loopbot::slack::SlackApi;
 use loopbot::slack::ids::{SCORECARD_OPEN, SCORECARDS_VIEW};
 use loopbot::startup::Application;
 use loopbot::state::AppState;
 use serde_json::Value;
+use slack_sim::client::{FormValues, SlackSide};
+use slack_sim::{SimServer, SimUser, Simulator};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -237,7 +237,7 @@ impl TestApp {
 }
 
 /// The id of the newest modal opened for `user`.
-pub fn latest_view(world: &World, user: &str) -> loopbot::sim::SimView {
+pub fn latest_view(world: &World, user: &str) -> slack_sim::SimView {
     world
         .sim
         .views_of(user)
@@ -315,7 +315,7 @@ pub fn filled_scorecard(view: &Value, rating: &str, evidence: &str) -> FormValue
 pub const EVIDENCE: &str = "Explained the sharded queue they built, the hot partition it hit in 2023, and the fix they shipped.";
 
 /// The loop channel, its messages (rubrics 0..4, summary at 4).
-pub fn loop_channel(world: &World) -> loopbot::sim::SimChannel {
+pub fn loop_channel(world: &World) -> slack_sim::SimChannel {
     world
         .sim
         .channels()
@@ -325,7 +325,7 @@ pub fn loop_channel(world: &World) -> loopbot::sim::SimChannel {
 }
 
 /// The pinned summary message.
-pub fn summary(world: &World) -> loopbot::sim::SimMessage {
+pub fn summary(world: &World) -> slack_sim::SimMessage {
     let channel = loop_channel(world);
     let pins = world.sim.pins(&channel.id);
     world
@@ -350,7 +350,7 @@ pub async fn press_stage(
     app: &TestApp,
     user: &str,
     position: usize,
-) -> loopbot::sim::SimView {
+) -> slack_sim::SimView {
     let channel = loop_channel(world);
     interview_started(world, app, position).await;
     let message = &stage_post(world, &channel.id, position);
@@ -367,11 +367,7 @@ pub async fn press_stage(
     views.into_iter().last().unwrap()
 }
 
-pub async fn press_view_scorecards(
-    world: &World,
-    app: &TestApp,
-    user: &str,
-) -> loopbot::sim::SimView {
+pub async fn press_view_scorecards(world: &World, app: &TestApp, user: &str) -> slack_sim::SimView {
     let channel = loop_channel(world);
     let s = summary(world);
     let (value, label) = button(&s.blocks, SCORECARDS_VIEW).unwrap();
@@ -420,7 +416,7 @@ pub async fn submit_stage(
         .unwrap()
 }
 
-pub fn is_notice(view: &loopbot::sim::SimView, reason: &str) -> bool {
+pub fn is_notice(view: &slack_sim::SimView, reason: &str) -> bool {
     view.view.get("callback_id").is_none() && view.view.to_string().contains(reason)
 }
 
@@ -447,7 +443,7 @@ pub async fn fingerprint(app: &TestApp) -> Vec<i64> {
 }
 
 /// Every loop channel the simulator holds.
-pub fn loop_channels(world: &World) -> Vec<loopbot::sim::SimChannel> {
+pub fn loop_channels(world: &World) -> Vec<slack_sim::SimChannel> {
     world
         .sim
         .channels()
@@ -506,10 +502,7 @@ pub async fn fresh_postgres_database(server: &str) -> String {
 
 /// Stage `position`'s rubric post among a channel's messages (found by the key Loopbot tags
 /// it with, wherever it sits in the channel).
-pub fn stage_post_of(
-    messages: &[loopbot::sim::SimMessage],
-    position: usize,
-) -> loopbot::sim::SimMessage {
+pub fn stage_post_of(messages: &[slack_sim::SimMessage], position: usize) -> slack_sim::SimMessage {
     let suffix = format!(":rubric:{position}");
     messages
         .iter()
@@ -524,7 +517,7 @@ pub fn stage_post_of(
 }
 
 /// Stage `position`'s rubric post in `channel`.
-pub fn stage_post(world: &World, channel: &str, position: usize) -> loopbot::sim::SimMessage {
+pub fn stage_post(world: &World, channel: &str, position: usize) -> slack_sim::SimMessage {
     stage_post_of(&world.sim.messages(channel), position)
 }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{SCREEN_CONTINUE, SCREEN_STOP};
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -31,7 +31,7 @@ async fn at(world: &World, app: &TestApp, ms: i64) {
     app.run_jobs().await;
 }
 
-fn notes_about_order(world: &World) -> Vec<loopbot::sim::SimMessage> {
+fn notes_about_order(world: &World) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .messages(&loop_channel(world).id)
@@ -200,7 +200,7 @@ async fn once_the_screen_is_in_both_owners_are_asked_to_continue_or_stop() {
     world.clock.advance(Duration::from_secs(2));
     app.run_jobs().await;
 
-    let gate = |user: &str| -> Vec<loopbot::sim::SimMessage> {
+    let gate = |user: &str| -> Vec<slack_sim::SimMessage> {
         world
             .sim
             .dms_to(user)

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{STAGE_REMIND, STAGE_SKIP};
 use serde_json::{Value, json};
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -21,7 +21,7 @@ async fn command_in_loop(world: &World, app: &TestApp, user: &str, text: &str) -
     }
 }
 
-fn warnings(world: &World) -> Vec<loopbot::sim::SimMessage> {
+fn warnings(world: &World) -> Vec<slack_sim::SimMessage> {
     let channel = loop_channel(world);
     world
         .sim

@@ -225,7 +225,11 @@ async fn socket_mode_acknowledgements_are_timed_by_envelope_type() {
     );
     let home = json!({"type": "app_home_opened", "user": SCREENER, "channel": "D1", "tab": "home", "event_ts": "1.0"});
     assert!(side.event("EvAckTimed", home).await.acked());
-    assert!(side.close_view(SCREENER, "V0NOSUCH").await.acked());
+    assert!(
+        side.send_closed(SCREENER, "V0NOSUCH", &slack_sim::client::FormValues::new())
+            .await
+            .acked()
+    );
     let text = app.get("/metrics").await.text().await.unwrap();
     for kind in ["slash_commands", "events_api", "interactive"] {
         assert!(

@@ -60,7 +60,7 @@ async fn open_screen_scorecard(
     app: &TestApp,
     channel: &str,
     user: &str,
-) -> loopbot::sim::SimView {
+) -> slack_sim::SimView {
     let post = world.sim.messages(channel)[0].clone();
     let (value, _) = button(&post.blocks, SCORECARD_OPEN).expect("the screen's post has it");
     let r = app
@@ -101,7 +101,7 @@ async fn replicas_change_two_loops_at_once_and_one_loop_in_turn() {
     interview_started(&world, &first, 1).await;
     let form_a = open_screen_scorecard(&world, &second, &channel_a, SCREENER).await;
     let form_b = open_screen_scorecard(&world, &second, &channel_b, SCREENER).await;
-    let filled = |view: &loopbot::sim::SimView| filled_scorecard(&view.view, "4", EVIDENCE);
+    let filled = |view: &slack_sim::SimView| filled_scorecard(&view.view, "4", EVIDENCE);
 
     let held = first.state.begin_loop(a).await.unwrap();
 

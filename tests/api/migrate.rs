@@ -9,7 +9,7 @@ use std::time::Duration;
 use loopbot::cli::UsageError;
 use loopbot::cli::migrate_to_postgres::migrate;
 use loopbot::db;
-use loopbot::sim::client::FormValues;
+use slack_sim::client::FormValues;
 use sqlx::Row;
 
 use crate::helpers::*;

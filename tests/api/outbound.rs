@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use loopbot::sim::Fault;
-use loopbot::sim::client::FormValues;
+use slack_sim::Fault;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -480,7 +480,7 @@ async fn a_post_whose_answer_was_lost_is_found_not_posted_twice() {
 #[tokio::test]
 async fn one_person_slack_refuses_never_keeps_the_others_out() {
     let world = World::new().await;
-    let mut gone = loopbot::sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0);
+    let mut gone = slack_sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0);
     gone.deleted = true;
     world.sim.add_user(gone);
     let app = world.spawn_app().await;

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use loopbot::sim::client::FormValues;
-use loopbot::sim::{Fault, SimUser};
 use serde_json::{Value, json};
+use slack_sim::client::FormValues;
+use slack_sim::{Fault, SimUser};
 
 use crate::helpers::*;
 

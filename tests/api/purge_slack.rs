@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use loopbot::sim::{BOT_USER_ID, Fault, SimMessage};
+use slack_sim::{BOT_USER_ID, Fault, SimMessage};
 
 use crate::helpers::*;
 

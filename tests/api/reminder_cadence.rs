@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loopbot::sim::Fault;
+use slack_sim::Fault;
 
 use crate::delivery::kill_while_slack_holds_the_answer;
 use crate::helpers::*;

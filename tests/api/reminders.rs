@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use loopbot::clock::Clock;
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::{NOT_RUN, PANEL_OPEN, SCORECARD_OPEN};
 use serde_json::json;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -28,7 +28,7 @@ fn advance_to(world: &World, at_ms: i64) {
         .advance(Duration::from_millis((at_ms - now) as u64));
 }
 
-fn reminders_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
+fn reminders_to(world: &World, user: &str) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .dms_to(user)
@@ -38,7 +38,7 @@ fn reminders_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
 }
 
 /// Escalations about the Technical screen (stage 1).
-fn escalations_to(world: &World, user: &str) -> Vec<loopbot::sim::SimMessage> {
+fn escalations_to(world: &World, user: &str) -> Vec<slack_sim::SimMessage> {
     world
         .sim
         .dms_to(user)
@@ -241,7 +241,7 @@ async fn a_failed_reminder_is_retried_and_still_sent_once() {
     advance_to(&world, screen_due_ms());
     world
         .sim
-        .inject_fault("chat.postMessage", loopbot::sim::Fault::Http(503));
+        .inject_fault("chat.postMessage", slack_sim::Fault::Http(503));
     app.run_jobs().await;
     assert!(reminders_to(&world, SCREENER).is_empty());
     world.clock.advance(Duration::from_secs(30));
@@ -527,7 +527,7 @@ async fn a_reminder_due_before_the_channel_exists_waits_for_it_and_goes_out_once
         .await;
     world.sim.inject_fault(
         "conversations.create",
-        loopbot::sim::Fault::RateLimited {
+        slack_sim::Fault::RateLimited {
             retry_after_secs: 30,
         },
     );

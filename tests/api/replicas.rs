@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use loopbot::clock::{SharedClock, SystemClock};
-use loopbot::sim::client::{FormValues, SlackSide};
-use loopbot::sim::{SimUser, Simulator};
 use loopbot::slack::ids::SCORECARD_OPEN;
+use slack_sim::client::{FormValues, SlackSide};
+use slack_sim::{SimUser, Simulator};
 
 use crate::helpers::{
     EVIDENCE, button, filled_scorecard, fresh_postgres_database, postgres_server,
@@ -90,7 +90,7 @@ impl Drop for Replica {
     }
 }
 
-fn loop_channels(sim: &Simulator) -> Vec<loopbot::sim::SimChannel> {
+fn loop_channels(sim: &Simulator) -> Vec<slack_sim::SimChannel> {
     sim.channels()
         .into_iter()
         .filter(|c| c.name.starts_with("loop-"))

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use loopbot::sim::client::FormValues;
 use loopbot::slack::ids::SCORECARD_OPEN;
 use serde_json::Value;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -221,11 +221,11 @@ async fn submitting_again_edits_and_keeps_earlier_versions_while_a_repeat_has_on
     );
     // A double click: the same payload twice.
     let payload = app.slack.submission_payload(SCREENER, &view.id, &edited);
-    let body = loopbot::sim::client::SlackSide::interaction_body(&payload);
+    let body = slack_sim::client::SlackSide::interaction_body(&payload);
     for _ in 0..2 {
         let r = app
             .slack
-            .post_signed("/slack/interactions", loopbot::sim::client::FORM, &body)
+            .post_signed("/slack/interactions", slack_sim::client::FORM, &body)
             .await;
         assert_eq!(r.status(), 200);
         world.clock.advance(Duration::from_secs(1));
@@ -358,8 +358,8 @@ async fn who_may_open_submit_and_view_scorecards() {
             .slack
             .post_signed(
                 "/slack/interactions",
-                loopbot::sim::client::FORM,
-                &loopbot::sim::client::SlackSide::interaction_body(&payload),
+                slack_sim::client::FORM,
+                &slack_sim::client::SlackSide::interaction_body(&payload),
             )
             .await;
         assert_eq!(r.status(), 200);

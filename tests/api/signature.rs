@@ -1,8 +1,8 @@
 //! Every /slack/* request is checked before anything else; refused requests change nothing.
 
 use loopbot::clock::Clock;
-use loopbot::sim::client::{FORM, JSON};
 use serde_json::json;
+use slack_sim::client::{FORM, JSON};
 
 use crate::helpers::*;
 
@@ -142,7 +142,7 @@ async fn a_request_that_changed_something_replayed_to_another_replica_is_refused
     let payload = first
         .slack
         .submission_payload(COORDINATOR, &view.id, &full_start_form());
-    let body = loopbot::sim::client::SlackSide::interaction_body(&payload);
+    let body = slack_sim::client::SlackSide::interaction_body(&payload);
     let now = world.clock.now_secs();
     let signature = first.slack.signature_for(now, &body);
     let r = first
@@ -335,8 +335,8 @@ async fn a_repeated_event_delivery_has_one_effect() {
 #[test]
 fn slacks_published_example_checks_the_simulators_signer_and_loopbots_verifier() {
     use axum::http::{HeaderMap, HeaderValue};
-    use loopbot::sim::signing;
     use loopbot::slack::verify::{self, Rejection};
+    use slack_sim::signing;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
     const TS: i64 = 1531420618;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use loopbot::sim::{BOT_USER_ID, Fault};
+use slack_sim::{BOT_USER_ID, Fault};
 
 use crate::helpers::*;
 

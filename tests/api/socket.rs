@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use loopbot::settings::{Needs, Settings};
-use loopbot::sim::client::FormValues;
-use loopbot::sim::socket::SimConnection;
-use loopbot::sim::socket_side::SocketSide;
 use loopbot::slack::ids::SCORECARD_OPEN;
 use loopbot::startup::Application;
 use serde_json::json;
+use slack_sim::client::FormValues;
+use slack_sim::socket::SimConnection;
+use slack_sim::socket_side::SocketSide;
 
 use crate::helpers::*;
 
@@ -56,7 +56,7 @@ fn no_violations(world: &World) {
 async fn start_loop_over_socket(
     world: &World,
     side: &SocketSide,
-) -> loopbot::sim::socket_side::Delivered {
+) -> slack_sim::socket_side::Delivered {
     let opened = side
         .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
         .await;
@@ -174,7 +174,9 @@ async fn a_loop_runs_over_the_socket_submissions_buttons_closes_and_events() {
     assert_eq!(app.count("SELECT COUNT(*) FROM scorecards").await, 1);
 
     // view_closed: acknowledged, changes nothing.
-    let closed = side.close_view(SCREENER, &form.id).await;
+    let closed = side
+        .send_closed(SCREENER, &form.id, &FormValues::new())
+        .await;
     assert!(closed.acked());
     assert_eq!(closed.payload(), None);
 

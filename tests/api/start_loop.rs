@@ -1,8 +1,8 @@
 //! `/loop start` end to end: the form, its validation, and the provisioned channel as people
 //! see it.
 
-use loopbot::sim::client::FormValues;
 use serde_json::Value;
+use slack_sim::client::FormValues;
 
 use crate::helpers::*;
 
@@ -294,7 +294,7 @@ async fn an_expired_trigger_gets_a_clear_answer_through_the_response_url() {
     world.clock.advance(std::time::Duration::from_secs(4));
     let r = app
         .slack
-        .post_signed("/slack/commands", loopbot::sim::client::FORM, &body)
+        .post_signed("/slack/commands", slack_sim::client::FORM, &body)
         .await;
     assert_eq!(r.status(), 200, "acknowledged first");
     app.slack.settle_body(&r, &body).await;
