@@ -210,6 +210,27 @@ pub async fn loop_of_source(
         .await
 }
 
+/// Whether the coordinator was already told `what` about `subject` of the application.
+pub async fn notice_told(
+    db: impl AnyExecutor<'_>,
+    ats: &str,
+    application_id: &str,
+    what: &str,
+    subject: &str,
+) -> sqlx::Result<bool> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ats_notices
+          WHERE ats = $1 AND application_id = $2 AND what = $3 AND subject = $4",
+    )
+    .bind(ats)
+    .bind(application_id)
+    .bind(what)
+    .bind(subject)
+    .fetch_one(db)
+    .await?;
+    Ok(found > 0)
+}
+
 /// Records that the coordinator is being told `what` about `subject` of an application;
 /// `false` when they already were (the notice is then not queued again).
 pub async fn record_notice(

@@ -89,6 +89,30 @@ pub async fn not_in_slack(
     Ok(notices)
 }
 
+/// The notices not told yet (so that a read that finds nothing new looks nobody up in Slack).
+pub async fn not_told(
+    state: &AppState,
+    kind: AtsKind,
+    application_id: &str,
+    notices: Vec<Notice>,
+) -> sqlx::Result<Vec<Notice>> {
+    let mut new = Vec::new();
+    for notice in notices {
+        let told = db::ats::notice_told(
+            &state.db,
+            kind.as_str(),
+            application_id,
+            &notice.what,
+            &notice.subject,
+        )
+        .await?;
+        if !told {
+            new.push(notice);
+        }
+    }
+    Ok(new)
+}
+
 /// Records each notice not told before and queues its direct message, in the caller's
 /// transaction (the sync's).
 pub async fn record(

@@ -43,6 +43,8 @@ pub async fn sync_application(
         notices.extend(ats_notices::unmapped(job, &interviews));
         notices.extend(ats_notices::not_in_slack(state, job, &interviews).await?);
     }
+    // Only what was not told before needs a recipient (the record below decides for good).
+    let notices = ats_notices::not_told(state, kind, &application.id, notices).await?;
     let to = match notices.is_empty() {
         true => None,
         false => notice_recipient(state, kind, &application).await?,
