@@ -182,7 +182,7 @@ async fn an_installation_moves_to_postgres_with_every_scorecard_and_queued_job()
     );
 
     let tables = sqlite_tables(&sqlite).await;
-    assert_eq!(tables.len(), 19, "{tables:?}");
+    assert_eq!(tables.len(), 20, "{tables:?}");
     let before = contents(&sqlite, &tables).await;
     let snapshot_before = loopbot::cli::export::load(&sqlite).await.unwrap();
     sqlite.close().await;
