@@ -367,3 +367,189 @@ async fn replicas_share_one_rate_budget() {
         "the window's next call leaves with it"
     );
 }
+
+#[tokio::test]
+async fn a_429_holds_back_that_method_for_every_job_until_retry_after() {
+    let world = World::new().await;
+    let app = world.spawn_paced_app().await;
+    world.sim.inject_fault(
+        "conversations.create",
+        Fault::RateLimited {
+            retry_after_secs: 5,
+        },
+    );
+    start_loop_for(&world, &app, "Ada Lovelace").await;
+    start_loop_for(&world, &app, "Grace Hopper").await;
+    app.run_jobs().await;
+    assert_eq!(
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.create")
+            .filter(|c| c.params["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("loop-")))
+            .count(),
+        1,
+        "the second loop does not call into the 429 too: {:?}",
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.create")
+            .map(|c| (c.http_status, c.params.clone()))
+            .collect::<Vec<_>>()
+    );
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    assert!(
+        loop_channels(&world).is_empty(),
+        "Retry-After holds for both"
+    );
+    for _ in 0..20 {
+        world.clock.advance(Duration::from_secs(1));
+        app.run_jobs().await;
+    }
+    assert_eq!(complete_channels(&world), 2);
+    let attempts: Vec<i64> =
+        sqlx::query_scalar("SELECT attempts FROM jobs WHERE kind = 'provision_loop'")
+            .fetch_all(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, vec![1, 1], "waiting is not an attempt");
+}
+
+#[tokio::test]
+async fn a_channel_whose_answer_was_lost_is_adopted_not_made_twice() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // Slack creates the channel but the answer is lost (a 500, or a crash before the commit
+    // that would have stored its id: either way the database never learns the id).
+    world
+        .sim
+        .inject_fault("conversations.create", Fault::LoseAnswer { status: 500 });
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    assert_eq!(loop_channels(&world).len(), 1, "Slack made the channel");
+    // The process restarts before the retry.
+    app.stop().await;
+    let app = world.spawn_app().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    assert_one_channel_posted_once(&world);
+    assert_eq!(
+        loop_channels(&world)[0].name,
+        "loop-ada-lovelace-senior-backend"
+    );
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_not_posted_twice() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    world
+        .sim
+        .inject_fault("chat.postMessage", Fault::LoseAnswer { status: 504 });
+    start_standard_loop(&world, &app).await;
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    assert_one_channel_posted_once(&world);
+    // A direct message lost the same way is sent once too.
+    let channel = loop_channel(&world);
+    world
+        .sim
+        .inject_fault("chat.postMessage", Fault::LoseAnswer { status: 500 });
+    let r = app.slack.command(COORDINATOR, &channel.id, "remind").await;
+    assert_eq!(r.status(), 200);
+    world.clock.advance(Duration::from_secs(10 * 86_400));
+    app.run_jobs().await;
+    world.clock.advance(Duration::from_secs(60));
+    app.run_jobs().await;
+    let nudges = world
+        .sim
+        .dms_to(SCREENER)
+        .into_iter()
+        .filter(|m| m.text.to_lowercase().contains("scorecard"))
+        .count();
+    assert!(nudges >= 1);
+    let keys: Vec<String> = world
+        .sim
+        .dms_to(SCREENER)
+        .iter()
+        .map(|m| m.metadata["event_payload"]["key"].to_string())
+        .collect();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(keys.len(), unique.len(), "no DM twice: {keys:?}");
+}
+
+#[tokio::test]
+async fn one_person_slack_refuses_never_keeps_the_others_out() {
+    let world = World::new().await;
+    let mut gone = slack_sim::SimUser::new("UGONE", "gone", "Gone Person", "UTC", 0);
+    gone.deleted = true;
+    world.sim.add_user(gone);
+    let app = world.spawn_app().await;
+    let opened = app
+        .slack
+        .command(COORDINATOR, &world.hiring_channel, "start Ada Lovelace")
+        .await;
+    assert_eq!(opened.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let form = full_start_form().users("panel:coding", &[CODER, "UGONE"]);
+    app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    for person in [COORDINATOR, HIRING_MANAGER, SCREENER, DESIGNER, CODER] {
+        assert!(
+            channel.members.contains(&person.to_string()),
+            "{person} is in"
+        );
+    }
+    assert!(!channel.members.contains(&"UGONE".to_string()));
+    let told = world
+        .sim
+        .dms_to(COORDINATOR)
+        .into_iter()
+        .find(|m| m.text.contains("could not be added"))
+        .expect("the coordinator is told");
+    assert!(
+        told.blocks.to_string().contains("<@UGONE>"),
+        "{:?}",
+        told.blocks
+    );
+    assert!(told.blocks.to_string().contains("deactivated"));
+}
+
+#[tokio::test]
+async fn a_panel_change_invites_the_newcomer_though_the_others_are_in_already() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let channel = loop_channel(&world);
+    assert!(!channel.members.contains(&OUTSIDER.to_string()));
+    let r = app.slack.command(COORDINATOR, &channel.id, "panel").await;
+    assert_eq!(r.status(), 200);
+    let view = latest_view(&world, COORDINATOR);
+    let form = FormValues::new().users("panel:values", &[SCREENER, OUTSIDER]);
+    let r = app.slack.submit_view(COORDINATOR, &view.id, &form).await;
+    assert_eq!(r.status(), 200);
+    world.clock.advance(Duration::from_secs(2));
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    assert!(
+        channel.members.contains(&OUTSIDER.to_string()),
+        "the newcomer is invited"
+    );
+    assert!(
+        world
+            .sim
+            .dms_to(COORDINATOR)
+            .iter()
+            .all(|m| !m.text.contains("could not be added")),
+        "nobody was refused"
+    );
+}
