@@ -13,10 +13,6 @@ use loopbot::cli::UsageError;
 use loopbot::settings::{self, LogFormat, Needs, RawSettings, ServeArgs, Settings, SettingsError};
 use loopbot::startup::{Application, shutdown_signal};
 
-// What the demo (`crate::…` paths) uses: the service's modules and the simulator.
-use loopbot::{clock, install_crypto_provider, jobs, slack, startup, state};
-use slack_sim as sim;
-
 /// `EX_CONFIG` from sysexits.h: a configuration error.
 const EXIT_CONFIG: u8 = 78;
 const EXIT_USAGE: u8 = 2;

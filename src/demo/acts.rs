@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::print::seen_by;
 use super::{Demo, Person};
-use crate::sim::client::FormValues;
-use crate::sim::{SimMessage, render_blocks, render_message};
-use crate::slack::ids;
+use loopbot::slack::ids;
+use slack_sim::client::FormValues;
+use slack_sim::{SimMessage, render_blocks, render_message};
 
 impl Demo {
     pub(super) async fn command(
@@ -30,7 +30,7 @@ impl Demo {
         Ok(Some(render_blocks(&self.sim, &value["blocks"], person.tz)))
     }
 
-    pub(super) fn latest_modal(&self, person: &Person) -> anyhow::Result<crate::sim::SimView> {
+    pub(super) fn latest_modal(&self, person: &Person) -> anyhow::Result<slack_sim::SimView> {
         self.sim
             .views_of(person.id)
             .into_iter()

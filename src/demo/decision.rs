@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::acts::field_errors;
 use super::print::{seen_by, step, title};
 use super::{CODER, COORDINATOR, Demo, HIRING_MANAGER, SCREENER};
-use crate::sim::client::FormValues;
-use crate::sim::{render_message, render_view};
+use slack_sim::client::FormValues;
+use slack_sim::{render_message, render_view};
 
 impl Demo {
     pub(super) async fn decision(&self, channel: &str) -> anyhow::Result<()> {

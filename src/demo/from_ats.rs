@@ -4,9 +4,9 @@
 
 use super::print::{seen_by, step, title};
 use super::{COORDINATOR, Demo, HIRING_MANAGER, Person, SCREENER};
-use crate::clock::{Clock, SharedClock};
-use crate::sim::ats::{AtsSim, SimApplication, SimAts, SimPerson};
-use crate::sim::render_message;
+use loopbot::clock::{Clock, SharedClock};
+use slack_sim::ats::{AtsSim, SimApplication, SimAts, SimPerson};
+use slack_sim::render_message;
 
 const APPLICATION: &str = "app-grace";
 const MINUTE: i64 = 60_000;

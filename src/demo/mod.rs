@@ -21,15 +21,15 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::clock::{ManualClock, SharedClock};
-use crate::settings::{Needs, RawSettings, Secret, Settings};
-use crate::sim::client::Http;
-use crate::sim::socket_side::Socket;
-use crate::sim::{SimUser, Simulator};
-use crate::slack::SlackApi;
-use crate::startup::Application;
-use crate::state::AppState;
+use loopbot::clock::{ManualClock, SharedClock};
+use loopbot::settings::{Needs, RawSettings, Secret, Settings};
+use loopbot::slack::SlackApi;
+use loopbot::startup::Application;
+use loopbot::state::AppState;
 use print::title;
+use slack_sim::client::Http;
+use slack_sim::socket_side::Socket;
+use slack_sim::{SimUser, Simulator};
 use wire::{People, Wire};
 
 const SIGNING_SECRET: &str = "demo0signing0secret0not0for0production";
@@ -91,7 +91,7 @@ struct Demo {
     clock: std::sync::Arc<ManualClock>,
     sim: Simulator,
     /// Keeps the simulator's HTTP server running for as long as the demo.
-    _sim_server: crate::sim::SimServer,
+    _sim_server: slack_sim::SimServer,
     slack: People,
     state: AppState,
     stop: oneshot::Sender<()>,
@@ -99,8 +99,8 @@ struct Demo {
     db_file: std::path::PathBuf,
     hiring_channel: String,
     /// The simulated Ashby (chapter 5), polled by Loopbot from the start.
-    ats: crate::sim::ats::AtsSim,
-    _ats_server: crate::sim::ats::AtsServer,
+    ats: slack_sim::ats::AtsSim,
+    _ats_server: slack_sim::ats::AtsServer,
     mapping_file: std::path::PathBuf,
 }
 
@@ -116,7 +116,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
 impl Demo {
     async fn start(socket: bool) -> anyhow::Result<Demo> {
-        crate::install_crypto_provider();
+        loopbot::install_crypto_provider();
         let clock = ManualClock::starting_at(START_MS);
         let shared: SharedClock = clock.clone();
         let sim = Simulator::new(shared.clone(), BOT_TOKEN);
@@ -242,7 +242,7 @@ impl Demo {
     }
 
     async fn run_worker(&self) -> anyhow::Result<usize> {
-        crate::jobs::worker::run_due_jobs(&self.state).await
+        loopbot::jobs::worker::run_due_jobs(&self.state).await
     }
 
     /// Lets every queued job run, moving the clock a little so coalesced edits can happen.
@@ -256,7 +256,7 @@ impl Demo {
 
     /// Moves the simulated clock to `at` (Unix ms) and runs what became due.
     async fn advance_to(&self, at: i64, what: &str) -> anyhow::Result<()> {
-        use crate::clock::Clock;
+        use loopbot::clock::Clock;
         let now = self.clock.now_ms();
         if at > now {
             self.clock.advance(Duration::from_millis((at - now) as u64));
@@ -299,7 +299,7 @@ fn with_violations(error: anyhow::Error, sim: &Simulator) -> anyhow::Error {
     }
 }
 
-fn contract_broken(violations: &[crate::sim::Violation]) -> String {
+fn contract_broken(violations: &[slack_sim::Violation]) -> String {
     let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
     format!(
         "Loopbot sent Slack calls that break Slack's contract:\n  {}",

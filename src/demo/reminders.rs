@@ -3,7 +3,7 @@
 
 use super::print::{seen_by, step, title};
 use super::{COORDINATOR, DESIGNER, Demo, HIRING_MANAGER, START_MS};
-use crate::sim::{render_blocks, render_message};
+use slack_sim::{render_blocks, render_message};
 
 impl Demo {
     pub(super) async fn reminders(&self, channel: &str) -> anyhow::Result<()> {

@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::acts::{all_rated, field_errors};
 use super::print::{seen_by, step, title};
 use super::{CODER, Demo, HIRING_MANAGER, SCREENER, START_MS};
-use crate::sim::{render_message, render_view};
-use crate::slack::ids;
+use loopbot::slack::ids;
+use slack_sim::{render_message, render_view};
 
 impl Demo {
     pub(super) async fn scorecards(&self, channel: &str) -> anyhow::Result<()> {

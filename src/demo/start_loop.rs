@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::acts::field_errors;
 use super::print::{seen_by, step, title};
 use super::{CODER, COORDINATOR, DESIGNER, Demo, HIRING_MANAGER, SCREENER, START_MS};
-use crate::sim::client::FormValues;
-use crate::sim::{render_blocks, render_message, render_view};
+use slack_sim::client::FormValues;
+use slack_sim::{render_blocks, render_message, render_view};
 
 impl Demo {
     pub(super) async fn start_loop(&self) -> anyhow::Result<String> {

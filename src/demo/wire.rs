@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sim::client::{Delivery, Http, SlackUser, Transport};
-use crate::sim::socket_side::{Delivered, Socket};
+use slack_sim::client::{Delivery, Http, SlackUser, Transport};
+use slack_sim::socket_side::{Delivered, Socket};
 
 /// The demo's people in Slack, over either transport.
 pub(super) type People = SlackUser<Wire>;
