@@ -195,3 +195,67 @@ pub async fn tell(
     state.slack.send_dm(&to, &message, &key).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ats::AtsPerson;
+    use crate::domain::ats_mapping::InterviewMapping;
+
+    fn interview(id: &str, key: &str, name: Option<&str>, cancelled: bool) -> AtsInterview {
+        AtsInterview {
+            id: id.into(),
+            interview_key: key.into(),
+            name: name.map(str::to_string),
+            starts_at_ms: Some(0),
+            ends_at_ms: Some(1),
+            status: if cancelled {
+                InterviewStatus::Cancelled
+            } else {
+                InterviewStatus::Scheduled
+            },
+            interviewers: vec![AtsPerson::default()],
+            meeting_link: None,
+            feedback_link: None,
+        }
+    }
+
+    #[test]
+    fn only_live_interviews_the_mapping_does_not_name_are_told() {
+        let job = JobMapping {
+            ats: AtsKind::Greenhouse,
+            job: "7001".into(),
+            rubric: "senior-backend".into(),
+            interviews: vec![InterviewMapping {
+                id: None,
+                name: Some("Technical".into()),
+                stage: "technical-screen".into(),
+                feedback: None,
+            }],
+        };
+        let told = unmapped(
+            &job,
+            &[
+                interview("1", "8001", Some("technical "), false),
+                interview("2", "8002", Some("Lunch"), false),
+                interview("3", "8003", Some("Tour"), true),
+                interview("4", "8004", None, false),
+            ],
+        );
+        assert_eq!(
+            told,
+            vec![
+                Notice {
+                    what: UNMAPPED.into(),
+                    subject: "2".into(),
+                    about: "Lunch".into(),
+                },
+                Notice {
+                    what: UNMAPPED.into(),
+                    subject: "4".into(),
+                    about: "8004".into(),
+                },
+            ]
+        );
+    }
+}
