@@ -2,6 +2,8 @@
 //! its interviews as the ATS now has them: times, panel by email, cancelled or not, and the
 //! rubric stage the mapping file gives each one. Each read replaces the last, so a change
 //! delivered twice, late or out of order has one effect: the ATS's current state.
+//! The same read tells the coordinator, once, what it cannot act on ([`ats_notices`]) and
+//! stores whether the ATS shows the application hired or rejected, for the loop's summary.
 
 use crate::ats::{
     Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, InterviewStatus, OwnerRole,
