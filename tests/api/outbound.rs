@@ -553,3 +553,30 @@ async fn a_panel_change_invites_the_newcomer_though_the_others_are_in_already() 
         "nobody was refused"
     );
 }
+
+/// A person's DM channel never changes, so Slack is asked for it once: every later DM to them
+/// spends no `conversations.open` (Tier 3, shared by the whole workspace).
+#[tokio::test]
+async fn a_dm_channel_is_asked_of_slack_once_per_person() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let opens = || {
+        world
+            .sim
+            .calls()
+            .iter()
+            .filter(|c| c.method == "conversations.open" && c.ok)
+            .count()
+    };
+    let before = opens();
+    let first = app.state.slack.open_dm(SCREENER).await.unwrap();
+    let again = app.state.slack.open_dm(SCREENER).await.unwrap();
+    let other = app.state.slack.open_dm(CODER).await.unwrap();
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_eq!(opens() - before, 2, "one call per person");
+    // A job's own handle shares what the process has learnt.
+    let job = app.state.slack.for_job(false, None);
+    assert_eq!(job.open_dm(CODER).await.unwrap(), other);
+    assert_eq!(opens() - before, 2);
+}

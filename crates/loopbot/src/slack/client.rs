@@ -54,6 +54,35 @@ pub struct SlackApi {
     metrics: Option<Arc<Metrics>>,
     /// The bot's identity, once `auth.test` has answered (shared by every handle).
     identity: Arc<OnceLock<BotIdentity>>,
+    /// Each person's DM channel with the bot, once `conversations.open` has named it (it
+    /// names the same one every time): a DM to someone already written to spends no Tier 3
+    /// call. Shared by every handle; see [`DmChannels`].
+    pub(super) dms: Arc<DmChannels>,
+}
+
+/// Users' DM channel ids, at most [`DmChannels::MOST`] of them (then it starts afresh), so
+/// memory stays bounded however many people Loopbot writes to.
+#[derive(Debug, Default)]
+pub(crate) struct DmChannels(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl DmChannels {
+    const MOST: usize = 10_000;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get(&self, user: &str) -> Option<String> {
+        self.map().get(user).cloned()
+    }
+
+    pub(crate) fn remember(&self, user: &str, channel: &str) {
+        let mut map = self.map();
+        if map.len() >= Self::MOST {
+            map.clear();
+        }
+        map.insert(user.to_string(), channel.to_string());
+    }
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -90,6 +119,7 @@ impl SlackApi {
             reserved: Arc::new(std::sync::Mutex::new(None)),
             metrics: None,
             identity: Arc::new(OnceLock::new()),
+            dms: Arc::new(DmChannels::default()),
         })
     }
 

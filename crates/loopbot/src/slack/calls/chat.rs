@@ -23,12 +23,17 @@ impl SlackApi {
         }
     }
 
-    /// The DM channel with a user (the same one every time).
+    /// The DM channel with a user (the same one every time, so asked once per process).
     pub async fn open_dm(&self, user: &str) -> Result<String, SlackError> {
+        if let Some(channel) = self.dms.get(user) {
+            return Ok(channel);
+        }
         let answer = self
             .call(Method::ConversationsOpen, &json!({ "users": user }))
             .await?;
-        string_at(&answer, "/channel/id")
+        let channel = string_at(&answer, "/channel/id")?;
+        self.dms.remember(user, &channel);
+        Ok(channel)
     }
 
     /// Posts a message tagged with `key` (message metadata), exactly once: when this run may
