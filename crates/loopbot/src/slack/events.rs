@@ -1,8 +1,8 @@
-//! Events API bodies, read with slack-morphism's models and turned into the few events
-//! Loopbot acts on.
+//! Events API bodies (Slack's "Events API" envelopes: `url_verification`, `event_callback`,
+//! `app_rate_limited`), turned into the few events Loopbot acts on. Read as plain JSON: of
+//! each event Loopbot needs its `type` and one or two fields, so no event model is compiled in.
 
 use serde_json::Value;
-use slack_morphism::prelude::{SlackEventCallbackBody, SlackPushEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundEvent {
@@ -25,38 +25,27 @@ pub enum AppEvent {
 
 /// Parses an Events API body; `None` when it is not one.
 pub fn parse(body: &[u8]) -> Option<InboundEvent> {
-    let event: SlackPushEvent = serde_json::from_slice(body).ok()?;
-    Some(match event {
-        SlackPushEvent::UrlVerification(v) => InboundEvent::UrlVerification {
-            challenge: v.challenge,
+    let body: Value = serde_json::from_slice(body).ok()?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    Some(match text("type")?.as_str() {
+        "url_verification" => InboundEvent::UrlVerification {
+            challenge: text("challenge")?,
         },
-        SlackPushEvent::AppRateLimited(_) => InboundEvent::AppRateLimited,
-        SlackPushEvent::EventCallback(cb) => InboundEvent::Callback {
-            event_id: cb.event_id.to_string(),
-            event: app_event(cb.event),
-        },
+        "app_rate_limited" => InboundEvent::AppRateLimited,
+        "event_callback" => {
+            let event = body.get("event").filter(|e| e.is_object())?;
+            event.get("type").and_then(Value::as_str)?;
+            InboundEvent::Callback {
+                event_id: text("event_id")?,
+                event: app_event(event),
+            }
+        }
+        _ => return None,
     })
 }
 
-fn app_event(body: SlackEventCallbackBody) -> AppEvent {
-    match body {
-        SlackEventCallbackBody::AppHomeOpened(e) => AppEvent::AppHomeOpened {
-            user: e.user.to_string(),
-            tab: e.tab.unwrap_or_else(|| "home".into()),
-        },
-        SlackEventCallbackBody::AppUninstalled(_) => AppEvent::AppUninstalled,
-        SlackEventCallbackBody::Unknown(raw) => unmodelled(&raw),
-        other => AppEvent::Other {
-            kind: serde_json::to_value(&other)
-                .ok()
-                .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_default(),
-        },
-    }
-}
-
-/// Private-channel events (`group_*`) and `tokens_revoked` are not modelled by slack-morphism.
-fn unmodelled(raw: &Value) -> AppEvent {
+/// The event Loopbot acts on, from a callback's `event` object.
+fn app_event(raw: &Value) -> AppEvent {
     let text = |key: &str| {
         raw.get(key)
             .and_then(Value::as_str)
@@ -72,6 +61,15 @@ fn unmodelled(raw: &Value) -> AppEvent {
         _ => text("channel"),
     };
     match text("type").as_str() {
+        "app_home_opened" => AppEvent::AppHomeOpened {
+            user: text("user"),
+            tab: raw
+                .get("tab")
+                .and_then(Value::as_str)
+                .unwrap_or("home")
+                .to_string(),
+        },
+        "app_uninstalled" => AppEvent::AppUninstalled,
         "tokens_revoked" => AppEvent::TokensRevoked,
         "group_archive" | "channel_archive" => AppEvent::ChannelArchived {
             channel: channel_id(),
@@ -131,6 +129,23 @@ mod tests {
                 },
             ),
             (
+                json!({"type": "app_home_opened", "user": "U2", "channel": "D2", "event_ts": "1.0"}),
+                AppEvent::AppHomeOpened {
+                    user: "U2".into(),
+                    tab: "home".into(),
+                },
+            ),
+            (
+                json!({"type": "app_uninstalled", "event_ts": "1.0"}),
+                AppEvent::AppUninstalled,
+            ),
+            (
+                json!({"type": "member_joined_channel", "user": "U1", "channel": "G1", "event_ts": "1.0"}),
+                AppEvent::Other {
+                    kind: "member_joined_channel".into(),
+                },
+            ),
+            (
                 json!({"type": "tokens_revoked", "tokens": {"bot": ["U0"]}, "event_ts": "1.0"}),
                 AppEvent::TokensRevoked,
             ),
@@ -171,5 +186,20 @@ mod tests {
     fn garbage_is_not_an_event() {
         assert_eq!(parse(b"{not json"), None);
         assert_eq!(parse(br#"{"type":"mystery"}"#), None);
+        assert_eq!(
+            parse(br#"{"type":"url_verification"}"#),
+            None,
+            "no challenge"
+        );
+        assert_eq!(
+            parse(br#"{"type":"event_callback","event_id":"Ev1"}"#),
+            None,
+            "no event"
+        );
+        assert_eq!(
+            parse(br#"{"type":"event_callback","event":{"type":"app_uninstalled"}}"#),
+            None,
+            "no event id"
+        );
     }
 }
