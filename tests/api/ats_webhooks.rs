@@ -794,6 +794,63 @@ async fn unmapped_interviews_and_people_without_slack_are_told_once() {
 }
 
 #[tokio::test]
+async fn a_hiring_manager_without_slack_is_named_to_the_coordinator_once() {
+    use crate::helpers::COORDINATOR;
+    let world = World::new().await;
+    give_emails(&world);
+    let ats = ats_world_polling(&world, SimAts::Ashby, "2m").await;
+    ats.sim.add_application(SimApplication {
+        id: "5002".into(),
+        candidate_id: "6002".into(),
+        candidate_first: "Grace".into(),
+        candidate_last: "Hopper".into(),
+        job_id: "7001".into(),
+        job_name: "Senior Backend Engineer".into(),
+        hiring_manager: Some(SimPerson::new(
+            "111",
+            "Hank",
+            "Offline",
+            "hank@example.com",
+        )),
+        recruiter: None,
+        coordinator: Some(SimPerson::new(
+            "102",
+            "Casey",
+            "Coordinator",
+            "casey@example.com",
+        )),
+    });
+    let tech = ats.sim.schedule(
+        "5002",
+        "int-tech",
+        "Technical",
+        START_MS + 24 * HOUR,
+        60,
+        &[ines()],
+    );
+    for round in 0..3 {
+        assert_eq!(
+            ats.deliver(&ats.sim.ashby_schedule_webhook(&tech)).await,
+            200
+        );
+        world.clock.advance(Duration::from_secs(150 * round));
+        ats.app.run_jobs().await;
+    }
+    assert_eq!(
+        dms_with(
+            &world,
+            COORDINATOR,
+            "Hank Offline (hank@example.com), hiring manager in the ATS"
+        ),
+        1,
+        "named once, with the role Loopbot looked for"
+    );
+    // The owners Slack knows are never named.
+    assert_eq!(dms_with(&world, COORDINATOR, "casey@example.com"), 0);
+    assert_eq!(dms_with(&world, COORDINATOR, "ines@example.com"), 0);
+}
+
+#[tokio::test]
 async fn a_notice_with_nobody_in_slack_to_tell_stays_visible_as_a_failed_job() {
     let world = World::new().await;
     let ats = polling_world(&world, SimAts::Ashby).await; // no owners on the application

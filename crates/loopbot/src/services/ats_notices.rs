@@ -10,10 +10,10 @@
 //! and stays listed by `loopbot jobs`, for `loopbot jobs retry` once the owner is fixed (a retry
 //! then finds the loop's coordinator).
 
-use crate::ats::{AtsApplication, AtsInterview, AtsKind, InterviewStatus};
+use crate::ats::{AtsApplication, AtsInterview, AtsKind, AtsPerson, InterviewStatus, OwnerRole};
 use crate::clock::UnixMillis;
 use crate::db;
-use crate::domain::ats_mapping::JobMapping;
+use crate::domain::ats_mapping::{AtsRole, JobMapping};
 use crate::jobs::{Job, JobError};
 use crate::slack::messages;
 use crate::state::AppState;
@@ -45,10 +45,12 @@ pub fn unmapped(job: &JobMapping, interviews: &[AtsInterview]) -> Vec<Notice> {
 }
 
 /// The people on live, mapped interviews whom Slack does not know by email (or who have no
-/// email in the ATS), each once.
+/// email in the ATS), and the application's owners when none of those the mapping looks to
+/// for its hiring manager (or its coordinator) is in Slack: each once.
 pub async fn not_in_slack(
     state: &AppState,
     job: &JobMapping,
+    application: &AtsApplication,
     interviews: &[AtsInterview],
 ) -> Result<Vec<Notice>, JobError> {
     let mut notices: Vec<Notice> = Vec::new();
@@ -57,36 +59,87 @@ pub async fn not_in_slack(
             && job.interview(&i.interview_key, i.name.as_deref()).is_some()
     });
     for person in live.flat_map(|i| &i.interviewers) {
-        let name = person.name.clone().unwrap_or_default();
-        let (subject, about) = match &person.email {
-            Some(email) => {
-                if state.slack.lookup_by_email(email).await?.is_some() {
-                    continue;
+        if let Some(notice) = unknown_to_slack(state, person, "").await? {
+            add_once(&mut notices, notice);
+        }
+    }
+    let owners = &state.ats_mapping.owners;
+    for (roles, what) in [
+        (&owners.hiring_manager, "hiring manager"),
+        (&owners.coordinator, "coordinator"),
+    ] {
+        let people: Vec<&AtsPerson> = application
+            .owners
+            .iter()
+            .filter(|(role, _)| roles.iter().any(|r| owner_role(*r) == *role))
+            .map(|(_, person)| person)
+            .collect();
+        let mut unknown = Vec::new();
+        for person in people {
+            match unknown_to_slack(state, person, &format!(", {what} in the ATS")).await? {
+                Some(notice) => unknown.push(notice),
+                // One of them is in Slack: the loop has its owner.
+                None => {
+                    unknown.clear();
+                    break;
                 }
-                let about = if name.is_empty() {
-                    email.clone()
-                } else {
-                    format!("{name} ({email})")
-                };
-                (email.to_lowercase(), about)
             }
-            None => {
-                let id = person.ats_user_id.clone().unwrap_or_else(|| name.clone());
-                (
-                    format!("ats_user:{id}"),
-                    format!("{name} (no email in the ATS)"),
-                )
-            }
-        };
-        if !notices.iter().any(|n| n.subject == subject) {
-            notices.push(Notice {
-                what: NO_SLACK.into(),
-                subject,
-                about,
-            });
+        }
+        for notice in unknown {
+            add_once(&mut notices, notice);
         }
     }
     Ok(notices)
+}
+
+/// The application's owner role a mapping's role names.
+pub fn owner_role(role: AtsRole) -> OwnerRole {
+    match role {
+        AtsRole::HiringManager => OwnerRole::HiringManager,
+        AtsRole::Recruiter => OwnerRole::Recruiter,
+        AtsRole::Coordinator => OwnerRole::Coordinator,
+    }
+}
+
+fn add_once(notices: &mut Vec<Notice>, notice: Notice) {
+    if !notices.iter().any(|n| n.subject == notice.subject) {
+        notices.push(notice);
+    }
+}
+
+/// A [`NO_SLACK`] notice for `person` when Slack does not know them by email (or the ATS
+/// has no email for them); `None` when Slack knows them. `role` follows their name.
+async fn unknown_to_slack(
+    state: &AppState,
+    person: &AtsPerson,
+    role: &str,
+) -> Result<Option<Notice>, JobError> {
+    let name = person.name.clone().unwrap_or_default();
+    let (subject, about) = match &person.email {
+        Some(email) => {
+            if state.slack.lookup_by_email(email).await?.is_some() {
+                return Ok(None);
+            }
+            let about = if name.is_empty() {
+                format!("{email}{role}")
+            } else {
+                format!("{name} ({email}){role}")
+            };
+            (email.to_lowercase(), about)
+        }
+        None => {
+            let id = person.ats_user_id.clone().unwrap_or_else(|| name.clone());
+            (
+                format!("ats_user:{id}"),
+                format!("{name} (no email in the ATS){role}"),
+            )
+        }
+    };
+    Ok(Some(Notice {
+        what: NO_SLACK.into(),
+        subject,
+        about,
+    }))
 }
 
 /// The notices not told yet (so that a read that finds nothing new looks nobody up in Slack).

@@ -6,7 +6,7 @@
 //! stores whether the ATS shows the application hired or rejected, for the loop's summary.
 
 use crate::ats::{
-    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, InterviewStatus, OwnerRole,
+    Ats, AtsApplication, AtsError, AtsInterview, AtsKind, AtsOutcome, InterviewStatus,
 };
 use crate::db;
 use crate::db::ats::StoredInterview;
@@ -43,7 +43,7 @@ pub async fn sync_application(
     let mut notices = Vec::new();
     if let Some(job) = job {
         notices.extend(ats_notices::unmapped(job, &interviews));
-        notices.extend(ats_notices::not_in_slack(state, job, &interviews).await?);
+        notices.extend(ats_notices::not_in_slack(state, job, &application, &interviews).await?);
     }
     // Only what was not told before needs a recipient (the record below decides for good).
     let notices = ats_notices::not_told(state, kind, &application.id, notices).await?;
@@ -243,11 +243,7 @@ async fn slack_owner(
     roles: &[AtsRole],
 ) -> Result<Option<String>, JobError> {
     for role in roles {
-        let wanted = match role {
-            AtsRole::HiringManager => OwnerRole::HiringManager,
-            AtsRole::Recruiter => OwnerRole::Recruiter,
-            AtsRole::Coordinator => OwnerRole::Coordinator,
-        };
+        let wanted = ats_notices::owner_role(*role);
         for (owner_role, person) in &application.owners {
             if *owner_role == wanted
                 && let Some(email) = &person.email
