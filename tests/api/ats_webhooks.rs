@@ -806,12 +806,7 @@ async fn a_hiring_manager_without_slack_is_named_to_the_coordinator_once() {
         candidate_last: "Hopper".into(),
         job_id: "7001".into(),
         job_name: "Senior Backend Engineer".into(),
-        hiring_manager: Some(SimPerson::new(
-            "111",
-            "Hank",
-            "Offline",
-            "hank@example.com",
-        )),
+        hiring_manager: Some(SimPerson::new("111", "Hank", "Offline", "hank@example.com")),
         recruiter: None,
         coordinator: Some(SimPerson::new(
             "102",
