@@ -835,7 +835,7 @@ async fn a_hiring_manager_without_slack_is_named_to_the_coordinator_once() {
         dms_with(
             &world,
             COORDINATOR,
-            "Hank Offline (hank@example.com), hiring manager in the ATS"
+            "Hank Offline (hank@example.com), the hiring manager in Ashby, has no Slack account"
         ),
         1,
         "named once, with the role Loopbot looked for"

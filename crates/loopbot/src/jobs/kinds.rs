@@ -95,10 +95,11 @@ pub enum Job {
     AtsSync { ats: String, application_id: String },
     /// Tell the coordinator, once, about something in an ATS application Loopbot cannot act on:
     /// an interview the mapping does not name (`what`: `unmapped`, `subject`: the interview id)
-    /// or a panel member with no Slack account (`no_slack`, `subject`: their email). `about` is
-    /// the interview's or the person's name as the ATS gives it; `to` is who owned the
-    /// application in Slack when it was read (`None`: the linked loop's coordinator, found when
-    /// the job runs; with neither the job fails, visibly, for `loopbot jobs retry`).
+    /// or a panel member with no Slack account (`no_slack`, `subject`: their email), or an owner
+    /// with none (`no_slack_owner`). `about` is the interview's or the person's name as the ATS
+    /// gives it; `to` is who owned the application in Slack when it was read (`None`: the linked
+    /// loop's coordinator, found when the job runs; with neither the job fails, visibly, for
+    /// `loopbot jobs retry`).
     AtsNotice {
         ats: String,
         application_id: String,

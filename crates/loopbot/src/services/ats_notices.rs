@@ -20,8 +20,9 @@ use crate::state::AppState;
 
 pub const UNMAPPED: &str = "unmapped";
 pub const NO_SLACK: &str = "no_slack";
+pub const NO_SLACK_OWNER: &str = "no_slack_owner";
 
-/// One thing to tell: `what` ([`UNMAPPED`] or [`NO_SLACK`]) about `subject` (the interview id,
+/// One thing to tell: `what` ([`UNMAPPED`], [`NO_SLACK`] or [`NO_SLACK_OWNER`]) about `subject` (the interview id,
 /// or the person's email), named as `about`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -59,7 +60,7 @@ pub async fn not_in_slack(
             && job.interview(&i.interview_key, i.name.as_deref()).is_some()
     });
     for person in live.flat_map(|i| &i.interviewers) {
-        if let Some(notice) = unknown_to_slack(state, person, "").await? {
+        if let Some(notice) = unknown_to_slack(state, person).await? {
             add_once(&mut notices, notice);
         }
     }
@@ -76,8 +77,12 @@ pub async fn not_in_slack(
             .collect();
         let mut unknown = Vec::new();
         for person in people {
-            match unknown_to_slack(state, person, &format!(", {what} in the ATS")).await? {
-                Some(notice) => unknown.push(notice),
+            match unknown_to_slack(state, person).await? {
+                Some(notice) => unknown.push(Notice {
+                    what: NO_SLACK_OWNER.into(),
+                    about: format!("{}, the {what}", notice.about),
+                    ..notice
+                }),
                 // One of them is in Slack: the loop has its owner.
                 None => {
                     unknown.clear();
@@ -108,11 +113,10 @@ fn add_once(notices: &mut Vec<Notice>, notice: Notice) {
 }
 
 /// A [`NO_SLACK`] notice for `person` when Slack does not know them by email (or the ATS
-/// has no email for them); `None` when Slack knows them. `role` follows their name.
+/// has no email for them); `None` when Slack knows them.
 async fn unknown_to_slack(
     state: &AppState,
     person: &AtsPerson,
-    role: &str,
 ) -> Result<Option<Notice>, JobError> {
     let name = person.name.clone().unwrap_or_default();
     let (subject, about) = match &person.email {
@@ -121,9 +125,9 @@ async fn unknown_to_slack(
                 return Ok(None);
             }
             let about = if name.is_empty() {
-                format!("{email}{role}")
+                email.clone()
             } else {
-                format!("{name} ({email}){role}")
+                format!("{name} ({email})")
             };
             (email.to_lowercase(), about)
         }
@@ -131,7 +135,7 @@ async fn unknown_to_slack(
             let id = person.ats_user_id.clone().unwrap_or_else(|| name.clone());
             (
                 format!("ats_user:{id}"),
-                format!("{name} (no email in the ATS){role}"),
+                format!("{name} (no email in the ATS)"),
             )
         }
     };
@@ -239,6 +243,7 @@ pub async fn tell(
     };
     let message = match notice.what.as_str() {
         UNMAPPED => messages::ats_unmapped_interview(kind.label(), candidate, &notice.about),
+        NO_SLACK_OWNER => messages::ats_owner_not_in_slack(kind.label(), candidate, &notice.about),
         _ => messages::ats_person_not_in_slack(kind.label(), candidate, &notice.about),
     };
     let key = format!(

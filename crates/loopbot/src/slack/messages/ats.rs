@@ -34,6 +34,20 @@ pub fn ats_person_not_in_slack(ats: &str, candidate: &str, person: &str) -> Mess
     }
 }
 
+/// An owner of an ATS application (its hiring manager or coordinator) whom Slack does not know
+/// by their email. `person` names them and their role ("Hank (hank@…), the hiring manager").
+pub fn ats_owner_not_in_slack(ats: &str, candidate: &str, person: &str) -> Message {
+    let text = format!(
+        ":bust_in_silhouette: *{}*: {} in {ats}, has no Slack account with that email, so Loopbot cannot give them their part in this loop. Fix the email in {ats}.",
+        escape_within(candidate, 80),
+        escape_within(person, 140),
+    );
+    Message {
+        text: format!("An owner of {}'s loop is not in Slack", escape(candidate)),
+        blocks: vec![section(&text)],
+    }
+}
+
 /// `/loop link` worked: the loop now follows the ATS application.
 pub fn ats_linked(
     ats: &str,
@@ -91,6 +105,18 @@ mod tests {
         let text = m.blocks[0]["text"]["text"].as_str().unwrap();
         assert!(
             text.contains("Nia Nobody (nia@example.com)") && text.contains("&lt;b&gt;"),
+            "{text}"
+        );
+        assert!(text.len() < 300, "{}", text.len());
+        let m = ats_owner_not_in_slack(
+            "Ashby",
+            "Grace Hopper",
+            "Hank Offline (hank@example.com), the hiring manager",
+        );
+        let text = m.blocks[0]["text"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("the hiring manager in Ashby, has no Slack account")
+                && text.contains("Fix the email in Ashby"),
             "{text}"
         );
         assert!(text.len() < 300, "{}", text.len());
