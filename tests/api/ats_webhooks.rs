@@ -51,54 +51,67 @@ pub(crate) async fn ats_world(world: &World, kind: SimAts) -> Ats {
     ats_world_polling(world, kind, "never").await
 }
 
-/// [`ats_world`] with `LOOPBOT_ATS_POLL` set to `poll`.
-async fn ats_world_polling(world: &World, kind: SimAts, poll: &str) -> Ats {
-    let shared: SharedClock = world.clock.clone();
-    let sim = AtsSim::new(kind, shared);
-    sim.add_application(SimApplication {
+/// Application 5001: Ada Lovelace for the Senior Backend Engineer job, owned by Harper (hiring
+/// manager) and Casey (coordinator) when `owned`.
+pub(crate) fn ada_application(owned: bool) -> SimApplication {
+    let owner = |id: &str, first: &str, last: &str, email: &str| {
+        owned.then(|| SimPerson::new(id, first, last, email))
+    };
+    SimApplication {
         id: "5001".into(),
         candidate_id: "6001".into(),
         candidate_first: "Ada".into(),
         candidate_last: "Lovelace".into(),
         job_id: "7001".into(),
         job_name: "Senior Backend Engineer".into(),
-        hiring_manager: Some(SimPerson::new(
-            "101",
-            "Harper",
-            "Manager",
-            "harper@example.com",
-        )),
+        hiring_manager: owner("101", "Harper", "Manager", "harper@example.com"),
         recruiter: None,
-        coordinator: Some(SimPerson::new(
-            "102",
-            "Casey",
-            "Coordinator",
-            "casey@example.com",
-        )),
-    });
-    let server = sim.serve().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mapping = dir.path().join("ats.toml");
-    std::fs::write(&mapping, MAPPING).unwrap();
-    let mapping = mapping.to_str().unwrap().to_string();
-    let settings: Vec<(&str, String)> = match kind {
+        coordinator: owner("102", "Casey", "Coordinator", "casey@example.com"),
+    }
+}
+
+/// The settings that turn `kind`'s adapter on against the simulator at `base_url`, with its
+/// webhook secret when `webhooks` (without it the webhook route answers 404).
+pub(crate) fn adapter_settings(
+    kind: SimAts,
+    sim: &AtsSim,
+    base_url: &str,
+    webhooks: bool,
+) -> Vec<(&'static str, String)> {
+    let mut settings: Vec<(&'static str, String)> = match kind {
         SimAts::Ashby => vec![
             ("LOOPBOT_ASHBY_API_KEY", sim.key.clone()),
-            ("LOOPBOT_ASHBY_API_URL", server.base_url.clone()),
-            ("LOOPBOT_ASHBY_WEBHOOK_SECRET", sim.webhook_secret.clone()),
+            ("LOOPBOT_ASHBY_API_URL", base_url.into()),
         ],
         SimAts::Greenhouse => vec![
             ("LOOPBOT_GREENHOUSE_CLIENT_ID", sim.key.clone()),
             ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", sim.secret.clone()),
             ("LOOPBOT_GREENHOUSE_USER_ID", "101".into()),
-            ("LOOPBOT_GREENHOUSE_API_URL", server.base_url.clone()),
-            ("LOOPBOT_GREENHOUSE_AUTH_URL", server.base_url.clone()),
-            (
-                "LOOPBOT_GREENHOUSE_WEBHOOK_SECRET",
-                sim.webhook_secret.clone(),
-            ),
+            ("LOOPBOT_GREENHOUSE_API_URL", base_url.into()),
+            ("LOOPBOT_GREENHOUSE_AUTH_URL", base_url.into()),
         ],
     };
+    if webhooks {
+        let secret = match kind {
+            SimAts::Ashby => "LOOPBOT_ASHBY_WEBHOOK_SECRET",
+            SimAts::Greenhouse => "LOOPBOT_GREENHOUSE_WEBHOOK_SECRET",
+        };
+        settings.push((secret, sim.webhook_secret.clone()));
+    }
+    settings
+}
+
+/// [`ats_world`] with `LOOPBOT_ATS_POLL` set to `poll`.
+async fn ats_world_polling(world: &World, kind: SimAts, poll: &str) -> Ats {
+    let shared: SharedClock = world.clock.clone();
+    let sim = AtsSim::new(kind, shared);
+    sim.add_application(ada_application(true));
+    let server = sim.serve().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("ats.toml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let mapping = mapping.to_str().unwrap().to_string();
+    let settings = adapter_settings(kind, &sim, &server.base_url, true);
     let mut extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     extra.push(("LOOPBOT_ATS_MAPPING", &mapping));
     extra.push(("LOOPBOT_ATS_POLL", poll));
@@ -369,31 +382,10 @@ async fn polling_world(world: &World, kind: SimAts) -> Ats {
     let mapping = dir.path().join("ats.toml");
     std::fs::write(&mapping, MAPPING).unwrap();
     let mapping = mapping.to_str().unwrap().to_string();
-    sim.add_application(SimApplication {
-        id: "5001".into(),
-        candidate_id: "6001".into(),
-        candidate_first: "Ada".into(),
-        candidate_last: "Lovelace".into(),
-        job_id: "7001".into(),
-        job_name: "Senior Backend Engineer".into(),
-        hiring_manager: None,
-        recruiter: None,
-        coordinator: None,
-    });
-    let mut extra: Vec<(&str, String)> = match kind {
-        SimAts::Ashby => vec![
-            ("LOOPBOT_ASHBY_API_KEY", sim.key.clone()),
-            ("LOOPBOT_ASHBY_API_URL", server.base_url.clone()),
-            ("LOOPBOT_ASHBY_WEBHOOK_SECRET", sim.webhook_secret.clone()),
-        ],
-        SimAts::Greenhouse => vec![
-            ("LOOPBOT_GREENHOUSE_CLIENT_ID", sim.key.clone()),
-            ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", sim.secret.clone()),
-            ("LOOPBOT_GREENHOUSE_USER_ID", "101".into()),
-            ("LOOPBOT_GREENHOUSE_API_URL", server.base_url.clone()),
-            ("LOOPBOT_GREENHOUSE_AUTH_URL", server.base_url.clone()),
-        ],
-    };
+    sim.add_application(ada_application(false));
+    // The Ashby webhook route stays on (a lost webhook is caught up by the poll); Greenhouse's
+    // is off (its times come from polling only).
+    let mut extra = adapter_settings(kind, &sim, &server.base_url, kind == SimAts::Ashby);
     extra.push(("LOOPBOT_ATS_MAPPING", mapping));
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = world.spawn_app_with(&extra).await;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use loopbot::clock::{Clock, SharedClock};
 use loopbot::db;
 use serde_json::{Value, json};
-use slack_sim::ats::{AtsServer, AtsSim, SimApplication, SimAts, SimPerson};
+use slack_sim::ats::{AtsServer, AtsSim, SimAts, SimPerson};
 use slack_sim::client::FormValues;
 
-use crate::ats_webhooks::give_emails;
+use crate::ats_webhooks::{ada_application, adapter_settings, give_emails};
 use crate::helpers::*;
 
 const HOUR: i64 = 3_600_000;
@@ -59,50 +59,13 @@ async fn ats_world(world: &World, kind: SimAts) -> Ats {
     give_emails(world);
     let shared: SharedClock = world.clock.clone();
     let sim = AtsSim::new(kind, shared);
-    sim.add_application(SimApplication {
-        id: "5001".into(),
-        candidate_id: "6001".into(),
-        candidate_first: "Ada".into(),
-        candidate_last: "Lovelace".into(),
-        job_id: "7001".into(),
-        job_name: "Senior Backend Engineer".into(),
-        hiring_manager: Some(SimPerson::new(
-            "101",
-            "Harper",
-            "Manager",
-            "harper@example.com",
-        )),
-        recruiter: None,
-        coordinator: Some(SimPerson::new(
-            "102",
-            "Casey",
-            "Coordinator",
-            "casey@example.com",
-        )),
-    });
+    sim.add_application(ada_application(true));
     let server = sim.serve().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("ats.toml");
     std::fs::write(&mapping, MAPPING).unwrap();
     let mapping = mapping.to_str().unwrap().to_string();
-    let settings: Vec<(&str, String)> = match kind {
-        SimAts::Ashby => vec![
-            ("LOOPBOT_ASHBY_API_KEY", sim.key.clone()),
-            ("LOOPBOT_ASHBY_API_URL", server.base_url.clone()),
-            ("LOOPBOT_ASHBY_WEBHOOK_SECRET", sim.webhook_secret.clone()),
-        ],
-        SimAts::Greenhouse => vec![
-            ("LOOPBOT_GREENHOUSE_CLIENT_ID", sim.key.clone()),
-            ("LOOPBOT_GREENHOUSE_CLIENT_SECRET", sim.secret.clone()),
-            ("LOOPBOT_GREENHOUSE_USER_ID", "101".into()),
-            ("LOOPBOT_GREENHOUSE_API_URL", server.base_url.clone()),
-            ("LOOPBOT_GREENHOUSE_AUTH_URL", server.base_url.clone()),
-            (
-                "LOOPBOT_GREENHOUSE_WEBHOOK_SECRET",
-                sim.webhook_secret.clone(),
-            ),
-        ],
-    };
+    let settings = adapter_settings(kind, &sim, &server.base_url, true);
     let mut extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     extra.push(("LOOPBOT_ATS_MAPPING", &mapping));
     extra.push(("LOOPBOT_ATS_POLL", "never"));
