@@ -4,12 +4,13 @@
 use std::fmt;
 
 /// A secret string: never printed by `Debug` or `Display`.
+/// Shared, not copied: every clone of the app's state (one per request) holds the same text.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(std::sync::Arc<str>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(value.into().into())
     }
 
     pub fn expose(&self) -> &str {

@@ -85,19 +85,21 @@ fn respond(state: &AppState, answer: Answer) -> Response {
 /// seconds (as Slack's frameworks do).
 fn ack_then_open(state: &AppState, modal: Modal) -> Response {
     let state = state.clone();
-    tokio::spawn(async move { open_modal(&state, &modal).await });
+    tokio::spawn(async move { open_modal(&state, modal).await });
     (StatusCode::OK, [(OPENING_HEADER, "opening")]).into_response()
 }
 
 /// Opens a modal after its acknowledgement was sent. If Slack does not open it, the person
 /// is told through the `response_url`, when there is one; not when Slack says the trigger was
 /// used already: a form did open for it (this is a copy of a request answered before).
-async fn open_modal(state: &AppState, modal: &Modal) {
-    let Err(e) = state
-        .slack_inline
-        .open_view(&modal.trigger_id, &modal.view)
-        .await
-    else {
+async fn open_modal(state: &AppState, modal: Modal) {
+    let Modal {
+        trigger_id,
+        view,
+        response_url,
+        if_not_opened,
+    } = modal;
+    let Err(e) = state.slack_inline.open_view(&trigger_id, view).await else {
         return;
     };
     if e.code() == Some("exchanged_trigger_id") {
@@ -105,10 +107,10 @@ async fn open_modal(state: &AppState, modal: &Modal) {
         return;
     }
     tracing::warn!(error = %e, "Slack did not open a modal");
-    let Some(url) = &modal.response_url else {
+    let Some(url) = &response_url else {
         return;
     };
-    if let Err(e) = state.slack_inline.respond(url, &modal.if_not_opened).await {
+    if let Err(e) = state.slack_inline.respond(url, &if_not_opened).await {
         tracing::warn!(error = %e, "could not say that the modal did not open");
     }
 }

@@ -61,7 +61,7 @@ pub async fn answer(state: &AppState, press: &Press<'_>, kind: ValueKind) -> Int
     if let (ValueKind::Page, Some(view)) = (kind, press.view) {
         match state
             .slack_inline
-            .update_view(&view.id, None, &notice_modal(title, &text))
+            .update_view(&view.id, None, notice_modal(title, &text))
             .await
         {
             Ok(_) => return InteractionReply::Ack,

@@ -92,7 +92,7 @@ pub async fn open_form(
     let (view, _) = form(state, l, user).await?;
     Ok(CommandReply::Modal(Modal {
         trigger_id: command.trigger_id.clone(),
-        view,
+        view: view.into(),
         response_url: command.response_url.clone(),
         if_not_opened:
             "Slack did not open the decision form in time. Please run `/loop decide` again.".into(),

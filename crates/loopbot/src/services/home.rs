@@ -94,7 +94,7 @@ pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
     });
     state
         .slack
-        .publish_home(user, &home_view(&owed, &running))
+        .publish_home(user, home_view(&owed, &running))
         .await?;
     Ok(())
 }

@@ -53,7 +53,7 @@ pub fn owners_only(l: &InterviewLoop, what: &str) -> String {
 pub fn button_modal(trigger_id: &str, view: serde_json::Value) -> Modal {
     Modal {
         trigger_id: trigger_id.to_string(),
-        view,
+        view: view.into(),
         response_url: None,
         if_not_opened: "Slack did not open the form in time. Please press the button again.".into(),
     }

@@ -31,7 +31,7 @@ pub fn open_form(
     }
     Ok(Modal {
         trigger_id: trigger_id.to_string(),
-        view: views::panel_modal(l),
+        view: views::panel_modal(l).into(),
         response_url: response_url.map(str::to_string),
         if_not_opened: "Slack did not open the panel form in time. Please try again.".into(),
     })

@@ -291,7 +291,7 @@ pub async fn turn_page(
     let view = views::scorecards_modal(&l, &pages, page);
     state
         .slack_inline
-        .update_view(view_id, None, &view)
+        .update_view(view_id, None, view)
         .await
         .context("could not show another page of scorecards")?;
     Ok(())

@@ -12,7 +12,7 @@ use crate::jobs::Job;
 use crate::services::{home, people, reminders};
 use crate::slack::payloads::{SlashCommand, SubmittedView};
 use crate::slack::views::{self, StartMetadata, start_block_for};
-use crate::slack::{CommandReply, InteractionReply, Modal};
+use crate::slack::{CommandReply, InteractionReply, Modal, View};
 use crate::state::AppState;
 
 /// `/loop start`: the form, opened right after the acknowledgement.
@@ -28,7 +28,12 @@ pub fn open_form(
     };
     CommandReply::Modal(Modal {
         trigger_id: command.trigger_id.clone(),
-        view: views::start_modal(&state.rubrics, rubric, candidate, &metadata),
+        view: View::Text(views::start_modal_text(
+            &state.rubrics,
+            rubric,
+            candidate,
+            &metadata,
+        )),
         response_url: command.response_url.clone(),
         if_not_opened: "Slack did not open the form in time. Please run `/loop start` again."
             .into(),
@@ -53,7 +58,7 @@ pub async fn change_rubric(
     let new_view = views::start_modal(&state.rubrics, rubric, prefill, &metadata);
     if let Err(e) = state
         .slack_inline
-        .update_view(&view.id, Some(&view.hash), &new_view)
+        .update_view(&view.id, Some(&view.hash), new_view)
         .await
     {
         tracing::warn!(error = %e, "could not switch the start form to another rubric");

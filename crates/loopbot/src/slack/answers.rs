@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::slack::error::SlackError;
+use crate::slack::wire::Method;
 
 /// A view Slack has opened, for later `views.update`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,41 @@ pub struct ChannelInfo {
 /// The `event_type` of the metadata Loopbot tags its own posts with.
 pub const POST_EVENT_TYPE: &str = "loopbot_post";
 
+/// Reads Slack's answer to `method`. A view method's answer repeats the whole view, blocks
+/// and all; only what Loopbot reads of it is kept (`ok`, `error`, `warning`,
+/// `response_metadata`, and the view's `id` and `hash`), so a form opened costs no second copy
+/// of its blocks.
+pub(crate) fn read_answer(method: Method, bytes: &[u8]) -> serde_json::Result<Value> {
+    if !matches!(
+        method,
+        Method::ViewsOpen | Method::ViewsUpdate | Method::ViewsPublish
+    ) {
+        return serde_json::from_slice(bytes);
+    }
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct ViewIds {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hash: Option<String>,
+    }
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct ViewAnswer {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ok: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        response_metadata: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        view: Option<ViewIds>,
+    }
+    let slim: ViewAnswer = serde_json::from_slice(bytes)?;
+    serde_json::to_value(slim)
+}
+
 pub(crate) fn opened_view(answer: &Value) -> Result<OpenedView, SlackError> {
     Ok(OpenedView {
         id: string_at(answer, "/view/id")?,
@@ -119,4 +155,38 @@ pub(crate) fn next_cursor(answer: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_view_answer_keeps_what_loopbot_reads_and_drops_the_blocks() {
+        let answer = json!({
+            "ok": true,
+            "view": { "id": "V1", "hash": "h1", "blocks": [{ "type": "divider" }],
+                      "state": { "values": {} } },
+            "response_metadata": { "warnings": ["superfluous_charset"] },
+        });
+        let read = read_answer(Method::ViewsOpen, answer.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            read,
+            json!({ "ok": true, "view": { "id": "V1", "hash": "h1" },
+                    "response_metadata": { "warnings": ["superfluous_charset"] } })
+        );
+        let refused = json!({ "ok": false, "error": "expired_trigger_id" });
+        assert_eq!(
+            read_answer(Method::ViewsOpen, refused.to_string().as_bytes()).unwrap(),
+            refused
+        );
+        // Every other method's answer is read whole.
+        let posted = json!({ "ok": true, "ts": "1.2", "message": { "blocks": [] } });
+        assert_eq!(
+            read_answer(Method::ChatPostMessage, posted.to_string().as_bytes()).unwrap(),
+            posted
+        );
+        assert!(read_answer(Method::ViewsOpen, b"<html>").is_err());
+    }
 }

@@ -38,7 +38,7 @@ pub use crate::slack::answers::POST_EVENT_TYPE;
 #[derive(Clone)]
 pub struct SlackApi {
     http: reqwest::Client,
-    base_url: String,
+    base_url: Arc<str>,
     token: Secret,
     clock: SharedClock,
     /// Paces calls by Slack's tiers; `None` sends at once (the request path's views.open).
@@ -110,7 +110,7 @@ impl SlackApi {
             .build()?;
         Ok(Self {
             http,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: base_url.trim_end_matches('/').into(),
             token,
             clock,
             pacer,
@@ -165,13 +165,29 @@ impl SlackApi {
         let channel = args.get("channel").and_then(Value::as_str);
         self.pace(name, channel).await?;
         let (content_type, body) = wire::encode(method, args);
-        let request = self
-            .http
-            .post(format!("{}/{name}", self.base_url))
+        self.send(method, channel, self.request(method, content_type, body))
+            .await
+    }
+
+    /// Calls a method that takes JSON with its body already written (a view rendered once
+    /// as text); returns the whole `ok:true` answer. No channel: not for posts.
+    pub(super) async fn call_text(
+        &self,
+        method: Method,
+        body: String,
+    ) -> Result<Value, SlackError> {
+        debug_assert_eq!(method.encoding(), wire::Encoding::Json);
+        self.pace(method.name(), None).await?;
+        let request = self.request(method, JSON_CONTENT_TYPE, body);
+        api_result(self.send(method, None, request).await?)
+    }
+
+    fn request(&self, method: Method, content_type: &str, body: String) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/{}", self.base_url, method.name()))
             .bearer_auth(self.token.expose())
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        self.send(method, channel, request).await
+            .body(body)
     }
 
     /// Waits for this call's slot: the one the claim reserved for it, or one reserved now if
@@ -272,10 +288,14 @@ impl SlackApi {
         if !status.is_success() {
             return Err(SlackError::Unavailable(format!("HTTP {status}")));
         }
-        let answer: Value = response
-            .json()
-            .await
-            .map_err(|_| SlackError::Unavailable("the answer was not JSON".into()))?;
+        let not_json = |_| SlackError::Unavailable("the answer was not JSON".into());
+        let bytes = response.bytes().await.map_err(|e| {
+            SlackError::Unavailable(format!(
+                "the answer was cut off: {}",
+                describe_transport_error(&e)
+            ))
+        })?;
+        let answer = crate::slack::answers::read_answer(method, &bytes).map_err(not_json)?;
         if answer.get("ok").and_then(Value::as_bool) == Some(true) && !is_lookup(method) {
             self.succeeded.fetch_add(1, Ordering::Relaxed);
         }

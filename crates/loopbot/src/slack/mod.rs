@@ -22,7 +22,7 @@ pub mod wire;
 
 pub use client::{Reservation, SlackApi, SlackError};
 pub use messages::Message;
-pub use replies::{CommandReply, InteractionReply, Modal};
+pub use replies::{CommandReply, InteractionReply, Modal, View};
 
 #[cfg(test)]
 mod rating_words_tests;

@@ -10,10 +10,24 @@ use crate::slack::Message;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Modal {
     pub trigger_id: String,
-    pub view: Value,
+    pub view: View,
     pub response_url: Option<String>,
     /// What the person reads when the modal could not be opened.
     pub if_not_opened: String,
+}
+
+/// A view to open: a JSON tree, or the same JSON already written as text (the `/loop start`
+/// form, whose blocks are the same for every command: see `views::start_modal_text`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    Tree(Value),
+    Text(String),
+}
+
+impl From<Value> for View {
+    fn from(view: Value) -> View {
+        View::Tree(view)
+    }
 }
 
 /// The answer to a slash command.

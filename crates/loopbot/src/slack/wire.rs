@@ -139,20 +139,29 @@ impl Method {
 /// `null` arguments are left out.
 pub fn encode(method: Method, args: &Value) -> (&'static str, String) {
     match method.encoding() {
-        Encoding::Json => (JSON_CONTENT_TYPE, without_nulls(args).to_string()),
+        Encoding::Json => (
+            JSON_CONTENT_TYPE,
+            serde_json::to_string(&WithoutNulls(args)).unwrap_or_default(),
+        ),
         Encoding::Form => (FORM_CONTENT_TYPE, form_body(args)),
     }
 }
 
-fn without_nulls(args: &Value) -> Value {
-    match args {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
+/// Writes a JSON object without its `null` members, straight from the arguments (a view's
+/// blocks are not copied to drop a top-level null).
+struct WithoutNulls<'a>(&'a Value);
+
+impl serde::Serialize for WithoutNulls<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(map) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let mut out = serializer.serialize_map(None)?;
+        for (key, value) in map.iter().filter(|(_, v)| !v.is_null()) {
+            out.serialize_entry(key, value)?;
+        }
+        out.end()
     }
 }
 

@@ -250,7 +250,7 @@ async fn answer(
         );
     }
     if let Some(modal) = reply.modal {
-        crate::routes::open_modal(&state, &modal).await;
+        crate::routes::open_modal(&state, modal).await;
     }
 }
 

@@ -4,6 +4,8 @@ use crate::domain::people::MAX_INTERVIEWERS_PER_STAGE;
 use crate::domain::rubric::{Rubric, RubricSet};
 use crate::domain::start_form::{Field, FieldError, StageInput, StartInput};
 use crate::slack::mrkdwn::clip;
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -46,6 +48,15 @@ pub fn start_modal(
     candidate: Option<&str>,
     metadata: &StartMetadata,
 ) -> Value {
+    let mut view = start_modal_without_candidate(rubrics, rubric, metadata);
+    if let Some(Value::Array(blocks)) = view.get_mut("blocks") {
+        blocks.insert(0, candidate_block(candidate));
+    }
+    view
+}
+
+/// The form's first block: the candidate's name, filled in when the command named them.
+fn candidate_block(candidate: Option<&str>) -> Value {
     let mut name_input = json!({
         "type": "plain_text_input",
         "action_id": VALUE,
@@ -55,12 +66,142 @@ pub fn start_modal(
     if let Some(candidate) = candidate {
         name_input["initial_value"] = json!(clip(candidate.trim(), 80));
     }
-    let mut blocks = vec![json!({
+    json!({
         "type": "input",
         "block_id": CANDIDATE_BLOCK,
         "label": plain("Candidate"),
         "element": name_input,
-    })];
+    })
+}
+
+/// [`start_modal`] as JSON text, for `views.open`. Everything but the candidate's block and
+/// the metadata is the same for every `/loop start` with the same rubrics, so it is written
+/// once per rubric set and rubric (a memo keyed by their contents) and copied in: a command
+/// costs a few small allocations instead of a tree of a hundred objects.
+pub fn start_modal_text(
+    rubrics: &RubricSet,
+    rubric: &Rubric,
+    candidate: Option<&str>,
+    metadata: &StartMetadata,
+) -> String {
+    let written = written_form(rubrics, rubric);
+    let candidate = match candidate {
+        None => written.no_candidate.clone(),
+        Some(name) => {
+            let (before, after) = &written.around_candidate;
+            let name = Value::String(clip(name.trim(), 80)).to_string();
+            [before.as_str(), &name, after].concat()
+        }
+    };
+    let metadata = Value::String(serde_json::to_string(metadata).unwrap_or_default()).to_string();
+    let mut text = String::with_capacity(
+        written.blocks.len() + written.fields.len() + candidate.len() + metadata.len() + 40,
+    );
+    for part in [
+        r#"{"blocks":["#,
+        &candidate,
+        ",",
+        &written.blocks,
+        r#"],"private_metadata":"#,
+        &metadata,
+        ",",
+        &written.fields,
+        "}",
+    ] {
+        text.push_str(part);
+    }
+    text
+}
+
+/// The written parts of a start form: its blocks after the candidate's, comma-separated,
+/// and its members other than `blocks` and `private_metadata`, as `"key":value,…`.
+struct WrittenForm {
+    blocks: String,
+    fields: String,
+    /// The candidate's block with no name in it.
+    no_candidate: String,
+    /// The candidate's block before and after the name's JSON string.
+    around_candidate: (String, String),
+}
+
+/// Stands for the candidate's name while its block is written (control characters, so no
+/// name can look like it; JSON writes them as `\u0001`).
+const NAME_MARK: &str = "\u{1}name\u{1}";
+
+fn written_form(rubrics: &RubricSet, rubric: &Rubric) -> Arc<WrittenForm> {
+    /// What a written form was made from: the rubric menu's options and the rubric.
+    struct Made {
+        options: Vec<(String, String)>,
+        rubric: Rubric,
+        form: Arc<WrittenForm>,
+    }
+    static MEMO: Mutex<Vec<Made>> = Mutex::new(Vec::new());
+    let same_options = |options: &[(String, String)]| {
+        options.len() == rubrics.all().len()
+            && options
+                .iter()
+                .zip(rubrics.all())
+                .all(|((id, role), r)| *id == r.id && *role == r.role)
+    };
+    if let Some(made) = MEMO
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|m| m.rubric == *rubric && same_options(&m.options))
+    {
+        return Arc::clone(&made.form);
+    }
+    let view = start_modal_without_candidate(rubrics, rubric, &StartMetadata::default());
+    let Value::Object(members) = view else {
+        unreachable!("a view is an object")
+    };
+    let mut blocks = String::new();
+    let mut fields = Vec::new();
+    for (key, value) in members {
+        match (key.as_str(), value) {
+            ("blocks", Value::Array(list)) => {
+                let list: Vec<String> = list.iter().map(Value::to_string).collect();
+                blocks = list.join(",");
+            }
+            ("private_metadata", _) => {}
+            (_, value) => fields.push(format!("{}:{value}", Value::String(key))),
+        }
+    }
+    let marked = candidate_block(Some(NAME_MARK)).to_string();
+    let mark = Value::String(NAME_MARK.into()).to_string();
+    let (before, after) = marked
+        .split_once(&mark)
+        .expect("the candidate's block holds the name it was given");
+    let form = Arc::new(WrittenForm {
+        blocks,
+        fields: fields.join(","),
+        no_candidate: candidate_block(None).to_string(),
+        around_candidate: (before.to_string(), after.to_string()),
+    });
+    let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    // A handful of rubrics per process; bounded all the same.
+    if memo.len() >= 64 {
+        memo.clear();
+    }
+    memo.push(Made {
+        options: rubrics
+            .all()
+            .iter()
+            .map(|r| (r.id.clone(), r.role.clone()))
+            .collect(),
+        rubric: rubric.clone(),
+        form: Arc::clone(&form),
+    });
+    form
+}
+
+/// The start modal without its first block (the candidate's name).
+fn start_modal_without_candidate(
+    rubrics: &RubricSet,
+    rubric: &Rubric,
+    metadata: &StartMetadata,
+) -> Value {
+    let mut blocks = Vec::new();
     let options: Vec<Value> = rubrics
         .all()
         .iter()
@@ -176,6 +317,33 @@ pub fn read_start(values: &StateValues, rubric: &Rubric) -> StartInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_form_is_the_same_json_as_the_built_one() {
+        let rubrics = RubricSet::builtin();
+        let rubric = rubrics.default_rubric();
+        let mut other = rubric.clone();
+        other.stages[0].question = "Can they \"ship\" it?".into();
+        let metadata = StartMetadata {
+            origin_channel: Some("C1".into()),
+            rubric: rubric.id.clone(),
+        };
+        for (rubric, candidate, metadata) in [
+            (rubric, None, StartMetadata::default()),
+            (
+                rubric,
+                Some("Ada \"Countess\" Lovelace \u{e9}"),
+                metadata.clone(),
+            ),
+            // Same id, other contents: written anew, not taken from the memo.
+            (&other, Some("Grace"), metadata.clone()),
+            (rubric, Some("Grace"), metadata.clone()),
+        ] {
+            let text = start_modal_text(&rubrics, rubric, candidate, &metadata);
+            let read: Value = serde_json::from_str(&text).expect("the text is JSON");
+            assert_eq!(read, start_modal(&rubrics, rubric, candidate, &metadata));
+        }
+    }
 
     fn values(pairs: &[(&str, Value)]) -> StateValues {
         pairs
