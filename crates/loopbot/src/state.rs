@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, UnixMillis};
@@ -326,7 +326,7 @@ impl Receipt {
 /// A write transaction that wakes the worker when it commits. Derefs to the connection, so
 /// `&mut *change` goes wherever an executor is taken.
 pub struct Change {
-    tx: Transaction<'static, Any>,
+    tx: db::WriteTx,
     wake: Arc<Notify>,
     /// The request's receipt, when this change records it.
     receipt: Option<Arc<Receipt>>,

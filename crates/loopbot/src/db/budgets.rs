@@ -2,7 +2,7 @@
 //! holds the pacer's text form and `free_at`, when the budget next has room (what the claim's
 //! query compares); the arithmetic is the pacer's.
 
-use sqlx::{Any, AnyExecutor, Transaction};
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::db::Backend;
@@ -10,7 +10,7 @@ use crate::db::Backend;
 /// Holds budget `key` (created empty when missing) in the caller's transaction until it
 /// commits; returns the budget's text.
 pub async fn lock_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::WriteTx,
     backend: Backend,
     key: &str,
     now: UnixMillis,
@@ -36,7 +36,7 @@ pub async fn lock_in(
 /// Stores budget `key`'s new text, and when it next has room, in the transaction that
 /// holds it.
 pub async fn store(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::WriteTx,
     key: &str,
     state: &str,
     free_at: UnixMillis,

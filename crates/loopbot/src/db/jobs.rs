@@ -3,7 +3,7 @@
 //! short lease, renewed while the job runs, lets another worker take over the job of a worker
 //! that died.
 
-use sqlx::{Any, AnyExecutor, Transaction};
+use sqlx::AnyExecutor;
 
 use crate::clock::UnixMillis;
 use crate::db::{Backend, Db};
@@ -109,7 +109,7 @@ pub struct Candidate {
 /// time, across processes too), so what it reads is what it changes. On PostgreSQL it locks
 /// nothing by itself: the candidate's row and its loop's row are locked as it is chosen
 /// ([`next_candidate`]), so replicas claim jobs of different loops at once.
-pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
+pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
     super::begin_write(db).await
 }
 
@@ -125,7 +125,7 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<Transaction<'static, Any>> {
 /// ([`super::locks::runs_alone`]): two replicas never run two jobs of one loop. A loop that is
 /// busy (being changed, or claimed elsewhere) is passed over for the next candidate.
 pub async fn next_candidate(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::WriteTx,
     backend: Backend,
     now: UnixMillis,
     worker: &str,
@@ -188,7 +188,7 @@ pub async fn next_candidate(
 /// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for
 /// it, in the claim's transaction.
 pub async fn mark_claimed(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::WriteTx,
     id: i64,
     now: UnixMillis,
     lease_ms: i64,

@@ -142,11 +142,79 @@ fn sqlite_url(database_url: &str) -> String {
 /// PostgreSQL it is a plain transaction (READ COMMITTED) that locks nothing by itself: the
 /// caller locks the loops it changes before it reads them ([`locks::lock_loop`]), so replicas
 /// writing to different loops do not wait for each other.
-pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, Any>> {
+///
+/// On SQLite the process's writers also take turns before they begin ([`WriteTx`]): a writer
+/// that finds the file locked would otherwise sleep in SQLite's busy handler (1, 2, 5, 10,
+/// 15, 20 ms and on), long after the lock was free, which was the acknowledgements' tail.
+pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     match Backend::of(db) {
-        Backend::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => db.begin().await,
+        Backend::Sqlite => {
+            let turn = write_turn(db).await?;
+            Ok(WriteTx {
+                tx: db.begin_with("BEGIN IMMEDIATE").await?,
+                _turn: Some(turn),
+            })
+        }
+        Backend::Postgres => Ok(WriteTx {
+            tx: db.begin().await?,
+            _turn: None,
+        }),
     }
+}
+
+/// A write transaction ([`begin_write`]); on SQLite it holds this process's turn at the
+/// file's one writer until it is committed, rolled back or dropped. It reads as the
+/// connection (`&mut *tx`), as a sqlx transaction does.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// This process's turn at a SQLite file's writer, first come first served. Waiting is
+/// bounded as SQLite's busy timeout is (5 s), so a writer can never wait for ever.
+async fn write_turn(db: &Db) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
+    type Turns = std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>;
+    static TURNS: std::sync::Mutex<Option<Turns>> = std::sync::Mutex::new(None);
+    let gate = {
+        let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+        let options = db.connect_options();
+        let url = options.database_url.as_str();
+        let turns = turns.get_or_insert_with(Turns::new);
+        match turns.get(url) {
+            Some(gate) => Arc::clone(gate),
+            None => {
+                let gate = Arc::new(tokio::sync::Mutex::new(()));
+                turns.insert(url.to_string(), Arc::clone(&gate));
+                gate
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), gate.lock_owned())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)
 }
 
 /// On PostgreSQL, tells every replica's worker (at commit) that work was queued; nothing on
@@ -265,4 +333,56 @@ pub async fn scrub_free_pages(db: &Db) -> sqlx::Result<()> {
         .execute(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers that wait for their turn hold none of the pool's connections, so reads go on
+    /// while a write is open and others queue behind it (without the turns, each waiting
+    /// writer sat on a connection in SQLite's busy handler and a read found none free).
+    #[tokio::test]
+    async fn writers_waiting_their_turn_leave_the_connections_to_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("turns.db").display());
+        let db = connect(&url).await.unwrap();
+        let mut first = begin_write(&db).await.unwrap();
+        sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ('a', '1', 0)")
+            .execute(&mut *first)
+            .await
+            .unwrap();
+        let waiting: Vec<_> = (0..3)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = begin_write(&db).await.unwrap();
+                    sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, '1', 0)")
+                        .bind(format!("w{i}"))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM app_flags").fetch_one(&db),
+        )
+        .await
+        .expect("a read is not kept waiting by queued writers")
+        .unwrap();
+        assert_eq!(read, 0, "the open write is not seen yet");
+        first.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_flags")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(all, 4, "every queued writer had its turn");
+    }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteLockingMode};
-use sqlx::{Any, AssertSqlSafe, ConnectOptions, Connection, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 
 use super::Db;
 
@@ -422,7 +422,7 @@ async fn count_sqlite(sqlite: &mut SqliteConnection, table: &str) -> sqlx::Resul
 /// Copies one table's rows, in statements of many rows each; returns how many.
 async fn copy_table(
     sqlite: &mut SqliteConnection,
-    tx: &mut sqlx::Transaction<'static, Any>,
+    tx: &mut super::WriteTx,
     table: &Table,
 ) -> anyhow::Result<i64> {
     let names: Vec<String> = table

@@ -2,8 +2,6 @@
 //! the same budget: the pacer's arithmetic ([`Budget`]) over the rows of
 //! [`crate::db::budgets`].
 
-use sqlx::{Any, Transaction};
-
 use crate::clock::UnixMillis;
 use crate::db::{self, Backend, Db};
 use crate::slack::pacer::{Budget, BudgetOp, SharedBudgets, StoreFuture, method_of_key, pace_of};
@@ -22,7 +20,7 @@ impl DbBudgets {
 /// Applies `op` to budget `key` in the caller's transaction (which holds the row until it
 /// commits): a reservation's slot, or when the budget next has room.
 pub async fn apply_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::WriteTx,
     backend: Backend,
     key: &str,
     op: &BudgetOp,
