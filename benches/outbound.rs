@@ -267,6 +267,19 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let all_done = acked.elapsed();
+    // OUTBOUND_TIMELINE=1: each new channel's calls, in ms after the last acknowledgement.
+    if std::env::var("OUTBOUND_TIMELINE").is_ok() {
+        let calls = sim.calls();
+        let channels = common::loop_channels(&sim);
+        for ch in &channels[known.min(channels.len())..] {
+            let line: Vec<String> = calls[before_b..]
+                .iter()
+                .filter(|c| c.params.get("channel").and_then(|v| v.as_str()) == Some(ch.as_str()))
+                .map(|c| format!("{}@{}", c.method, c.at_ms - acked_ms))
+                .collect();
+            println!("    {ch}: {}", line.join(" "));
+        }
+    }
     // The bound: the larger of two lower bounds, neither of which any scheduler can beat.
     // 1. One loop's own chain (`chain_bound_ms`), replayed from the calls the last loop of (a)
     //    made when it ran alone: its calls one after another at 100 ms each, and its posts

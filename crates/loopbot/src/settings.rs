@@ -331,7 +331,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "LOOPBOT_CONCURRENCY",
-        default_value = "8",
+        default_value = "16",
         value_name = "N"
     )]
     pub concurrency: Option<String>,
@@ -1049,7 +1049,7 @@ mod tests {
         assert_eq!(s.channel_naming, ChannelNaming::Name);
         assert_eq!(s.rubrics_dir, None);
         assert_eq!(s.archive_after, Some(Duration::from_secs(7 * 86400)));
-        assert_eq!(s.concurrency, 8);
+        assert_eq!(s.concurrency, 16);
         assert_eq!(s.work_days, WorkDays::MON_FRI);
         assert_eq!(s.remind_max, 5);
         assert_eq!(s.brief_before, Some(Duration::from_secs(30 * 60)));

@@ -108,7 +108,22 @@ pub async fn housekeeping(state: &AppState) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// The background loop: keeps up to `LOOPBOT_CONCURRENCY` jobs running, renews their leases,
+/// Whether the worker may start another job: fewer than `LOOPBOT_CONCURRENCY` are working
+/// (jobs waiting for their reserved Slack slot are not), and fewer than four times that are
+/// running in all, so waits cannot pile up without bound.
+fn has_room(state: &AppState, running: usize) -> bool {
+    room_for_one_more(
+        state.settings.concurrency,
+        running,
+        state.slack.slot_waits().now(),
+    )
+}
+
+fn room_for_one_more(concurrency: usize, running: usize, waiting: usize) -> bool {
+    running - waiting.min(running) < concurrency && running < concurrency * 4
+}
+
+/// The background loop: keeps up to `LOOPBOT_CONCURRENCY` jobs working, renews their leases,
 /// and sleeps until woken, a job finishes, the next job is due, or the tick passes. Once
 /// `stop` turns true it claims nothing more and waits for the running jobs.
 pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -142,7 +157,7 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
             }
             last_sweep = Some(tokio::time::Instant::now());
         }
-        while running.len() < state.settings.concurrency {
+        while has_room(&state, running.len()) {
             match claim(&state).await {
                 Ok(Some(claimed)) => {
                     let state = state.clone();
@@ -166,7 +181,7 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
             }
         }
         let mut wait = state.settings.tick;
-        if running.len() < state.settings.concurrency
+        if has_room(&state, running.len())
             && let Ok(Some(due)) =
                 db::jobs::next_due_at(&state.db, state.slack.pacer().is_some(), IN_JOB_WAIT_MS)
                     .await
@@ -181,6 +196,7 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         let renew_now = tokio::select! {
             _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => false,
             _ = state.wake.notified() => false,
+            _ = state.slack.slot_waits().started() => false,
             Some(_) = running.join_next(), if !running.is_empty() => false,
             _ = renew.tick() => true,
             _ = stop.changed() => false,
@@ -215,5 +231,29 @@ async fn renew_leases(state: &AppState) {
     let now = state.clock.now_ms();
     if let Err(e) = db::jobs::renew_leases(&state.db, state.worker.as_str(), now, LEASE_MS).await {
         tracing::warn!(error = %e, "could not renew job leases");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::room_for_one_more;
+
+    #[test]
+    fn jobs_waiting_for_their_slack_slot_leave_room_for_others_up_to_four_times_over() {
+        assert!(room_for_one_more(2, 1, 0));
+        assert!(!room_for_one_more(2, 2, 0), "two working of two");
+        assert!(
+            room_for_one_more(2, 2, 1),
+            "one of them only waits for its slot"
+        );
+        assert!(room_for_one_more(2, 7, 6));
+        assert!(
+            !room_for_one_more(2, 8, 8),
+            "never more than four times the setting"
+        );
+        assert!(
+            room_for_one_more(2, 3, 9),
+            "a count taken mid-change never underflows"
+        );
     }
 }

@@ -58,6 +58,45 @@ pub struct SlackApi {
     /// names the same one every time): a DM to someone already written to spends no Tier 3
     /// call. Shared by every handle; see [`DmChannels`].
     pub(super) dms: Arc<DmChannels>,
+    /// Calls waiting for their reserved slot, shared by every handle: the worker does not
+    /// count their jobs against `LOOPBOT_CONCURRENCY` (see [`SlotWaits`]).
+    slot_waits: Arc<SlotWaits>,
+}
+
+/// How many calls are waiting for their slot now, and a signal when one starts waiting. A
+/// job that waits a second for its channel's next post is not working: the worker runs
+/// another job meanwhile, so twelve loops started at once do not queue behind eight waits.
+#[derive(Debug, Default)]
+pub struct SlotWaits {
+    waiting: AtomicU64,
+    started: tokio::sync::Notify,
+}
+
+impl SlotWaits {
+    /// Calls waiting for their slot now.
+    pub fn now(&self) -> usize {
+        usize::try_from(self.waiting.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
+    }
+
+    /// Resolves when a call starts waiting for its slot (or has since the last time).
+    pub async fn started(&self) {
+        self.started.notified().await
+    }
+
+    fn enter(self: &Arc<Self>) -> SlotWait {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.started.notify_one();
+        SlotWait(Arc::clone(self))
+    }
+}
+
+/// One call waiting for its slot; counted until dropped.
+struct SlotWait(Arc<SlotWaits>);
+
+impl Drop for SlotWait {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Users' DM channel ids, at most [`DmChannels::MOST`] of them (then it starts afresh), so
@@ -120,6 +159,7 @@ impl SlackApi {
             metrics: None,
             identity: Arc::new(OnceLock::new()),
             dms: Arc::new(DmChannels::default()),
+            slot_waits: Arc::new(SlotWaits::default()),
         })
     }
 
@@ -151,6 +191,11 @@ impl SlackApi {
 
     pub fn pacer(&self) -> Option<&Arc<Pacer>> {
         self.pacer.as_ref()
+    }
+
+    /// The calls waiting for their slot, across every handle of this client.
+    pub fn slot_waits(&self) -> &SlotWaits {
+        &self.slot_waits
     }
 
     /// Calls `method` with `args` (a JSON object), encoded as the method's row of
@@ -212,6 +257,7 @@ impl SlackApi {
                 .map_err(|until| SlackError::Paced { until })?,
         };
         if slot > self.clock.now_ms() {
+            let _counted = self.slot_waits.enter();
             self.clock.sleep_until(slot).await;
         }
         Ok(())
@@ -398,4 +444,26 @@ fn is_lookup(method: Method) -> bool {
             | Method::ConversationsInfo
             | Method::ConversationsOpen
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_waiting_for_its_slot_is_counted_until_it_goes() {
+        let waits = Arc::new(SlotWaits::default());
+        assert_eq!(waits.now(), 0);
+        let first = waits.enter();
+        let second = waits.enter();
+        assert_eq!(waits.now(), 2);
+        // The worker hears that a wait began, even if it was not listening at that moment.
+        tokio::time::timeout(Duration::from_secs(1), waits.started())
+            .await
+            .expect("told");
+        drop(first);
+        assert_eq!(waits.now(), 1);
+        drop(second);
+        assert_eq!(waits.now(), 0);
+    }
 }
