@@ -580,3 +580,68 @@ async fn a_dm_channel_is_asked_of_slack_once_per_person() {
     assert_eq!(job.open_dm(CODER).await.unwrap(), other);
     assert_eq!(opens() - before, 2);
 }
+
+/// A stage's note names its channel's post budget in its row, and the claim leaves it alone
+/// while that budget is closed (no claim, no call), then takes it once the budget opens.
+#[tokio::test]
+async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed() {
+    let world = World::new().await;
+    let app = world.spawn_paced_app().await;
+    start_loop_for(&world, &app, "Ada Lovelace").await;
+    let mut ticks = 0;
+    while complete_channels(&world) < 1 && ticks < 200 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+        ticks += 1;
+    }
+    let channel = loop_channels(&world).remove(0);
+    for _ in 0..40 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+    }
+    submit_stage(&world, &app, DESIGNER, 2, "3").await;
+    app.run_jobs().await;
+    // A 429 on a post to the channel closes its budget for a minute.
+    let now = world.clock.now_ms();
+    app.state
+        .slack
+        .pacer()
+        .expect("paced")
+        .close_until("chat.postMessage", Some(&channel.id), now + 60_000)
+        .await;
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "4").await;
+    let budgets: Vec<String> = sqlx::query_scalar(
+        "SELECT budget FROM jobs WHERE kind = 'scorecard_note' AND budget IS NOT NULL",
+    )
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(budgets, vec![format!("chat.postMessage:{}", channel.id)]);
+    let claims = || {
+        app.state
+            .metrics
+            .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
+    };
+    let notes = || {
+        world
+            .sim
+            .messages(&channel.id)
+            .iter()
+            .flat_map(|m| world.sim.replies(&channel.id, &m.ts))
+            .filter(|m| m.text.contains("2 of 2 scorecards in"))
+            .count()
+    };
+    for _ in 0..20 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(2));
+    }
+    assert_eq!(claims(), 0, "never claimed while its budget is closed");
+    assert_eq!(notes(), 0);
+    world.clock.advance(Duration::from_secs(30));
+    for _ in 0..8 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(500));
+    }
+    assert_eq!(claims(), 1, "claimed once, when the budget opened");
+    assert_eq!(notes(), 1);
+}

@@ -17,8 +17,11 @@ pub struct NewJob {
     /// At most one job with this key exists; enqueueing it again is a no-op.
     pub dedupe_key: Option<String>,
     pub run_at: UnixMillis,
-    /// The workspace budget (a Slack method) the job's first call spends; `None` when it
-    /// only posts (paced per channel inside the job) or calls Slack not at all.
+    /// The Slack budget the job's first call spends: a method (`chat.update`), a method in
+    /// a channel (`chat.postMessage:C123`), or [`LOOP_CHANNEL_POSTS`], which names the
+    /// loop's channel as it is when the job is queued. `None` when it calls Slack not at all,
+    /// or only posts where no budget can be named beforehand (a DM, a loop not yet given its
+    /// channel): those are paced inside the job.
     pub budget: Option<String>,
     /// Lower runs first among due jobs.
     pub priority: i64,
@@ -38,6 +41,10 @@ pub struct ClaimedJob {
 }
 
 /// Returns whether a job was inserted (false when its dedupe key already exists).
+/// A job's budget that stands for `chat.postMessage` in its loop's channel: the row names
+/// `chat.postMessage:<channel>` once queued, or no budget while the loop has no channel.
+pub const LOOP_CHANNEL_POSTS: &str = "chat.postMessage:<the loop's channel>";
+
 pub async fn enqueue(
     db: impl AnyExecutor<'_>,
     job: &NewJob,
@@ -46,7 +53,11 @@ pub async fn enqueue(
     let result = sqlx::query(
         "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
                            budget, priority)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
+         VALUES ($1, $2, $3, $4, $5, $6, $6,
+                 CASE WHEN $7 = $9
+                      THEN (SELECT 'chat.postMessage:' || channel_id FROM loops WHERE id = $2)
+                      ELSE $7 END,
+                 $8)
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(&job.kind)
@@ -57,6 +68,7 @@ pub async fn enqueue(
     .bind(now)
     .bind(&job.budget)
     .bind(job.priority)
+    .bind(LOOP_CHANNEL_POSTS)
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)

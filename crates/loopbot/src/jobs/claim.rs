@@ -5,7 +5,7 @@
 use crate::db;
 use crate::db::jobs::ClaimedJob;
 use crate::metrics::label;
-use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
+use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS, method_of_key};
 use crate::state::AppState;
 
 /// How long a claimed job is reserved for its worker without a renewal; after that another
@@ -38,7 +38,7 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
     let slot = match (&candidate.budget, paced) {
         (Some(budget), true) => {
             let op = BudgetOp::Reserve {
-                method: budget.clone(),
+                method: method_of_key(budget).to_string(),
                 horizon_ms: IN_JOB_WAIT_MS,
             };
             match crate::jobs::budgets::apply_in(&mut tx, backend, budget, &op, now).await? {

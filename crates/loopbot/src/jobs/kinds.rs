@@ -447,10 +447,19 @@ impl Job {
         }
     }
 
-    /// The workspace budget (Slack method) the job's first call spends, which the claim
-    /// reserves; `None` for jobs that only post (paced per channel, inside the job).
+    /// The Slack budget the job's first call spends, which the claim reserves: a method's
+    /// workspace budget, or posts into the loop's channel ([`db::jobs::LOOP_CHANNEL_POSTS`]).
+    /// `None` for jobs whose first post goes to a DM (paced inside the job, where the DM's
+    /// channel is known) or that call Slack not at all.
     pub fn budget(&self) -> Option<&'static str> {
         Some(match self {
+            Job::ScorecardNote { .. }
+            | Job::RubricDetail { .. }
+            | Job::SkipWarning { .. }
+            | Job::SkipNote { .. }
+            | Job::DecisionMessage { .. }
+            | Job::ReopenNote { .. }
+            | Job::OrderNote { .. } => db::jobs::LOOP_CHANNEL_POSTS,
             Job::ProvisionLoop { .. } => "conversations.create",
             Job::RefreshSummary { .. } | Job::RefreshRubric { .. } => "chat.update",
             Job::InviteMembers { .. } => "conversations.members",

@@ -47,8 +47,8 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
     let kind = claimed.kind.clone();
     let job = Job::from_payload(&claimed.payload);
     let reserved = match (&claimed.budget, claimed.slot) {
-        (Some(method), Some(slot)) => Some(Reservation {
-            method: method.clone(),
+        (Some(budget), Some(slot)) => Some(Reservation {
+            budget: budget.clone(),
             slot,
         }),
         _ => None,

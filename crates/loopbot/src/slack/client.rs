@@ -23,11 +23,12 @@ pub use crate::slack::answers::{
 pub use crate::slack::error::SlackError;
 use crate::slack::error::{describe_transport_error, error_label};
 
-/// A slot of a Slack budget that the job claim reserved for a job's first call of `method`:
-/// the call waits for `slot` and spends no other.
+/// A slot of a Slack budget that the job claim reserved for a job's first call that draws
+/// from it: the call waits for `slot` and spends no other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
-    pub method: String,
+    /// The budget's key (`chat.update`, `chat.postMessage:C123`: see `tiers::budget_key`).
+    pub budget: String,
     pub slot: UnixMillis,
 }
 
@@ -245,7 +246,9 @@ impl SlackApi {
         let reserved = {
             let mut held = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
             match held.as_ref() {
-                Some(r) if r.method == method => held.take().map(|r| r.slot),
+                Some(r) if r.budget == crate::slack::tiers::budget_key(method, channel) => {
+                    held.take().map(|r| r.slot)
+                }
                 _ => None,
             }
         };
