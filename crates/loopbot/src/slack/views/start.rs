@@ -97,19 +97,19 @@ pub fn start_modal_text(
     let mut text = String::with_capacity(
         written.blocks.len() + written.fields.len() + candidate.len() + metadata.len() + 40,
     );
-    for part in [
-        r#"{"blocks":["#,
-        &candidate,
-        ",",
-        &written.blocks,
-        r#"],"private_metadata":"#,
-        &metadata,
-        ",",
-        &written.fields,
-        "}",
-    ] {
-        text.push_str(part);
+    text.push_str(r#"{"blocks":["#);
+    text.push_str(&candidate);
+    if !written.blocks.is_empty() {
+        text.push(',');
+        text.push_str(&written.blocks);
     }
+    text.push_str(r#"],"private_metadata":"#);
+    text.push_str(&metadata);
+    if !written.fields.is_empty() {
+        text.push(',');
+        text.push_str(&written.fields);
+    }
+    text.push('}');
     text
 }
 
