@@ -27,9 +27,28 @@ use crate::slack::SlackApi;
 use crate::slack::pacer::Pacer;
 use crate::worker_id::WorkerId;
 
-/// Everything a request handler or job needs.
+/// Everything a request handler or job needs. Cloned for every request (by the router, the
+/// signature check, the use case and the modal it opens), so what all of them share sits
+/// behind one `Arc` ([`Shared`], read through `Deref`: `state.db`); a clone is two counts,
+/// not thirty.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    shared: Arc<Shared>,
+    /// The delivery being answered, for a request's state ([`AppState::for_request`]); `None`
+    /// for jobs.
+    pub receipt: Option<Arc<Receipt>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// What every request and job of a process shares.
+#[derive(Clone, Debug)]
+pub struct Shared {
     pub db: Db,
     /// For the worker: patient (10 s per call).
     pub slack: SlackApi,
@@ -52,9 +71,6 @@ pub struct AppState {
     pub token_ok: Arc<AtomicBool>,
     /// This process's worker, as named in the leases of the jobs it runs.
     pub worker: Arc<WorkerId>,
-    /// The delivery being answered, for a request's state ([`AppState::for_request`]); `None`
-    /// for jobs.
-    pub receipt: Option<Arc<Receipt>>,
 }
 
 impl AppState {
@@ -95,7 +111,7 @@ impl AppState {
         )?
         .with_metrics(metrics.clone());
         let paused = db::flags::get(&db, crate::db::flags::OUTBOUND_PAUSED).await?;
-        Ok(AppState {
+        let shared = Shared {
             paused: Arc::new(AtomicBool::new(paused.is_some())),
             token_ok: Arc::new(AtomicBool::new(false)),
             db,
@@ -109,6 +125,9 @@ impl AppState {
             metrics,
             wake: Arc::new(Notify::new()),
             worker: Arc::new(WorkerId::new()),
+        };
+        Ok(AppState {
+            shared: Arc::new(shared),
             receipt: None,
         })
     }
@@ -137,8 +156,11 @@ impl AppState {
     /// calls and, when the run may repeat an earlier one, looks before it posts.
     pub fn for_job(&self, retrying: bool, reserved: Option<Reservation>) -> AppState {
         AppState {
-            slack: self.slack.for_job(retrying, reserved),
-            ..self.clone()
+            shared: Arc::new(Shared {
+                slack: self.slack.for_job(retrying, reserved),
+                ..Shared::clone(&self.shared)
+            }),
+            receipt: self.receipt.clone(),
         }
     }
 
