@@ -147,9 +147,11 @@ fn sqlite_url(database_url: &str) -> String {
 /// that finds the file locked would otherwise sleep in SQLite's busy handler (1, 2, 5, 10,
 /// 15, 20 ms and on), long after the lock was free, which was the acknowledgements' tail.
 pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
-    match Backend::of(db) {
+    let options = db.connect_options();
+    let url = options.database_url.as_str();
+    match Backend::from_url(url) {
         Backend::Sqlite => {
-            let turn = write_turn(db).await?;
+            let turn = write_turn(url).await?;
             Ok(WriteTx {
                 tx: db.begin_with("BEGIN IMMEDIATE").await?,
                 _turn: Some(turn),
@@ -195,23 +197,17 @@ impl std::ops::DerefMut for WriteTx {
 
 /// This process's turn at a SQLite file's writer, first come first served. Waiting is
 /// bounded as SQLite's busy timeout is (5 s), so a writer can never wait for ever.
-async fn write_turn(db: &Db) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
+async fn write_turn(url: &str) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
     type Turns = std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>;
-    static TURNS: std::sync::Mutex<Option<Turns>> = std::sync::Mutex::new(None);
-    let gate = {
-        let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
-        let options = db.connect_options();
-        let url = options.database_url.as_str();
-        let turns = turns.get_or_insert_with(Turns::new);
-        match turns.get(url) {
-            Some(gate) => Arc::clone(gate),
-            None => {
-                let gate = Arc::new(tokio::sync::Mutex::new(()));
-                turns.insert(url.to_string(), Arc::clone(&gate));
-                gate
-            }
-        }
-    };
+    static TURNS: std::sync::LazyLock<std::sync::Mutex<Turns>> =
+        std::sync::LazyLock::new(Default::default);
+    let gate = Arc::clone(
+        TURNS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(url.to_string())
+            .or_default(),
+    );
     tokio::time::timeout(Duration::from_secs(5), gate.lock_owned())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)
