@@ -645,3 +645,101 @@ async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed()
     assert_eq!(claims(), 1, "claimed once, when the budget opened");
     assert_eq!(notes(), 1);
 }
+
+#[tokio::test]
+async fn jobs_queued_together_keep_their_order_and_a_key_given_twice_once() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    // Far ahead: no worker takes them while the test reads them.
+    let later = START_MS + 10 * 86_400_000;
+    let job = |key: &str, payload: &str| loopbot::db::jobs::NewJob {
+        kind: "test".into(),
+        loop_id: None,
+        payload: payload.into(),
+        dedupe_key: Some(key.into()),
+        run_at: later,
+        budget: None,
+        priority: 40,
+    };
+    let rows = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                "SELECT dedupe_key, payload, state, run_at FROM jobs WHERE kind = 'test' ORDER BY id",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let mut conn = app.state.db.acquire().await.unwrap();
+    // More rows than one statement holds, with a key given twice.
+    let mut batch: Vec<_> = (0..450)
+        .map(|n| job(&format!("k{n:03}"), "first"))
+        .collect();
+    batch.insert(7, job("k300", "again"));
+    let inserted = loopbot::db::jobs::enqueue_many(&mut conn, &batch, START_MS)
+        .await
+        .unwrap();
+    assert_eq!(inserted, 450);
+    let queued = rows(&app).await;
+    let keys: Vec<&str> = queued.iter().map(|r| r.0.as_str()).collect();
+    let mut expected: Vec<String> = (0..300).map(|n| format!("k{n:03}")).collect();
+    expected.insert(7, "k300".into());
+    expected.extend((301..450).map(|n| format!("k{n:03}")));
+    assert_eq!(
+        keys, expected,
+        "in the order given, the key given twice where it came first"
+    );
+    assert_eq!(
+        queued[7].1, "again",
+        "the key given twice is queued as its first"
+    );
+    // Queued again: nothing new but the new key.
+    let inserted = loopbot::db::jobs::enqueue_many(
+        &mut conn,
+        &[job("k001", "third"), job("k450", "new")],
+        START_MS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(inserted, 1);
+    assert_eq!(rows(&app).await.len(), 451);
+
+    // Refreshes: a key given twice in one statement is one row (PostgreSQL refuses to change a
+    // row twice in one statement), and a refresh that ran comes back no sooner than the gap.
+    let refresh = |key: &str| loopbot::db::jobs::NewJob {
+        kind: "test".into(),
+        ..job(key, "refresh")
+    };
+    loopbot::db::jobs::enqueue_refresh_many(
+        &mut conn,
+        &[refresh("r1"), refresh("r2"), refresh("r1")],
+        START_MS,
+        5_000,
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE jobs SET state = 'done', updated_at = $1 WHERE dedupe_key = 'r1'")
+        .bind(later)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    loopbot::db::jobs::enqueue_refresh_many(&mut conn, &[refresh("r1")], later, 5_000)
+        .await
+        .unwrap();
+    let refreshes: Vec<_> = rows(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.0.starts_with('r'))
+        .map(|r| (r.0, r.2, r.3))
+        .collect();
+    assert_eq!(
+        refreshes,
+        vec![
+            ("r1".to_string(), "queued".to_string(), later + 5_000),
+            ("r2".to_string(), "queued".to_string(), later),
+        ]
+    );
+}

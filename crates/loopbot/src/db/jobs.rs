@@ -41,38 +41,128 @@ pub struct ClaimedJob {
 }
 
 /// Returns whether a job was inserted (false when its dedupe key already exists).
-/// A job's budget that stands for `chat.postMessage` in its loop's channel: the row names
-/// `chat.postMessage:<channel>` once queued, or no budget while the loop has no channel.
-pub const LOOP_CHANNEL_POSTS: &str = "chat.postMessage:<the loop's channel>";
-
 pub async fn enqueue(
     db: impl AnyExecutor<'_>,
     job: &NewJob,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
-                           budget, priority)
-         VALUES ($1, $2, $3, $4, $5, $6, $6,
-                 CASE WHEN $7 = $9
-                      THEN (SELECT 'chat.postMessage:' || channel_id FROM loops WHERE id = $2)
-                      ELSE $7 END,
-                 $8)
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(&job.kind)
-    .bind(job.loop_id)
-    .bind(&job.payload)
-    .bind(&job.dedupe_key)
-    .bind(job.run_at)
-    .bind(now)
-    .bind(&job.budget)
-    .bind(job.priority)
-    .bind(LOOP_CHANNEL_POSTS)
-    .execute(db)
-    .await?;
+    let result = insert_statement(&[job], now, None).execute(db).await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// A job's budget that stands for `chat.postMessage` in its loop's channel: the row names
+/// `chat.postMessage:<channel>` once queued, or no budget while the loop has no channel.
+pub const LOOP_CHANNEL_POSTS: &str = "chat.postMessage:<the loop's channel>";
+
+/// Rows one statement queues at most (each binds [`ROW_PARAMS`] values; SQLite and PostgreSQL
+/// take tens of thousands of parameters).
+const ROWS_PER_STATEMENT: usize = 200;
+/// Values bound per queued row, after the statement's three shared ones.
+const ROW_PARAMS: usize = 7;
+
+/// `INSERT INTO jobs … VALUES` for `rows` rows. `$1` is now, `$2` [`LOOP_CHANNEL_POSTS`], `$3`
+/// the refresh gap; then each row binds kind, loop, payload, key, run_at, budget, priority.
+fn insert_rows(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
+                           budget, priority) VALUES ",
+    );
+    for row in 0..rows {
+        let p = |n: usize| 4 + row * ROW_PARAMS + n;
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, $1, $1,
+              CASE WHEN ${} = $2
+                   THEN (SELECT 'chat.postMessage:' || channel_id FROM loops WHERE id = ${})
+                   ELSE ${} END, ${})",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(1),
+            p(5),
+            p(6)
+        ));
+    }
+    sql
+}
+
+/// One statement that queues `jobs` (at most [`ROWS_PER_STATEMENT`]), in the order given:
+/// `refresh_gap_ms` is `None` for jobs that, queued again, are not queued twice ([`enqueue`]),
+/// or the gap of refreshes ([`enqueue_refresh`]).
+fn insert_statement<'q>(
+    jobs: &[&'q NewJob],
+    now: UnixMillis,
+    refresh_gap_ms: Option<i64>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut sql = insert_rows(jobs.len());
+    sql.push_str(match refresh_gap_ms {
+        None => " ON CONFLICT (dedupe_key) DO NOTHING",
+        Some(_) => REFRESH_CONFLICT,
+    });
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(LOOP_CHANNEL_POSTS)
+        .bind(refresh_gap_ms.unwrap_or(0));
+    for job in jobs {
+        query = query
+            .bind(&job.kind)
+            .bind(job.loop_id)
+            .bind(&job.payload)
+            .bind(&job.dedupe_key)
+            .bind(job.run_at)
+            .bind(&job.budget)
+            .bind(job.priority);
+    }
+    query
+}
+
+/// Several jobs in one statement per [`ROWS_PER_STATEMENT`] (each statement is a hop to the
+/// database, and a change queues its jobs while it holds the writer). Rows keep the order
+/// given, so a loop's jobs run in it; a key given twice is queued once, as its first.
+/// Returns how many rows were inserted or changed.
+async fn insert_many(
+    conn: &mut sqlx::AnyConnection,
+    jobs: &[NewJob],
+    now: UnixMillis,
+    refresh_gap_ms: Option<i64>,
+) -> sqlx::Result<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let jobs: Vec<&NewJob> = jobs
+        .iter()
+        .filter(|j| j.dedupe_key.as_ref().is_none_or(|k| seen.insert(k)))
+        .collect();
+    let mut changed = 0;
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        changed += insert_statement(chunk, now, refresh_gap_ms)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(changed)
+}
+
+/// [`enqueue`] for several jobs, in the order given, in as few statements as can be.
+pub async fn enqueue_many(
+    conn: &mut sqlx::AnyConnection,
+    jobs: &[NewJob],
+    now: UnixMillis,
+) -> sqlx::Result<u64> {
+    insert_many(conn, jobs, now, None).await
+}
+
+/// What a refresh queued again does to its row (`$3` is the gap).
+const REFRESH_CONFLICT: &str = " ON CONFLICT (dedupe_key) DO UPDATE SET
+     rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.rerun END,
+     run_at = CASE WHEN jobs.state IN ('done', 'failed')
+                   THEN CASE WHEN excluded.run_at > jobs.updated_at + $3
+                              THEN excluded.run_at ELSE jobs.updated_at + $3 END ELSE jobs.run_at END,
+     attempts = CASE WHEN jobs.state IN ('done', 'failed') THEN 0 ELSE jobs.attempts END,
+     state = CASE WHEN jobs.state IN ('done', 'failed') THEN 'queued' ELSE jobs.state END";
 
 /// Queues a refresh job (re-rendering a message from the current state). If it is queued
 /// already, nothing changes: it will render the latest state when it runs. If it is running,
@@ -84,30 +174,20 @@ pub async fn enqueue_refresh(
     now: UnixMillis,
     min_gap_ms: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO jobs (kind, loop_id, payload, dedupe_key, run_at, created_at, updated_at,
-                           budget, priority)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $8, $9)
-         ON CONFLICT (dedupe_key) DO UPDATE SET
-             rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE jobs.rerun END,
-             run_at = CASE WHEN jobs.state IN ('done', 'failed')
-                           THEN CASE WHEN excluded.run_at > jobs.updated_at + $7
-                                      THEN excluded.run_at ELSE jobs.updated_at + $7 END ELSE jobs.run_at END,
-             attempts = CASE WHEN jobs.state IN ('done', 'failed') THEN 0 ELSE jobs.attempts END,
-             state = CASE WHEN jobs.state IN ('done', 'failed') THEN 'queued' ELSE jobs.state END",
-    )
-    .bind(&job.kind)
-    .bind(job.loop_id)
-    .bind(&job.payload)
-    .bind(&job.dedupe_key)
-    .bind(job.run_at)
-    .bind(now)
-    .bind(min_gap_ms)
-    .bind(&job.budget)
-    .bind(job.priority)
-    .execute(db)
-    .await?;
-    Ok(())
+    insert_statement(&[job], now, Some(min_gap_ms))
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// [`enqueue_refresh`] for several jobs of one gap, in the order given.
+pub async fn enqueue_refresh_many(
+    conn: &mut sqlx::AnyConnection,
+    jobs: &[NewJob],
+    now: UnixMillis,
+    min_gap_ms: i64,
+) -> sqlx::Result<u64> {
+    insert_many(conn, jobs, now, Some(min_gap_ms)).await
 }
 
 /// A due job the claim may take, with the budget it spends.

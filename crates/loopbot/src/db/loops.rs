@@ -87,6 +87,7 @@ struct LoopRow {
     archived_at: Option<UnixMillis>,
     decided_without: Option<String>,
     cycle: i64,
+    source_view_id: String,
 }
 
 /// One row of the combined stages / panel / skips / warnings query.
@@ -106,7 +107,7 @@ macro_rules! loop_columns {
         "id, candidate_name, rubric_id, role, coordinator_id, hiring_manager_id, origin_channel_id,
          status, channel_name, channel_id, members_invited, topic_set, summary_ts, summary_pinned,
          confirmation_sent, created_at, decision, decision_rationale, decided_by, decided_at,
-         archived_at, decided_without, cycle"
+         archived_at, decided_without, cycle, source_view_id"
     };
 }
 
@@ -245,6 +246,7 @@ where
             .collect(),
         warned,
         cycle: row.cycle,
+        source_key: row.source_view_id,
         archived_at: row.archived_at,
         id: row.id,
         candidate_name: row.candidate_name,

@@ -144,6 +144,9 @@ pub struct InterviewLoop {
     pub warned: Vec<u32>,
     /// How many times the loop was reopened after a decision.
     pub cycle: i64,
+    /// What started the loop, once: the start form's view id, or `ats:<ats>:<application>`
+    /// for a loop an ATS started.
+    pub source_key: String,
     pub archived_at: Option<UnixMillis>,
 }
 
@@ -222,6 +225,26 @@ pub fn time_order_if_shuffled(stages: &[Stage]) -> Option<Vec<&Stage>> {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody};
+
+    /// `who`'s first scorecard for stage `position` of [`sample_loop`].
+    pub fn scorecard(position: u32, who: &str, overall: Rating) -> Scorecard {
+        Scorecard {
+            loop_id: 1,
+            position,
+            interviewer_id: who.into(),
+            version: 1,
+            body: ScorecardBody {
+                ratings: Default::default(),
+                not_assessed: Default::default(),
+                overall,
+                evidence: "e".into(),
+                concerns: String::new(),
+                red_flags: Vec::new(),
+            },
+            submitted_at: 0,
+        }
+    }
 
     pub fn sample_loop() -> InterviewLoop {
         let stage = |position: u32, key: &str, name: &str, who: &[&str]| Stage {
@@ -253,6 +276,7 @@ pub(crate) mod fixtures {
             skips: Vec::new(),
             warned: Vec::new(),
             cycle: 0,
+            source_key: "V1".into(),
             archived_at: None,
             stages: vec![
                 stage(1, "technical-screen", "Technical screen", &["UA"]),

@@ -257,26 +257,7 @@ impl LoopProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::interview_loop::fixtures::sample_loop;
-    use crate::domain::scorecard::ScorecardBody;
-
-    fn card(position: u32, who: &str, overall: Rating) -> Scorecard {
-        Scorecard {
-            loop_id: 1,
-            position,
-            interviewer_id: who.into(),
-            version: 1,
-            body: ScorecardBody {
-                ratings: Default::default(),
-                not_assessed: Default::default(),
-                overall,
-                evidence: "e".into(),
-                concerns: String::new(),
-                red_flags: Vec::new(),
-            },
-            submitted_at: 0,
-        }
-    }
+    use crate::domain::interview_loop::fixtures::{sample_loop, scorecard as card};
 
     fn timed(start: UnixMillis) -> Timing {
         Timing {

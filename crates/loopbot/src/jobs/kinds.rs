@@ -502,6 +502,26 @@ impl Job {
         }
     }
 
+    /// Queues `jobs`, each with when it runs, in the caller's transaction and in the order
+    /// given (a loop's jobs run in the order they were queued), one statement for each run
+    /// of neighbours that are queued alike: every statement is a hop to the database while
+    /// the change holds the writer.
+    pub async fn enqueue_all(
+        conn: &mut sqlx::AnyConnection,
+        jobs: &[(Job, UnixMillis)],
+        now: UnixMillis,
+    ) -> sqlx::Result<()> {
+        let alike = |job: &Job| job.runs_again().then(|| job.rerun_gap_ms());
+        for run in jobs.chunk_by(|(a, _), (b, _)| alike(a) == alike(b)) {
+            let rows: Vec<_> = run.iter().map(|(job, at)| job.queue_at(*at)).collect();
+            match alike(&run[0].0) {
+                Some(gap) => db::jobs::enqueue_refresh_many(&mut *conn, &rows, now, gap).await?,
+                None => db::jobs::enqueue_many(&mut *conn, &rows, now).await?,
+            };
+        }
+        Ok(())
+    }
+
     pub fn from_payload(payload: &str) -> Result<Job, serde_json::Error> {
         serde_json::from_str(payload)
     }

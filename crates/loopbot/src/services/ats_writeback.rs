@@ -17,7 +17,7 @@ use crate::ats::{Ats, AtsKind, FeedbackWrite, NoteWrite};
 use crate::db;
 use crate::db::ats_writes::WriteState;
 use crate::domain::ats_writeback as render;
-use crate::domain::interview_loop::LoopId;
+use crate::domain::interview_loop::{InterviewLoop, LoopId};
 use crate::jobs::{Job, JobError};
 use crate::services::ats_write_once::{Write, write_once};
 use crate::slack::messages;
@@ -41,25 +41,15 @@ async fn link(
         .and_then(link_of))
 }
 
-/// In the submission's transaction: queues the write of `user`'s scorecard for stage
-/// `position` when the loop came from an ATS.
-pub async fn queue_scorecard(
-    tx: &mut sqlx::AnyConnection,
-    loop_id: LoopId,
-    position: u32,
-    user: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    if link(&mut *tx, loop_id).await?.is_none() {
-        return Ok(());
-    }
-    Job::AtsWriteScorecard {
-        loop_id,
+/// For the submission's transaction: the write of `user`'s scorecard for stage `position`,
+/// to queue when the loop came from an ATS (a loop started by hand: none).
+pub fn scorecard_write(l: &InterviewLoop, position: u32, user: &str) -> Option<Job> {
+    link_of(&l.source_key)?;
+    Some(Job::AtsWriteScorecard {
+        loop_id: l.id,
         position,
         user: user.to_string(),
-    }
-    .enqueue(&mut *tx, now)
-    .await
+    })
 }
 
 /// In the decision's transaction: queues the decision's note when the loop came from
@@ -331,5 +321,20 @@ mod tests {
         assert_eq!(link_of("V0123ABC"), None, "a hand-started loop's view id");
         assert_eq!(link_of("ats:lever:1"), None);
         assert_eq!(link_of("ats:ashby:"), None);
+    }
+
+    #[test]
+    fn a_scorecard_is_written_back_only_to_the_ats_the_loop_came_from() {
+        let mut l = crate::domain::interview_loop::fixtures::sample_loop();
+        assert_eq!(scorecard_write(&l, 1, "UA"), None, "started by hand");
+        l.source_key = "ats:greenhouse:5001".into();
+        assert_eq!(
+            scorecard_write(&l, 1, "UA"),
+            Some(Job::AtsWriteScorecard {
+                loop_id: 1,
+                position: 1,
+                user: "UA".into()
+            })
+        );
     }
 }

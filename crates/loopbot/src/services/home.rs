@@ -31,6 +31,20 @@ pub async fn refresh_for(
     refresh_for_each(tx, &[loop_id], now).await
 }
 
+/// The Home refreshes [`refresh_for`] queues, in its order, for a caller that queues them
+/// with its other jobs.
+pub async fn refreshes_for(tx: &mut AnyConnection, loop_id: LoopId) -> sqlx::Result<Vec<Job>> {
+    let users: std::collections::BTreeSet<String> =
+        db::reminders::home_viewers_of_loop(&mut *tx, loop_id)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(users
+        .into_iter()
+        .map(|user| Job::PublishHome { user })
+        .collect())
+}
+
 /// [`refresh_for`] for several loops, each person once. A person's Home job is shared by all
 /// their loops, so on PostgreSQL two changes may both want it: every change takes these rows
 /// in one batch and in the same order (by user id, as Rust orders strings), and then never

@@ -36,36 +36,46 @@ pub async fn tell_if_ready(
     let Some(l) = db::loops::get_in(&mut *tx, loop_id).await? else {
         return Ok(());
     };
-    if l.status != LoopStatus::Open || l.decision.as_ref().is_some_and(|d| d.outcome.is_final()) {
-        return Ok(());
-    }
     let cards = db::scorecards::latest_for_loop(&mut *tx, loop_id).await?;
-    if !all_in(&l, &LoopProgress::from_scorecards(&cards)) {
-        return Ok(());
+    let progress = LoopProgress::from_scorecards(&cards);
+    let jobs = jobs_if_ready(&l, &progress, state.settings.decide_within, now);
+    Job::enqueue_all(tx, &jobs, now).await
+}
+
+/// What [`tell_if_ready`] queues, each with when it runs, for the loop and its progress as
+/// the transaction sees them: nothing unless every stage is in.
+pub fn jobs_if_ready(
+    l: &InterviewLoop,
+    progress: &LoopProgress,
+    decide_within: std::time::Duration,
+    now: UnixMillis,
+) -> Vec<(Job, UnixMillis)> {
+    if l.status != LoopStatus::Open
+        || l.decision.as_ref().is_some_and(|d| d.outcome.is_final())
+        || !all_in(l, progress)
+    {
+        return Vec::new();
     }
-    let cycle = l.cycle;
-    Job::ReadyToDecide { loop_id, cycle }
-        .enqueue(&mut *tx, now)
-        .await?;
+    let (loop_id, cycle) = (l.id, l.cycle);
+    let mut jobs = vec![(Job::ReadyToDecide { loop_id, cycle }, now)];
     let mut told = vec![l.hiring_manager_id.clone()];
     if l.coordinator_id != l.hiring_manager_id {
         told.push(l.coordinator_id.clone());
     }
     // Not before LOOPBOT_DECIDE_WITHIN of calendar time; the job itself counts working days
     // in the recipient's time zone and waits for the rest.
-    let within = i64::try_from(state.settings.decide_within.as_millis()).unwrap_or(i64::MAX / 4);
+    let within = i64::try_from(decide_within.as_millis()).unwrap_or(i64::MAX / 4);
     let at = now + within;
     for to in told {
-        Job::DecideReminder {
+        let reminder = Job::DecideReminder {
             loop_id,
             cycle,
             ready_at: now,
             to,
-        }
-        .enqueue_at(&mut *tx, at, now)
-        .await?;
+        };
+        jobs.push((reminder, at));
     }
-    Ok(())
+    jobs
 }
 
 /// The job: the debrief and the button, to the hiring manager.
@@ -137,4 +147,55 @@ pub async fn remind(
     .dedupe_key();
     state.slack.send_dm(to, &message, &key).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interview_loop::fixtures::{sample_loop, scorecard};
+    use crate::domain::scorecard::Rating;
+
+    #[test]
+    fn ready_once_every_stage_is_in_with_a_reminder_for_each_owner_later() {
+        let mut l = sample_loop();
+        l.stages[2].interviewers = vec!["UC".into()];
+        let mut cards: Vec<_> = l
+            .stages
+            .iter()
+            .flat_map(|s| {
+                s.interviewers
+                    .iter()
+                    .map(|who| scorecard(s.position, who, Rating::Yes))
+            })
+            .collect();
+        let within = std::time::Duration::from_secs(3_600);
+        let jobs = jobs_if_ready(&l, &LoopProgress::from_scorecards(&cards), within, 1_000);
+        let reminder = |to: &str| Job::DecideReminder {
+            loop_id: 1,
+            cycle: 0,
+            ready_at: 1_000,
+            to: to.into(),
+        };
+        assert_eq!(
+            jobs,
+            vec![
+                (
+                    Job::ReadyToDecide {
+                        loop_id: 1,
+                        cycle: 0
+                    },
+                    1_000
+                ),
+                (reminder("UHM"), 1_000 + 3_600_000),
+                (reminder("UCOORD"), 1_000 + 3_600_000),
+            ]
+        );
+        cards.pop();
+        let progress = LoopProgress::from_scorecards(&cards);
+        assert_eq!(
+            jobs_if_ready(&l, &progress, within, 1_000),
+            vec![],
+            "one still out"
+        );
+    }
 }

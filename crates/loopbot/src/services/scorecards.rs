@@ -120,23 +120,15 @@ pub async fn submit(
     }
 }
 
-/// Every interviewer on the stage has submitted ([`LoopProgress::stage_complete`], read in
-/// the caller's transaction).
-async fn stage_complete(
-    tx: &mut crate::state::Change,
-    l: &InterviewLoop,
-    position: u32,
-) -> sqlx::Result<bool> {
-    let cards = db::scorecards::latest_for_loop(&mut **tx, l.id).await?;
-    let progress = LoopProgress::from_scorecards(&cards);
-    Ok(l.stage_at(position)
-        .is_some_and(|stage| progress.stage_complete(stage)))
-}
-
 enum Stored {
     Saved,
     AlreadySaved,
     Decided,
+}
+
+/// Jobs to run at `when`.
+fn at(jobs: impl IntoIterator<Item = Job>, when: i64) -> Vec<(Job, i64)> {
+    jobs.into_iter().map(|job| (job, when)).collect()
 }
 
 async fn store(
@@ -168,39 +160,61 @@ async fn store(
     db::scorecards::delete_draft(&mut *tx, l.id, position, user).await?;
     let detail = format!("stage={position} version={}", stored.version);
     db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
+    // A first submission moves the loop on: the rules below read the loop and its scorecards
+    // once, as this transaction sees them (another change may have come since the checks).
+    // Every statement is a hop to the database while this change holds the writer, so the
+    // jobs are queued together, in the order they run.
+    let moved = if stored.version == 1 {
+        let fresh = db::loops::get_in(&mut tx, l.id)
+            .await?
+            .context("the loop of a stored scorecard is gone")?;
+        let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
+        Some((fresh, LoopProgress::from_scorecards(&cards)))
+    } else {
+        None
+    };
+    let mut jobs = Vec::new();
     // The pinned summary shows each submission; the stage's thread hears once, when the
     // stage is complete (a post is cheap, but every one is a notification), and the stage's
     // post is edited then too (its button reads "Edit my scorecard" once everyone on it has
     // submitted): `chat.update` is Tier 3 for the whole workspace, spent on the summary.
-    let complete = stored.version == 1 && stage_complete(&mut tx, l, position).await?;
-    if complete {
-        Job::ScorecardNote {
+    if let Some((l, progress)) = &moved
+        && l.stage_at(position)
+            .is_some_and(|s| progress.stage_complete(s))
+    {
+        jobs.push(Job::ScorecardNote {
             loop_id: l.id,
             scorecard_id: stored.id,
-        }
-        .enqueue(&mut *tx, now)
-        .await?;
-        Job::RefreshRubric {
+        });
+        jobs.push(Job::RefreshRubric {
             loop_id: l.id,
             position,
-        }
-        .enqueue(&mut *tx, now)
-        .await?;
+        });
     }
-    Job::RefreshSummary { loop_id: l.id }
-        .enqueue(&mut *tx, now)
-        .await?;
+    jobs.push(Job::RefreshSummary { loop_id: l.id });
     stop_chasing::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
-    home::refresh_for(&mut tx, l.id, now).await?;
-    if stored.version == 1 {
+    jobs.extend(home::refreshes_for(&mut tx, l.id).await?);
+    Job::enqueue_all(&mut tx, &at(jobs, now), now).await?;
+    if let Some((l, progress)) = moved {
+        // Then what the loop reaching this point asks for: the screen's question to the
+        // owners, "ready to decide", and the ATS the loop came from (a hand-started loop:
+        // nothing). The ATS's write is queued last: a loop's jobs run in order, and an ATS
+        // that is slow must not hold up Slack's.
+        let mut later = at(
+            screen_gate::questions_if_screen_done(&l, position, &progress),
+            now,
+        );
+        later.extend(ready::jobs_if_ready(
+            &l,
+            &progress,
+            state.settings.decide_within,
+            now,
+        ));
+        later.extend(at(ats_writeback::scorecard_write(&l, position, user), now));
         // A later stage has feedback now: an earlier stage whose feedback time has passed
         // (or that was never scheduled) and has none is missing.
-        skips::check_missing(&mut tx, state, l, "out_of_order", now).await?;
-        screen_gate::ask_if_screen_done(&mut tx, l, position, now).await?;
-        ready::tell_if_ready(&mut tx, state, l.id, now).await?;
-        // The ATS the loop came from gets it too (a hand-started loop: nothing). Queued last:
-        // a loop's jobs run in order, and an ATS that is slow must not hold up Slack's.
-        ats_writeback::queue_scorecard(&mut tx, l.id, position, user, now).await?;
+        skips::check_missing_in(&mut tx, state, &l, progress, "out_of_order", now).await?;
+        Job::enqueue_all(&mut tx, &later, now).await?;
     }
     tx.commit().await?;
     tracing::info!(

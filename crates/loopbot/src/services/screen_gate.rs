@@ -3,9 +3,7 @@
 //! with **Continue the loop** and **Stop here** (which opens the decision form).
 
 use anyhow::Context;
-use sqlx::AnyConnection;
 
-use crate::clock::UnixMillis;
 use crate::db;
 use crate::domain::access;
 use crate::domain::button::Stale;
@@ -18,34 +16,32 @@ use crate::slack::messages;
 use crate::slack::mrkdwn::date_time;
 use crate::state::AppState;
 
-/// In the transaction that stored a first scorecard for `position`: when that completes the
-/// screen (the first stage) of a loop with more stages, queues the question for each owner.
-pub async fn ask_if_screen_done(
-    tx: &mut AnyConnection,
+/// For the transaction that stored a first scorecard for `position` (`progress` counts it):
+/// when that completes the screen (the first stage) of a loop with more stages, the question
+/// for each owner, to queue.
+pub fn questions_if_screen_done(
     l: &InterviewLoop,
     position: u32,
-    now: UnixMillis,
-) -> sqlx::Result<()> {
+    progress: &LoopProgress,
+) -> Vec<Job> {
     let Some(screen) = l.stages.first() else {
-        return Ok(());
+        return Vec::new();
     };
-    if screen.position != position || l.stages.len() < 2 || l.decision.is_some() {
-        return Ok(());
-    }
-    let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
-    if !LoopProgress::from_scorecards(&cards).stage_complete(screen) {
-        return Ok(());
+    if screen.position != position
+        || l.stages.len() < 2
+        || l.decision.is_some()
+        || !progress.stage_complete(screen)
+    {
+        return Vec::new();
     }
     let mut owners = vec![l.hiring_manager_id.clone()];
     if l.coordinator_id != l.hiring_manager_id {
         owners.push(l.coordinator_id.clone());
     }
-    for to in owners {
-        Job::ScreenGate { loop_id: l.id, to }
-            .enqueue(&mut *tx, now)
-            .await?;
-    }
-    Ok(())
+    owners
+        .into_iter()
+        .map(|to| Job::ScreenGate { loop_id: l.id, to })
+        .collect()
 }
 
 /// The job: the question to one owner, with the screen's ratings if blindness lets them see
@@ -119,4 +115,36 @@ pub async fn continue_loop(state: &AppState, user: &str, loop_id: LoopId) -> App
         },
         None => "The loop goes on.".to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::interview_loop::fixtures::{sample_loop, scorecard};
+    use crate::domain::scorecard::Rating;
+
+    #[test]
+    fn the_owners_are_asked_once_the_screen_is_complete() {
+        let l = sample_loop();
+        let done = LoopProgress::from_scorecards(&[scorecard(1, "UA", Rating::Yes)]);
+        let ask = |to: &str| Job::ScreenGate {
+            loop_id: 1,
+            to: to.into(),
+        };
+        assert_eq!(
+            questions_if_screen_done(&l, 1, &done),
+            vec![ask("UHM"), ask("UCOORD")]
+        );
+        assert_eq!(
+            questions_if_screen_done(&l, 2, &done),
+            vec![],
+            "not the screen"
+        );
+        let none = LoopProgress::from_scorecards(&[]);
+        assert_eq!(
+            questions_if_screen_done(&l, 1, &none),
+            vec![],
+            "not complete"
+        );
+    }
 }

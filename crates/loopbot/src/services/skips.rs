@@ -69,7 +69,30 @@ pub async fn check_missing(
         return Ok(0);
     }
     let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
-    let missing = LoopProgress::from_scorecards(&cards)
+    check_missing_in(
+        tx,
+        state,
+        l,
+        LoopProgress::from_scorecards(&cards),
+        cause,
+        now,
+    )
+    .await
+}
+
+/// [`check_missing`] with the loop's progress as the caller's transaction sees it.
+pub async fn check_missing_in(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    l: &InterviewLoop,
+    progress: LoopProgress,
+    cause: &str,
+    now: UnixMillis,
+) -> sqlx::Result<usize> {
+    if l.status != LoopStatus::Open || l.decision.is_some() {
+        return Ok(0);
+    }
+    let missing = progress
         .at(now, state.timings(l))
         .missing_before_feedback(l);
     warn_missing(tx, l.id, &missing, cause, now).await
