@@ -743,3 +743,54 @@ async fn jobs_queued_together_keep_their_order_and_a_key_given_twice_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn looking_for_work_waits_for_no_writer_and_claims_only_what_it_confirms() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    let state = &app.state;
+    let job = |key: &str, run_at: i64| loopbot::db::jobs::NewJob {
+        kind: "test".into(),
+        loop_id: None,
+        payload: "{}".into(),
+        dedupe_key: Some(key.into()),
+        run_at,
+        budget: None,
+        priority: 40,
+    };
+    // Only a job due tomorrow: nothing to claim now.
+    loopbot::db::jobs::enqueue(&state.db, &job("tomorrow", START_MS + 86_400_000), START_MS)
+        .await
+        .unwrap();
+    // A request's change holds the writer meanwhile.
+    let writer = loopbot::db::begin_write(&state.db).await.unwrap();
+    let look =
+        tokio::time::timeout(Duration::from_secs(2), loopbot::jobs::claim::claim(state)).await;
+    // (PostgreSQL has no single writer; SQLite's is not needed to look.)
+    assert!(
+        matches!(look, Ok(Ok(None))),
+        "a look that finds nothing does not wait for the writer"
+    );
+    writer.rollback().await.unwrap();
+
+    // A candidate found by a look, then taken elsewhere before it is confirmed, is not claimed.
+    loopbot::db::jobs::enqueue(&state.db, &job("now", START_MS), START_MS)
+        .await
+        .unwrap();
+    let now = state.clock.now_ms();
+    let found = loopbot::db::jobs::peek_candidate(&state.db, now, "w:1:a", false, 0)
+        .await
+        .unwrap()
+        .expect("the due job is found");
+    let taken = loopbot::db::jobs::claim_due(&state.db, now, 60_000, "elsewhere:1:b")
+        .await
+        .unwrap()
+        .expect("taken elsewhere");
+    assert_eq!(taken.id, found.id);
+    let mut tx = loopbot::db::begin_write(&state.db).await.unwrap();
+    let confirmed = loopbot::db::jobs::confirm_candidate(&mut tx, found.id, now, "w:1:a", false, 0)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(confirmed, None, "taken since the look: not confirmed");
+}

@@ -205,6 +205,23 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
     super::begin_write(db).await
 }
 
+/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon).
+const CANDIDATES: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
+       LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+      WHERE ((j.state = 'queued' AND j.run_at <= $1)
+          OR (j.state = 'running' AND j.locked_until <= $1
+              AND j.locked_by IS DISTINCT FROM $2))
+        AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
+        AND (j.loop_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM jobs r
+              WHERE r.loop_id = j.loop_id AND r.state = 'running'
+                AND r.locked_until > $1))
+        AND (j.loop_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM jobs e
+              WHERE e.loop_id = j.loop_id AND e.id < j.id
+                AND ((e.state = 'queued' AND e.run_at <= $1)
+                  OR (e.state = 'running' AND e.locked_until <= $1))))";
+
 /// The next job to run for `worker`, in the claim's transaction: queued and due, or running
 /// with an expired lease (its worker died); among loops, the most urgent first (`priority`),
 /// then the oldest. A loop's jobs run one at a time and in the order they were queued: a job
@@ -224,24 +241,9 @@ pub async fn next_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    const SELECT: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
-           LEFT JOIN slack_budgets b ON b.budget_key = j.budget
-          WHERE ((j.state = 'queued' AND j.run_at <= $1)
-              OR (j.state = 'running' AND j.locked_until <= $1
-                  AND j.locked_by IS DISTINCT FROM $2))
-            AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
-            AND (j.loop_id IS NULL OR NOT EXISTS (
-                 SELECT 1 FROM jobs r
-                  WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                    AND r.locked_until > $1))
-            AND (j.loop_id IS NULL OR NOT EXISTS (
-                 SELECT 1 FROM jobs e
-                  WHERE e.loop_id = j.loop_id AND e.id < j.id
-                    AND ((e.state = 'queued' AND e.run_at <= $1)
-                      OR (e.state = 'running' AND e.locked_until <= $1))))";
     const ORDER: &str = " ORDER BY j.priority, j.run_at, j.id LIMIT 1";
     if backend == Backend::Sqlite {
-        return sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT}{ORDER}")))
+        return sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{ORDER}")))
             .bind(now)
             .bind(worker)
             .bind(i64::from(paced))
@@ -254,7 +256,7 @@ pub async fn next_candidate(
     for _ in 0..super::locks::CLAIM_TRIES {
         let passing_over = super::locks::not_in_loops(&busy, 5);
         let mut select = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT}{passing_over}{ORDER} FOR UPDATE OF j SKIP LOCKED"
+            "{CANDIDATES}{passing_over}{ORDER} FOR UPDATE OF j SKIP LOCKED"
         )))
         .bind(now)
         .bind(worker)
@@ -275,6 +277,53 @@ pub async fn next_candidate(
         busy.extend(loop_id);
     }
     Ok(None)
+}
+
+/// SQLite: [`next_candidate`] without the writer, on a read connection (it sees the last
+/// commit). Looking for work costs a scan of the due jobs; a process with one writer takes it
+/// only to confirm and claim what this finds ([`confirm_candidate`]), so the many looks that
+/// find nothing (every budget closed) never hold up a request's change.
+pub async fn peek_candidate(
+    db: &Db,
+    now: UnixMillis,
+    worker: &str,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::Result<Option<Candidate>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{CANDIDATES} ORDER BY j.priority, j.run_at, j.id LIMIT 1"
+    )))
+    .bind(now)
+    .bind(worker)
+    .bind(i64::from(paced))
+    .bind(horizon_ms)
+    .fetch_optional(db)
+    .await
+    .map(|found: Option<(i64, Option<String>, Option<LoopId>)>| {
+        found.map(|(id, budget, _)| Candidate { id, budget })
+    })
+}
+
+/// In the claim's transaction: candidate `id` ([`peek_candidate`]) if it still may be taken.
+pub async fn confirm_candidate(
+    tx: &mut crate::db::WriteTx,
+    id: i64,
+    now: UnixMillis,
+    worker: &str,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::Result<Option<Candidate>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES} AND j.id = $5")))
+        .bind(now)
+        .bind(worker)
+        .bind(i64::from(paced))
+        .bind(horizon_ms)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map(|found: Option<(i64, Option<String>, Option<LoopId>)>| {
+            found.map(|(id, budget, _)| Candidate { id, budget })
+        })
 }
 
 /// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for

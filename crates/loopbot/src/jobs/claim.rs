@@ -23,15 +23,62 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
         return Ok(None);
     }
     let now = state.clock.now_ms();
+    // A candidate found by a look and gone by the time it is confirmed (a rare race): look
+    // again, a few times.
+    for _ in 0..3 {
+        match try_claim(state, now).await? {
+            Attempt::Claimed(claimed) => {
+                state
+                    .metrics
+                    .inc("loopbot_jobs_claimed_total", label("kind", &claimed.kind));
+                return Ok(Some(claimed));
+            }
+            Attempt::Nothing => return Ok(None),
+            Attempt::Gone => {}
+        }
+    }
+    Ok(None)
+}
+
+enum Attempt {
+    Claimed(ClaimedJob),
+    Nothing,
+    /// Found by the look, no longer claimable when confirmed.
+    Gone,
+}
+
+async fn try_claim(state: &AppState, now: i64) -> anyhow::Result<Attempt> {
     let paced = state.slack.pacer().is_some();
     let backend = db::Backend::of(&state.db);
     let worker = state.worker.as_str();
+    // SQLite has one writer, which requests wait for: look without it first, and take it only
+    // to confirm and claim what was found. Most looks under load find nothing (every due job's
+    // budget closed), and a look scans the due jobs.
+    let peeked = match backend {
+        db::Backend::Sqlite => {
+            match db::jobs::peek_candidate(&state.db, now, worker, paced, IN_JOB_WAIT_MS).await? {
+                Some(candidate) => Some(candidate.id),
+                None => return Ok(Attempt::Nothing),
+            }
+        }
+        db::Backend::Postgres => None,
+    };
     let mut tx = db::jobs::begin_claim(&state.db).await?;
-    let Some(candidate) =
-        db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
-    else {
+    let candidate = match peeked {
+        Some(id) => {
+            db::jobs::confirm_candidate(&mut tx, id, now, worker, paced, IN_JOB_WAIT_MS).await?
+        }
+        None => {
+            db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
+        }
+    };
+    let Some(candidate) = candidate else {
         tx.commit().await?;
-        return Ok(None);
+        return Ok(if peeked.is_some() {
+            Attempt::Gone
+        } else {
+            Attempt::Nothing
+        });
     };
     // The job's budget slot is reserved in the claim's own transaction: a job is claimed only
     // when Slack would take its call, and the slot is its own however late it comes.
@@ -46,7 +93,7 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
                 // Another replica took the room first: nothing claimed, nothing changed.
                 Err(_) => {
                     tx.rollback().await?;
-                    return Ok(None);
+                    return Ok(Attempt::Nothing);
                 }
             }
         }
@@ -55,8 +102,5 @@ pub async fn claim(state: &AppState) -> anyhow::Result<Option<ClaimedJob>> {
     let claimed =
         db::jobs::mark_claimed(&mut tx, candidate.id, now, LEASE_MS, worker, slot).await?;
     tx.commit().await?;
-    state
-        .metrics
-        .inc("loopbot_jobs_claimed_total", label("kind", &claimed.kind));
-    Ok(Some(claimed))
+    Ok(Attempt::Claimed(claimed))
 }

@@ -26,6 +26,11 @@ pub use crate::jobs::claim::LEASE_MS;
 /// How often a worker renews the leases of the jobs it runs.
 const RENEW_EVERY: Duration = Duration::from_secs(5);
 
+/// After a look for work that found nothing, a commit wakes the worker no sooner than this:
+/// a look scans the due jobs, and under load every request commits (most of their jobs wait
+/// for a budget that is closed). Work that comes due by the clock is not held back.
+const LOOK_GAP: Duration = Duration::from_millis(10);
+
 /// Sweeps for due reminders, then runs every job that is due now (by the app's clock), one
 /// after another; returns how many jobs ran.
 pub async fn run_due_jobs(state: &AppState) -> anyhow::Result<usize> {
@@ -132,6 +137,7 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
     let listener = db::listen_for_work(&state.settings.database_url, Arc::clone(&state.wake));
     let mut running: JoinSet<()> = JoinSet::new();
     let mut last_sweep: Option<tokio::time::Instant> = None;
+    let mut found_nothing_at: Option<tokio::time::Instant> = None;
     let mut renew = tokio::time::interval(RENEW_EVERY);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !*stop.borrow() {
@@ -158,7 +164,11 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
             last_sweep = Some(tokio::time::Instant::now());
         }
         while has_room(&state, running.len()) {
-            match claim(&state).await {
+            let found = claim(&state).await;
+            if matches!(found, Ok(None)) {
+                found_nothing_at = Some(tokio::time::Instant::now());
+            }
+            match found {
                 Ok(Some(claimed)) => {
                     let state = state.clone();
                     running.spawn(async move {
@@ -193,16 +203,24 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
                 _ => Duration::from_secs(1),
             });
         }
-        let renew_now = tokio::select! {
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => false,
-            _ = state.wake.notified() => false,
-            _ = state.slack.slot_waits().started() => false,
-            Some(_) = running.join_next(), if !running.is_empty() => false,
-            _ = renew.tick() => true,
-            _ = stop.changed() => false,
+        let (renew_now, committed) = tokio::select! {
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => (false, false),
+            _ = state.wake.notified() => (false, true),
+            _ = state.slack.slot_waits().started() => (false, false),
+            Some(_) = running.join_next(), if !running.is_empty() => (false, false),
+            _ = renew.tick() => (true, false),
+            _ = stop.changed() => (false, false),
         };
         if renew_now {
             renew_leases(&state).await;
+        }
+        if committed
+            && let Some(gap) = found_nothing_at.and_then(|at| LOOK_GAP.checked_sub(at.elapsed()))
+        {
+            tokio::select! {
+                _ = tokio::time::sleep(gap) => {}
+                _ = stop.changed() => {}
+            }
         }
     }
     tracing::info!(
