@@ -21,6 +21,15 @@ use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
+/// The loop, or a refusal when it no longer exists (its scorecards and reminders are not
+/// read: opening and submitting a form need only the panel and the stages).
+async fn load_loop(state: &AppState, loop_id: LoopId) -> AppResult<InterviewLoop> {
+    db::loops::get(&state.db, loop_id)
+        .await
+        .context("could not load a loop")?
+        .ok_or_else(|| Stale::NoSuchLoop.into())
+}
+
 /// The loop and its progress, or a refusal when it no longer exists.
 async fn load(state: &AppState, loop_id: LoopId) -> AppResult<(InterviewLoop, LoopProgress)> {
     state
@@ -58,7 +67,7 @@ pub async fn open(
     loop_id: LoopId,
     position: u32,
 ) -> AppResult<Modal> {
-    let (l, _) = load(state, loop_id).await?;
+    let l = load_loop(state, loop_id).await?;
     access::may_score(&l, position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, position)?;
     let stage = l.stage_at(position).ok_or(Stale::NoSuchStage)?;
@@ -103,7 +112,7 @@ pub async fn submit(
             "This form is out of date. Close it and open the scorecard again.",
         ));
     };
-    let (l, _) = load(state, metadata.loop_id).await?;
+    let l = load_loop(state, metadata.loop_id).await?;
     access::may_score(&l, metadata.position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, metadata.position)?;
     let input = views::read_scorecard(&view.values, stage_rubric);
