@@ -12,10 +12,10 @@ pub fn ats_unmapped_interview(ats: &str, candidate: &str, interview: &str) -> Me
         escape_within(candidate, 80),
         escape_within(interview, 80),
     );
-    Message {
-        text: format!("{ats} interview not on the loop of {}", escape(candidate)),
-        blocks: vec![section(&text)],
-    }
+    Message::section(
+        format!("{ats} interview not on the loop of {}", escape(candidate)),
+        &text,
+    )
 }
 
 /// A person on an ATS panel whom Slack does not know by their email.
@@ -25,13 +25,13 @@ pub fn ats_person_not_in_slack(ats: &str, candidate: &str, person: &str) -> Mess
         escape_within(candidate, 80),
         escape_within(person, 120),
     );
-    Message {
-        text: format!(
+    Message::section(
+        format!(
             "Someone on the panel of {} is not in Slack",
             escape(candidate)
         ),
-        blocks: vec![section(&text)],
-    }
+        &text,
+    )
 }
 
 /// An owner of an ATS application (its hiring manager or coordinator) whom Slack does not know
@@ -42,10 +42,10 @@ pub fn ats_owner_not_in_slack(ats: &str, candidate: &str, person: &str) -> Messa
         escape_within(candidate, 80),
         escape_within(person, 140),
     );
-    Message {
-        text: format!("An owner of {}'s loop is not in Slack", escape(candidate)),
-        blocks: vec![section(&text)],
-    }
+    Message::section(
+        format!("An owner of {}'s loop is not in Slack", escape(candidate)),
+        &text,
+    )
 }
 
 /// `/loop link` worked: the loop now follows the ATS application.
@@ -61,10 +61,10 @@ pub fn ats_linked(
         escape_within(application_id, 60),
         escape_within(ats_candidate, 80),
     );
-    Message {
-        text: format!("The loop of {} is linked to {ats}", escape(loop_candidate)),
-        blocks: vec![section(&text)],
-    }
+    Message::section(
+        format!("The loop of {} is linked to {ats}", escape(loop_candidate)),
+        &text,
+    )
 }
 
 /// `/loop link` could not link: why, in a few words; nothing changed.
@@ -79,13 +79,13 @@ pub fn ats_link_failed(
         escape_within(loop_candidate, 80),
         escape_within(application_id, 60),
     );
-    Message {
-        text: format!(
+    Message::section(
+        format!(
             "The loop of {} could not be linked to {ats}",
             escape(loop_candidate)
         ),
-        blocks: vec![section(&text)],
-    }
+        &text,
+    )
 }
 
 #[cfg(test)]

@@ -163,13 +163,13 @@ pub fn invite_refused(l: &InterviewLoop, refused: &[(String, String)]) -> Messag
         who.join(", "),
         escape(&l.candidate_name)
     );
-    Message {
-        text: format!(
+    Message::section(
+        format!(
             "Some people could not be added to the loop of {}",
             escape(&l.candidate_name)
         ),
-        blocks: vec![section(&text)],
-    }
+        &text,
+    )
 }
 
 /// Tells the coordinator that setting up a loop failed for good, and how to retry.
@@ -179,13 +179,13 @@ pub fn setup_failed(l: &InterviewLoop, reason: &str, job_id: i64) -> Message {
         escape(&l.candidate_name),
         escape(&crate::slack::mrkdwn::clip(reason, 200))
     );
-    Message {
-        text: format!(
+    Message::section(
+        format!(
             "The loop of {} could not be set up",
             escape(&l.candidate_name)
         ),
-        blocks: vec![section(&text)],
-    }
+        &text,
+    )
 }
 
 /// Tells the coordinator that the ATS refused a write back (`what`: e.g. "<@U1>'s *Coding*
@@ -202,13 +202,13 @@ pub fn ats_write_refused(
         escape(&l.candidate_name),
         escape(&crate::slack::mrkdwn::clip(reason, 200))
     );
-    Message {
-        text: format!(
+    Message::section(
+        format!(
             "{ats} did not take a write for {}",
             escape(&l.candidate_name)
         ),
-        blocks: vec![section(&text)],
-    }
+        &text,
+    )
 }
 
 /// The interviewer's brief before the interview: who, what, when, the question, the criteria

@@ -29,6 +29,14 @@ pub struct Message {
 }
 
 impl Message {
+    /// One section of `body`, with `fallback` as the notification's text.
+    pub fn section(fallback: impl Into<String>, body: &str) -> Self {
+        Message {
+            text: fallback.into(),
+            blocks: vec![section(body)],
+        }
+    }
+
     pub fn plain(text: impl Into<String>) -> Self {
         let text = text.into();
         Message {
