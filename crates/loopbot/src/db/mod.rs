@@ -195,6 +195,18 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// This process's turn at the writer for one write outside a transaction (a job's outcome):
+/// on SQLite, held while the statement runs, so it waits here for the turn instead of in
+/// SQLite's busy handler on one of the pool's two connections; nothing on PostgreSQL.
+pub async fn single_write_turn(db: &Db) -> sqlx::Result<Option<tokio::sync::OwnedMutexGuard<()>>> {
+    let options = db.connect_options();
+    let url = options.database_url.as_str();
+    match Backend::from_url(url) {
+        Backend::Sqlite => write_turn(url).await.map(Some),
+        Backend::Postgres => Ok(None),
+    }
+}
+
 /// This process's turn at a SQLite file's writer, first come first served. Waiting is
 /// bounded as SQLite's busy timeout is (5 s), so a writer can never wait for ever.
 async fn write_turn(url: &str) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
@@ -380,5 +392,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(all, 4, "every queued writer had its turn");
+    }
+
+    /// A single write outside a transaction (a job's outcome) waits for its turn too, off the
+    /// pool's connections: without it, it sat in SQLite's busy handler on the connection the
+    /// readers need.
+    #[tokio::test]
+    async fn a_single_write_waits_its_turn_off_the_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("single.db").display());
+        let db = connect(&url).await.unwrap();
+        let first = begin_write(&db).await.unwrap();
+        let waiting = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let _turn = single_write_turn(&db).await.unwrap();
+                sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ('s', '1', 0)")
+                    .execute(&db)
+                    .await
+                    .unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM app_flags").fetch_one(&db),
+        )
+        .await
+        .expect("a read is not kept waiting by a single write")
+        .unwrap();
+        assert_eq!(read, 0);
+        first.commit().await.unwrap();
+        waiting.await.unwrap();
+        let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_flags")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(all, 1, "the single write had its turn");
     }
 }

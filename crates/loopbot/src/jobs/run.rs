@@ -62,12 +62,17 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
     let requeue = |run_at: i64, why: String, attempts| {
         let db = state.db.clone();
         let id = claimed.id;
-        async move { db::jobs::requeue(&db, id, run_at, &why, now, attempts).await }
+        async move {
+            let _turn = db::single_write_turn(&db).await?;
+            db::jobs::requeue(&db, id, run_at, &why, now, attempts).await
+        }
     };
     match result {
         Ok(()) => {
             let gap = job.as_ref().map(Job::rerun_gap_ms).unwrap_or(0);
+            let turn = db::single_write_turn(&state.db).await?;
             db::jobs::complete(&state.db, claimed.id, now, gap).await?;
+            drop(turn);
             state
                 .metrics
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
