@@ -87,7 +87,8 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
             let url = sqlite_url(database_url);
             // Two connections: SQLite has one writer at a time, and more connections only make
             // writers wait on each other in SQLite's busy handler (measured: slower, with a
-            // long tail).
+            // long tail). The write-ahead log is copied into the database by a task of its
+            // own ([`checkpoint_in_background`]), not by whichever commit fills it.
             AnyPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(Duration::from_secs(5))
@@ -95,7 +96,8 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;
+                             PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
                         Ok(())
@@ -116,7 +118,57 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
     migrate(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("{setting}: cannot apply migrations: {e}"))?;
+    if let Some(file) = file_of(database_url) {
+        let wal = std::path::PathBuf::from(format!("{}-wal", file.display()));
+        checkpoint_in_background(pool.clone(), sqlite_url(database_url), wal);
+    }
     Ok(pool)
+}
+
+/// How often the write-ahead log is copied into the SQLite file, once it has grown to
+/// [`CHECKPOINT_FROM_BYTES`].
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// SQLite's own threshold: about 1,000 pages of 4 KiB.
+pub const CHECKPOINT_FROM_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Copies SQLite's write-ahead log (the file `wal`) into the database file every
+/// [`CHECKPOINT_EVERY`] once it has grown to [`CHECKPOINT_FROM_BYTES`], on a connection of its
+/// own, until the pool is closed. SQLite would otherwise do it in the commit that fills the log
+/// past 1,000 pages, with an fsync, while that commit holds the writer and its request waits
+/// for the answer (measured: a quarter of the acknowledgements' p99 under load). A passive
+/// checkpoint never waits for writers or readers; the log is reused from its start once it is
+/// copied (the file keeps its size). When the last connection closes, SQLite copies the rest.
+fn checkpoint_in_background(pool: Db, url: String, wal: std::path::PathBuf) {
+    tokio::spawn(async move {
+        let mut conn: Option<sqlx::AnyConnection> = None;
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if std::fs::metadata(&wal).map_or(0, |m| m.len()) < CHECKPOINT_FROM_BYTES {
+                continue;
+            }
+            if conn.is_none() {
+                conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .ok();
+            }
+            if let Some(c) = conn.as_mut()
+                && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&mut *c)
+                    .await
+            {
+                tracing::warn!(error = %e, "could not checkpoint the SQLite log; trying again");
+                conn = None;
+            }
+        }
+        if let Some(c) = conn {
+            let _ = sqlx::Connection::close(c).await;
+        }
+    });
 }
 
 async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
@@ -392,6 +444,46 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(all, 4, "every queued writer had its turn");
+    }
+
+    /// The log is copied into the file by the background task, not by a commit.
+    #[tokio::test]
+    async fn the_log_is_copied_into_the_file_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let db = connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let file_size = || std::fs::metadata(&path).unwrap().len();
+        let no_checkpoint_at_commit: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(no_checkpoint_at_commit, 0, "a commit never copies the log");
+        let before = file_size();
+        // More than the log's threshold, in one commit.
+        let rows = CHECKPOINT_FROM_BYTES / 4_000 + 100;
+        let mut tx = begin_write(&db).await.unwrap();
+        for i in 0..rows {
+            sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, $2, 0)")
+                .bind(format!("f{i}"))
+                .bind("x".repeat(4_000))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut waited = Duration::ZERO;
+        while file_size() <= before {
+            assert!(
+                waited < Duration::from_secs(10),
+                "the file did not grow: the log was not copied"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += Duration::from_millis(100);
+        }
+        assert!(file_size() >= before + rows * 4_000);
+        db.close().await;
     }
 
     /// A single write outside a transaction (a job's outcome) waits for its turn too, off the
