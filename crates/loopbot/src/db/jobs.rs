@@ -279,10 +279,10 @@ pub async fn next_candidate(
     Ok(None)
 }
 
-/// SQLite: [`next_candidate`] without the writer, on a read connection (it sees the last
-/// commit). Looking for work costs a scan of the due jobs; a process with one writer takes it
-/// only to confirm and claim what this finds ([`confirm_candidate`]), so the many looks that
-/// find nothing (every budget closed) never hold up a request's change.
+/// [`next_candidate`] without a transaction: it sees the last commit. Looking for work costs a
+/// scan of the due jobs, and most looks under load find nothing (every budget closed); the
+/// claim begins its transaction only when this finds a candidate. On SQLite that keeps the
+/// looks off the one writer, which takes only the confirmation ([`confirm_candidate`]).
 pub async fn peek_candidate(
     db: &Db,
     now: UnixMillis,

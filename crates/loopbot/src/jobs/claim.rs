@@ -51,34 +51,29 @@ async fn try_claim(state: &AppState, now: i64) -> anyhow::Result<Attempt> {
     let paced = state.slack.pacer().is_some();
     let backend = db::Backend::of(&state.db);
     let worker = state.worker.as_str();
-    // SQLite has one writer, which requests wait for: look without it first, and take it only
-    // to confirm and claim what was found. Most looks under load find nothing (every due job's
-    // budget closed), and a look scans the due jobs.
-    let peeked = match backend {
-        db::Backend::Sqlite => {
-            match db::jobs::peek_candidate(&state.db, now, worker, paced, IN_JOB_WAIT_MS).await? {
-                Some(candidate) => Some(candidate.id),
-                None => return Ok(Attempt::Nothing),
-            }
-        }
-        db::Backend::Postgres => None,
+    // Look without a transaction first, and begin one only to confirm and claim what was
+    // found: most looks under load find nothing (every due job's budget closed), and a look
+    // scans the due jobs. SQLite has one writer, which requests wait for; on PostgreSQL a
+    // transaction is three round trips where a look is one.
+    let Some(peeked) =
+        db::jobs::peek_candidate(&state.db, now, worker, paced, IN_JOB_WAIT_MS).await?
+    else {
+        return Ok(Attempt::Nothing);
     };
     let mut tx = db::jobs::begin_claim(&state.db).await?;
-    let candidate = match peeked {
-        Some(id) => {
-            db::jobs::confirm_candidate(&mut tx, id, now, worker, paced, IN_JOB_WAIT_MS).await?
+    let candidate = match backend {
+        db::Backend::Sqlite => {
+            db::jobs::confirm_candidate(&mut tx, peeked.id, now, worker, paced, IN_JOB_WAIT_MS)
+                .await?
         }
-        None => {
+        // Rows are locked as they are chosen, and a busy loop passed over: choose again.
+        db::Backend::Postgres => {
             db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
         }
     };
     let Some(candidate) = candidate else {
         tx.commit().await?;
-        return Ok(if peeked.is_some() {
-            Attempt::Gone
-        } else {
-            Attempt::Nothing
-        });
+        return Ok(Attempt::Gone);
     };
     // The job's budget slot is reserved in the claim's own transaction: a job is claimed only
     // when Slack would take its call, and the slot is its own however late it comes.
