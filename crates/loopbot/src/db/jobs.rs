@@ -222,6 +222,24 @@ const CANDIDATES: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
                 AND ((e.state = 'queued' AND e.run_at <= $1)
                   OR (e.state = 'running' AND e.locked_until <= $1))))";
 
+/// [`CANDIDATES`] followed by `tail`, with its four values bound.
+fn candidates<'q>(
+    tail: &str,
+    now: UnixMillis,
+    worker: &'q str,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{tail}")))
+        .bind(now)
+        .bind(worker)
+        .bind(i64::from(paced))
+        .bind(horizon_ms)
+}
+
+/// The most urgent candidate first.
+const FIRST: &str = " ORDER BY j.priority, j.run_at, j.id LIMIT 1";
+
 /// The next job to run for `worker`, in the claim's transaction: queued and due, or running
 /// with an expired lease (its worker died); among loops, the most urgent first (`priority`),
 /// then the oldest. A loop's jobs run one at a time and in the order they were queued: a job
@@ -241,13 +259,8 @@ pub async fn next_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    const ORDER: &str = " ORDER BY j.priority, j.run_at, j.id LIMIT 1";
     if backend == Backend::Sqlite {
-        return sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{ORDER}")))
-            .bind(now)
-            .bind(worker)
-            .bind(i64::from(paced))
-            .bind(horizon_ms)
+        return candidates(FIRST, now, worker, paced, horizon_ms)
             .fetch_optional(&mut **tx)
             .await;
     }
@@ -256,7 +269,7 @@ pub async fn next_candidate(
     for _ in 0..super::locks::CLAIM_TRIES {
         let passing_over = super::locks::not_in_loops(&busy, 5);
         let mut select = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATES}{passing_over}{ORDER} FOR UPDATE OF j SKIP LOCKED"
+            "{CANDIDATES}{passing_over}{FIRST} FOR UPDATE OF j SKIP LOCKED"
         )))
         .bind(now)
         .bind(worker)
@@ -290,18 +303,9 @@ pub async fn peek_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{CANDIDATES} ORDER BY j.priority, j.run_at, j.id LIMIT 1"
-    )))
-    .bind(now)
-    .bind(worker)
-    .bind(i64::from(paced))
-    .bind(horizon_ms)
-    .fetch_optional(db)
-    .await
-    .map(|found: Option<(i64, Option<String>, Option<LoopId>)>| {
-        found.map(|(id, budget, _)| Candidate { id, budget })
-    })
+    candidates(FIRST, now, worker, paced, horizon_ms)
+        .fetch_optional(db)
+        .await
 }
 
 /// In the claim's transaction: candidate `id` ([`peek_candidate`]) if it still may be taken.
@@ -313,17 +317,10 @@ pub async fn confirm_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES} AND j.id = $5")))
-        .bind(now)
-        .bind(worker)
-        .bind(i64::from(paced))
-        .bind(horizon_ms)
+    candidates(" AND j.id = $5", now, worker, paced, horizon_ms)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await
-        .map(|found: Option<(i64, Option<String>, Option<LoopId>)>| {
-            found.map(|(id, budget, _)| Candidate { id, budget })
-        })
 }
 
 /// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for

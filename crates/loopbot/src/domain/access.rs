@@ -120,29 +120,15 @@ pub fn may_view(l: &InterviewLoop, progress: &LoopProgress, user: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::interview_loop::fixtures::sample_loop;
-    use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody};
+    use crate::domain::interview_loop::fixtures::{sample_loop, scorecard};
+    use crate::domain::scorecard::{Rating, Scorecard};
 
     fn submitted_by(who: &str, position: u32) -> LoopProgress {
         LoopProgress::from_scorecards(&[card_of(who, position)])
     }
 
     fn card_of(who: &str, position: u32) -> Scorecard {
-        Scorecard {
-            loop_id: 1,
-            position,
-            interviewer_id: who.into(),
-            version: 1,
-            body: ScorecardBody {
-                ratings: Default::default(),
-                not_assessed: Default::default(),
-                overall: Rating::Yes,
-                evidence: "e".into(),
-                concerns: String::new(),
-                red_flags: Vec::new(),
-            },
-            submitted_at: 0,
-        }
+        scorecard(position, who, Rating::Yes)
     }
 
     #[test]
