@@ -34,15 +34,7 @@ pub async fn refresh_for(
 /// The Home refreshes [`refresh_for`] queues, in its order, for a caller that queues them
 /// with its other jobs.
 pub async fn refreshes_for(tx: &mut AnyConnection, loop_id: LoopId) -> sqlx::Result<Vec<Job>> {
-    let users: std::collections::BTreeSet<String> =
-        db::reminders::home_viewers_of_loop(&mut *tx, loop_id)
-            .await?
-            .into_iter()
-            .collect();
-    Ok(users
-        .into_iter()
-        .map(|user| Job::PublishHome { user })
-        .collect())
+    refreshes_for_each(tx, &[loop_id]).await
 }
 
 /// [`refresh_for`] for several loops, each person once. A person's Home job is shared by all
@@ -55,14 +47,24 @@ pub async fn refresh_for_each(
     loop_ids: &[LoopId],
     now: UnixMillis,
 ) -> sqlx::Result<()> {
+    let homes: Vec<_> = refreshes_for_each(tx, loop_ids)
+        .await?
+        .into_iter()
+        .map(|job| (job, now))
+        .collect();
+    Job::enqueue_all(tx, &homes, now).await
+}
+
+/// The Home refreshes for `loop_ids`, each person once, in user id order.
+async fn refreshes_for_each(tx: &mut AnyConnection, loop_ids: &[LoopId]) -> sqlx::Result<Vec<Job>> {
     let mut users = std::collections::BTreeSet::new();
     for &loop_id in loop_ids {
         users.extend(db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await?);
     }
-    for user in users {
-        Job::PublishHome { user }.enqueue(&mut *tx, now).await?;
-    }
-    Ok(())
+    Ok(users
+        .into_iter()
+        .map(|user| Job::PublishHome { user })
+        .collect())
 }
 
 pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {
