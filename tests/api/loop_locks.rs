@@ -263,3 +263,52 @@ async fn a_claim_passes_over_a_loop_being_changed() {
         .expect("loop A's provisioning, once the change is over");
     assert_eq!(claimed.loop_id, Some(a));
 }
+
+/// The server closes every connection of a replica (a restart, a failover, an idle timeout):
+/// the next request, a moment later, is answered and stored, on a new connection. A connection
+/// idle for a while is pinged before use, one in use a moment ago is not (a round trip each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL only: scripts/test-postgres runs it"]
+async fn connections_the_server_closed_are_replaced_before_use() {
+    let world = World::new().await;
+    if !postgres_or_skip(
+        &world,
+        "connections_the_server_closed_are_replaced_before_use",
+    ) {
+        return;
+    }
+    let app = world.spawn_app().await;
+    let first = start_loop(&world, &app, "Ada Lovelace").await;
+    app.run_jobs().await;
+
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&world.database_url)
+        .await
+        .unwrap();
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!closed.is_empty(), "the app had connections open");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Every connection the pool hands out works: none is one the server closed.
+    for _ in 0..10 {
+        let r = sqlx::query("SELECT 1").execute(&app.state.db).await;
+        assert!(r.is_ok(), "a closed connection was used: {r:?}");
+    }
+
+    let second = start_loop(&world, &app, "Grace Hopper").await;
+    assert_ne!(second, first, "the second loop is stored");
+    app.run_jobs().await;
+    assert!(
+        db::loops::get(&app.state.db, second)
+            .await
+            .unwrap()
+            .and_then(|l| l.channel_id)
+            .is_some(),
+        "and provisioned"
+    );
+}

@@ -2,8 +2,34 @@
 
 use sqlx::AnyExecutor;
 
+use super::trip::Trip;
+
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
+
+const RECORD: &str =
+    "INSERT INTO audit_log (loop_id, actor_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)";
+
+/// [`record`] in a trip with other statements.
+pub fn record_into(
+    trip: &mut Trip,
+    loop_id: LoopId,
+    actor_id: &str,
+    action: &str,
+    detail: &str,
+    at: UnixMillis,
+) {
+    trip.push(
+        RECORD,
+        vec![
+            loop_id.into(),
+            actor_id.into(),
+            action.into(),
+            detail.into(),
+            at.into(),
+        ],
+    );
+}
 
 pub async fn record(
     db: impl AnyExecutor<'_>,
@@ -13,16 +39,14 @@ pub async fn record(
     detail: &str,
     at: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (loop_id, actor_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(loop_id)
-    .bind(actor_id)
-    .bind(action)
-    .bind(detail)
-    .bind(at)
-    .execute(db)
-    .await?;
+    sqlx::query(RECORD)
+        .bind(loop_id)
+        .bind(actor_id)
+        .bind(action)
+        .bind(detail)
+        .bind(at)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, AnyExecutor};
 
+use super::trip::{Answer, Read, Trip, Value, rows_of};
+
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::{
     Decision, InterviewLoop, LoopId, LoopStatus, Outcome, Skip, Stage,
@@ -111,83 +113,115 @@ macro_rules! loop_columns {
     };
 }
 
-pub async fn get<'c, E>(db: E, id: LoopId) -> sqlx::Result<Option<InterviewLoop>>
-where
-    E: AnyExecutor<'c> + Copy,
-{
-    let row: Option<LoopRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        loop_columns!(),
-        " FROM loops WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    match row {
-        Some(row) => Ok(Some(with_stages(db, row).await?)),
-        None => Ok(None),
-    }
+pub async fn get(db: &super::Db, id: LoopId) -> sqlx::Result<Option<InterviewLoop>> {
+    let mut conn = db.acquire().await?;
+    get_in(&mut conn, id).await
 }
 
-pub async fn find_by_channel<'c, E>(db: E, channel_id: &str) -> sqlx::Result<Option<InterviewLoop>>
-where
-    E: AnyExecutor<'c> + Copy,
-{
-    let row: Option<LoopRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        loop_columns!(),
-        " FROM loops WHERE channel_id = $1"
-    ))
-    .bind(channel_id)
-    .fetch_optional(db)
-    .await?;
-    match row {
-        Some(row) => Ok(Some(with_stages(db, row).await?)),
-        None => Ok(None),
-    }
+/// The loop whose channel is `channel_id`.
+pub async fn find_by_channel(
+    db: &super::Db,
+    channel_id: &str,
+) -> sqlx::Result<Option<InterviewLoop>> {
+    let mut conn = db.acquire().await?;
+    load(&mut conn, Key::Channel(channel_id)).await
 }
 
 /// [`get`] inside the caller's transaction (sees its uncommitted changes, holds no second
 /// connection).
 pub async fn get_in(conn: &mut AnyConnection, id: LoopId) -> sqlx::Result<Option<InterviewLoop>> {
-    let row: Option<LoopRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        loop_columns!(),
-        " FROM loops WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(row) => Ok(Some(with_stages(&mut *conn, row).await?)),
-        None => Ok(None),
+    load(conn, Key::Id(id)).await
+}
+
+/// How a loop is found.
+enum Key<'a> {
+    Id(LoopId),
+    Channel(&'a str),
+}
+
+/// Stages, panels, skips and warnings of the loop `$1` names, in one query: each row is one of
+/// them, told apart by `kind`.
+macro_rules! parts_of {
+    ($loop_id:literal) => {
+        concat!(
+            "SELECT 0 AS kind, position, stage_key AS text1, name AS text2, interview_at AS number,
+                    rubric_ts AS text3, 0 AS seq
+               FROM stages WHERE loop_id = ",
+            $loop_id,
+            "
+             UNION ALL
+             SELECT 1, position, user_id, NULL, NULL, NULL, seq
+               FROM stage_interviewers WHERE loop_id = ",
+            $loop_id,
+            "
+             UNION ALL
+             SELECT 2, position, reason, skipped_by, skipped_at, NULL, 0
+               FROM stage_skips WHERE loop_id = ",
+            $loop_id,
+            "
+             UNION ALL
+             SELECT 3, position, NULL, NULL, NULL, NULL, 0
+               FROM skip_warnings WHERE loop_id = ",
+            $loop_id,
+            "
+             ORDER BY kind, position, seq"
+        )
+    };
+}
+
+/// The loop's row and its parts in one trip to the database ([`Trip`]): on SQLite one hop to
+/// the connection's thread instead of two.
+async fn load(conn: &mut AnyConnection, key: Key<'_>) -> sqlx::Result<Option<InterviewLoop>> {
+    let mut trip = Trip::new();
+    let read = read_into(&mut trip, key);
+    let mut answers = trip.run(conn).await?;
+    read.take(&mut answers)
+}
+
+/// The loop `id` in a trip with other statements: [`LoopRead::take`] once it has run.
+pub fn get_into(trip: &mut Trip, id: LoopId) -> LoopRead {
+    read_into(trip, Key::Id(id))
+}
+
+fn read_into(trip: &mut Trip, key: Key<'_>) -> LoopRead {
+    let (row_sql, parts_sql, value): (&'static str, &'static str, Value) = match key {
+        Key::Id(id) => (
+            concat!("SELECT ", loop_columns!(), " FROM loops WHERE id = $1"),
+            parts_of!("$1"),
+            Value::Int(id),
+        ),
+        Key::Channel(channel_id) => (
+            concat!(
+                "SELECT ",
+                loop_columns!(),
+                " FROM loops WHERE channel_id = $1"
+            ),
+            parts_of!("(SELECT id FROM loops WHERE channel_id = $1)"),
+            Value::from(channel_id),
+        ),
+    };
+    LoopRead {
+        row: trip.read(row_sql, vec![value.clone()], rows_of::<LoopRow>),
+        parts: trip.read(parts_sql, vec![value], rows_of::<PartRow>),
     }
 }
 
-async fn with_stages<'c, E>(db: E, row: LoopRow) -> sqlx::Result<InterviewLoop>
-where
-    E: AnyExecutor<'c>,
-{
-    // Stages, panels, skips and warnings in one round trip: each row is one of them, told
-    // apart by `kind` (every statement costs a hop to SQLite's connection thread).
-    let parts: Vec<PartRow> = sqlx::query_as(
-        "SELECT 0 AS kind, position, stage_key AS text1, name AS text2, interview_at AS number,
-                rubric_ts AS text3, 0 AS seq
-           FROM stages WHERE loop_id = $1
-         UNION ALL
-         SELECT 1, position, user_id, NULL, NULL, NULL, seq
-           FROM stage_interviewers WHERE loop_id = $1
-         UNION ALL
-         SELECT 2, position, reason, skipped_by, skipped_at, NULL, 0
-           FROM stage_skips WHERE loop_id = $1
-         UNION ALL
-         SELECT 3, position, NULL, NULL, NULL, NULL, 0
-           FROM skip_warnings WHERE loop_id = $1
-         ORDER BY kind, position, seq",
-    )
-    .bind(row.id)
-    .fetch_all(db)
-    .await?;
+/// A loop read in a trip ([`get_into`]).
+pub struct LoopRead {
+    row: Read<Vec<LoopRow>>,
+    parts: Read<Vec<PartRow>>,
+}
+
+impl LoopRead {
+    pub fn take(&self, answers: &mut [Answer]) -> sqlx::Result<Option<InterviewLoop>> {
+        let Some(row) = self.row.take(answers)?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(assemble(row, &self.parts.take(answers)?)))
+    }
+}
+
+fn assemble(row: LoopRow, parts: &[PartRow]) -> InterviewLoop {
     let of_kind = |kind: i64| parts.iter().filter(move |p| p.kind == kind);
     let stages = of_kind(0)
         .map(|s| Stage {
@@ -233,7 +267,7 @@ where
         }),
         _ => None,
     };
-    Ok(InterviewLoop {
+    InterviewLoop {
         decision,
         skips: skips
             .into_iter()
@@ -265,7 +299,7 @@ where
         confirmation_sent: row.confirmation_sent != 0,
         created_at: row.created_at,
         stages,
-    })
+    }
 }
 
 /// One provisioning step's result, stored before the next step runs.

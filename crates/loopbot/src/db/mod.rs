@@ -28,6 +28,7 @@ pub mod receipts;
 pub mod reminders;
 pub mod scorecards;
 pub mod transfer;
+pub mod trip;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,9 +90,12 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
             // writers wait on each other in SQLite's busy handler (measured: slower, with a
             // long tail). The write-ahead log is copied into the database by a task of its
             // own ([`checkpoint_in_background`]), not by whichever commit fills it.
+            // A connection to a file cannot hang up: it is never pinged before use (each ping
+            // is a trip to the connection's thread, measured at a tenth of a submission).
             AnyPoolOptions::new()
                 .max_connections(2)
                 .acquire_timeout(Duration::from_secs(5))
+                .test_before_acquire(false)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(
@@ -107,9 +111,21 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
                 .await
         }
         Backend::Postgres => {
+            // A connection idle for a while may have been closed by the server (a restart, a
+            // failover): it is pinged first. One in use moments ago is not: a ping is a round
+            // trip, and under load every request would pay it.
             AnyPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IDLE_AFTER {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect(database_url)
                 .await
         }
@@ -124,6 +140,9 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
     }
     Ok(pool)
 }
+
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// How often the write-ahead log is copied into the SQLite file, once it has grown to
 /// [`CHECKPOINT_FROM_BYTES`].

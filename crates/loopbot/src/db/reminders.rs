@@ -1,7 +1,9 @@
 //! Reminder state per (loop, stage, interviewer), the cached Slack time zones, and who has
 //! opened the App Home.
 
-use sqlx::{AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
+
+use super::trip::{Read, Trip};
 
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
@@ -117,6 +119,18 @@ pub async fn delete(
     Ok(())
 }
 
+const STOP: &str = "UPDATE reminders SET next_at = NULL, stopped_reason = $4
+                     WHERE loop_id = $1 AND position = $2 AND user_id = $3
+                       AND stopped_reason IS NULL";
+
+/// [`stop`] in a trip with other statements.
+pub fn stop_into(trip: &mut Trip, loop_id: LoopId, position: u32, user: &str, reason: &str) {
+    trip.push(
+        STOP,
+        vec![loop_id.into(), position.into(), user.into(), reason.into()],
+    );
+}
+
 /// Stops chasing one person for one stage.
 pub async fn stop(
     db: impl AnyExecutor<'_>,
@@ -125,16 +139,13 @@ pub async fn stop(
     user: &str,
     reason: &str,
 ) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE reminders SET next_at = NULL, stopped_reason = $4
-          WHERE loop_id = $1 AND position = $2 AND user_id = $3 AND stopped_reason IS NULL",
-    )
-    .bind(loop_id)
-    .bind(i64::from(position))
-    .bind(user)
-    .bind(reason)
-    .execute(db)
-    .await?;
+    let r = sqlx::query(STOP)
+        .bind(loop_id)
+        .bind(i64::from(position))
+        .bind(user)
+        .bind(reason)
+        .execute(db)
+        .await?;
     Ok(r.rows_affected() > 0)
 }
 
@@ -308,16 +319,23 @@ pub async fn home_viewers_of_loop(
     db: impl AnyExecutor<'_>,
     loop_id: LoopId,
 ) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT user_id FROM home_viewers
-          WHERE user_id IN (SELECT coordinator_id FROM loops WHERE id = $1
-                            UNION SELECT hiring_manager_id FROM loops WHERE id = $1
-                            UNION SELECT user_id FROM stage_interviewers WHERE loop_id = $1)
-          ORDER BY user_id",
-    )
-    .bind(loop_id)
-    .fetch_all(db)
-    .await
+    sqlx::query_scalar(HOME_VIEWERS_OF_LOOP)
+        .bind(loop_id)
+        .fetch_all(db)
+        .await
+}
+
+const HOME_VIEWERS_OF_LOOP: &str = "SELECT user_id FROM home_viewers
+   WHERE user_id IN (SELECT coordinator_id FROM loops WHERE id = $1
+                     UNION SELECT hiring_manager_id FROM loops WHERE id = $1
+                     UNION SELECT user_id FROM stage_interviewers WHERE loop_id = $1)
+   ORDER BY user_id";
+
+/// [`home_viewers_of_loop`] in a trip with other statements.
+pub fn home_viewers_of_loop_into(trip: &mut Trip, loop_id: LoopId) -> Read<Vec<String>> {
+    trip.read(HOME_VIEWERS_OF_LOOP, vec![loop_id.into()], |rows| {
+        rows.iter().map(|row| row.try_get(0)).collect()
+    })
 }
 
 /// Resumes chasing what was stopped for `reason` (a reopened loop): the next reminder is due

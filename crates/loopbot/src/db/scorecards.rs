@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::AnyExecutor;
 
+use super::trip::{Read, Trip, rows_of};
+
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
 use crate::domain::scorecard::{Rating, Scorecard, ScorecardBody, ScorecardDraft, ScorecardInput};
@@ -114,20 +116,28 @@ pub async fn latest_for_loop(
     db: impl AnyExecutor<'_>,
     loop_id: LoopId,
 ) -> sqlx::Result<Vec<Scorecard>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT s.loop_id, s.position, s.interviewer_id, s.version, s.overall, s.ratings,
-                s.evidence, s.concerns, s.submitted_at, s.not_assessed, s.red_flags
-           FROM scorecards s
-          WHERE s.loop_id = $1
-            AND s.version = (SELECT MAX(version) FROM scorecards l
-                              WHERE l.loop_id = s.loop_id AND l.position = s.position
-                                AND l.interviewer_id = s.interviewer_id)
-          ORDER BY s.position, s.submitted_at, s.id",
-    )
-    .bind(loop_id)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(LATEST_FOR_LOOP)
+        .bind(loop_id)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+const LATEST_FOR_LOOP: &str = "SELECT s.loop_id, s.position, s.interviewer_id, s.version,
+        s.overall, s.ratings, s.evidence, s.concerns, s.submitted_at, s.not_assessed,
+        s.red_flags
+   FROM scorecards s
+  WHERE s.loop_id = $1
+    AND s.version = (SELECT MAX(version) FROM scorecards l
+                      WHERE l.loop_id = s.loop_id AND l.position = s.position
+                        AND l.interviewer_id = s.interviewer_id)
+  ORDER BY s.position, s.submitted_at, s.id";
+
+/// [`latest_for_loop`] in a trip with other statements.
+pub fn latest_for_loop_into(trip: &mut Trip, loop_id: LoopId) -> Read<Vec<Scorecard>> {
+    trip.read(LATEST_FOR_LOOP, vec![loop_id.into()], |rows| {
+        Ok(rows_of::<Row>(rows)?.into_iter().map(Into::into).collect())
+    })
 }
 
 /// The current scorecard of one interviewer for one stage.
@@ -272,6 +282,17 @@ pub async fn draft(
     }))
 }
 
+const DELETE_DRAFT: &str = "DELETE FROM scorecard_drafts
+                             WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3";
+
+/// [`delete_draft`] in a trip with other statements.
+pub fn delete_draft_into(trip: &mut Trip, loop_id: LoopId, position: u32, user: &str) {
+    trip.push(
+        DELETE_DRAFT,
+        vec![loop_id.into(), position.into(), user.into()],
+    );
+}
+
 /// Discards the draft of `user` for stage `position` (their submission replaces it).
 pub async fn delete_draft(
     db: impl AnyExecutor<'_>,
@@ -279,14 +300,11 @@ pub async fn delete_draft(
     position: u32,
     user: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "DELETE FROM scorecard_drafts
-          WHERE loop_id = $1 AND position = $2 AND interviewer_id = $3",
-    )
-    .bind(loop_id)
-    .bind(i64::from(position))
-    .bind(user)
-    .execute(db)
-    .await?;
+    sqlx::query(DELETE_DRAFT)
+        .bind(loop_id)
+        .bind(i64::from(position))
+        .bind(user)
+        .execute(db)
+        .await?;
     Ok(())
 }

@@ -61,10 +61,16 @@ async fn refreshes_for_each(tx: &mut AnyConnection, loop_ids: &[LoopId]) -> sqlx
     for &loop_id in loop_ids {
         users.extend(db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await?);
     }
-    Ok(users
+    Ok(refreshes_of(users))
+}
+
+/// The Home refreshes of `users`, each once, in user id order.
+pub fn refreshes_of(users: impl IntoIterator<Item = String>) -> Vec<Job> {
+    let users: std::collections::BTreeSet<String> = users.into_iter().collect();
+    users
         .into_iter()
         .map(|user| Job::PublishHome { user })
-        .collect())
+        .collect()
 }
 
 pub async fn publish(state: &AppState, user: &str) -> Result<(), JobError> {

@@ -5,6 +5,7 @@
 use anyhow::Context;
 
 use crate::db;
+use crate::db::trip::Trip;
 use crate::domain::access::{self, Refusal};
 use crate::domain::button::Stale;
 use crate::domain::debrief::Debrief;
@@ -15,7 +16,7 @@ use crate::domain::scorecard;
 use crate::error::{AppError, AppResult};
 use crate::jobs::Job;
 use crate::services::button_modal;
-use crate::services::{ats_writeback, home, ready, screen_gate, skips, stop_chasing};
+use crate::services::{ats_writeback, home, ready, screen_gate, skips};
 use crate::slack::payloads::SubmittedView;
 use crate::slack::views::{self, ScorecardMetadata};
 use crate::slack::{InteractionReply, Modal};
@@ -165,22 +166,33 @@ async fn store(
     } else {
         "scorecard_edited"
     };
-    // The submission replaces whatever was typed before it.
-    db::scorecards::delete_draft(&mut *tx, l.id, position, user).await?;
+    // The rest goes in one trip to the database (each statement would otherwise be a hop
+    // while this change holds the writer): the submission replaces whatever was typed before
+    // it, is audited, stops the chasing for it, and reads who sees it on their Home. A first
+    // submission moves the loop on: the rules below read the loop and its scorecards once, as
+    // this transaction sees them (another change may have come since the checks).
     let detail = format!("stage={position} version={}", stored.version);
-    db::audit::record(&mut *tx, l.id, user, action, &detail, now).await?;
-    // A first submission moves the loop on: the rules below read the loop and its scorecards
-    // once, as this transaction sees them (another change may have come since the checks).
-    // Every statement is a hop to the database while this change holds the writer, so the
-    // jobs are queued together, in the order they run.
-    let moved = if stored.version == 1 {
-        let fresh = db::loops::get_in(&mut tx, l.id)
-            .await?
-            .context("the loop of a stored scorecard is gone")?;
-        let cards = db::scorecards::latest_for_loop(&mut *tx, l.id).await?;
-        Some((fresh, LoopProgress::from_scorecards(&cards)))
-    } else {
-        None
+    let mut trip = Trip::new();
+    db::scorecards::delete_draft_into(&mut trip, l.id, position, user);
+    db::audit::record_into(&mut trip, l.id, user, action, &detail, now);
+    db::reminders::stop_into(&mut trip, l.id, position, user, "submitted");
+    let viewers = db::reminders::home_viewers_of_loop_into(&mut trip, l.id);
+    let first = (stored.version == 1).then(|| {
+        (
+            db::loops::get_into(&mut trip, l.id),
+            db::scorecards::latest_for_loop_into(&mut trip, l.id),
+        )
+    });
+    let mut answers = trip.run(&mut tx).await?;
+    let moved = match first {
+        Some((fresh, cards)) => {
+            let fresh = fresh
+                .take(&mut answers)?
+                .context("the loop of a stored scorecard is gone")?;
+            let cards = cards.take(&mut answers)?;
+            Some((fresh, LoopProgress::from_scorecards(&cards)))
+        }
+        None => None,
     };
     let mut jobs = Vec::new();
     // The pinned summary shows each submission; the stage's thread hears once, when the
@@ -201,8 +213,7 @@ async fn store(
         });
     }
     jobs.push(Job::RefreshSummary { loop_id: l.id });
-    stop_chasing::stop(&mut tx, l.id, Some(position), Some(user), "submitted").await?;
-    jobs.extend(home::refreshes_for(&mut tx, l.id).await?);
+    jobs.extend(home::refreshes_of(viewers.take(&mut answers)?));
     Job::enqueue_all(&mut tx, &at(jobs, now), now).await?;
     if let Some((l, progress)) = moved {
         // Then what the loop reaching this point asks for: the screen's question to the
