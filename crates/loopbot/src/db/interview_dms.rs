@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AnyExecutor};
 
+use super::trip::Trip;
+
 use crate::clock::UnixMillis;
 use crate::domain::interview_loop::LoopId;
 
@@ -25,24 +27,27 @@ pub async fn replace_unsent(
     loop_id: LoopId,
     wanted: &[InterviewDm],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM interview_dms WHERE loop_id = $1 AND queued_at IS NULL")
-        .bind(loop_id)
-        .execute(&mut *tx)
-        .await?;
+    // One trip: the stages' briefs and nudges are written while the change holds the writer.
+    let mut trip = Trip::new();
+    trip.push(
+        "DELETE FROM interview_dms WHERE loop_id = $1 AND queued_at IS NULL",
+        vec![loop_id.into()],
+    );
     for dm in wanted {
-        sqlx::query(
+        trip.push(
             "INSERT INTO interview_dms (loop_id, position, user_id, kind, interview_at, send_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(dm.loop_id)
-        .bind(i64::from(dm.position))
-        .bind(&dm.user_id)
-        .bind(&dm.kind)
-        .bind(dm.interview_at)
-        .bind(dm.send_at)
-        .execute(&mut *tx)
-        .await?;
+            vec![
+                dm.loop_id.into(),
+                dm.position.into(),
+                dm.user_id.as_str().into(),
+                dm.kind.as_str().into(),
+                dm.interview_at.into(),
+                dm.send_at.into(),
+            ],
+        );
     }
+    trip.run(tx).await?;
     Ok(())
 }
 

@@ -36,31 +36,35 @@ pub async fn insert(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = id else { return Ok(None) };
+    // The stages and their panels in one trip (a statement each would be a hop each while
+    // this change holds SQLite's writer).
+    let mut trip = Trip::new();
     for stage in &new.stages {
-        sqlx::query(
+        trip.push(
             "INSERT INTO stages (loop_id, position, stage_key, name, interview_at)
              VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(i64::from(stage.position))
-        .bind(&stage.key)
-        .bind(&stage.name)
-        .bind(stage.interview_at)
-        .execute(&mut *tx)
-        .await?;
+            vec![
+                id.into(),
+                stage.position.into(),
+                stage.key.as_str().into(),
+                stage.name.as_str().into(),
+                stage.interview_at.into(),
+            ],
+        );
         for (seq, user) in (0_i64..).zip(&stage.interviewers) {
-            sqlx::query(
+            trip.push(
                 "INSERT INTO stage_interviewers (loop_id, position, user_id, seq)
                  VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(i64::from(stage.position))
-            .bind(user)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
+                vec![
+                    id.into(),
+                    stage.position.into(),
+                    user.as_str().into(),
+                    seq.into(),
+                ],
+            );
         }
     }
+    trip.run(tx).await?;
     Ok(Some(id))
 }
 
