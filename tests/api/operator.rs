@@ -149,7 +149,8 @@ fn seed(dir: &Path) -> Seeded {
         let add = |id, pos, user: &'static str, b: ScorecardBody, based_on, at| {
             let pool = pool.clone();
             async move {
-                db::scorecards::insert_version(&pool, id, pos, user, &b, based_on, at)
+                let mut conn = pool.acquire().await.unwrap();
+                db::scorecards::insert_version(&mut conn, id, pos, user, &b, based_on, at)
                     .await
                     .unwrap()
                     .unwrap()

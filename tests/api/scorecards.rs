@@ -289,6 +289,48 @@ async fn a_stage_thread_hears_once_when_the_stage_is_complete() {
     );
 }
 
+/// A first scorecard moves the loop on whatever version its form says it was opened from (a
+/// form opened before the scorecards were purged, say): the stage's thread hears that the
+/// stage is complete, as from a fresh form.
+#[tokio::test]
+async fn a_first_scorecard_from_a_form_naming_an_earlier_version_still_moves_the_loop_on() {
+    let world = World::new().await;
+    let app = world.spawn_app().await;
+    provisioned(&world, &app).await;
+    let view = press_stage(&world, &app, SCREENER, 1).await;
+    let mut stale = view.view.clone();
+    let metadata: Value =
+        serde_json::from_str(stale["private_metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(metadata["v"], 0, "a fresh form: {metadata}");
+    let mut metadata = metadata;
+    metadata["v"] = 3.into();
+    stale["private_metadata"] = metadata.to_string().into();
+    let form = filled_scorecard(&view.view, "4", EVIDENCE);
+    let payload = app
+        .slack
+        .submission_of(SCREENER, &view.id, &view.hash, &stale, &form);
+    let r = app.slack.interact(payload).await;
+    assert_eq!(r.status(), 200);
+    let version: i64 = app.count("SELECT MAX(version) FROM scorecards").await;
+    assert_eq!(version, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'scorecard_submitted'")
+            .await,
+        1
+    );
+
+    app.run_jobs().await;
+    let channel = loop_channel(&world);
+    let screen_post = stage_post(&world, &channel.id, 1);
+    let thread = world.sim.replies(&channel.id, &screen_post.ts);
+    assert!(
+        thread
+            .last()
+            .is_some_and(|m| m.text.contains("Technical screen: 1 of 1 scorecards in.")),
+        "{thread:?}"
+    );
+}
+
 #[tokio::test]
 async fn who_may_open_submit_and_view_scorecards() {
     let world = World::new().await;

@@ -5,6 +5,8 @@
 
 use sqlx::AnyExecutor;
 
+use super::trip::{Trip, Value, arguments};
+
 use crate::clock::UnixMillis;
 use crate::db::{Backend, Db};
 use crate::domain::interview_loop::LoopId;
@@ -46,8 +48,7 @@ pub async fn enqueue(
     job: &NewJob,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
-    let result = insert_statement(&[job], now, None).execute(db).await?;
-    Ok(result.rows_affected() == 1)
+    Ok(insert_one(db, job, now, None).await? == 1)
 }
 
 /// A job's budget that stands for `chat.postMessage` in its loop's channel: the row names
@@ -94,56 +95,76 @@ fn insert_rows(rows: usize) -> String {
 /// One statement that queues `jobs` (at most [`ROWS_PER_STATEMENT`]), in the order given:
 /// `refresh_gap_ms` is `None` for jobs that, queued again, are not queued twice ([`enqueue`]),
 /// or the gap of refreshes ([`enqueue_refresh`]).
-fn insert_statement<'q>(
-    jobs: &[&'q NewJob],
+fn insert_statement(
+    jobs: &[&NewJob],
     now: UnixMillis,
     refresh_gap_ms: Option<i64>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+) -> (String, Vec<Value>) {
     let mut sql = insert_rows(jobs.len());
     sql.push_str(match refresh_gap_ms {
         None => " ON CONFLICT (dedupe_key) DO NOTHING",
         Some(_) => REFRESH_CONFLICT,
     });
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now)
-        .bind(LOOP_CHANNEL_POSTS)
-        .bind(refresh_gap_ms.unwrap_or(0));
+    let mut values = Vec::with_capacity(3 + jobs.len() * ROW_PARAMS);
+    values.extend([
+        now.into(),
+        LOOP_CHANNEL_POSTS.into(),
+        refresh_gap_ms.unwrap_or(0).into(),
+    ]);
     for job in jobs {
-        query = query
-            .bind(&job.kind)
-            .bind(job.loop_id)
-            .bind(&job.payload)
-            .bind(&job.dedupe_key)
-            .bind(job.run_at)
-            .bind(&job.budget)
-            .bind(job.priority);
+        values.extend([
+            job.kind.as_str().into(),
+            job.loop_id.into(),
+            job.payload.as_str().into(),
+            job.dedupe_key.as_deref().into(),
+            job.run_at.into(),
+            job.budget.as_deref().into(),
+            job.priority.into(),
+        ]);
     }
-    query
+    (sql, values)
 }
 
-/// Several jobs in one statement per [`ROWS_PER_STATEMENT`] (each statement is a hop to the
-/// database, and a change queues its jobs while it holds the writer). Rows keep the order
-/// given, so a loop's jobs run in it; a key given twice is queued once, as its first.
-/// Returns how many rows were inserted or changed.
+/// [`insert_statement`] run on its own.
+async fn insert_one(
+    db: impl AnyExecutor<'_>,
+    job: &NewJob,
+    now: UnixMillis,
+    refresh_gap_ms: Option<i64>,
+) -> sqlx::Result<u64> {
+    let (sql, values) = insert_statement(&[job], now, refresh_gap_ms);
+    let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments(values)?)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// Several jobs in one statement per [`ROWS_PER_STATEMENT`], added to `trip` (each statement
+/// is a hop to the database, and a change queues its jobs while it holds the writer). Rows
+/// keep the order given, so a loop's jobs run in it; a key given twice is queued once, as its
+/// first.
+pub fn queue_into(trip: &mut Trip, jobs: &[NewJob], now: UnixMillis, refresh_gap_ms: Option<i64>) {
+    let mut seen = std::collections::HashSet::new();
+    let jobs: Vec<&NewJob> = jobs
+        .iter()
+        .filter(|j| j.dedupe_key.as_ref().is_none_or(|k| seen.insert(k)))
+        .collect();
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        let (sql, values) = insert_statement(chunk, now, refresh_gap_ms);
+        trip.push(sql, values);
+    }
+}
+
+/// [`queue_into`] in a trip of its own. Returns how many rows were inserted or changed.
 async fn insert_many(
     conn: &mut sqlx::AnyConnection,
     jobs: &[NewJob],
     now: UnixMillis,
     refresh_gap_ms: Option<i64>,
 ) -> sqlx::Result<u64> {
-    let mut seen = std::collections::HashSet::new();
-    let jobs: Vec<&NewJob> = jobs
-        .iter()
-        .filter(|j| j.dedupe_key.as_ref().is_none_or(|k| seen.insert(k)))
-        .collect();
-    let mut changed = 0;
-    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
-        changed += insert_statement(chunk, now, refresh_gap_ms)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    }
-    Ok(changed)
+    let mut trip = Trip::new();
+    queue_into(&mut trip, jobs, now, refresh_gap_ms);
+    Ok(trip.run(conn).await?.iter().map(|a| a.changed).sum())
 }
 
 /// [`enqueue`] for several jobs, in the order given, in as few statements as can be.
@@ -174,10 +195,7 @@ pub async fn enqueue_refresh(
     now: UnixMillis,
     min_gap_ms: i64,
 ) -> sqlx::Result<()> {
-    insert_statement(&[job], now, Some(min_gap_ms))
-        .execute(db)
-        .await
-        .map(drop)
+    insert_one(db, job, now, Some(min_gap_ms)).await.map(drop)
 }
 
 /// [`enqueue_refresh`] for several jobs of one gap, in the order given.

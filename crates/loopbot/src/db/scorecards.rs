@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::AnyExecutor;
+use sqlx::{AnyConnection, AnyExecutor, Row as _};
 
 use super::trip::{Read, Trip, rows_of};
 
@@ -27,7 +27,7 @@ pub struct Stored {
 /// once (returns `None` the second time). Refused (also `None`) once the loop is decided.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_version(
-    db: impl AnyExecutor<'_>,
+    conn: &mut AnyConnection,
     loop_id: LoopId,
     position: u32,
     user: &str,
@@ -35,6 +35,24 @@ pub async fn insert_version(
     based_on: i64,
     now: UnixMillis,
 ) -> sqlx::Result<Option<Stored>> {
+    let mut trip = Trip::new();
+    let stored = insert_version_into(&mut trip, loop_id, position, user, body, based_on, now);
+    let mut answers = trip.run(conn).await?;
+    stored.take(&mut answers)
+}
+
+/// [`insert_version`] in a trip with other statements (which run whether it stores or not:
+/// the caller rolls back what it does not want).
+#[allow(clippy::too_many_arguments)]
+pub fn insert_version_into(
+    trip: &mut Trip,
+    loop_id: LoopId,
+    position: u32,
+    user: &str,
+    body: &ScorecardBody,
+    based_on: i64,
+    now: UnixMillis,
+) -> Read<Option<Stored>> {
     let ratings: BTreeMap<&str, i64> = body
         .ratings
         .iter()
@@ -44,7 +62,7 @@ pub async fn insert_version(
         "{loop_id}:{position}:{user}:{based_on}:{}",
         body.fingerprint()
     );
-    let row: Option<(i64, i64)> = sqlx::query_as(
+    trip.read(
         "INSERT INTO scorecards (loop_id, position, interviewer_id, version, overall, ratings,
                                  evidence, concerns, submission_key, submitted_at,
                                  not_assessed, red_flags)
@@ -54,21 +72,29 @@ pub async fn insert_version(
             AND NOT EXISTS (SELECT 1 FROM loops WHERE id = $1 AND status = 'decided')
          ON CONFLICT (submission_key) DO NOTHING
          RETURNING id, version",
+        vec![
+            loop_id.into(),
+            position.into(),
+            user.into(),
+            body.overall.score().into(),
+            serde_json::to_string(&ratings).unwrap_or_default().into(),
+            body.evidence.as_str().into(),
+            body.concerns.as_str().into(),
+            key.into(),
+            now.into(),
+            json_list(&body.not_assessed).into(),
+            json_list(&body.red_flags).into(),
+        ],
+        |rows| {
+            let Some(row) = rows.first() else {
+                return Ok(None);
+            };
+            Ok(Some(Stored {
+                id: row.try_get(0)?,
+                version: row.try_get(1)?,
+            }))
+        },
     )
-    .bind(loop_id)
-    .bind(i64::from(position))
-    .bind(user)
-    .bind(body.overall.score())
-    .bind(serde_json::to_string(&ratings).unwrap_or_default())
-    .bind(&body.evidence)
-    .bind(&body.concerns)
-    .bind(key)
-    .bind(now)
-    .bind(json_list(&body.not_assessed))
-    .bind(json_list(&body.red_flags))
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|(id, version)| Stored { id, version }))
 }
 
 #[derive(sqlx::FromRow)]

@@ -62,6 +62,15 @@ impl From<Option<&str>> for Value {
     }
 }
 
+/// `values` as a query's arguments, for a statement run on its own.
+pub fn arguments(values: Vec<Value>) -> sqlx::Result<AnyArguments> {
+    let mut args = AnyArguments::default();
+    for v in values {
+        v.bind(&mut args)?;
+    }
+    Ok(args)
+}
+
 impl Value {
     fn bind(self, args: &mut AnyArguments) -> sqlx::Result<()> {
         match self {
@@ -155,11 +164,7 @@ impl Trip {
         }
         let mut all = Vec::with_capacity(self.statements.len());
         for (sql, values) in self.statements {
-            let mut args = AnyArguments::default();
-            for v in values {
-                v.bind(&mut args)?;
-            }
-            all.extend(answers(conn, sql.into_owned(), args).await?);
+            all.extend(answers(conn, sql.into_owned(), arguments(values)?).await?);
         }
         Ok(all)
     }

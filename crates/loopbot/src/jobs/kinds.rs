@@ -8,6 +8,7 @@ use sqlx::AnyExecutor;
 use crate::clock::UnixMillis;
 use crate::db;
 use crate::db::jobs::NewJob;
+use crate::db::trip::Trip;
 use crate::domain::interview_loop::LoopId;
 
 /// At most one edit of the same message per this many milliseconds: one second (Slack allows
@@ -503,23 +504,26 @@ impl Job {
     }
 
     /// Queues `jobs`, each with when it runs, in the caller's transaction and in the order
-    /// given (a loop's jobs run in the order they were queued), one statement for each run
-    /// of neighbours that are queued alike: every statement is a hop to the database while
-    /// the change holds the writer.
+    /// given (a loop's jobs run in the order they were queued): one statement for each run of
+    /// neighbours that are queued alike, all in one trip ([`Job::queue_into`]).
     pub async fn enqueue_all(
         conn: &mut sqlx::AnyConnection,
         jobs: &[(Job, UnixMillis)],
         now: UnixMillis,
     ) -> sqlx::Result<()> {
+        let mut trip = Trip::new();
+        Job::queue_into(&mut trip, jobs, now);
+        trip.run(conn).await.map(drop)
+    }
+
+    /// [`Job::enqueue_all`]'s statements added to `trip`, to go with other statements: every
+    /// statement is a hop to the database while the change holds the writer.
+    pub fn queue_into(trip: &mut Trip, jobs: &[(Job, UnixMillis)], now: UnixMillis) {
         let alike = |job: &Job| job.runs_again().then(|| job.rerun_gap_ms());
         for run in jobs.chunk_by(|(a, _), (b, _)| alike(a) == alike(b)) {
             let rows: Vec<_> = run.iter().map(|(job, at)| job.queue_at(*at)).collect();
-            match alike(&run[0].0) {
-                Some(gap) => db::jobs::enqueue_refresh_many(&mut *conn, &rows, now, gap).await?,
-                None => db::jobs::enqueue_many(&mut *conn, &rows, now).await?,
-            };
+            db::jobs::queue_into(trip, &rows, now, alike(&run[0].0));
         }
-        Ok(())
     }
 
     pub fn from_payload(payload: &str) -> Result<Job, serde_json::Error> {

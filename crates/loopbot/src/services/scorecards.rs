@@ -151,9 +151,27 @@ async fn store(
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
     let mut tx = state.begin_loop(l.id).await?;
-    let Some(stored) =
-        db::scorecards::insert_version(&mut *tx, l.id, position, user, body, based_on, now).await?
-    else {
+    // Two trips to the database (each statement would otherwise be a hop while this change
+    // holds the writer). The first stores the scorecard, replaces whatever was typed before
+    // it, stops the chasing for it and reads who sees it on their Home; for a form opened
+    // with no scorecard before (a first submission, unless another form came first) it also
+    // reads the loop and its scorecards as this transaction sees them, for the rules below
+    // (another change may have come since the checks). When nothing is stored, the change
+    // is dropped and none of it stays.
+    let mut trip = Trip::new();
+    let stored =
+        db::scorecards::insert_version_into(&mut trip, l.id, position, user, body, based_on, now);
+    db::scorecards::delete_draft_into(&mut trip, l.id, position, user);
+    db::reminders::stop_into(&mut trip, l.id, position, user, "submitted");
+    let viewers = db::reminders::home_viewers_of_loop_into(&mut trip, l.id);
+    let reads = (based_on == 0).then(|| {
+        (
+            db::loops::get_into(&mut trip, l.id),
+            db::scorecards::latest_for_loop_into(&mut trip, l.id),
+        )
+    });
+    let mut answers = trip.run(&mut tx).await?;
+    let Some(stored) = stored.take(&mut answers)? else {
         let decided = db::loops::status(&mut *tx, l.id).await? == Some(LoopStatus::Decided);
         return Ok(if decided {
             Stored::Decided
@@ -161,39 +179,27 @@ async fn store(
             Stored::AlreadySaved
         });
     };
-    let action = if stored.version == 1 {
-        "scorecard_submitted"
+    let moved = if stored.version == 1 {
+        let (fresh, cards) = match reads {
+            Some((fresh, cards)) => (fresh.take(&mut answers)?, cards.take(&mut answers)?),
+            None => (
+                db::loops::get_in(&mut tx, l.id).await?,
+                db::scorecards::latest_for_loop(&mut *tx, l.id).await?,
+            ),
+        };
+        let fresh = fresh.context("the loop of a stored scorecard is gone")?;
+        Some((fresh, LoopProgress::from_scorecards(&cards)))
     } else {
-        "scorecard_edited"
+        None
     };
-    // The rest goes in one trip to the database (each statement would otherwise be a hop
-    // while this change holds the writer): the submission replaces whatever was typed before
-    // it, is audited, stops the chasing for it, and reads who sees it on their Home. A first
-    // submission moves the loop on: the rules below read the loop and its scorecards once, as
-    // this transaction sees them (another change may have come since the checks).
-    let detail = format!("stage={position} version={}", stored.version);
-    let mut trip = Trip::new();
-    db::scorecards::delete_draft_into(&mut trip, l.id, position, user);
-    db::audit::record_into(&mut trip, l.id, user, action, &detail, now);
-    db::reminders::stop_into(&mut trip, l.id, position, user, "submitted");
-    let viewers = db::reminders::home_viewers_of_loop_into(&mut trip, l.id);
-    let first = (stored.version == 1).then(|| {
-        (
-            db::loops::get_into(&mut trip, l.id),
-            db::scorecards::latest_for_loop_into(&mut trip, l.id),
-        )
-    });
-    let mut answers = trip.run(&mut tx).await?;
-    let moved = match first {
-        Some((fresh, cards)) => {
-            let fresh = fresh
-                .take(&mut answers)?
-                .context("the loop of a stored scorecard is gone")?;
-            let cards = cards.take(&mut answers)?;
-            Some((fresh, LoopProgress::from_scorecards(&cards)))
-        }
-        None => None,
-    };
+    let (action, detail) = (
+        if stored.version == 1 {
+            "scorecard_submitted"
+        } else {
+            "scorecard_edited"
+        },
+        format!("stage={position} version={}", stored.version),
+    );
     let mut jobs = Vec::new();
     // The pinned summary shows each submission; the stage's thread hears once, when the
     // stage is complete (a post is cheap, but every one is a notification), and the stage's
@@ -214,26 +220,40 @@ async fn store(
     }
     jobs.push(Job::RefreshSummary { loop_id: l.id });
     jobs.extend(home::refreshes_of(viewers.take(&mut answers)?));
-    Job::enqueue_all(&mut tx, &at(jobs, now), now).await?;
-    if let Some((l, progress)) = moved {
-        // Then what the loop reaching this point asks for: the screen's question to the
-        // owners, "ready to decide", and the ATS the loop came from (a hand-started loop:
-        // nothing). The ATS's write is queued last: a loop's jobs run in order, and an ATS
-        // that is slow must not hold up Slack's.
-        let mut later = at(
-            screen_gate::questions_if_screen_done(&l, position, &progress),
-            now,
-        );
-        later.extend(ready::jobs_if_ready(
-            &l,
-            &progress,
-            state.settings.decide_within,
-            now,
-        ));
-        later.extend(at(ats_writeback::scorecard_write(&l, position, user), now));
-        // A later stage has feedback now: an earlier stage whose feedback time has passed
-        // (or that was never scheduled) and has none is missing.
-        skips::check_missing_in(&mut tx, state, &l, progress, "out_of_order", now).await?;
+    // Then what the loop reaching this point asks for: the screen's question to the owners,
+    // "ready to decide", and the ATS the loop came from (a hand-started loop: nothing). The
+    // ATS's write is queued last: a loop's jobs run in order, and an ATS that is slow must
+    // not hold up Slack's. A later stage has feedback now: an earlier stage whose feedback
+    // time has passed (or that was never scheduled) and has none is missing, and is warned
+    // about before those.
+    let (mut later, missing) = match moved {
+        Some((l, progress)) => {
+            let mut later = at(
+                screen_gate::questions_if_screen_done(&l, position, &progress),
+                now,
+            );
+            later.extend(ready::jobs_if_ready(
+                &l,
+                &progress,
+                state.settings.decide_within,
+                now,
+            ));
+            later.extend(at(ats_writeback::scorecard_write(&l, position, user), now));
+            (later, skips::missing_in(state, &l, progress, now))
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    // The second trip: the audit and the jobs (and, with no warning between them, the later
+    // jobs too).
+    let mut trip = Trip::new();
+    db::audit::record_into(&mut trip, l.id, user, action, &detail, now);
+    Job::queue_into(&mut trip, &at(jobs, now), now);
+    if missing.is_empty() {
+        Job::queue_into(&mut trip, &std::mem::take(&mut later), now);
+    }
+    trip.run(&mut tx).await?;
+    if !missing.is_empty() {
+        skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
         Job::enqueue_all(&mut tx, &later, now).await?;
     }
     tx.commit().await?;

@@ -89,13 +89,24 @@ pub async fn check_missing_in(
     cause: &str,
     now: UnixMillis,
 ) -> sqlx::Result<usize> {
-    if l.status != LoopStatus::Open || l.decision.is_some() {
-        return Ok(0);
-    }
-    let missing = progress
-        .at(now, state.timings(l))
-        .missing_before_feedback(l);
+    let missing = missing_in(state, l, progress, now);
     warn_missing(tx, l.id, &missing, cause, now).await
+}
+
+/// The stages [`check_missing_in`] would warn about (none once the loop is decided or
+/// closed); nothing is written.
+pub fn missing_in(
+    state: &AppState,
+    l: &InterviewLoop,
+    progress: LoopProgress,
+    now: UnixMillis,
+) -> Vec<u32> {
+    if l.status != LoopStatus::Open || l.decision.is_some() {
+        return Vec::new();
+    }
+    progress
+        .at(now, state.timings(l))
+        .missing_before_feedback(l)
 }
 
 /// `/loop skip <stage> <reason>`: the stage by key or number.
