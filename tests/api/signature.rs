@@ -374,3 +374,49 @@ fn slacks_published_example_checks_the_simulators_signer_and_loopbots_verifier()
         Ok(other.as_str())
     );
 }
+
+/// A scorecard submission replayed, byte for byte, to the same replica or another: refused
+/// as already received, and the scorecard, its audit and its jobs are there once. (The
+/// receipt goes in the same trip to the database as the scorecard.)
+#[tokio::test]
+async fn a_scorecard_submission_replayed_is_refused_and_stored_once() {
+    let world = World::new().await;
+    let first = world.spawn_app().await;
+    let second = world.spawn_app().await;
+    provisioned(&world, &first).await;
+    let view = press_stage(&world, &first, SCREENER, 1).await;
+    let form = filled_scorecard(&view.view, "4", EVIDENCE);
+    let payload = first.slack.submission_payload(SCREENER, &view.id, &form);
+    let body = slack_sim::client::SlackSide::interaction_body(&payload);
+    let now = world.clock.now_secs();
+    let signature = first.slack.signature_for(now, &body);
+    let send = async |app: &TestApp| {
+        app.slack
+            .post_raw(
+                "/slack/interactions",
+                FORM,
+                &body,
+                Some((now, signature.clone())),
+            )
+            .await
+    };
+    let r = send(&first).await;
+    assert_eq!(r.status(), 200);
+    let counts = async |app: &TestApp| {
+        (
+            app.count("SELECT COUNT(*) FROM scorecards").await,
+            app.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'scorecard_%'")
+                .await,
+            app.count("SELECT COUNT(*) FROM jobs").await,
+        )
+    };
+    let stored = counts(&first).await;
+    assert_eq!((stored.0, stored.1), (1, 1));
+
+    for (replica, to) in [(&second, "the other replica"), (&first, "the same replica")] {
+        let r = send(replica).await;
+        assert_eq!(r.status(), 401, "{to}");
+        assert!(r.text().await.unwrap().contains("already received"), "{to}");
+        assert_eq!(counts(&first).await, stored, "{to}");
+    }
+}

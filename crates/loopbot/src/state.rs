@@ -14,6 +14,7 @@ use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
 use crate::clock::{SharedClock, UnixMillis};
+use crate::db::trip::{Answer, Trip};
 use crate::db::{self, Db};
 use crate::domain::ats_mapping::AtsMapping;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, Stage};
@@ -235,23 +236,33 @@ impl AppState {
         self.begin_locked(Locks::Loops(&[])).await
     }
 
+    /// [`AppState::begin_loop`] for a use case whose first statements in the change go in one
+    /// trip ([`Change::run`]): the request's receipt, and the time zones learned on its way
+    /// in, go ahead of them in that trip instead of in a hop of their own. Nothing may be
+    /// written through the change before that trip (a change that runs none records them when
+    /// it commits).
+    pub async fn begin_loop_then_trip(&self, loop_id: LoopId) -> sqlx::Result<Change> {
+        self.begin_receipted(Locks::Loops(&[loop_id]), false).await
+    }
+
     async fn begin_locked(&self, locks: Locks<'_>) -> sqlx::Result<Change> {
+        self.begin_receipted(locks, true).await
+    }
+
+    async fn begin_receipted(&self, locks: Locks<'_>, record_now: bool) -> sqlx::Result<Change> {
         let mut tx = db::begin_write(&self.db).await?;
         match locks {
             Locks::Loops(ids) => db::locks::lock_loops(&mut tx, ids).await?,
             Locks::DueWork(now) => db::locks::lock_loops_with_due_work(&mut tx, now).await?,
         }
         let receipt = self.receipt.clone().filter(|r| !r.is_written());
-        if let Some(receipt) = &receipt {
+        if record_now && let Some(receipt) = &receipt {
             receipt.record(&mut tx).await?;
-            // In user order, before any App Home: rows shared by loops are taken in one order.
-            for (user, (tz, at)) in receipt.take_time_zones() {
-                db::reminders::cache_tz(&mut *tx, &user, &tz, at).await?;
-            }
         }
         Ok(Change {
             tx,
             wake: Arc::clone(&self.wake),
+            receipt_pending: !record_now && receipt.is_some(),
             receipt,
         })
     }
@@ -331,9 +342,9 @@ impl Receipt {
         self.written.load(Ordering::SeqCst)
     }
 
-    /// Inserts the key in `tx`. If it is there already (or another transaction is inserting it
-    /// and commits), the insert fails, which fails the change: the use case stops with an
-    /// error and the route refuses the delivery.
+    /// Inserts the key in `tx`, then the time zones learned on the way in. If the key is there
+    /// already (or another transaction is inserting it and commits), the insert fails, which
+    /// fails the change: the use case stops with an error and the route refuses the delivery.
     async fn record(&self, tx: &mut AnyConnection) -> sqlx::Result<()> {
         let recorded = db::receipts::record(&mut *tx, &self.key, self.at).await;
         if let Err(e) = &recorded
@@ -341,7 +352,22 @@ impl Receipt {
         {
             self.repeated.store(true, Ordering::SeqCst);
         }
-        recorded
+        recorded?;
+        // In user order, before any App Home: rows shared by loops are taken in one order.
+        for (user, (tz, at)) in self.take_time_zones() {
+            db::reminders::cache_tz(&mut *tx, &user, &tz, at).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Receipt::record`]'s statements at the start of `trip` (the key first); returns how
+    /// many.
+    fn record_into(&self, trip: &mut Trip) -> usize {
+        db::receipts::record_into(trip, &self.key, self.at);
+        for (user, (tz, at)) in self.take_time_zones() {
+            db::reminders::cache_tz_into(trip, &user, &tz, at);
+        }
+        trip.len()
     }
 }
 
@@ -352,12 +378,44 @@ pub struct Change {
     wake: Arc<Notify>,
     /// The request's receipt, when this change records it.
     receipt: Option<Arc<Receipt>>,
+    /// The receipt is not written yet: it goes with the first trip ([`Change::run`]), or at
+    /// the commit.
+    receipt_pending: bool,
 }
 
 impl Change {
     /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
     /// tick.
+    /// Runs `trip` in this change; with the request's receipt ahead of it when the change was
+    /// begun by [`AppState::begin_loop_then_trip`] and none has run yet.
+    pub async fn run(&mut self, trip: Trip) -> sqlx::Result<Vec<Answer>> {
+        let receipt = match (&self.receipt, self.receipt_pending) {
+            (Some(receipt), true) => Arc::clone(receipt),
+            _ => return trip.run(&mut self.tx).await,
+        };
+        let mut all = Trip::new();
+        let ahead = receipt.record_into(&mut all);
+        all.append(trip);
+        match all.run_counting(&mut self.tx).await {
+            Ok(mut answers) => {
+                self.receipt_pending = false;
+                Ok(answers.split_off(ahead))
+            }
+            Err(failed) => {
+                if failed.at == 0 && db::receipts::is_repeat(&failed.error) {
+                    receipt.repeated.store(true, Ordering::SeqCst);
+                }
+                Err(failed.error)
+            }
+        }
+    }
+
     pub async fn commit(mut self) -> sqlx::Result<()> {
+        if self.receipt_pending
+            && let Some(receipt) = &self.receipt
+        {
+            receipt.record(&mut self.tx).await?;
+        }
         // On PostgreSQL the other replicas' workers wake too (delivered at commit).
         db::notify_work(&mut self.tx).await?;
         self.tx.commit().await?;

@@ -4,18 +4,28 @@
 
 use sqlx::AnyExecutor;
 
+use super::trip::Trip;
+
 use crate::clock::UnixMillis;
 
 /// Records `key` in the caller's transaction. A key recorded before fails the insert with the
 /// database's unique violation ([`is_repeat`]), which aborts the transaction: nothing of a
 /// repeated delivery is kept.
 pub async fn record(db: impl AnyExecutor<'_>, key: &str, now: UnixMillis) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO slack_receipts (receipt_key, received_at) VALUES ($1, $2)")
+    sqlx::query(RECORD)
         .bind(key)
         .bind(now)
         .execute(db)
         .await
         .map(drop)
+}
+
+const RECORD: &str = "INSERT INTO slack_receipts (receipt_key, received_at) VALUES ($1, $2)";
+
+/// [`record`] in a trip with other statements (it stops the trip when the key was recorded
+/// before).
+pub fn record_into(trip: &mut Trip, key: &str, now: UnixMillis) {
+    trip.push(RECORD, vec![key.into(), now.into()]);
 }
 
 /// Whether [`record`] failed because the key was recorded before.

@@ -280,21 +280,26 @@ pub async fn cached_tz(
         .await
 }
 
+const CACHE_TZ: &str = "INSERT INTO user_profiles (user_id, tz, fetched_at) VALUES ($1, $2, $3)
+     ON CONFLICT (user_id) DO UPDATE SET tz = excluded.tz, fetched_at = excluded.fetched_at";
+
+/// [`cache_tz`] in a trip with other statements.
+pub fn cache_tz_into(trip: &mut Trip, user: &str, tz: &str, now: UnixMillis) {
+    trip.push(CACHE_TZ, vec![user.into(), tz.into(), now.into()]);
+}
+
 pub async fn cache_tz(
     db: impl AnyExecutor<'_>,
     user: &str,
     tz: &str,
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO user_profiles (user_id, tz, fetched_at) VALUES ($1, $2, $3)
-         ON CONFLICT (user_id) DO UPDATE SET tz = excluded.tz, fetched_at = excluded.fetched_at",
-    )
-    .bind(user)
-    .bind(tz)
-    .bind(now)
-    .execute(db)
-    .await?;
+    sqlx::query(CACHE_TZ)
+        .bind(user)
+        .bind(tz)
+        .bind(now)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -148,26 +148,63 @@ impl Trip {
         self.statements.is_empty()
     }
 
+    /// Adds `other`'s statements after this trip's. Reads made on `other` no longer find
+    /// their answers: append a trip that has none.
+    pub fn append(&mut self, other: Trip) {
+        self.statements.extend(other.statements);
+    }
+
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
     /// Runs the statements in order on `conn`; one answer per statement.
     pub async fn run(self, conn: &mut AnyConnection) -> sqlx::Result<Vec<Answer>> {
-        if self.statements.len() > 1 && conn.backend_name() == "SQLite" {
-            let expected = self.statements.len();
-            let (sql, args) = joined(self.statements)?;
+        self.run_counting(conn).await.map_err(|f| f.error)
+    }
+
+    /// [`Trip::run`], saying which statement failed.
+    pub async fn run_counting(self, conn: &mut AnyConnection) -> Result<Vec<Answer>, Failed> {
+        let expected = self.statements.len();
+        if expected > 1 && conn.backend_name() == "SQLite" {
+            let (sql, args) = joined(self.statements).map_err(|error| Failed { at: 0, error })?;
             let answers = answers(conn, sql, args).await?;
             if answers.len() != expected {
-                return Err(sqlx::Error::Protocol(format!(
-                    "a trip of {expected} statements gave {} answers",
-                    answers.len()
-                )));
+                return Err(Failed {
+                    at: answers.len(),
+                    error: sqlx::Error::Protocol(format!(
+                        "a trip of {expected} statements gave {} answers",
+                        answers.len()
+                    )),
+                });
             }
             return Ok(answers);
         }
-        let mut all = Vec::with_capacity(self.statements.len());
+        let mut all = Vec::with_capacity(expected);
         for (sql, values) in self.statements {
-            all.extend(answers(conn, sql.into_owned(), arguments(values)?).await?);
+            let args = arguments(values).map_err(|error| Failed {
+                at: all.len(),
+                error,
+            })?;
+            match answers(conn, sql.into_owned(), args).await {
+                Ok(got) => all.extend(got),
+                Err(f) => {
+                    return Err(Failed {
+                        at: all.len() + f.at,
+                        error: f.error,
+                    });
+                }
+            }
         }
         Ok(all)
     }
+}
+
+/// A trip that stopped: the statement that failed (counted from 0), and why.
+#[derive(Debug)]
+pub struct Failed {
+    pub at: usize,
+    pub error: sqlx::Error,
 }
 
 /// One query's answers, one per statement in it.
@@ -175,21 +212,27 @@ async fn answers(
     conn: &mut AnyConnection,
     sql: String,
     args: AnyArguments,
-) -> sqlx::Result<Vec<Answer>> {
+) -> Result<Vec<Answer>, Failed> {
     let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), args);
     let mut stream = conn.fetch_many(query);
     let mut all = Vec::new();
     let mut current = Answer::default();
-    while let Some(item) = stream.try_next().await? {
-        match item {
-            Either::Right(row) => current.rows.push(row),
-            Either::Left(done) => {
+    loop {
+        match stream.try_next().await {
+            Ok(Some(Either::Right(row))) => current.rows.push(row),
+            Ok(Some(Either::Left(done))) => {
                 current.changed = done.rows_affected();
                 all.push(std::mem::take(&mut current));
             }
+            Ok(None) => return Ok(all),
+            Err(error) => {
+                return Err(Failed {
+                    at: all.len(),
+                    error,
+                });
+            }
         }
     }
-    Ok(all)
 }
 
 /// The statements as one query: each statement's `$N` numbered on after the ones before it.
@@ -306,8 +349,17 @@ mod tests {
         flag(&mut trip, "a", "1", 10);
         flag(&mut trip, "a", "2", 20);
         flag(&mut trip, "c", "3", 30);
-        let e = trip.run(&mut conn).await.err().expect("a key given twice");
-        assert!(super::super::receipts::is_repeat(&e), "{e}");
+        let failed = trip
+            .run_counting(&mut conn)
+            .await
+            .err()
+            .expect("a key given twice");
+        assert_eq!(failed.at, 1, "the second statement failed");
+        assert!(
+            super::super::receipts::is_repeat(&failed.error),
+            "{}",
+            failed.error
+        );
         let left: Vec<String> = sqlx::query_scalar("SELECT name FROM app_flags ORDER BY name")
             .fetch_all(&mut *conn)
             .await

@@ -150,7 +150,7 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    let mut tx = state.begin_loop(l.id).await?;
+    let mut tx = state.begin_loop_then_trip(l.id).await?;
     // Two trips to the database (each statement would otherwise be a hop while this change
     // holds the writer). The first stores the scorecard, replaces whatever was typed before
     // it, stops the chasing for it and reads who sees it on their Home; for a form opened
@@ -170,7 +170,8 @@ async fn store(
             db::scorecards::latest_for_loop_into(&mut trip, l.id),
         )
     });
-    let mut answers = trip.run(&mut tx).await?;
+    // The request's receipt goes first in this trip.
+    let mut answers = tx.run(trip).await?;
     let Some(stored) = stored.take(&mut answers)? else {
         let decided = db::loops::status(&mut *tx, l.id).await? == Some(LoopStatus::Decided);
         return Ok(if decided {
@@ -251,7 +252,7 @@ async fn store(
     if missing.is_empty() {
         Job::queue_into(&mut trip, &std::mem::take(&mut later), now);
     }
-    trip.run(&mut tx).await?;
+    tx.run(trip).await?;
     if !missing.is_empty() {
         skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
         Job::enqueue_all(&mut tx, &later, now).await?;
