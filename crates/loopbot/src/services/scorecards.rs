@@ -153,18 +153,19 @@ async fn store(
     let mut tx = state.begin_loop_then_trip(l.id).await?;
     // Two trips to the database (each statement would otherwise be a hop while this change
     // holds the writer). The first stores the scorecard, replaces whatever was typed before
-    // it, stops the chasing for it and reads who sees it on their Home; for a form opened
-    // with no scorecard before (a first submission, unless another form came first) it also
+    // it, stops the chasing for it and reads who sees it on their Home. A first scorecard
     // reads the loop and its scorecards as this transaction sees them, for the rules below
-    // (another change may have come since the checks). When nothing is stored, the change
-    // is dropped and none of it stays.
+    // (another change may have come since the checks): on SQLite in the same trip when the
+    // form was opened with no scorecard before (a first submission, unless another form came
+    // first), where a read more costs no hop; otherwise once the scorecard is stored. When
+    // nothing is stored, the change is dropped and none of it stays.
     let mut trip = Trip::new();
     let stored =
         db::scorecards::insert_version_into(&mut trip, l.id, position, user, body, based_on, now);
     db::scorecards::delete_draft_into(&mut trip, l.id, position, user);
     db::reminders::stop_into(&mut trip, l.id, position, user, "submitted");
     let viewers = db::reminders::home_viewers_of_loop_into(&mut trip, l.id);
-    let reads = (based_on == 0).then(|| {
+    let reads = (based_on == 0 && db::trip::in_one_hop(&state.db)).then(|| {
         (
             db::loops::get_into(&mut trip, l.id),
             db::scorecards::latest_for_loop_into(&mut trip, l.id),
