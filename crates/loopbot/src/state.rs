@@ -384,8 +384,6 @@ pub struct Change {
 }
 
 impl Change {
-    /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
-    /// tick.
     /// Runs `trip` in this change; with the request's receipt ahead of it when the change was
     /// begun by [`AppState::begin_loop_then_trip`] and none has run yet.
     pub async fn run(&mut self, trip: Trip) -> sqlx::Result<Vec<Answer>> {
@@ -410,6 +408,8 @@ impl Change {
         }
     }
 
+    /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
+    /// tick.
     pub async fn commit(mut self) -> sqlx::Result<()> {
         if self.receipt_pending
             && let Some(receipt) = &self.receipt
