@@ -150,10 +150,11 @@ fn seed(dir: &Path) -> Seeded {
             let pool = pool.clone();
             async move {
                 let mut conn = pool.acquire().await.unwrap();
-                db::scorecards::insert_version(&mut conn, id, pos, user, &b, based_on, at)
-                    .await
-                    .unwrap()
-                    .unwrap()
+                let mut trip = db::trip::Trip::new();
+                let stored =
+                    db::scorecards::insert_version_into(&mut trip, id, pos, user, &b, based_on, at);
+                let mut answers = trip.run(&mut conn).await.unwrap();
+                stored.take(&mut answers).unwrap().unwrap()
             }
         };
         add(ada, 1, "U1", v1.clone(), 0, t).await;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::{AnyConnection, AnyExecutor, Row as _};
+use sqlx::{AnyExecutor, Row as _};
 
 use super::trip::{Read, Trip, rows_of};
 
@@ -22,27 +22,11 @@ pub struct Stored {
     pub version: i64,
 }
 
-/// Adds a version of the scorecard of `user` for stage `position`. `based_on` is the version
-/// the form was opened from; the same form submitted twice with the same content is stored
-/// once (returns `None` the second time). Refused (also `None`) once the loop is decided.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_version(
-    conn: &mut AnyConnection,
-    loop_id: LoopId,
-    position: u32,
-    user: &str,
-    body: &ScorecardBody,
-    based_on: i64,
-    now: UnixMillis,
-) -> sqlx::Result<Option<Stored>> {
-    let mut trip = Trip::new();
-    let stored = insert_version_into(&mut trip, loop_id, position, user, body, based_on, now);
-    let mut answers = trip.run(conn).await?;
-    stored.take(&mut answers)
-}
-
-/// [`insert_version`] in a trip with other statements (which run whether it stores or not:
-/// the caller rolls back what it does not want).
+/// Adds a version of the scorecard of `user` for stage `position`, in a trip with other
+/// statements (which run whether it stores or not: the caller rolls back what it does not
+/// want). `based_on` is the version the form was opened from; the same form submitted twice
+/// with the same content is stored once (`None` the second time). Refused (also `None`) once
+/// the loop is decided.
 #[allow(clippy::too_many_arguments)]
 pub fn insert_version_into(
     trip: &mut Trip,
