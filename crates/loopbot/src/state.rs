@@ -250,11 +250,14 @@ impl AppState {
     }
 
     async fn begin_receipted(&self, locks: Locks<'_>, record_now: bool) -> sqlx::Result<Change> {
-        let mut tx = db::begin_write(&self.db).await?;
-        match locks {
-            Locks::Loops(ids) => db::locks::lock_loops(&mut tx, ids).await?,
-            Locks::DueWork(now) => db::locks::lock_loops_with_due_work(&mut tx, now).await?,
-        }
+        let mut tx = match locks {
+            Locks::Loops(ids) => db::begin_write_locking(&self.db, ids).await?,
+            Locks::DueWork(now) => {
+                let mut tx = db::begin_write(&self.db).await?;
+                db::locks::lock_loops_with_due_work(&mut tx, now).await?;
+                tx
+            }
+        };
         let receipt = self.receipt.clone().filter(|r| !r.is_written());
         if record_now && let Some(receipt) = &receipt {
             receipt.record(&mut tx).await?;

@@ -235,6 +235,25 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     }
 }
 
+/// [`begin_write`], then the rows of `loop_ids` locked ([`locks::lock_loops`]). On
+/// PostgreSQL the lock goes with `BEGIN` in one round trip ([`locks::begin_locking`]).
+pub async fn begin_write_locking(
+    db: &Db,
+    loop_ids: &[crate::domain::interview_loop::LoopId],
+) -> sqlx::Result<WriteTx> {
+    if Backend::of(db) == Backend::Postgres
+        && let Some(sql) = locks::begin_locking(loop_ids)
+    {
+        return Ok(WriteTx {
+            tx: db.begin_with(sqlx::AssertSqlSafe(sql)).await?,
+            _turn: None,
+        });
+    }
+    let mut tx = begin_write(db).await?;
+    locks::lock_loops(&mut tx, loop_ids).await?;
+    Ok(tx)
+}
+
 /// A write transaction ([`begin_write`]); on SQLite it holds this process's turn at the
 /// file's one writer until it is committed, rolled back or dropped. It reads as the
 /// connection (`&mut *tx`), as a sqlx transaction does.
