@@ -207,10 +207,16 @@ mod begin_tests {
     fn the_begin_locks_each_loop_once_in_ascending_order() {
         assert_eq!(
             begin_locking(&[12, 3, 12, 7]).as_deref(),
-            Some("BEGIN; SELECT id FROM loops WHERE id IN (3, 7, 12) ORDER BY id FOR NO KEY UPDATE")
+            Some(
+                "BEGIN; SELECT id FROM loops WHERE id IN (3, 7, 12) ORDER BY id FOR NO KEY UPDATE"
+            )
         );
         assert_eq!(begin_locking(&[]), None);
         let many: Vec<LoopId> = (1..=501).collect();
-        assert_eq!(begin_locking(&many), None, "more than one statement's worth");
+        assert_eq!(
+            begin_locking(&many),
+            None,
+            "more than one statement's worth"
+        );
     }
 }
