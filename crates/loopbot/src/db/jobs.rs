@@ -213,6 +213,7 @@ pub async fn enqueue_refresh_many(
 pub struct Candidate {
     pub id: i64,
     pub budget: Option<String>,
+    pub loop_id: Option<LoopId>,
 }
 
 /// Begins a claim's transaction: on SQLite it takes the write lock at once (one claim at a
@@ -286,26 +287,24 @@ pub async fn next_candidate(
     let mut busy = Vec::new();
     for _ in 0..super::locks::CLAIM_TRIES {
         let passing_over = super::locks::not_in_loops(&busy, 5);
-        let mut select = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATES}{passing_over}{FIRST} FOR UPDATE OF j SKIP LOCKED"
-        )))
-        .bind(now)
-        .bind(worker)
-        .bind(i64::from(paced))
-        .bind(horizon_ms);
+        let mut select = candidates(
+            &format!("{passing_over}{FIRST} FOR UPDATE OF j SKIP LOCKED"),
+            now,
+            worker,
+            paced,
+            horizon_ms,
+        );
         for loop_id in &busy {
             select = select.bind(*loop_id);
         }
-        let Some((id, budget, loop_id)): Option<(i64, Option<String>, Option<LoopId>)> =
-            select.fetch_optional(&mut **tx).await?
-        else {
+        let Some(candidate) = select.fetch_optional(&mut **tx).await? else {
             return Ok(None);
         };
-        if super::locks::runs_alone(tx, id, loop_id, now).await? {
-            return Ok(Some(Candidate { id, budget }));
+        if super::locks::runs_alone(tx, candidate.id, candidate.loop_id, now).await? {
+            return Ok(Some(candidate));
         }
         // The row of the job passed over stays locked until the claim ends: untouched.
-        busy.extend(loop_id);
+        busy.extend(candidate.loop_id);
     }
     Ok(None)
 }

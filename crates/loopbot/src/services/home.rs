@@ -4,6 +4,7 @@ use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
+use crate::db::trip::Trip;
 use crate::domain::interview_loop::{InterviewLoop, LoopId};
 use crate::domain::progress::LoopProgress;
 use crate::jobs::Job;
@@ -31,12 +32,6 @@ pub async fn refresh_for(
     refresh_for_each(tx, &[loop_id], now).await
 }
 
-/// The Home refreshes [`refresh_for`] queues, in its order, for a caller that queues them
-/// with its other jobs.
-pub async fn refreshes_for(tx: &mut AnyConnection, loop_id: LoopId) -> sqlx::Result<Vec<Job>> {
-    refreshes_for_each(tx, &[loop_id]).await
-}
-
 /// [`refresh_for`] for several loops, each person once. A person's Home job is shared by all
 /// their loops, so on PostgreSQL two changes may both want it: every change takes these rows
 /// in one batch and in the same order (by user id, as Rust orders strings), and then never
@@ -55,11 +50,18 @@ pub async fn refresh_for_each(
     Job::enqueue_all(tx, &homes, now).await
 }
 
-/// The Home refreshes for `loop_ids`, each person once, in user id order.
+/// The Home refreshes for `loop_ids`, each person once, in user id order: every loop's
+/// viewers read in one trip.
 async fn refreshes_for_each(tx: &mut AnyConnection, loop_ids: &[LoopId]) -> sqlx::Result<Vec<Job>> {
-    let mut users = std::collections::BTreeSet::new();
-    for &loop_id in loop_ids {
-        users.extend(db::reminders::home_viewers_of_loop(&mut *tx, loop_id).await?);
+    let mut trip = Trip::new();
+    let reads: Vec<_> = loop_ids
+        .iter()
+        .map(|&loop_id| db::reminders::home_viewers_of_loop_into(&mut trip, loop_id))
+        .collect();
+    let mut answers = trip.run(tx).await?;
+    let mut users = Vec::new();
+    for read in reads {
+        users.extend(read.take(&mut answers)?);
     }
     Ok(refreshes_of(users))
 }
