@@ -297,13 +297,6 @@ mod tests {
     use super::*;
     use sqlx::Row;
 
-    async fn sqlite() -> (tempfile::TempDir, super::super::Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("trip.db").display());
-        let db = super::super::connect(&url).await.unwrap();
-        (dir, db)
-    }
-
     fn flag(trip: &mut Trip, name: &str, value: &str, at: i64) -> usize {
         trip.push(
             "INSERT INTO app_flags (name, value, set_at) VALUES ($1, $2, $3)",
@@ -319,7 +312,7 @@ mod tests {
     /// the writes before them in the trip.
     #[tokio::test]
     async fn a_trip_answers_each_statement_in_order() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = super::super::tests::temp_sqlite().await;
         let mut conn = db.acquire().await.unwrap();
         let mut trip = Trip::new();
         flag(&mut trip, "a", "1", 10);
@@ -349,7 +342,7 @@ mod tests {
     /// A statement that fails stops the trip: the ones after it do not run.
     #[tokio::test]
     async fn a_failing_statement_stops_the_trip() {
-        let (_dir, db) = sqlite().await;
+        let (_dir, db) = super::super::tests::temp_sqlite().await;
         let mut conn = db.acquire().await.unwrap();
         let mut trip = Trip::new();
         flag(&mut trip, "a", "1", 10);
