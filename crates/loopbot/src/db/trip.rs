@@ -154,8 +154,8 @@ impl Trip {
         self.statements.is_empty()
     }
 
-    /// Adds `other`'s statements after this trip's. Reads made on `other` no longer find
-    /// their answers: append a trip that has none.
+    /// Adds `other`'s statements after this trip's. Reads made on `other` count from its own
+    /// start: split this trip's answers off before taking them (as `Change::run` does).
     pub fn append(&mut self, other: Trip) {
         self.statements.extend(other.statements);
     }
