@@ -646,6 +646,98 @@ async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed()
     assert_eq!(notes(), 1);
 }
 
+/// Slack limits posts per channel and, "several hundred a minute", for the workspace: a stage's
+/// note whose channel is quiet still waits, unclaimed, while the workspace's posts are spent.
+#[tokio::test]
+async fn a_stage_note_waits_unclaimed_while_the_workspaces_posts_are_spent() {
+    let world = World::new().await;
+    let app = world.spawn_paced_app().await;
+    start_loop_for(&world, &app, "Ada Lovelace").await;
+    let mut ticks = 0;
+    while complete_channels(&world) < 1 && ticks < 200 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+        ticks += 1;
+    }
+    let channel = loop_channels(&world).remove(0);
+    for _ in 0..40 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+    }
+    submit_stage(&world, &app, DESIGNER, 2, "3").await;
+    app.run_jobs().await;
+    // Other channels' posts spend what is left of the workspace's minute.
+    let pacer = app.state.slack.pacer().expect("paced");
+    let mut others = 0;
+    while others < 400
+        && pacer
+            .reserve("chat.postMessage", Some(&format!("C{others:08}")))
+            .await
+            .is_ok()
+    {
+        others += 1;
+    }
+    assert!(others > 250 && others < 300, "{others} posts elsewhere");
+    submit_stage(&world, &app, HIRING_MANAGER, 2, "4").await;
+    // A less urgent job that spends no post: the waiting note must not hold it up.
+    let mut conn = app.state.db.acquire().await.unwrap();
+    let other = loopbot::db::jobs::NewJob {
+        kind: "test".into(),
+        loop_id: None,
+        payload: "{}".into(),
+        dedupe_key: None,
+        run_at: world.clock.now_ms(),
+        budget: None,
+        priority: 40,
+    };
+    loopbot::db::jobs::enqueue_many(&mut conn, &[other], world.clock.now_ms())
+        .await
+        .unwrap();
+    drop(conn);
+    let claims = || {
+        app.state
+            .metrics
+            .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
+    };
+    let notes = || {
+        world
+            .sim
+            .messages(&channel.id)
+            .iter()
+            .flat_map(|m| world.sim.replies(&channel.id, &m.ts))
+            .filter(|m| m.text.contains("2 of 2 scorecards in"))
+            .count()
+    };
+    for _ in 0..25 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(2));
+    }
+    assert_eq!(
+        claims(),
+        0,
+        "never claimed while the workspace's posts are spent"
+    );
+    assert_eq!(notes(), 0);
+    assert_eq!(
+        app.state
+            .metrics
+            .get("loopbot_jobs_claimed_total", "kind=\"test\""),
+        1,
+        "the job behind it ran"
+    );
+    world.clock.advance(Duration::from_secs(15));
+    for _ in 0..8 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(500));
+    }
+    assert_eq!(
+        claims(),
+        1,
+        "claimed once, when the workspace's minute moved on"
+    );
+    assert_eq!(notes(), 1);
+}
+
 #[tokio::test]
 async fn jobs_queued_together_keep_their_order_and_a_key_given_twice_once() {
     let world = World::new().await;

@@ -2,55 +2,89 @@
 //! holds the pacer's text form and `free_at`, when the budget next has room (what the claim's
 //! query compares); the arithmetic is the pacer's.
 
-use sqlx::AnyExecutor;
+use sqlx::{AnyExecutor, Row};
 
 use crate::clock::UnixMillis;
 use crate::db::Backend;
+use crate::db::trip::{Trip, Value};
 
-/// Holds budget `key` (created empty when missing) in the caller's transaction until it
-/// commits; returns the budget's text.
+/// Holds budgets `keys` (created empty when missing) in the caller's transaction until it
+/// commits; returns their texts, in the order of `keys`. Callers name a call's budgets in one
+/// order (the workspace's before a channel's), so two transactions never wait on each other
+/// crosswise.
 pub async fn lock_in(
     tx: &mut crate::db::WriteTx,
     backend: Backend,
-    key: &str,
+    keys: &[String],
     now: UnixMillis,
-) -> sqlx::Result<String> {
-    sqlx::query(
-        "INSERT INTO slack_budgets (budget_key, state, updated_at) VALUES ($1, '', $2)
-         ON CONFLICT (budget_key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    let select = match backend {
-        Backend::Sqlite => "SELECT state FROM slack_budgets WHERE budget_key = $1",
-        Backend::Postgres => "SELECT state FROM slack_budgets WHERE budget_key = $1 FOR UPDATE",
+) -> sqlx::Result<Vec<String>> {
+    let mut trip = Trip::new();
+    let rows = (0..keys.len()).map(|i| format!("(${}, '', $1)", i + 2));
+    let mut values: Vec<Value> = vec![now.into()];
+    values.extend(keys.iter().map(|k| Value::from(k.as_str())));
+    trip.push(
+        format!(
+            "INSERT INTO slack_budgets (budget_key, state, updated_at) VALUES {}
+             ON CONFLICT (budget_key) DO NOTHING",
+            rows.collect::<Vec<_>>().join(", ")
+        ),
+        values,
+    );
+    let wanted = (1..=keys.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>();
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " ORDER BY budget_key FOR UPDATE",
     };
-    sqlx::query_scalar(select)
-        .bind(key)
-        .fetch_one(&mut **tx)
-        .await
+    let read = trip.push(
+        format!(
+            "SELECT budget_key, state FROM slack_budgets WHERE budget_key IN ({}){lock}",
+            wanted.join(", ")
+        ),
+        keys.iter().map(|k| Value::from(k.as_str())).collect(),
+    );
+    let mut answers = trip.run(tx).await?;
+    let found: Vec<(String, String)> = answers
+        .get_mut(read)
+        .map(|a| std::mem::take(&mut a.rows))
+        .unwrap_or_default()
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
+    Ok(keys
+        .iter()
+        .map(|key| {
+            found
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, state)| state.clone())
+                .unwrap_or_default()
+        })
+        .collect())
 }
 
-/// Stores budget `key`'s new text, and when it next has room, in the transaction that
-/// holds it.
+/// Stores each budget's new text, and when it next has room (`(key, state, free_at)`), in the
+/// transaction that holds them.
 pub async fn store(
     tx: &mut crate::db::WriteTx,
-    key: &str,
-    state: &str,
-    free_at: UnixMillis,
+    budgets: &[(&str, String, UnixMillis)],
     now: UnixMillis,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE slack_budgets SET state = $2, free_at = $3, updated_at = $4 WHERE budget_key = $1",
-    )
-    .bind(key)
-    .bind(state)
-    .bind(free_at)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let mut trip = Trip::new();
+    for (key, state, free_at) in budgets {
+        trip.push(
+            "UPDATE slack_budgets SET state = $2, free_at = $3, updated_at = $4
+              WHERE budget_key = $1",
+            vec![
+                (*key).into(),
+                state.as_str().into(),
+                (*free_at).into(),
+                now.into(),
+            ],
+        );
+    }
+    trip.run(tx).await?;
     Ok(())
 }
 

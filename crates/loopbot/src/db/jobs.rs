@@ -224,13 +224,19 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
     super::begin_write(db).await
 }
 
-/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon).
+/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon). A
+/// post to a channel (`chat.postMessage:C1`, the one method Slack limits per channel, see
+/// `slack::tiers`) needs room in the workspace's budget for posts (`w`) as well as its
+/// channel's (`b`).
 const CANDIDATES: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
        LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+       LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
+                                AND w.budget_key = 'chat.postMessage'
       WHERE ((j.state = 'queued' AND j.run_at <= $1)
           OR (j.state = 'running' AND j.locked_until <= $1
               AND j.locked_by IS DISTINCT FROM $2))
         AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
+        AND ($3 = 0 OR w.free_at IS NULL OR w.free_at <= $1 + $4)
         AND (j.loop_id IS NULL OR NOT EXISTS (
              SELECT 1 FROM jobs r
               WHERE r.loop_id = j.loop_id AND r.state = 'running'
@@ -557,10 +563,16 @@ pub async fn next_due_at(
     sqlx::query_scalar(
         "SELECT MIN(CASE j.state
                       WHEN 'queued' THEN
-                        CASE WHEN $1 = 1 AND b.free_at - $2 > j.run_at
-                             THEN b.free_at - $2 ELSE j.run_at END
+                        CASE WHEN $1 = 1 AND w.free_at > b.free_at AND w.free_at - $2 > j.run_at
+                             THEN w.free_at - $2
+                             WHEN $1 = 1 AND b.free_at - $2 > j.run_at
+                             THEN b.free_at - $2
+                             WHEN $1 = 1 AND w.free_at - $2 > j.run_at
+                             THEN w.free_at - $2 ELSE j.run_at END
                       ELSE j.locked_until END)
            FROM jobs j LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+                LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
+                                         AND w.budget_key = 'chat.postMessage'
           WHERE j.state IN ('queued', 'running')",
     )
     .bind(i64::from(paced))

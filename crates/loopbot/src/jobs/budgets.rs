@@ -4,7 +4,11 @@
 
 use crate::clock::UnixMillis;
 use crate::db::{self, Backend, Db};
-use crate::slack::pacer::{Budget, BudgetOp, SharedBudgets, StoreFuture, method_of_key, pace_of};
+use crate::slack::pacer::{
+    Budget, BudgetOp, Pace, SharedBudgets, StoreFuture, apply_together, pace_of_key,
+};
+#[cfg(doc)]
+use crate::slack::tiers::budgets_spent;
 
 #[derive(Debug, Clone)]
 pub struct DbBudgets {
@@ -17,30 +21,42 @@ impl DbBudgets {
     }
 }
 
-/// Applies `op` to budget `key` in the caller's transaction (which holds the row until it
-/// commits): a reservation's slot, or when the budget next has room.
+/// Applies `op` to the budgets `keys` (one call's, [`budgets_spent`]) in the caller's
+/// transaction, which holds their rows until it commits: a reservation's slot, or when they
+/// next have room.
 pub async fn apply_in(
     tx: &mut crate::db::WriteTx,
     backend: Backend,
-    key: &str,
+    keys: &[String],
     op: &BudgetOp,
     now: UnixMillis,
 ) -> sqlx::Result<Result<UnixMillis, UnixMillis>> {
-    let text = db::budgets::lock_in(tx, backend, key, now).await?;
-    let mut budget = Budget::decode(&text);
-    let result = budget.apply(op, now);
-    let free_at = budget.free_at(pace_of(method_of_key(key)));
-    db::budgets::store(tx, key, &budget.encode(), free_at, now).await?;
+    let texts = db::budgets::lock_in(tx, backend, keys, now).await?;
+    let mut budgets: Vec<Budget> = texts.iter().map(|t| Budget::decode(t)).collect();
+    let paces: Vec<Pace> = keys.iter().map(|k| pace_of_key(k)).collect();
+    let result = apply_together(&mut budgets, &paces, op, now);
+    let rows: Vec<(&str, String, UnixMillis)> = keys
+        .iter()
+        .zip(&budgets)
+        .zip(&paces)
+        .map(|((key, budget), pace)| (key.as_str(), budget.encode(), budget.free_at(*pace)))
+        .collect();
+    db::budgets::store(tx, &rows, now).await?;
     Ok(result)
 }
 
 impl SharedBudgets for DbBudgets {
-    fn apply<'a>(&'a self, key: &'a str, op: &'a BudgetOp, now: UnixMillis) -> StoreFuture<'a> {
+    fn apply<'a>(
+        &'a self,
+        keys: &'a [String],
+        op: &'a BudgetOp,
+        now: UnixMillis,
+    ) -> StoreFuture<'a> {
         Box::pin(async move {
             let backend = Backend::of(&self.db);
             // One writer at a time on SQLite: its write lock is the row lock.
             let mut tx = db::begin_write(&self.db).await.map_err(|e| e.to_string())?;
-            let result = apply_in(&mut tx, backend, key, op, now)
+            let result = apply_in(&mut tx, backend, keys, op, now)
                 .await
                 .map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;

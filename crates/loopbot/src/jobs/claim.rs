@@ -5,7 +5,8 @@
 use crate::db;
 use crate::db::jobs::ClaimedJob;
 use crate::metrics::label;
-use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS, method_of_key};
+use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
+use crate::slack::tiers::budgets_spent;
 use crate::state::AppState;
 
 /// How long a claimed job is reserved for its worker without a renewal; after that another
@@ -80,10 +81,11 @@ async fn try_claim(state: &AppState, now: i64) -> anyhow::Result<Attempt> {
     let slot = match (&candidate.budget, paced) {
         (Some(budget), true) => {
             let op = BudgetOp::Reserve {
-                method: method_of_key(budget).to_string(),
                 horizon_ms: IN_JOB_WAIT_MS,
             };
-            match crate::jobs::budgets::apply_in(&mut tx, backend, budget, &op, now).await? {
+            // A post spends its channel's budget and the workspace's: both reserved.
+            let keys = budgets_spent(budget);
+            match crate::jobs::budgets::apply_in(&mut tx, backend, &keys, &op, now).await? {
                 Ok(slot) => Some(slot),
                 // Another replica took the room first: nothing claimed, nothing changed.
                 Err(_) => {

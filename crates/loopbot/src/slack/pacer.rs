@@ -1,5 +1,6 @@
 //! Paces outbound calls by Slack's rate tiers ([`crate::slack::tiers`]): per method for the
-//! workspace, and per channel for `chat.postMessage`. A call gets a slot now or within
+//! workspace, and for `chat.postMessage` per channel and for the workspace both (a post
+//! spends a slot of each, reserved together). A call gets a slot now or within
 //! [`IN_JOB_WAIT_MS`] (the caller waits for it), or learns when the budget next has room; it is
 //! never sent into a certain 429. A 429 that comes anyway closes that budget for `Retry-After`,
 //! for every caller and every replica.
@@ -22,7 +23,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::{SharedClock, UnixMillis};
-use crate::slack::tiers::{budget_key, limit_of};
+use crate::slack::tiers::{Limit, budget_key, budgets_spent, limit_of, limit_of_key};
 
 /// A wait shorter than this happens inside the running job; a longer one puts the job back in
 /// the queue until its budget has room (the claim then takes it only when it has).
@@ -38,7 +39,16 @@ pub struct Pace {
 /// The pace Loopbot keeps for `method`: the tier's calls in a window 5% longer than the
 /// tier's (so calls a window apart here still arrive a window apart at Slack).
 pub fn pace_of(method: &str) -> Pace {
-    let limit = limit_of(method);
+    pace_within(limit_of(method))
+}
+
+/// The pace Loopbot keeps for budget `key` (a channel's posts, or a method's calls for the
+/// whole workspace), with the same room to spare.
+pub fn pace_of_key(key: &str) -> Pace {
+    pace_within(limit_of_key(key))
+}
+
+fn pace_within(limit: Limit) -> Pace {
     Pace {
         calls: limit.calls.max(1) as usize,
         window_ms: (limit.window_ms * 21 + 19) / 20,
@@ -56,9 +66,9 @@ pub struct Budget {
 /// What a caller does to a budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BudgetOp {
-    /// Take a slot for a call of this method no later than `horizon_ms` from now, or learn
-    /// when the budget next has room.
-    Reserve { method: String, horizon_ms: i64 },
+    /// Take a slot no later than `horizon_ms` from now, or learn when the budget next has
+    /// room.
+    Reserve { horizon_ms: i64 },
     /// Slack answered 429: closed until then.
     CloseUntil(UnixMillis),
 }
@@ -84,33 +94,31 @@ impl Budget {
         now: UnixMillis,
         horizon_ms: i64,
     ) -> Result<UnixMillis, UnixMillis> {
+        apply_together(
+            std::slice::from_mut(self),
+            &[pace],
+            &BudgetOp::Reserve { horizon_ms },
+            now,
+        )
+    }
+
+    /// The first slot at or after `now` this budget has room for (slots are handed out in
+    /// order).
+    fn first_free(&self, pace: Pace, now: UnixMillis) -> UnixMillis {
         let latest = self.slots.back().copied().unwrap_or(0);
-        let slot = self.free_at(pace).max(now).max(latest);
-        if slot > now + horizon_ms {
-            return Err(slot);
-        }
+        self.free_at(pace).max(now).max(latest)
+    }
+
+    /// Counts `slot` (no earlier than [`Budget::first_free`]) against this budget.
+    fn take(&mut self, pace: Pace, slot: UnixMillis) {
         self.slots.push_back(slot);
         while self.slots.len() > pace.calls {
             self.slots.pop_front();
         }
-        Ok(slot)
     }
 
     pub fn close_until(&mut self, until: UnixMillis) {
         self.closed_until = self.closed_until.max(until);
-    }
-
-    /// Applies `op` at `now`: a reservation's slot, or when to ask again.
-    pub fn apply(&mut self, op: &BudgetOp, now: UnixMillis) -> Result<UnixMillis, UnixMillis> {
-        match op {
-            BudgetOp::CloseUntil(until) => {
-                self.close_until(*until);
-                Ok(now)
-            }
-            BudgetOp::Reserve { method, horizon_ms } => {
-                self.reserve(pace_of(method), now, *horizon_ms)
-            }
-        }
     }
 
     /// No slot within the last window, not closed: it can be forgotten.
@@ -146,19 +154,52 @@ impl Budget {
     }
 }
 
-/// The method a budget key belongs to (`chat.postMessage:C1` → `chat.postMessage`).
-pub fn method_of_key(key: &str) -> &str {
-    key.split(':').next().unwrap_or(key)
+/// Applies `op` at `now` to every budget one call spends (`paces[i]` is `budgets[i]`'s), as
+/// one: a reservation takes the first slot all of them have room for, in each of them, or
+/// takes nothing and says when to ask again; a 429 closes them all.
+pub fn apply_together(
+    budgets: &mut [Budget],
+    paces: &[Pace],
+    op: &BudgetOp,
+    now: UnixMillis,
+) -> Result<UnixMillis, UnixMillis> {
+    match op {
+        BudgetOp::CloseUntil(until) => {
+            budgets.iter_mut().for_each(|b| b.close_until(*until));
+            Ok(now)
+        }
+        BudgetOp::Reserve { horizon_ms } => {
+            let slot = budgets
+                .iter()
+                .zip(paces)
+                .map(|(b, pace)| b.first_free(*pace, now))
+                .max()
+                .unwrap_or(now);
+            if slot > now + horizon_ms {
+                return Err(slot);
+            }
+            budgets
+                .iter_mut()
+                .zip(paces)
+                .for_each(|(b, pace)| b.take(*pace, slot));
+            Ok(slot)
+        }
+    }
 }
 
 pub type StoreFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Result<UnixMillis, UnixMillis>, String>> + Send + 'a>>;
 
-/// Budgets kept where every replica sees them. `apply` must load the budget `key`, apply `op`
-/// at `now` with [`Budget::apply`] and store it, as one step no other replica can interleave
-/// with.
+/// Budgets kept where every replica sees them. `apply` must load the budgets `keys` (in that
+/// order: the workspace's before a channel's), apply `op` at `now` with [`apply_together`] and
+/// store them, as one step no other replica can interleave with.
 pub trait SharedBudgets: Send + Sync + std::fmt::Debug {
-    fn apply<'a>(&'a self, key: &'a str, op: &'a BudgetOp, now: UnixMillis) -> StoreFuture<'a>;
+    fn apply<'a>(
+        &'a self,
+        keys: &'a [String],
+        op: &'a BudgetOp,
+        now: UnixMillis,
+    ) -> StoreFuture<'a>;
 }
 
 #[derive(Debug)]
@@ -199,11 +240,23 @@ impl Pacer {
         budgets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Applies `op` to the budgets a call named by `key` spends ([`budgets_spent`]).
     async fn apply(&self, key: String, op: BudgetOp) -> Result<UnixMillis, UnixMillis> {
         let now = self.clock.now_ms();
+        let keys = budgets_spent(&key);
         match &self.store {
-            Store::Local(budgets) => Self::local(budgets).entry(key).or_default().apply(&op, now),
-            Store::Shared(store) => match store.apply(&key, &op, now).await {
+            Store::Local(budgets) => {
+                let mut map = Self::local(budgets);
+                let mut held: Vec<Budget> = keys
+                    .iter()
+                    .map(|k| map.remove(k).unwrap_or_default())
+                    .collect();
+                let paces: Vec<Pace> = keys.iter().map(|k| pace_of_key(k)).collect();
+                let result = apply_together(&mut held, &paces, &op, now);
+                map.extend(keys.into_iter().zip(held));
+                result
+            }
+            Store::Shared(store) => match store.apply(&keys, &op, now).await {
                 Ok(result) => result,
                 Err(error) => {
                     tracing::warn!(%error, budget = key, "cannot read the shared rate budget");
@@ -221,13 +274,14 @@ impl Pacer {
         channel: Option<&str>,
     ) -> Result<UnixMillis, UnixMillis> {
         let op = BudgetOp::Reserve {
-            method: method.to_string(),
             horizon_ms: IN_JOB_WAIT_MS,
         };
         self.apply(budget_key(method, channel), op).await
     }
 
-    /// Slack answered 429: nobody calls `method` (on `channel`) until `until`.
+    /// Slack answered 429: nobody calls `method` (on `channel`) until `until`. Slack's 429
+    /// applies to the method for the whole workspace: a post's closes the workspace's posts
+    /// too, not only the channel's.
     pub async fn close_until(&self, method: &str, channel: Option<&str>, until: UnixMillis) {
         let _ = self
             .apply(budget_key(method, channel), BudgetOp::CloseUntil(until))
@@ -239,7 +293,7 @@ impl Pacer {
     pub fn prune(&self) {
         let now = self.clock.now_ms();
         if let Store::Local(budgets) = &self.store {
-            Self::local(budgets).retain(|key, b| !b.is_idle(pace_of(method_of_key(key)), now));
+            Self::local(budgets).retain(|key, b| !b.is_idle(pace_of_key(key), now));
         }
     }
 }
@@ -372,6 +426,42 @@ mod tests {
             panic!("local")
         };
         assert!(Pacer::local(budgets).is_empty());
+    }
+
+    #[tokio::test]
+    async fn posts_also_spend_the_workspaces_minute_and_a_refused_one_spends_nothing() {
+        let clock = ManualClock::starting_at(0);
+        let pacer = Pacer::new(clock.clone());
+        // 300 channels, one post each: the workspace's "several hundred a minute".
+        for n in 0..300 {
+            let channel = format!("C{n}");
+            assert_eq!(
+                pacer.reserve("chat.postMessage", Some(&channel)).await,
+                Ok(0)
+            );
+        }
+        assert_eq!(
+            pacer.reserve("chat.postMessage", Some("C999")).await,
+            Err(63_000),
+            "a quiet channel waits for the workspace's window"
+        );
+        // The refused post took no slot of its channel: three at once when the window moves.
+        clock.advance(Duration::from_secs(63));
+        for _ in 0..3 {
+            assert_eq!(
+                pacer.reserve("chat.postMessage", Some("C999")).await,
+                Ok(63_000)
+            );
+        }
+        // A 429 on one channel's post closes posts everywhere until Retry-After.
+        pacer
+            .close_until("chat.postMessage", Some("C1"), 70_000)
+            .await;
+        assert_eq!(
+            pacer.reserve("chat.postMessage", Some("C2")).await,
+            Err(70_000)
+        );
+        assert_eq!(pacer.reserve("chat.update", None).await, Ok(63_000));
     }
 
     #[test]

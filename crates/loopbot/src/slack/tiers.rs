@@ -59,11 +59,42 @@ pub fn limit_of(method: &str) -> Limit {
     }
 }
 
-/// The budget a call draws from: the method, and for per-channel limits the channel too.
+/// The workspace-wide limit of a method whose calls are also limited per channel:
+/// `chat.postMessage`'s page adds "several hundred messages per minute" for the workspace,
+/// read here at its smallest, 300.
+fn workspace_limit_of(method: &str) -> Limit {
+    match limit_of(method) {
+        Limit {
+            per_channel: true, ..
+        } => per_minute(300),
+        limit => limit,
+    }
+}
+
+/// The budget a call is named by: the method, and for per-channel limits the channel too
+/// (`chat.postMessage:C1`). A job row names its first call's budget by this key.
 pub fn budget_key(method: &str, channel: Option<&str>) -> String {
     match (limit_of(method).per_channel, channel) {
         (true, Some(channel)) => format!("{method}:{channel}"),
         _ => method.to_string(),
+    }
+}
+
+/// The limit behind budget `key`: a channel's (`chat.postMessage:C1`), or the method's for
+/// the whole workspace (`chat.postMessage`, `chat.update`).
+pub fn limit_of_key(key: &str) -> Limit {
+    match key.split_once(':') {
+        Some((method, _)) => limit_of(method),
+        None => workspace_limit_of(key),
+    }
+}
+
+/// Every budget a call named by `key` spends, the workspace's first: a post to a channel
+/// spends its channel's budget and the workspace's budget for posts.
+pub fn budgets_spent(key: &str) -> Vec<String> {
+    match key.split_once(':') {
+        Some((method, _)) => vec![method.to_string(), key.to_string()],
+        None => vec![key.to_string()],
     }
 }
 
@@ -94,5 +125,26 @@ mod tests {
         );
         assert_eq!(budget_key("pins.add", Some("C1")), "pins.add");
         assert_eq!(limit_of("no.such.method"), per_minute(50));
+    }
+
+    #[test]
+    fn a_post_spends_its_channels_budget_and_the_workspaces() {
+        assert_eq!(
+            budgets_spent("chat.postMessage:C1"),
+            ["chat.postMessage", "chat.postMessage:C1"]
+        );
+        assert_eq!(
+            limit_of_key("chat.postMessage:C1"),
+            limit_of("chat.postMessage")
+        );
+        assert_eq!(limit_of_key("chat.postMessage"), per_minute(300));
+        assert_eq!(budgets_spent("chat.update"), ["chat.update"]);
+        assert_eq!(limit_of_key("chat.update"), per_minute(50));
+        // The job claim's query names the one method limited per channel (`db::jobs`).
+        let per_channel: Vec<&String> = TIERS
+            .keys()
+            .filter(|method| limit_of(method).per_channel)
+            .collect();
+        assert_eq!(per_channel, ["chat.postMessage"]);
     }
 }
