@@ -85,6 +85,10 @@ impl AppState {
         let ats_mapping = load_ats_mapping(settings.ats.mapping.as_deref(), &rubrics)?;
         let ats = crate::ats::AtsClients::from_settings(&settings.ats)?;
         let db = db::connect(&settings.database_url).await?;
+        // A process that serves keeps one connection for writing (on a SQLite file).
+        db::keep_a_writer(&db).await.map_err(|e| {
+            anyhow::anyhow!("DATABASE_URL: cannot open a connection for writing: {e}")
+        })?;
         // The workspace's budgets live in the database: every replica draws from them, and
         // the job claim takes only jobs whose budget has room.
         let pacer = settings.pace_outbound.then(|| {

@@ -98,12 +98,7 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
                 .test_before_acquire(false)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;
-                             PRAGMA wal_autocheckpoint = 0;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                         Ok(())
                     })
                 })
@@ -140,6 +135,12 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
     }
     Ok(pool)
 }
+
+/// Every SQLite connection's settings: the write-ahead log, commits that do not wait for the
+/// disk (the log keeps them safe from a crash of the process), a busy timeout, foreign keys,
+/// and no copying of the log by commits ([`checkpoint_in_background`] does it).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;";
 
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -216,21 +217,35 @@ fn sqlite_url(database_url: &str) -> String {
 ///
 /// On SQLite the process's writers also take turns before they begin ([`WriteTx`]): a writer
 /// that finds the file locked would otherwise sleep in SQLite's busy handler (1, 2, 5, 10,
-/// 15, 20 ms and on), long after the lock was free, which was the acknowledgements' tail.
+/// 15, 20 ms and on), long after the lock was free, which was the acknowledgements' tail. Where
+/// the process keeps a writer ([`keep_a_writer`]), the turn comes with that connection.
 pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     let options = db.connect_options();
     let url = options.database_url.as_str();
     match Backend::from_url(url) {
         Backend::Sqlite => {
-            let turn = write_turn(url).await?;
+            let mut turn = write_turn(db).await?;
+            if let Some(writer) = turn.as_mut() {
+                writer
+                    .begin()
+                    .await
+                    .inspect_err(|e| forget_if_broken(&mut turn, e))?;
+                return Ok(WriteTx {
+                    inner: Some(Inner::Kept(turn)),
+                });
+            }
             Ok(WriteTx {
-                tx: db.begin_with("BEGIN IMMEDIATE").await?,
-                _turn: Some(turn),
+                inner: Some(Inner::Pooled {
+                    tx: db.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }),
             })
         }
         Backend::Postgres => Ok(WriteTx {
-            tx: db.begin().await?,
-            _turn: None,
+            inner: Some(Inner::Pooled {
+                tx: db.begin().await?,
+                _turn: None,
+            }),
         }),
     }
 }
@@ -245,8 +260,10 @@ pub async fn begin_write_locking(
         && let Some(sql) = locks::begin_locking(loop_ids)
     {
         return Ok(WriteTx {
-            tx: db.begin_with(sqlx::AssertSqlSafe(sql)).await?,
-            _turn: None,
+            inner: Some(Inner::Pooled {
+                tx: db.begin_with(sqlx::AssertSqlSafe(sql)).await?,
+                _turn: None,
+            }),
         });
     }
     let mut tx = begin_write(db).await?;
@@ -258,61 +275,247 @@ pub async fn begin_write_locking(
 /// file's one writer until it is committed, rolled back or dropped. It reads as the
 /// connection (`&mut *tx`), as a sqlx transaction does.
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// `None` only once committed or rolled back.
+    inner: Option<Inner>,
+}
+
+enum Inner {
+    /// A transaction on a connection of the pool: PostgreSQL, or SQLite where the process
+    /// keeps no writer (then with its turn).
+    Pooled {
+        tx: sqlx::Transaction<'static, Any>,
+        _turn: Option<Turn>,
+    },
+    /// SQLite: the kept writer's connection, its transaction begun.
+    Kept(Turn),
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        match self.inner.take() {
+            Some(Inner::Pooled { tx, .. }) => tx.commit().await,
+            Some(Inner::Kept(mut turn)) => {
+                let result = kept(&mut turn).end("COMMIT").await;
+                if result.is_err() {
+                    // Rolled back when dropped, as a failed commit is.
+                    self.inner = Some(Inner::Kept(turn));
+                }
+                result
+            }
+            None => Ok(()),
+        }
     }
 
-    pub async fn rollback(self) -> sqlx::Result<()> {
-        self.tx.rollback().await
+    pub async fn rollback(mut self) -> sqlx::Result<()> {
+        match self.inner.take() {
+            Some(Inner::Pooled { tx, .. }) => tx.rollback().await,
+            Some(Inner::Kept(mut turn)) => kept(&mut turn).end("ROLLBACK").await,
+            None => Ok(()),
+        }
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        match self.inner.as_mut().expect("a transaction in use is open") {
+            Inner::Pooled { tx, .. } => tx,
+            Inner::Kept(turn) => &mut kept(turn).conn,
+        }
     }
 }
 
 impl std::ops::Deref for WriteTx {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &sqlx::AnyConnection {
-        &self.tx
+        match self.inner.as_ref().expect("a transaction in use is open") {
+            Inner::Pooled { tx, .. } => tx,
+            Inner::Kept(turn) => &turn.as_ref().expect("a kept writer").conn,
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        self.conn()
+    }
+}
+
+/// A transaction dropped unfinished (an error, a request given up) is rolled back: a pooled
+/// one by sqlx; the kept writer's by a task that holds the turn until it has, so the next
+/// writer finds the file free. With no runtime left to run it, the next writer rolls it back
+/// first ([`Writer::begin`]).
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(Inner::Kept(mut turn)) = self.inner.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                kept(&mut turn).settle().await;
+            });
+        }
+    }
+}
+
+/// The kept writer behind a turn that has one.
+fn kept(turn: &mut Turn) -> &mut Writer {
+    turn.as_mut().expect("a kept writer")
+}
+
+/// This process's turn at a SQLite file's writer, with the connection the process keeps for
+/// writing when it keeps one.
+pub type Turn = tokio::sync::OwnedMutexGuard<Option<Writer>>;
+
+/// SQLite: the connection a long-running process keeps for writing ([`keep_a_writer`]). A
+/// connection from the pool costs a hop to its thread when it is given back (sqlx checks it
+/// then), and waits for the readers' connections; this one is used by one writer at a time,
+/// in turn, and never given back.
+pub struct Writer {
+    conn: sqlx::AnyConnection,
+    /// A transaction may be open (begun and not known to have ended): rolled back before the
+    /// connection is used again. Set before `BEGIN` is sent and cleared only once `COMMIT` or
+    /// `ROLLBACK` has answered, so a caller that gave up half-way leaves no transaction
+    /// behind that this does not know of.
+    open: bool,
+}
+
+impl Writer {
+    async fn begin(&mut self) -> sqlx::Result<()> {
+        self.settle().await;
+        self.open = true;
+        self.conn.execute("BEGIN IMMEDIATE").await?;
+        Ok(())
+    }
+
+    async fn end(&mut self, statement: &'static str) -> sqlx::Result<()> {
+        self.conn.execute(statement).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Rolls back what a caller left open. SQLite's "no transaction is active" (the caller
+    /// gave up before `BEGIN` ran, or after `COMMIT` did) is not a failure here; a broken
+    /// connection shows at the next statement.
+    async fn settle(&mut self) {
+        if self.open {
+            let _ = self.conn.execute("ROLLBACK").await;
+            self.open = false;
+        }
+    }
+}
+
+/// A kept writer whose connection failed (its thread gone, the file unreadable) is dropped:
+/// later writes use the pool, as a process that keeps none does.
+fn forget_if_broken(turn: &mut Turn, error: &sqlx::Error) {
+    if matches!(error, sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)) {
+        **turn = None;
     }
 }
 
 /// This process's turn at the writer for one write outside a transaction (a job's outcome):
-/// on SQLite, held while the statement runs, so it waits here for the turn instead of in
-/// SQLite's busy handler on one of the pool's two connections; nothing on PostgreSQL.
-pub async fn single_write_turn(db: &Db) -> sqlx::Result<Option<tokio::sync::OwnedMutexGuard<()>>> {
+/// on SQLite the statement runs on the kept writer, or waits here for its turn instead of in
+/// SQLite's busy handler on one of the pool's two connections; on PostgreSQL it runs on the
+/// pool. `&mut *write` is the connection to run it on.
+pub async fn single_write(db: &Db) -> sqlx::Result<SingleWrite> {
     let options = db.connect_options();
-    let url = options.database_url.as_str();
-    match Backend::from_url(url) {
-        Backend::Sqlite => write_turn(url).await.map(Some),
-        Backend::Postgres => Ok(None),
+    let turn = match Backend::from_url(options.database_url.as_str()) {
+        Backend::Sqlite => {
+            let mut turn = write_turn(db).await?;
+            if let Some(writer) = turn.as_mut() {
+                writer.settle().await;
+                return Ok(SingleWrite::Kept(turn));
+            }
+            Some(turn)
+        }
+        Backend::Postgres => None,
+    };
+    Ok(SingleWrite::Pooled {
+        conn: db.acquire().await?,
+        _turn: turn,
+    })
+}
+
+/// A connection for one write ([`single_write`]).
+pub enum SingleWrite {
+    Kept(Turn),
+    Pooled {
+        conn: sqlx::pool::PoolConnection<Any>,
+        _turn: Option<Turn>,
+    },
+}
+
+impl std::ops::Deref for SingleWrite {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            SingleWrite::Kept(turn) => &turn.as_ref().expect("a kept writer").conn,
+            SingleWrite::Pooled { conn, .. } => conn,
+        }
     }
 }
 
-/// This process's turn at a SQLite file's writer, first come first served. Waiting is
-/// bounded as SQLite's busy timeout is (5 s), so a writer can never wait for ever.
-async fn write_turn(url: &str) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
-    type Turns = std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>;
-    static TURNS: std::sync::LazyLock<std::sync::Mutex<Turns>> =
-        std::sync::LazyLock::new(Default::default);
-    let gate = Arc::clone(
+impl std::ops::DerefMut for SingleWrite {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            SingleWrite::Kept(turn) => &mut kept(turn).conn,
+            SingleWrite::Pooled { conn, .. } => conn,
+        }
+    }
+}
+
+/// Each SQLite file's turn, first come first served, with the writer kept for it if any.
+type Turns = std::collections::HashMap<String, Arc<tokio::sync::Mutex<Option<Writer>>>>;
+static TURNS: std::sync::LazyLock<std::sync::Mutex<Turns>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn turn_gate(db: &Db) -> Arc<tokio::sync::Mutex<Option<Writer>>> {
+    let options = db.connect_options();
+    Arc::clone(
         TURNS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(url.to_string())
+            .entry(options.database_url.as_str().to_string())
             .or_default(),
-    );
-    tokio::time::timeout(Duration::from_secs(5), gate.lock_owned())
+    )
+}
+
+/// This process's turn at a SQLite file's writer. Waiting is bounded as SQLite's busy
+/// timeout is (5 s), so a writer can never wait for ever. A closed pool gives no turn.
+async fn write_turn(db: &Db) -> sqlx::Result<Turn> {
+    if db.is_closed() {
+        return Err(sqlx::Error::PoolClosed);
+    }
+    tokio::time::timeout(Duration::from_secs(5), turn_gate(db).lock_owned())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)
+}
+
+/// For a long-running process on a SQLite file (`loopbot serve`): keeps a connection for
+/// writing ([`Writer`]) until the pool is closed or the runtime ends. Nothing on PostgreSQL,
+/// or for a database in memory (another connection would be another database).
+pub async fn keep_a_writer(db: &Db) -> sqlx::Result<()> {
+    let options = db.connect_options();
+    let url = options.database_url.as_str();
+    if Backend::from_url(url) != Backend::Sqlite || file_of(url).is_none() {
+        return Ok(());
+    }
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&sqlite_url(url)).await?;
+    conn.execute(SQLITE_PRAGMAS).await?;
+    let gate = turn_gate(db);
+    *gate.lock().await = Some(Writer { conn, open: false });
+    /// Drops the kept writer when dropped: when the pool closes, or with the runtime.
+    struct Keeper(Arc<tokio::sync::Mutex<Option<Writer>>>);
+    impl Drop for Keeper {
+        fn drop(&mut self) {
+            if let Ok(mut writer) = self.0.try_lock() {
+                *writer = None;
+            }
+        }
+    }
+    let keeper = Keeper(gate);
+    let closed = db.close_event();
+    tokio::spawn(async move {
+        closed.await;
+        drop(keeper);
+    });
+    Ok(())
 }
 
 /// On PostgreSQL, tells every replica's worker (at commit) that work was queued; nothing on
@@ -445,6 +648,82 @@ pub(crate) mod tests {
         (dir, db)
     }
 
+    async fn flags(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM app_flags")
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
+    /// The kept writer: a transaction committed is there, one dropped (an error, a request
+    /// given up) or given up half-way through its `BEGIN` or `COMMIT` leaves nothing open and
+    /// nothing half-done, and the next writer goes ahead at once.
+    #[tokio::test]
+    async fn the_kept_writer_leaves_nothing_open_whatever_its_callers_give_up() {
+        let (_dir, db) = temp_sqlite().await;
+        keep_a_writer(&db).await.unwrap();
+        let insert = |name: &'static str| {
+            sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, '1', 0)")
+                .bind(name)
+        };
+        let mut tx = begin_write(&db).await.unwrap();
+        assert!(matches!(tx.inner, Some(Inner::Kept(_))), "the kept writer");
+        insert("a").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(flags(&db).await, 1);
+        // Dropped unfinished: rolled back.
+        let mut tx = begin_write(&db).await.unwrap();
+        insert("b").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        // A caller that gives up at every point of its way, a hundred times over.
+        for n in 0..100u64 {
+            let db = db.clone();
+            let attempt = tokio::spawn(async move {
+                let mut tx = begin_write(&db).await.unwrap();
+                insert("c").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+                let mut tx = begin_write(&db).await.unwrap();
+                sqlx::query("DELETE FROM app_flags WHERE name = 'c'")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            });
+            // Given up after a few turns of the scheduler, or a millisecond or two.
+            for _ in 0..n % 25 {
+                tokio::task::yield_now().await;
+            }
+            if n % 4 == 3 {
+                tokio::time::sleep(Duration::from_millis(n % 3)).await;
+            }
+            attempt.abort();
+            let _ = attempt.await;
+        }
+        let mut tx = tokio::time::timeout(Duration::from_secs(1), begin_write(&db))
+            .await
+            .expect("the next writer is not kept waiting")
+            .unwrap();
+        insert("d").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM app_flags WHERE name <> 'c' ORDER BY name")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        assert_eq!(names, ["a", "d"], "what was dropped left nothing behind");
+        // A single write takes the same writer, in turn.
+        let mut write = single_write(&db).await.unwrap();
+        assert!(matches!(write, SingleWrite::Kept(_)));
+        insert("e").execute(&mut *write).await.unwrap();
+        drop(write);
+        // Once the pool is closed nothing is written.
+        db.close().await;
+        assert!(matches!(
+            begin_write(&db).await.err(),
+            Some(sqlx::Error::PoolClosed)
+        ));
+    }
+
     /// Writers that wait for their turn hold none of the pool's connections, so reads go on
     /// while a write is open and others queue behind it (without the turns, each waiting
     /// writer sat on a connection in SQLite's busy handler and a read found none free).
@@ -540,9 +819,9 @@ pub(crate) mod tests {
         let waiting = {
             let db = db.clone();
             tokio::spawn(async move {
-                let _turn = single_write_turn(&db).await.unwrap();
+                let mut write = single_write(&db).await.unwrap();
                 sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ('s', '1', 0)")
-                    .execute(&db)
+                    .execute(&mut *write)
                     .await
                     .unwrap();
             })

@@ -63,16 +63,16 @@ async fn run_claimed_in_span(state: &AppState, claimed: ClaimedJob) -> anyhow::R
         let db = state.db.clone();
         let id = claimed.id;
         async move {
-            let _turn = db::single_write_turn(&db).await?;
-            db::jobs::requeue(&db, id, run_at, &why, now, attempts).await
+            let mut write = db::single_write(&db).await?;
+            db::jobs::requeue(&mut *write, id, run_at, &why, now, attempts).await
         }
     };
     match result {
         Ok(()) => {
             let gap = job.as_ref().map(Job::rerun_gap_ms).unwrap_or(0);
-            let turn = db::single_write_turn(&state.db).await?;
-            db::jobs::complete(&state.db, claimed.id, now, gap).await?;
-            drop(turn);
+            let mut write = db::single_write(&state.db).await?;
+            db::jobs::complete(&mut *write, claimed.id, now, gap).await?;
+            drop(write);
             state
                 .metrics
                 .inc("loopbot_jobs_completed_total", label("kind", &kind));
