@@ -240,20 +240,31 @@ impl AppState {
         self.begin_locked(Locks::Loops(&[])).await
     }
 
-    /// [`AppState::begin_loop`] for a use case whose first statements in the change go in one
-    /// trip ([`Change::run`]): the request's receipt, and the time zones learned on its way
-    /// in, go ahead of them in that trip instead of in a hop of their own. Nothing may be
-    /// written through the change before that trip (a change that runs none records them when
-    /// it commits).
-    pub async fn begin_loop_then_trip(&self, loop_id: LoopId) -> sqlx::Result<Change> {
-        self.begin_receipted(Locks::Loops(&[loop_id]), false).await
+    /// [`AppState::begin_loop`] with the change's first statements, `trip`, run in it: the
+    /// request's receipt, and the time zones learned on its way in, go ahead of them in that
+    /// trip instead of in a hop of their own, and on SQLite's kept writer `BEGIN` goes in it
+    /// too. Returns the change and the trip's answers.
+    pub async fn begin_loop_with(
+        &self,
+        loop_id: LoopId,
+        trip: Trip,
+    ) -> sqlx::Result<(Change, Vec<Answer>)> {
+        let receipt = self.receipt.clone().filter(|r| !r.is_written());
+        let (all, ahead) = with_receipt(receipt.as_deref(), trip);
+        match db::begin_write_with(&self.db, &[loop_id], all).await {
+            Ok((tx, mut answers)) => {
+                let change = Change {
+                    tx,
+                    wake: Arc::clone(&self.wake),
+                    receipt,
+                };
+                Ok((change, answers.split_off(ahead)))
+            }
+            Err(failed) => Err(refused(receipt.as_deref(), failed)),
+        }
     }
 
     async fn begin_locked(&self, locks: Locks<'_>) -> sqlx::Result<Change> {
-        self.begin_receipted(locks, true).await
-    }
-
-    async fn begin_receipted(&self, locks: Locks<'_>, record_now: bool) -> sqlx::Result<Change> {
         let mut tx = match locks {
             Locks::Loops(ids) => db::begin_write_locking(&self.db, ids).await?,
             Locks::DueWork(now) => {
@@ -263,13 +274,12 @@ impl AppState {
             }
         };
         let receipt = self.receipt.clone().filter(|r| !r.is_written());
-        if record_now && let Some(receipt) = &receipt {
+        if let Some(receipt) = &receipt {
             receipt.record(&mut tx).await?;
         }
         Ok(Change {
             tx,
             wake: Arc::clone(&self.wake),
-            receipt_pending: !record_now && receipt.is_some(),
             receipt,
         })
     }
@@ -383,55 +393,74 @@ impl Receipt {
 pub struct Change {
     tx: db::WriteTx,
     wake: Arc<Notify>,
-    /// The request's receipt, when this change records it.
+    /// The request's receipt, when this change records it (written when the change began).
     receipt: Option<Arc<Receipt>>,
-    /// The receipt is not written yet: it goes with the first trip ([`Change::run`]), or at
-    /// the commit.
-    receipt_pending: bool,
+}
+
+/// `trip` with `receipt`'s statements ahead of it, and how many they are.
+fn with_receipt(receipt: Option<&Receipt>, trip: Trip) -> (Trip, usize) {
+    let Some(receipt) = receipt else {
+        return (trip, 0);
+    };
+    let mut all = Trip::new();
+    let ahead = receipt.record_into(&mut all);
+    all.append(trip);
+    (all, ahead)
+}
+
+/// A trip that failed on the receipt's key (its first statement) was a delivery received
+/// before: the route refuses it.
+fn refused(receipt: Option<&Receipt>, failed: db::trip::Failed) -> sqlx::Error {
+    if let Some(receipt) = receipt
+        && failed.at == 0
+        && db::receipts::is_repeat(&failed.error)
+    {
+        receipt.repeated.store(true, Ordering::SeqCst);
+    }
+    failed.error
 }
 
 impl Change {
-    /// Runs `trip` in this change; with the request's receipt ahead of it when the change was
-    /// begun by [`AppState::begin_loop_then_trip`] and none has run yet.
+    /// Runs `trip` in this change.
     pub async fn run(&mut self, trip: Trip) -> sqlx::Result<Vec<Answer>> {
-        let receipt = match (&self.receipt, self.receipt_pending) {
-            (Some(receipt), true) => Arc::clone(receipt),
-            _ => return trip.run(&mut self.tx).await,
-        };
-        let mut all = Trip::new();
-        let ahead = receipt.record_into(&mut all);
-        all.append(trip);
-        match all.run_counting(&mut self.tx).await {
-            Ok(mut answers) => {
-                self.receipt_pending = false;
-                Ok(answers.split_off(ahead))
-            }
-            Err(failed) => {
-                if failed.at == 0 && db::receipts::is_repeat(&failed.error) {
-                    receipt.repeated.store(true, Ordering::SeqCst);
-                }
-                Err(failed.error)
-            }
-        }
+        trip.run(&mut self.tx).await
     }
 
     /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
     /// tick.
-    pub async fn commit(mut self) -> sqlx::Result<()> {
-        if self.receipt_pending
-            && let Some(receipt) = &self.receipt
-        {
-            receipt.record(&mut self.tx).await?;
-        }
+    pub async fn commit(self) -> sqlx::Result<()> {
+        let Change {
+            mut tx,
+            wake,
+            receipt,
+        } = self;
         // On PostgreSQL the other replicas' workers wake too (delivered at commit).
-        db::notify_work(&mut self.tx).await?;
-        self.tx.commit().await?;
-        if let Some(receipt) = &self.receipt {
-            receipt.written.store(true, Ordering::SeqCst);
-        }
-        self.wake.notify_one();
+        db::notify_work(&mut tx).await?;
+        tx.commit().await?;
+        committed(&wake, receipt.as_deref());
         Ok(())
     }
+
+    /// Runs `trip`, then commits ([`Change::commit`]): on SQLite's kept writer in one hop.
+    pub async fn commit_with(self, trip: Trip) -> sqlx::Result<Vec<Answer>> {
+        let Change {
+            mut tx,
+            wake,
+            receipt,
+        } = self;
+        db::notify_work(&mut tx).await?;
+        let answers = tx.commit_with(trip).await.map_err(|f| f.error)?;
+        committed(&wake, receipt.as_deref());
+        Ok(answers)
+    }
+}
+
+/// A change committed: its receipt is written, and the worker wakes.
+fn committed(wake: &Notify, receipt: Option<&Receipt>) {
+    if let Some(receipt) = receipt {
+        receipt.written.store(true, Ordering::SeqCst);
+    }
+    wake.notify_one();
 }
 
 impl Deref for Change {

@@ -271,6 +271,44 @@ pub async fn begin_write_locking(
     Ok(tx)
 }
 
+/// [`begin_write_locking`], then `trip` run in the new transaction: on SQLite's kept writer
+/// `BEGIN` goes in the trip's hop, otherwise ahead of it. The statements' answers, or which of
+/// them failed (counted from the trip's first); a transaction begun is rolled back then.
+pub async fn begin_write_with(
+    db: &Db,
+    loop_ids: &[crate::domain::interview_loop::LoopId],
+    trip: trip::Trip,
+) -> Result<(WriteTx, Vec<trip::Answer>), trip::Failed> {
+    let before = |error| trip::Failed { at: 0, error };
+    if Backend::of(db) == Backend::Sqlite {
+        let mut turn = write_turn(db).await.map_err(before)?;
+        if let Some(writer) = turn.as_mut() {
+            writer.settle().await;
+            writer.open = true;
+            let mut all = trip::Trip::new();
+            all.push("BEGIN IMMEDIATE", Vec::new());
+            all.append(trip);
+            let ran = all.run_counting(&mut writer.conn).await;
+            let tx = WriteTx {
+                inner: Some(Inner::Kept(turn)),
+            };
+            return match ran {
+                Ok(mut answers) => {
+                    answers.remove(0);
+                    Ok((tx, answers))
+                }
+                Err(failed) => Err(trip::Failed {
+                    at: failed.at.saturating_sub(1),
+                    error: failed.error,
+                }),
+            };
+        }
+    }
+    let mut tx = begin_write_locking(db, loop_ids).await.map_err(before)?;
+    let answers = trip.run_counting(&mut tx).await?;
+    Ok((tx, answers))
+}
+
 /// A write transaction ([`begin_write`]); on SQLite it holds this process's turn at the
 /// file's one writer until it is committed, rolled back or dropped. It reads as the
 /// connection (`&mut *tx`), as a sqlx transaction does.
@@ -304,6 +342,31 @@ impl WriteTx {
             }
             None => Ok(()),
         }
+    }
+
+    /// Runs `trip`, then commits: on SQLite's kept writer `COMMIT` goes in the trip's hop.
+    /// The statements' answers, or which of them failed (the commit counts as one more); the
+    /// transaction is rolled back then.
+    pub async fn commit_with(
+        mut self,
+        trip: trip::Trip,
+    ) -> Result<Vec<trip::Answer>, trip::Failed> {
+        let statements = trip.len();
+        if let Some(Inner::Kept(turn)) = self.inner.as_mut() {
+            let mut all = trip;
+            all.push("COMMIT", Vec::new());
+            let mut answers = all.run_counting(&mut kept(turn).conn).await?;
+            kept(turn).open = false;
+            self.inner = None;
+            answers.truncate(statements);
+            return Ok(answers);
+        }
+        let answers = trip.run_counting(&mut self).await?;
+        self.commit().await.map_err(|error| trip::Failed {
+            at: statements,
+            error,
+        })?;
+        Ok(answers)
     }
 
     pub async fn rollback(mut self) -> sqlx::Result<()> {
@@ -722,6 +785,47 @@ pub(crate) mod tests {
             begin_write(&db).await.err(),
             Some(sqlx::Error::PoolClosed)
         ));
+    }
+
+    /// On the kept writer a change's first trip begins it and its last commits it, in their
+    /// own hops; a statement that fails says which it was, counted from the trip's first, and
+    /// leaves nothing behind.
+    #[tokio::test]
+    async fn a_change_begins_with_its_first_trip_and_commits_with_its_last() {
+        for keep in [true, false] {
+            let (_dir, db) = temp_sqlite().await;
+            if keep {
+                keep_a_writer(&db).await.unwrap();
+            }
+            let flag = |name: &str| {
+                let mut trip = trip::Trip::new();
+                trip.push(
+                    "INSERT INTO app_flags (name, value, set_at) VALUES ($1, '1', 0)",
+                    vec![name.into()],
+                );
+                trip
+            };
+            let (tx, answers) = begin_write_with(&db, &[], flag("a")).await.unwrap();
+            assert_eq!(answers.len(), 1);
+            assert_eq!(answers[0].changed, 1);
+            assert_eq!(matches!(tx.inner, Some(Inner::Kept(_))), keep);
+            let answers = tx.commit_with(flag("b")).await.unwrap();
+            assert_eq!(answers.len(), 1, "the commit's answer is not the caller's");
+            assert_eq!(flags(&db).await, 2);
+            // The second statement fails (the name is taken): nothing of the trip stays.
+            let mut trip = flag("c");
+            trip.append(flag("a"));
+            let failed = begin_write_with(&db, &[], trip).await.err().unwrap();
+            assert_eq!(failed.at, 1);
+            let (tx, _) = begin_write_with(&db, &[], flag("d")).await.unwrap();
+            let failed = tx.commit_with(flag("b")).await.err().unwrap();
+            assert_eq!(failed.at, 0);
+            let names: Vec<String> = sqlx::query_scalar("SELECT name FROM app_flags ORDER BY name")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+            assert_eq!(names, ["a", "b"], "kept writer: {keep}");
+        }
     }
 
     /// Writers that wait for their turn hold none of the pool's connections, so reads go on

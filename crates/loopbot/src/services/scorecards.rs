@@ -150,7 +150,6 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    let mut tx = state.begin_loop_then_trip(l.id).await?;
     // Two trips to the database (each statement would otherwise be a hop while this change
     // holds the writer). The first stores the scorecard, replaces whatever was typed before
     // it, stops the chasing for it and reads who sees it on their Home. A first scorecard
@@ -158,7 +157,8 @@ async fn store(
     // (another change may have come since the checks): on SQLite in the same trip when the
     // form was opened with no scorecard before (a first submission, unless another form came
     // first), where a read more costs no hop; otherwise once the scorecard is stored. When
-    // nothing is stored, the change is dropped and none of it stays.
+    // nothing is stored, the change is dropped and none of it stays. On SQLite the first trip
+    // begins the change and the second commits it.
     let mut trip = Trip::new();
     let stored =
         db::scorecards::insert_version_into(&mut trip, l.id, position, user, body, based_on, now);
@@ -172,7 +172,7 @@ async fn store(
         )
     });
     // The request's receipt goes first in this trip.
-    let mut answers = tx.run(trip).await?;
+    let (mut tx, mut answers) = state.begin_loop_with(l.id, trip).await?;
     let Some(stored) = stored.take(&mut answers)? else {
         let decided = db::loops::status(&mut *tx, l.id).await? == Some(LoopStatus::Decided);
         return Ok(if decided {
@@ -228,7 +228,7 @@ async fn store(
     // not hold up Slack's. A later stage has feedback now: an earlier stage whose feedback
     // time has passed (or that was never scheduled) and has none is missing, and is warned
     // about before those.
-    let (mut later, missing) = match moved {
+    let (later, missing) = match moved {
         Some((l, progress)) => {
             let mut later = at(
                 screen_gate::questions_if_screen_done(&l, position, &progress),
@@ -251,14 +251,14 @@ async fn store(
     db::audit::record_into(&mut trip, l.id, user, action, &detail, now);
     Job::queue_into(&mut trip, &at(jobs, now), now);
     if missing.is_empty() {
-        Job::queue_into(&mut trip, &std::mem::take(&mut later), now);
-    }
-    tx.run(trip).await?;
-    if !missing.is_empty() {
+        Job::queue_into(&mut trip, &later, now);
+        tx.commit_with(trip).await?;
+    } else {
+        tx.run(trip).await?;
         skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
         Job::enqueue_all(&mut tx, &later, now).await?;
+        tx.commit().await?;
     }
-    tx.commit().await?;
     tracing::info!(
         loop_id = l.id,
         position,
