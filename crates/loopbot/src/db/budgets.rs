@@ -6,7 +6,7 @@ use sqlx::{AnyExecutor, Row};
 
 use crate::clock::UnixMillis;
 use crate::db::Backend;
-use crate::db::trip::{Trip, Value};
+use crate::db::trip::{Read, Trip, Value};
 
 /// Holds budgets `keys` (created empty when missing) in the caller's transaction until it
 /// commits; returns their texts, in the order of `keys`. Callers name a call's budgets in one
@@ -19,6 +19,18 @@ pub async fn lock_in(
     now: UnixMillis,
 ) -> sqlx::Result<Vec<String>> {
     let mut trip = Trip::new();
+    let held = lock_into(&mut trip, backend, keys, now);
+    let mut answers = trip.run(tx).await?;
+    Ok(texts_in_order(keys, held.take(&mut answers)?))
+}
+
+/// [`lock_in`]'s statements in `trip`: read with [`texts_in_order`].
+pub fn lock_into(
+    trip: &mut Trip,
+    backend: Backend,
+    keys: &[String],
+    now: UnixMillis,
+) -> Read<Vec<(String, String)>> {
     let rows = (0..keys.len()).map(|i| format!("(${}, '', $1)", i + 2));
     let mut values: Vec<Value> = vec![now.into()];
     values.extend(keys.iter().map(|k| Value::from(k.as_str())));
@@ -37,23 +49,23 @@ pub async fn lock_in(
         Backend::Sqlite => "",
         Backend::Postgres => " ORDER BY budget_key FOR UPDATE",
     };
-    let read = trip.push(
+    trip.read(
         format!(
             "SELECT budget_key, state FROM slack_budgets WHERE budget_key IN ({}){lock}",
             wanted.join(", ")
         ),
         keys.iter().map(|k| Value::from(k.as_str())).collect(),
-    );
-    let mut answers = trip.run(tx).await?;
-    let found: Vec<(String, String)> = answers
-        .get_mut(read)
-        .map(|a| std::mem::take(&mut a.rows))
-        .unwrap_or_default()
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<sqlx::Result<_>>()?;
-    Ok(keys
-        .iter()
+        |rows| {
+            rows.iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect()
+        },
+    )
+}
+
+/// The texts of budgets `keys`, in that order, from what [`lock_into`] read.
+pub fn texts_in_order(keys: &[String], found: Vec<(String, String)>) -> Vec<String> {
+    keys.iter()
         .map(|key| {
             found
                 .iter()
@@ -61,31 +73,39 @@ pub async fn lock_in(
                 .map(|(_, state)| state.clone())
                 .unwrap_or_default()
         })
-        .collect())
+        .collect()
 }
 
-/// Stores each budget's new text, and when it next has room (`(key, state, free_at)`), in the
-/// transaction that holds them.
+/// A budget's row to store: its key, its text, and when it next has room.
+pub type BudgetRow = (String, String, UnixMillis);
+
+/// Stores each budget's new text, and when it next has room, in the transaction that holds
+/// them.
 pub async fn store(
     tx: &mut crate::db::WriteTx,
-    budgets: &[(&str, String, UnixMillis)],
+    budgets: &[BudgetRow],
     now: UnixMillis,
 ) -> sqlx::Result<()> {
     let mut trip = Trip::new();
+    store_into(&mut trip, budgets, now);
+    trip.run(tx).await?;
+    Ok(())
+}
+
+/// [`store`]'s statements in `trip`.
+pub fn store_into(trip: &mut Trip, budgets: &[BudgetRow], now: UnixMillis) {
     for (key, state, free_at) in budgets {
         trip.push(
             "UPDATE slack_budgets SET state = $2, free_at = $3, updated_at = $4
               WHERE budget_key = $1",
             vec![
-                (*key).into(),
+                key.as_str().into(),
                 state.as_str().into(),
                 (*free_at).into(),
                 now.into(),
             ],
         );
     }
-    trip.run(tx).await?;
-    Ok(())
 }
 
 /// Budgets untouched since `older_than` hold nothing that still matters (every window is a

@@ -5,7 +5,7 @@
 
 use sqlx::AnyExecutor;
 
-use super::trip::{Trip, Value, arguments};
+use super::trip::{Read, Trip, Value, arguments, rows_of};
 
 use crate::clock::UnixMillis;
 use crate::db::{Backend, Db};
@@ -346,6 +346,61 @@ pub async fn confirm_candidate(
         .await
 }
 
+/// [`confirm_candidate`] as a statement of `trip`.
+pub fn confirm_candidate_into(
+    trip: &mut Trip,
+    id: i64,
+    now: UnixMillis,
+    worker: &str,
+    paced: bool,
+    horizon_ms: i64,
+) -> Read<Option<Candidate>> {
+    trip.read(
+        format!("{CANDIDATES} AND j.id = $5"),
+        vec![
+            now.into(),
+            worker.into(),
+            i64::from(paced).into(),
+            horizon_ms.into(),
+            id.into(),
+        ],
+        |rows| Ok(rows_of(rows)?.into_iter().next()),
+    )
+}
+
+const MARK_CLAIMED: &str = "UPDATE jobs
+            SET state = 'running', attempts = attempts + 1, locked_until = $1 + $2,
+                locked_by = $3, updated_at = $1, slot = $5
+          WHERE id = $4
+      RETURNING id, kind, loop_id, payload, attempts, budget, slot";
+
+/// [`mark_claimed`] as a statement of `trip`.
+pub fn mark_claimed_into(
+    trip: &mut Trip,
+    id: i64,
+    now: UnixMillis,
+    lease_ms: i64,
+    worker: &str,
+    slot: Option<UnixMillis>,
+) -> Read<ClaimedJob> {
+    trip.read(
+        MARK_CLAIMED,
+        vec![
+            now.into(),
+            lease_ms.into(),
+            worker.into(),
+            id.into(),
+            slot.into(),
+        ],
+        |rows| {
+            rows_of(rows)?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)
+        },
+    )
+}
+
 /// Marks candidate `id` running for `worker` under a lease, with the budget slot reserved for
 /// it, in the claim's transaction.
 pub async fn mark_claimed(
@@ -356,20 +411,14 @@ pub async fn mark_claimed(
     worker: &str,
     slot: Option<UnixMillis>,
 ) -> sqlx::Result<ClaimedJob> {
-    sqlx::query_as(
-        "UPDATE jobs
-            SET state = 'running', attempts = attempts + 1, locked_until = $1 + $2,
-                locked_by = $3, updated_at = $1, slot = $5
-          WHERE id = $4
-      RETURNING id, kind, loop_id, payload, attempts, budget, slot",
-    )
-    .bind(now)
-    .bind(lease_ms)
-    .bind(worker)
-    .bind(id)
-    .bind(slot)
-    .fetch_one(&mut **tx)
-    .await
+    sqlx::query_as(MARK_CLAIMED)
+        .bind(now)
+        .bind(lease_ms)
+        .bind(worker)
+        .bind(id)
+        .bind(slot)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// Claims the next due job for `worker` whatever its budget (see [`next_candidate`]); the

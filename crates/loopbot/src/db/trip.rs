@@ -140,7 +140,7 @@ impl Trip {
     /// Adds a query whose rows `decode` reads, once the trip has run ([`Read::take`]).
     pub fn read<T>(
         &mut self,
-        sql: &'static str,
+        sql: impl Into<Cow<'static, str>>,
         values: Vec<Value>,
         decode: fn(Vec<AnyRow>) -> sqlx::Result<T>,
     ) -> Read<T> {

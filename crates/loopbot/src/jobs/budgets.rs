@@ -32,17 +32,29 @@ pub async fn apply_in(
     now: UnixMillis,
 ) -> sqlx::Result<Result<UnixMillis, UnixMillis>> {
     let texts = db::budgets::lock_in(tx, backend, keys, now).await?;
+    let (result, rows) = apply_to(keys, &texts, op, now);
+    db::budgets::store(tx, &rows, now).await?;
+    Ok(result)
+}
+
+/// `op` applied at `now` to budgets `keys` as they were stored (`texts`): the result, and
+/// each budget's row to store (`(key, text, free_at)`).
+pub fn apply_to(
+    keys: &[String],
+    texts: &[String],
+    op: &BudgetOp,
+    now: UnixMillis,
+) -> (Result<UnixMillis, UnixMillis>, Vec<db::budgets::BudgetRow>) {
     let mut budgets: Vec<Budget> = texts.iter().map(|t| Budget::decode(t)).collect();
     let paces: Vec<Pace> = keys.iter().map(|k| pace_of_key(k)).collect();
     let result = apply_together(&mut budgets, &paces, op, now);
-    let rows: Vec<(&str, String, UnixMillis)> = keys
+    let rows = keys
         .iter()
         .zip(&budgets)
         .zip(&paces)
-        .map(|((key, budget), pace)| (key.as_str(), budget.encode(), budget.free_at(*pace)))
+        .map(|((key, budget), pace)| (key.clone(), budget.encode(), budget.free_at(*pace)))
         .collect();
-    db::budgets::store(tx, &rows, now).await?;
-    Ok(result)
+    (result, rows)
 }
 
 impl SharedBudgets for DbBudgets {

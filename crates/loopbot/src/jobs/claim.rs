@@ -4,6 +4,7 @@
 
 use crate::db;
 use crate::db::jobs::ClaimedJob;
+use crate::db::trip::Trip;
 use crate::metrics::label;
 use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
 use crate::slack::tiers::budgets_spent;
@@ -61,17 +62,13 @@ async fn try_claim(state: &AppState, now: i64) -> anyhow::Result<Attempt> {
     else {
         return Ok(Attempt::Nothing);
     };
+    if backend == db::Backend::Sqlite {
+        return claim_in_two_trips(state, peeked, now).await;
+    }
     let mut tx = db::jobs::begin_claim(&state.db).await?;
-    let candidate = match backend {
-        db::Backend::Sqlite => {
-            db::jobs::confirm_candidate(&mut tx, peeked.id, now, worker, paced, IN_JOB_WAIT_MS)
-                .await?
-        }
-        // Rows are locked as they are chosen, and a busy loop passed over: choose again.
-        db::Backend::Postgres => {
-            db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?
-        }
-    };
+    // Rows are locked as they are chosen, and a busy loop passed over: choose again.
+    let candidate =
+        db::jobs::next_candidate(&mut tx, backend, now, worker, paced, IN_JOB_WAIT_MS).await?;
     let Some(candidate) = candidate else {
         tx.commit().await?;
         return Ok(Attempt::Gone);
@@ -100,4 +97,52 @@ async fn try_claim(state: &AppState, now: i64) -> anyhow::Result<Attempt> {
         db::jobs::mark_claimed(&mut tx, candidate.id, now, LEASE_MS, worker, slot).await?;
     tx.commit().await?;
     Ok(Attempt::Claimed(claimed))
+}
+
+/// SQLite: the claim holds the one writer for two trips. The first begins the transaction (on
+/// the kept writer), confirms the candidate and reads its budgets; the second stores the
+/// reservation, marks the job claimed and commits.
+async fn claim_in_two_trips(
+    state: &AppState,
+    peeked: db::jobs::Candidate,
+    now: i64,
+) -> anyhow::Result<Attempt> {
+    let paced = state.slack.pacer().is_some();
+    let worker = state.worker.as_str();
+    let keys = match (&peeked.budget, paced) {
+        (Some(budget), true) => budgets_spent(budget),
+        _ => Vec::new(),
+    };
+    let mut trip = Trip::new();
+    let confirmed =
+        db::jobs::confirm_candidate_into(&mut trip, peeked.id, now, worker, paced, IN_JOB_WAIT_MS);
+    let held = (!keys.is_empty())
+        .then(|| db::budgets::lock_into(&mut trip, db::Backend::Sqlite, &keys, now));
+    let (tx, mut answers) = db::begin_write_with(&state.db, &[], trip)
+        .await
+        .map_err(|f| f.error)?;
+    let Some(candidate) = confirmed.take(&mut answers)? else {
+        tx.rollback().await?;
+        return Ok(Attempt::Gone);
+    };
+    let mut trip = Trip::new();
+    let slot = match held {
+        Some(held) => {
+            let texts = db::budgets::texts_in_order(&keys, held.take(&mut answers)?);
+            let op = BudgetOp::Reserve {
+                horizon_ms: IN_JOB_WAIT_MS,
+            };
+            let (result, rows) = crate::jobs::budgets::apply_to(&keys, &texts, &op, now);
+            let Ok(slot) = result else {
+                tx.rollback().await?;
+                return Ok(Attempt::Nothing);
+            };
+            db::budgets::store_into(&mut trip, &rows, now);
+            Some(slot)
+        }
+        None => None,
+    };
+    let claimed = db::jobs::mark_claimed_into(&mut trip, candidate.id, now, LEASE_MS, worker, slot);
+    let mut answers = tx.commit_with(trip).await.map_err(|f| f.error)?;
+    Ok(Attempt::Claimed(claimed.take(&mut answers)?))
 }
