@@ -432,6 +432,9 @@ pub type Turn = tokio::sync::OwnedMutexGuard<Option<Writer>>;
 /// in turn, and never given back.
 pub struct Writer {
     conn: sqlx::AnyConnection,
+    /// Which [`keep_a_writer`] call kept it (a process that opens the file again keeps a new
+    /// one; the first one's end must not take the new one away).
+    kept_by: u64,
     /// A transaction may be open (begun and not known to have ended): rolled back before the
     /// connection is used again. Set before `BEGIN` is sent and cleared only once `COMMIT` or
     /// `ROLLBACK` has answered, so a caller that gave up half-way leaves no transaction
@@ -561,18 +564,26 @@ pub async fn keep_a_writer(db: &Db) -> sqlx::Result<()> {
     }
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&sqlite_url(url)).await?;
     conn.execute(SQLITE_PRAGMAS).await?;
+    static KEPT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let kept_by = KEPT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let gate = turn_gate(db);
-    *gate.lock().await = Some(Writer { conn, open: false });
-    /// Drops the kept writer when dropped: when the pool closes, or with the runtime.
-    struct Keeper(Arc<tokio::sync::Mutex<Option<Writer>>>);
+    *gate.lock().await = Some(Writer {
+        conn,
+        kept_by,
+        open: false,
+    });
+    /// Drops the writer it kept when dropped: when the pool closes, or with the runtime.
+    struct Keeper(Arc<tokio::sync::Mutex<Option<Writer>>>, u64);
     impl Drop for Keeper {
         fn drop(&mut self) {
-            if let Ok(mut writer) = self.0.try_lock() {
+            if let Ok(mut writer) = self.0.try_lock()
+                && writer.as_ref().is_some_and(|w| w.kept_by == self.1)
+            {
                 *writer = None;
             }
         }
     }
-    let keeper = Keeper(gate);
+    let keeper = Keeper(gate, kept_by);
     let closed = db.close_event();
     tokio::spawn(async move {
         closed.await;
@@ -785,6 +796,28 @@ pub(crate) mod tests {
             begin_write(&db).await.err(),
             Some(sqlx::Error::PoolClosed)
         ));
+    }
+
+    /// The file opened again in the same process (a restart in place): the second opening
+    /// keeps its writer when the first one's pool closes.
+    #[tokio::test]
+    async fn a_file_opened_again_keeps_its_writer_when_the_first_opening_closes() {
+        let (dir, first) = temp_sqlite().await;
+        keep_a_writer(&first).await.unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let second = connect(&url).await.unwrap();
+        keep_a_writer(&second).await.unwrap();
+        first.close().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tx = begin_write(&second).await.unwrap();
+        assert!(matches!(tx.inner, Some(Inner::Kept(_))), "still kept");
+        tx.commit().await.unwrap();
+        second.close().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            turn_gate(&second).lock().await.is_none(),
+            "let go with its pool"
+        );
     }
 
     /// On the kept writer a change's first trip begins it and its last commits it, in their
