@@ -581,26 +581,50 @@ async fn a_dm_channel_is_asked_of_slack_once_per_person() {
     assert_eq!(opens() - before, 2);
 }
 
+/// A paced app with one loop provisioned, its topic and stage posts made, and the design
+/// stage one scorecard short of complete (the hiring manager's is missing).
+async fn a_design_stage_one_scorecard_short(world: &World) -> (TestApp, slack_sim::SimChannel) {
+    let app = world.spawn_paced_app().await;
+    start_loop_for(world, &app, "Ada Lovelace").await;
+    let mut ticks = 0;
+    while complete_channels(world) < 1 && ticks < 200 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+        ticks += 1;
+    }
+    let channel = loop_channels(world).remove(0);
+    for _ in 0..40 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+    }
+    submit_stage(world, &app, DESIGNER, 2, "3").await;
+    app.run_jobs().await;
+    (app, channel)
+}
+
+fn note_claims(app: &TestApp) -> u64 {
+    app.state
+        .metrics
+        .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
+}
+
+/// The notes in `channel`'s threads saying a stage is complete.
+fn stage_complete_notes(world: &World, channel: &str) -> usize {
+    world
+        .sim
+        .messages(channel)
+        .iter()
+        .flat_map(|m| world.sim.replies(channel, &m.ts))
+        .filter(|m| m.text.contains("2 of 2 scorecards in"))
+        .count()
+}
+
 /// A stage's note names its channel's post budget in its row, and the claim leaves it alone
 /// while that budget is closed (no claim, no call), then takes it once the budget opens.
 #[tokio::test]
 async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed() {
     let world = World::new().await;
-    let app = world.spawn_paced_app().await;
-    start_loop_for(&world, &app, "Ada Lovelace").await;
-    let mut ticks = 0;
-    while complete_channels(&world) < 1 && ticks < 200 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(250));
-        ticks += 1;
-    }
-    let channel = loop_channels(&world).remove(0);
-    for _ in 0..40 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(250));
-    }
-    submit_stage(&world, &app, DESIGNER, 2, "3").await;
-    app.run_jobs().await;
+    let (app, channel) = a_design_stage_one_scorecard_short(&world).await;
     // A 429 on a post to the channel closes its budget for a minute.
     let now = world.clock.now_ms();
     app.state
@@ -617,20 +641,8 @@ async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed()
     .await
     .unwrap();
     assert_eq!(budgets, vec![format!("chat.postMessage:{}", channel.id)]);
-    let claims = || {
-        app.state
-            .metrics
-            .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
-    };
-    let notes = || {
-        world
-            .sim
-            .messages(&channel.id)
-            .iter()
-            .flat_map(|m| world.sim.replies(&channel.id, &m.ts))
-            .filter(|m| m.text.contains("2 of 2 scorecards in"))
-            .count()
-    };
+    let claims = || note_claims(&app);
+    let notes = || stage_complete_notes(&world, &channel.id);
     for _ in 0..20 {
         app.run_jobs().await;
         world.clock.advance(Duration::from_secs(2));
@@ -651,21 +663,7 @@ async fn a_stage_note_waits_unclaimed_while_its_channels_post_budget_is_closed()
 #[tokio::test]
 async fn a_stage_note_waits_unclaimed_while_the_workspaces_posts_are_spent() {
     let world = World::new().await;
-    let app = world.spawn_paced_app().await;
-    start_loop_for(&world, &app, "Ada Lovelace").await;
-    let mut ticks = 0;
-    while complete_channels(&world) < 1 && ticks < 200 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(250));
-        ticks += 1;
-    }
-    let channel = loop_channels(&world).remove(0);
-    for _ in 0..40 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(250));
-    }
-    submit_stage(&world, &app, DESIGNER, 2, "3").await;
-    app.run_jobs().await;
+    let (app, channel) = a_design_stage_one_scorecard_short(&world).await;
     // Other channels' posts spend what is left of the workspace's minute.
     let pacer = app.state.slack.pacer().expect("paced");
     let mut others = 0;
@@ -694,20 +692,8 @@ async fn a_stage_note_waits_unclaimed_while_the_workspaces_posts_are_spent() {
         .await
         .unwrap();
     drop(conn);
-    let claims = || {
-        app.state
-            .metrics
-            .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
-    };
-    let notes = || {
-        world
-            .sim
-            .messages(&channel.id)
-            .iter()
-            .flat_map(|m| world.sim.replies(&channel.id, &m.ts))
-            .filter(|m| m.text.contains("2 of 2 scorecards in"))
-            .count()
-    };
+    let claims = || note_claims(&app);
+    let notes = || stage_complete_notes(&world, &channel.id);
     for _ in 0..25 {
         app.run_jobs().await;
         world.clock.advance(Duration::from_secs(2));

@@ -429,16 +429,7 @@ impl Change {
     /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
     /// tick.
     pub async fn commit(self) -> sqlx::Result<()> {
-        let Change {
-            mut tx,
-            wake,
-            receipt,
-        } = self;
-        // On PostgreSQL the other replicas' workers wake too (delivered at commit).
-        db::notify_work(&mut tx).await?;
-        tx.commit().await?;
-        committed(&wake, receipt.as_deref());
-        Ok(())
+        self.commit_with(Trip::new()).await.map(drop)
     }
 
     /// Runs `trip`, then commits ([`Change::commit`]): on SQLite's kept writer in one hop.
@@ -448,19 +439,15 @@ impl Change {
             wake,
             receipt,
         } = self;
+        // On PostgreSQL the other replicas' workers wake too (delivered at commit).
         db::notify_work(&mut tx).await?;
         let answers = tx.commit_with(trip).await.map_err(|f| f.error)?;
-        committed(&wake, receipt.as_deref());
+        if let Some(receipt) = receipt {
+            receipt.written.store(true, Ordering::SeqCst);
+        }
+        wake.notify_one();
         Ok(answers)
     }
-}
-
-/// A change committed: its receipt is written, and the worker wakes.
-fn committed(wake: &Notify, receipt: Option<&Receipt>) {
-    if let Some(receipt) = receipt {
-        receipt.written.store(true, Ordering::SeqCst);
-    }
-    wake.notify_one();
 }
 
 impl Deref for Change {
