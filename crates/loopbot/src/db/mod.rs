@@ -289,8 +289,14 @@ pub async fn begin_write_with(
             all.push("BEGIN IMMEDIATE", Vec::new());
             all.append(trip);
             let ran = all.run_counting(&mut writer.conn).await;
+            if let Err(failed) = &ran
+                && failed.at == 0
+            {
+                forget_if_broken(&mut turn, &failed.error);
+            }
+            // Forgotten (broken), the writer has no transaction left to roll back.
             let tx = WriteTx {
-                inner: Some(Inner::Kept(turn)),
+                inner: turn.is_some().then_some(Inner::Kept(turn)),
             };
             return match ran {
                 Ok(mut answers) => {
