@@ -9,22 +9,9 @@ use crate::db::Backend;
 use crate::db::trip::{Read, Trip, Value};
 
 /// Holds budgets `keys` (created empty when missing) in the caller's transaction until it
-/// commits; returns their texts, in the order of `keys`. Callers name a call's budgets in one
+/// commits: read their texts with [`texts_in_order`]. Callers name a call's budgets in one
 /// order (the workspace's before a channel's), so two transactions never wait on each other
 /// crosswise.
-pub async fn lock_in(
-    tx: &mut crate::db::WriteTx,
-    backend: Backend,
-    keys: &[String],
-    now: UnixMillis,
-) -> sqlx::Result<Vec<String>> {
-    let mut trip = Trip::new();
-    let held = lock_into(&mut trip, backend, keys, now);
-    let mut answers = trip.run(tx).await?;
-    Ok(texts_in_order(keys, held.take(&mut answers)?))
-}
-
-/// [`lock_in`]'s statements in `trip`: read with [`texts_in_order`].
 pub fn lock_into(
     trip: &mut Trip,
     backend: Backend,
@@ -81,18 +68,6 @@ pub type BudgetRow = (String, String, UnixMillis);
 
 /// Stores each budget's new text, and when it next has room, in the transaction that holds
 /// them.
-pub async fn store(
-    tx: &mut crate::db::WriteTx,
-    budgets: &[BudgetRow],
-    now: UnixMillis,
-) -> sqlx::Result<()> {
-    let mut trip = Trip::new();
-    store_into(&mut trip, budgets, now);
-    trip.run(tx).await?;
-    Ok(())
-}
-
-/// [`store`]'s statements in `trip`.
 pub fn store_into(trip: &mut Trip, budgets: &[BudgetRow], now: UnixMillis) {
     for (key, state, free_at) in budgets {
         trip.push(

@@ -3,6 +3,7 @@
 //! [`crate::db::budgets`].
 
 use crate::clock::UnixMillis;
+use crate::db::trip::Trip;
 use crate::db::{self, Backend, Db};
 use crate::slack::pacer::{
     Budget, BudgetOp, Pace, SharedBudgets, StoreFuture, apply_together, pace_of_key,
@@ -31,9 +32,14 @@ pub async fn apply_in(
     op: &BudgetOp,
     now: UnixMillis,
 ) -> sqlx::Result<Result<UnixMillis, UnixMillis>> {
-    let texts = db::budgets::lock_in(tx, backend, keys, now).await?;
+    let mut trip = Trip::new();
+    let held = db::budgets::lock_into(&mut trip, backend, keys, now);
+    let mut answers = trip.run(tx).await?;
+    let texts = db::budgets::texts_in_order(keys, held.take(&mut answers)?);
     let (result, rows) = apply_to(keys, &texts, op, now);
-    db::budgets::store(tx, &rows, now).await?;
+    let mut trip = Trip::new();
+    db::budgets::store_into(&mut trip, &rows, now);
+    trip.run(tx).await?;
     Ok(result)
 }
 
@@ -58,6 +64,8 @@ pub fn apply_to(
 }
 
 impl SharedBudgets for DbBudgets {
+    /// A transaction of its own, in two trips: on SQLite's kept writer the first begins it
+    /// and reads the budgets, the second stores them and commits.
     fn apply<'a>(
         &'a self,
         keys: &'a [String],
@@ -65,13 +73,18 @@ impl SharedBudgets for DbBudgets {
         now: UnixMillis,
     ) -> StoreFuture<'a> {
         Box::pin(async move {
-            let backend = Backend::of(&self.db);
+            let failed = |f: db::trip::Failed| f.error.to_string();
+            let mut trip = Trip::new();
+            let held = db::budgets::lock_into(&mut trip, Backend::of(&self.db), keys, now);
             // One writer at a time on SQLite: its write lock is the row lock.
-            let mut tx = db::begin_write(&self.db).await.map_err(|e| e.to_string())?;
-            let result = apply_in(&mut tx, backend, keys, op, now)
+            let (tx, mut answers) = db::begin_write_with(&self.db, &[], trip)
                 .await
-                .map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())?;
+                .map_err(failed)?;
+            let found = held.take(&mut answers).map_err(|e| e.to_string())?;
+            let (result, rows) = apply_to(keys, &db::budgets::texts_in_order(keys, found), op, now);
+            let mut trip = Trip::new();
+            db::budgets::store_into(&mut trip, &rows, now);
+            tx.commit_with(trip).await.map_err(failed)?;
             Ok(result)
         })
     }
