@@ -340,10 +340,10 @@ pub async fn confirm_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    candidates(" AND j.id = $5", now, worker, paced, horizon_ms)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    let mut trip = Trip::new();
+    let confirmed = confirm_candidate_into(&mut trip, id, now, worker, paced, horizon_ms);
+    let mut answers = trip.run(tx).await?;
+    confirmed.take(&mut answers)
 }
 
 /// [`confirm_candidate`] as a statement of `trip`.
