@@ -26,7 +26,11 @@ pub async fn spawn_serve(api_url: &str, dir: &std::path::Path) -> anyhow::Result
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_loopbot"))
+    // Another build of `loopbot` may be measured against this bench (`BENCH_SERVE_BIN`), and
+    // its log read (`BENCH_SERVE_LOG`, a `RUST_LOG` filter).
+    let bin =
+        std::env::var("BENCH_SERVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_loopbot").into());
+    let child = Command::new(bin)
         .arg("serve")
         .env_clear()
         .env("SLACK_SIGNING_SECRET", SECRET)
@@ -36,7 +40,10 @@ pub async fn spawn_serve(api_url: &str, dir: &std::path::Path) -> anyhow::Result
         .env("LOOPBOT_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOOPBOT_WORK_HOURS", "always")
         .env("LOOPBOT_WORK_DAYS", "always")
-        .env("RUST_LOG", "error")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
