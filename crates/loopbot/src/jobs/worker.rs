@@ -192,9 +192,13 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         }
         let mut wait = state.settings.tick;
         if has_room(&state, running.len())
-            && let Ok(Some(due)) =
-                db::jobs::next_due_at(&state.db, state.slack.pacer().is_some(), IN_JOB_WAIT_MS)
-                    .await
+            && let Ok(Some(due)) = db::jobs::next_due_at(
+                &state.db,
+                state.clock.now_ms(),
+                state.slack.pacer().is_some(),
+                IN_JOB_WAIT_MS,
+            )
+            .await
         {
             // Due but not claimable (its loop has a job running): a finishing job wakes us.
             let until = due - state.clock.now_ms();
