@@ -224,8 +224,9 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
     super::begin_write(db).await
 }
 
-/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon). A
-/// post to a channel (`chat.postMessage:C1`, the one method Slack limits per channel, see
+/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon), as
+/// the rules say it, job by job: what confirms one job by id in a claim's transaction
+/// ([`confirm_candidate_into`]); choosing among many is [`heads`]'s. A post to a channel (`chat.postMessage:C1`, the one method Slack limits per channel, see
 /// `slack::tiers`) needs room in the workspace's budget for posts (`w`) as well as its
 /// channel's (`b`).
 const CANDIDATES: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
@@ -273,9 +274,11 @@ macro_rules! heads_table {
     };
 }
 
-/// [`CANDIDATES`] found a cheaper way, for the look that chooses (the claim's transaction
-/// confirms its choice with [`CANDIDATES`]): only the heads of the loops ([`heads_table`]) are
-/// checked.
+/// [`CANDIDATES`] found a cheaper way, for choosing among many: only the heads of the loops
+/// ([`heads_table`]) are checked. The same choice, whatever the queue holds (tested). The
+/// head's own row is asked again whether it is due: PostgreSQL checks a row locked `FOR
+/// UPDATE` once more as another transaction left it, against the outer conditions only, so a
+/// job another replica claimed meanwhile is passed over.
 macro_rules! heads {
     ($hint:literal) => {
         concat!(
@@ -285,14 +288,15 @@ macro_rules! heads {
               LEFT JOIN slack_budgets b ON b.budget_key = j.budget
               LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
                                        AND w.budget_key = 'chat.postMessage'
-             WHERE (j.state = 'queued' OR j.locked_by IS DISTINCT FROM $2)
+             WHERE ((j.state = 'queued' AND j.run_at <= $1)
+                 OR (j.state = 'running' AND j.locked_until <= $1
+                     AND j.locked_by IS DISTINCT FROM $2))
                AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
                AND ($3 = 0 OR w.free_at IS NULL OR w.free_at <= $1 + $4)
                AND (j.loop_id IS NULL OR NOT EXISTS (
                     SELECT 1 FROM jobs r
                      WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                       AND r.locked_until > $1))
-             ORDER BY j.priority, j.run_at, j.id LIMIT 1"
+                       AND r.locked_until > $1))"
         )
     };
 }
@@ -333,9 +337,11 @@ const HEADS_POSTGRES: &str = heads!("");
 const NEXT_DUE_SQLITE: &str = next_due!(" INDEXED BY jobs_waiting");
 const NEXT_DUE_POSTGRES: &str = next_due!("");
 
-/// The most urgent job the claim may take now ([`heads`]), with its four values bound.
-fn first_head<'q>(
+/// The heads the claim may take now ([`heads`]) followed by `tail`, with their four values
+/// bound.
+fn heads<'q>(
     backend: Backend,
+    tail: &str,
     now: UnixMillis,
     worker: &'q str,
     paced: bool,
@@ -345,22 +351,7 @@ fn first_head<'q>(
         Backend::Sqlite => HEADS_SQLITE,
         Backend::Postgres => HEADS_POSTGRES,
     };
-    sqlx::query_as(sql)
-        .bind(now)
-        .bind(worker)
-        .bind(i64::from(paced))
-        .bind(horizon_ms)
-}
-
-/// [`CANDIDATES`] followed by `tail`, with its four values bound.
-fn candidates<'q>(
-    tail: &str,
-    now: UnixMillis,
-    worker: &'q str,
-    paced: bool,
-    horizon_ms: i64,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{tail}")))
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql}{tail}")))
         .bind(now)
         .bind(worker)
         .bind(i64::from(paced))
@@ -390,7 +381,7 @@ pub async fn next_candidate(
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
     if backend == Backend::Sqlite {
-        return first_head(backend, now, worker, paced, horizon_ms)
+        return heads(backend, FIRST, now, worker, paced, horizon_ms)
             .fetch_optional(&mut **tx)
             .await;
     }
@@ -398,7 +389,8 @@ pub async fn next_candidate(
     let mut busy = Vec::new();
     for _ in 0..super::locks::CLAIM_TRIES {
         let passing_over = super::locks::not_in_loops(&busy, 5);
-        let mut select = candidates(
+        let mut select = heads(
+            backend,
             &format!("{passing_over}{FIRST} FOR UPDATE OF j SKIP LOCKED"),
             now,
             worker,
@@ -431,7 +423,7 @@ pub async fn peek_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    first_head(Backend::of(db), now, worker, paced, horizon_ms)
+    heads(Backend::of(db), FIRST, now, worker, paced, horizon_ms)
         .fetch_optional(db)
         .await
 }
@@ -794,6 +786,21 @@ pub async fn cancel_queued(db: impl AnyExecutor<'_>, dedupe_key: &str) -> sqlx::
 mod tests {
     use super::*;
 
+    /// [`CANDIDATES`] followed by `tail`, with its four values bound.
+    fn candidates<'q>(
+        tail: &str,
+        now: UnixMillis,
+        worker: &'q str,
+        paced: bool,
+        horizon_ms: i64,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{tail}")))
+            .bind(now)
+            .bind(worker)
+            .bind(i64::from(paced))
+            .bind(horizon_ms)
+    }
+
     /// The wake-up time as it was computed before the heads: the earliest of every waiting
     /// job's (`$1` paced, `$2` the horizon).
     const EVERY_WAITING_JOB: &str = "SELECT MIN(CASE j.state
@@ -879,7 +886,7 @@ mod tests {
             }
             for now in [0, 1000, 2000, 3000, 4000] {
                 for paced in [false, true] {
-                    let heads = first_head(Backend::Sqlite, now, "me", paced, 500)
+                    let by_heads = heads(Backend::Sqlite, FIRST, now, "me", paced, 500)
                         .fetch_optional(&mut *conn)
                         .await
                         .unwrap();
@@ -887,7 +894,7 @@ mod tests {
                         .fetch_optional(&mut *conn)
                         .await
                         .unwrap();
-                    assert_eq!(heads, every, "at {now}, paced {paced}");
+                    assert_eq!(by_heads, every, "at {now}, paced {paced}");
                     compared += 1;
                     chosen += usize::from(every.is_some());
                     // The worker's wake-up: never after the first moment a job may be
