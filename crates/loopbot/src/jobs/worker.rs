@@ -28,8 +28,16 @@ const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 /// After a look for work that found nothing, a commit wakes the worker no sooner than this:
 /// a look scans the due jobs, and under load every request commits (most of their jobs wait
-/// for a budget that is closed). Work that comes due by the clock is not held back.
+/// for a budget that is closed). Each look in a row that finds nothing doubles the gap, up to
+/// [`LOOK_GAP_MAX`]; a look that finds work sets it back. Work that comes due by the clock,
+/// and a loop's next job when one finishes, are not held back.
 const LOOK_GAP: Duration = Duration::from_millis(10);
+const LOOK_GAP_MAX: Duration = Duration::from_millis(100);
+
+/// The gap after `looks` looks in a row that found nothing.
+fn look_gap(looks: u32) -> Duration {
+    (LOOK_GAP * 2u32.saturating_pow(looks.saturating_sub(1))).min(LOOK_GAP_MAX)
+}
 
 /// Sweeps for due reminders, then runs every job that is due now (by the app's clock), one
 /// after another; returns how many jobs ran.
@@ -138,6 +146,7 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
     let mut running: JoinSet<()> = JoinSet::new();
     let mut last_sweep: Option<tokio::time::Instant> = None;
     let mut found_nothing_at: Option<tokio::time::Instant> = None;
+    let mut looks_in_vain: u32 = 0;
     let mut renew = tokio::time::interval(RENEW_EVERY);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !*stop.borrow() {
@@ -165,8 +174,13 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
         }
         while has_room(&state, running.len()) {
             let found = claim(&state).await;
-            if matches!(found, Ok(None)) {
-                found_nothing_at = Some(tokio::time::Instant::now());
+            match found {
+                Ok(None) => {
+                    found_nothing_at = Some(tokio::time::Instant::now());
+                    looks_in_vain = looks_in_vain.saturating_add(1);
+                }
+                Ok(Some(_)) => looks_in_vain = 0,
+                Err(_) => {}
             }
             match found {
                 Ok(Some(claimed)) => {
@@ -219,7 +233,8 @@ pub async fn run_until_stopped(state: AppState, mut stop: watch::Receiver<bool>)
             renew_leases(&state).await;
         }
         if committed
-            && let Some(gap) = found_nothing_at.and_then(|at| LOOK_GAP.checked_sub(at.elapsed()))
+            && let Some(gap) =
+                found_nothing_at.and_then(|at| look_gap(looks_in_vain).checked_sub(at.elapsed()))
         {
             tokio::select! {
                 _ = tokio::time::sleep(gap) => {}
@@ -258,7 +273,18 @@ async fn renew_leases(state: &AppState) {
 
 #[cfg(test)]
 mod tests {
-    use super::room_for_one_more;
+    use super::{look_gap, room_for_one_more};
+    use std::time::Duration;
+
+    #[test]
+    fn looks_in_vain_in_a_row_wait_longer_for_a_commit_up_to_a_tenth_of_a_second() {
+        let ms = |looks| look_gap(looks).as_millis();
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 40].map(ms),
+            [10, 10, 20, 40, 80, 100, 100]
+        );
+        assert_eq!(look_gap(u32::MAX), Duration::from_millis(100));
+    }
 
     #[test]
     fn jobs_waiting_for_their_slack_slot_leave_room_for_others_up_to_four_times_over() {
