@@ -224,29 +224,49 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
     super::begin_write(db).await
 }
 
-/// Jobs the claim may take now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon), as
-/// the rules say it, job by job: what confirms one job by id in a claim's transaction
-/// ([`confirm_candidate_into`]); choosing among many is [`heads`]'s. A post to a channel (`chat.postMessage:C1`, the one method Slack limits per channel, see
-/// `slack::tiers`) needs room in the workspace's budget for posts (`w`) as well as its
-/// channel's (`b`).
-const CANDIDATES: &str = "SELECT j.id, j.budget, j.loop_id FROM jobs j
-       LEFT JOIN slack_budgets b ON b.budget_key = j.budget
-       LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
-                                AND w.budget_key = 'chat.postMessage'
-      WHERE ((j.state = 'queued' AND j.run_at <= $1)
-          OR (j.state = 'running' AND j.locked_until <= $1
-              AND j.locked_by IS DISTINCT FROM $2))
-        AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
-        AND ($3 = 0 OR w.free_at IS NULL OR w.free_at <= $1 + $4)
-        AND (j.loop_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM jobs r
-              WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                AND r.locked_until > $1))
-        AND (j.loop_id IS NULL OR NOT EXISTS (
+/// A job's budgets, as `b` (its own) and `w` (the workspace's budget for posts, spent too by a
+/// post to a channel: `chat.postMessage:C1`, the one method Slack limits per channel, see
+/// `slack::tiers`).
+macro_rules! budgets_joined {
+    () => {
+        " LEFT JOIN slack_budgets b ON b.budget_key = j.budget
+          LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
+                                   AND w.budget_key = 'chat.postMessage'"
+    };
+}
+
+/// Whether job `j` may be taken now (`$1` now, `$2` the worker, `$3` paced, `$4` the horizon),
+/// but for the jobs of its loop queued before it: due (queued, or running under a lease that
+/// lapsed, not this worker's), room in its budgets within the horizon, and no job of its loop
+/// running under a live lease.
+macro_rules! may_run {
+    () => {
+        " ((j.state = 'queued' AND j.run_at <= $1)
+           OR (j.state = 'running' AND j.locked_until <= $1
+               AND j.locked_by IS DISTINCT FROM $2))
+          AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
+          AND ($3 = 0 OR w.free_at IS NULL OR w.free_at <= $1 + $4)
+          AND (j.loop_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM jobs r
+                WHERE r.loop_id = j.loop_id AND r.state = 'running'
+                  AND r.locked_until > $1))"
+    };
+}
+
+/// Jobs the claim may take now ([`may_run`] and no earlier job of its loop due), as the rules
+/// say it, job by job: what confirms one job by id in a claim's transaction
+/// ([`confirm_candidate_into`]); choosing among many is [`heads`]'s.
+const CANDIDATES: &str = concat!(
+    "SELECT j.id, j.budget, j.loop_id FROM jobs j",
+    budgets_joined!(),
+    " WHERE",
+    may_run!(),
+    " AND (j.loop_id IS NULL OR NOT EXISTS (
              SELECT 1 FROM jobs e
               WHERE e.loop_id = j.loop_id AND e.id < j.id
                 AND ((e.state = 'queued' AND e.run_at <= $1)
-                  OR (e.state = 'running' AND e.locked_until <= $1))))";
+                  OR (e.state = 'running' AND e.locked_until <= $1))))"
+);
 
 /// Each loop's head: the first of its jobs that is due (queued and due, or running under a
 /// lapsed lease), and every due job of no loop, as a table `h` of job ids (`$1` now). A loop's
@@ -284,19 +304,10 @@ macro_rules! heads {
         concat!(
             "SELECT j.id, j.budget, j.loop_id FROM ",
             heads_table!($hint),
-            " JOIN jobs j ON j.id = h.id
-              LEFT JOIN slack_budgets b ON b.budget_key = j.budget
-              LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
-                                       AND w.budget_key = 'chat.postMessage'
-             WHERE ((j.state = 'queued' AND j.run_at <= $1)
-                 OR (j.state = 'running' AND j.locked_until <= $1
-                     AND j.locked_by IS DISTINCT FROM $2))
-               AND ($3 = 0 OR j.budget IS NULL OR b.free_at IS NULL OR b.free_at <= $1 + $4)
-               AND ($3 = 0 OR w.free_at IS NULL OR w.free_at <= $1 + $4)
-               AND (j.loop_id IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM jobs r
-                     WHERE r.loop_id = j.loop_id AND r.state = 'running'
-                       AND r.locked_until > $1))"
+            " JOIN jobs j ON j.id = h.id",
+            budgets_joined!(),
+            " WHERE",
+            may_run!()
         )
     };
 }
@@ -318,11 +329,9 @@ macro_rules! next_due {
                         ELSE j.run_at END) AS t
                  FROM ",
             heads_table!($hint),
-            " JOIN jobs j ON j.id = h.id
-                 LEFT JOIN slack_budgets b ON b.budget_key = j.budget
-                 LEFT JOIN slack_budgets w ON j.budget LIKE 'chat.postMessage:%'
-                                          AND w.budget_key = 'chat.postMessage'
-                WHERE j.state = 'queued'
+            " JOIN jobs j ON j.id = h.id",
+            budgets_joined!(),
+            " WHERE j.state = 'queued'
                UNION ALL
                SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND run_at > $1
                UNION ALL
@@ -351,6 +360,18 @@ fn heads<'q>(
         Backend::Sqlite => HEADS_SQLITE,
         Backend::Postgres => HEADS_POSTGRES,
     };
+    choose(sql, tail, now, worker, paced, horizon_ms)
+}
+
+/// `sql` followed by `tail`, with the four values of [`may_run`] bound.
+fn choose<'q>(
+    sql: &str,
+    tail: &str,
+    now: UnixMillis,
+    worker: &'q str,
+    paced: bool,
+    horizon_ms: i64,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{sql}{tail}")))
         .bind(now)
         .bind(worker)
@@ -794,11 +815,7 @@ mod tests {
         paced: bool,
         horizon_ms: i64,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{CANDIDATES}{tail}")))
-            .bind(now)
-            .bind(worker)
-            .bind(i64::from(paced))
-            .bind(horizon_ms)
+        choose(CANDIDATES, tail, now, worker, paced, horizon_ms)
     }
 
     /// The wake-up time as it was computed before the heads: the earliest of every waiting
