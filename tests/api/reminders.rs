@@ -249,6 +249,57 @@ async fn a_failed_reminder_is_retried_and_still_sent_once() {
     assert_eq!(reminders_to(&world, SCREENER).len(), 1);
 }
 
+/// A reminder is a post too: while the workspace's posts are spent (by other channels), it
+/// waits unclaimed, and goes out once when the minute moves on.
+#[tokio::test]
+async fn a_reminder_waits_unclaimed_while_the_workspaces_posts_are_spent() {
+    let world = World::new().await;
+    let app = world.spawn_paced_app().await;
+    start_standard_loop(&world, &app).await;
+    for _ in 0..120 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(250));
+    }
+    advance_to(&world, screen_due_ms());
+    let pacer = app.state.slack.pacer().expect("paced");
+    let mut others = 0;
+    while others < 400
+        && pacer
+            .reserve("chat.postMessage", Some(&format!("C{others:08}")))
+            .await
+            .is_ok()
+    {
+        others += 1;
+    }
+    assert!(others > 250 && others <= 300, "{others} posts elsewhere");
+    let claims = || {
+        app.state
+            .metrics
+            .get("loopbot_jobs_claimed_total", "kind=\"reminder\"")
+    };
+    for _ in 0..25 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_secs(2));
+    }
+    assert_eq!(
+        claims(),
+        0,
+        "never claimed while the workspace's posts are spent"
+    );
+    assert!(reminders_to(&world, SCREENER).is_empty());
+    world.clock.advance(Duration::from_secs(15));
+    for _ in 0..8 {
+        app.run_jobs().await;
+        world.clock.advance(Duration::from_millis(500));
+    }
+    assert_eq!(
+        claims(),
+        1,
+        "claimed once, when the workspace's minute moved on"
+    );
+    assert_eq!(reminders_to(&world, SCREENER).len(), 1);
+}
+
 #[tokio::test]
 async fn sqlite_only_the_sweep_query_uses_its_index() {
     let world = World::new().await;

@@ -21,9 +21,10 @@ pub struct NewJob {
     pub run_at: UnixMillis,
     /// The Slack budget the job's first call spends: a method (`chat.update`), a method in
     /// a channel (`chat.postMessage:C123`), or [`LOOP_CHANNEL_POSTS`], which names the
-    /// loop's channel as it is when the job is queued. `None` when it calls Slack not at all,
-    /// or only posts where no budget can be named beforehand (a DM, a loop not yet given its
-    /// channel): those are paced inside the job.
+    /// loop's channel as it is when the job is queued, or the workspace's budget for posts
+    /// (`chat.postMessage`) for a post whose channel is known only as the job runs (a DM;
+    /// the channel's budget is reserved then). `None` when it calls Slack not at all, or
+    /// before anything else waits for an ATS: those are paced inside the job.
     pub budget: Option<String>,
     /// Lower runs first among due jobs.
     pub priority: i64,

@@ -20,6 +20,10 @@ pub fn message_edit_gap_ms() -> i64 {
     (tier.window_ms / i64::from(tier.calls.max(1)) + 50).max(1_000)
 }
 
+/// The workspace's budget for `chat.postMessage` (Slack's "several hundred messages per
+/// minute"), which every post spends besides its channel's.
+pub const WORKSPACE_POSTS: &str = "chat.postMessage";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
@@ -450,10 +454,26 @@ impl Job {
 
     /// The Slack budget the job's first call spends, which the claim reserves: a method's
     /// workspace budget, or posts into the loop's channel ([`db::jobs::LOOP_CHANNEL_POSTS`]).
-    /// `None` for jobs whose first post goes to a DM (paced inside the job, where the DM's
-    /// channel is known) or that call Slack not at all.
+    /// A job whose post goes to a person's DM names the workspace's budget for posts
+    /// ([`WORKSPACE_POSTS`]): the DM's channel is known only as it runs, and its own budget
+    /// (one post a second, one person) is reserved then. `None` for jobs that call Slack not
+    /// at all, or only after an ATS answers.
     pub fn budget(&self) -> Option<&'static str> {
         Some(match self {
+            Job::Nudge { .. }
+            | Job::Reminder { .. }
+            | Job::Escalation { .. }
+            | Job::OwnerNotice { .. }
+            | Job::NotRunNotice { .. }
+            | Job::Brief { .. }
+            | Job::InterviewNudge { .. }
+            | Job::SetupFailedNotice { .. }
+            | Job::InviteRefusedNotice { .. }
+            | Job::ScreenGate { .. }
+            | Job::ReadyToDecide { .. }
+            | Job::DecideReminder { .. }
+            | Job::AtsNotice { .. }
+            | Job::AtsWriteRefused { .. } => WORKSPACE_POSTS,
             Job::ScorecardNote { .. }
             | Job::RubricDetail { .. }
             | Job::SkipWarning { .. }

@@ -260,17 +260,27 @@ impl SlackApi {
         let Some(pacer) = &self.pacer else {
             return Ok(());
         };
+        let key = crate::slack::tiers::budget_key(method, channel);
         let reserved = {
             let mut held = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
             match held.as_ref() {
-                Some(r) if r.budget == crate::slack::tiers::budget_key(method, channel) => {
-                    held.take().map(|r| r.slot)
+                // The claim reserved exactly what this call spends.
+                Some(r) if r.budget == key => held.take().map(|r| (r.slot, None)),
+                // The claim reserved the workspace's part of a post whose channel it could
+                // not know (a DM): the channel's part is reserved now.
+                Some(r) if r.budget == method && key != method => {
+                    held.take().map(|r| (r.slot, Some(key.as_str())))
                 }
                 _ => None,
             }
         };
         let slot = match reserved {
-            Some(slot) => slot,
+            Some((slot, None)) => slot,
+            // The call goes at the channel's slot, never before the workspace's.
+            Some((slot, Some(channel_key))) => pacer
+                .reserve_only(channel_key, slot)
+                .await
+                .map_err(|until| SlackError::Paced { until })?,
             None => pacer
                 .reserve(method, channel)
                 .await
@@ -469,6 +479,52 @@ fn is_lookup(method: Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many calls spending budget `key` alone the pacer still gives a slot within its
+    /// horizon.
+    async fn room(pacer: &Pacer, key: &str) -> usize {
+        let mut n = 0;
+        while n < 1_000 && pacer.reserve_only(key, 0).await.is_ok() {
+            n += 1;
+        }
+        n
+    }
+
+    /// A DM job's claim reserved the workspace's part of its post (its channel unknown then):
+    /// the post uses that slot and spends only its DM channel's budget besides.
+    #[tokio::test]
+    async fn a_post_whose_claim_reserved_the_workspaces_part_spends_only_its_channel_besides() {
+        let clock: SharedClock = crate::clock::ManualClock::starting_at(1_000_000);
+        let pacer = Arc::new(Pacer::new(clock.clone()));
+        let api = SlackApi::new(
+            "http://127.0.0.1:9",
+            Secret::new("xoxb-test"),
+            Duration::from_secs(1),
+            clock,
+            Some(pacer.clone()),
+        )
+        .unwrap();
+        let reserved = Reservation {
+            budget: "chat.postMessage".into(),
+            slot: 1_000_000,
+        };
+        let run = api.for_job(false, Some(reserved));
+        run.pace("chat.postMessage", Some("D1")).await.unwrap();
+        assert_eq!(run.clock.now_ms(), 1_000_000, "no wait for a quiet DM");
+        // Used once: the run's next post reserves both parts itself.
+        assert!(run.reserved.lock().unwrap().is_none());
+        let limit = crate::slack::tiers::limit_of_key("chat.postMessage").calls as usize;
+        assert_eq!(
+            room(&pacer, "chat.postMessage").await,
+            limit,
+            "the workspace's untouched"
+        );
+        let (dm, fresh) = (
+            room(&pacer, "chat.postMessage:D1").await,
+            room(&pacer, "chat.postMessage:D2").await,
+        );
+        assert_eq!(dm + 1, fresh, "one of the DM channel's own spent");
+    }
 
     #[tokio::test]
     async fn a_call_waiting_for_its_slot_is_counted_until_it_goes() {

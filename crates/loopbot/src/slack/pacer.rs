@@ -242,8 +242,18 @@ impl Pacer {
 
     /// Applies `op` to the budgets a call named by `key` spends ([`budgets_spent`]).
     async fn apply(&self, key: String, op: BudgetOp) -> Result<UnixMillis, UnixMillis> {
-        let now = self.clock.now_ms();
         let keys = budgets_spent(&key);
+        self.apply_to(keys, &key, op, self.clock.now_ms()).await
+    }
+
+    /// Applies `op` to budgets `keys` together as at `now` (`key` names them in logs).
+    async fn apply_to(
+        &self,
+        keys: Vec<String>,
+        key: &str,
+        op: BudgetOp,
+        now: UnixMillis,
+    ) -> Result<UnixMillis, UnixMillis> {
         match &self.store {
             Store::Local(budgets) => {
                 let mut map = Self::local(budgets);
@@ -277,6 +287,21 @@ impl Pacer {
             horizon_ms: IN_JOB_WAIT_MS,
         };
         self.apply(budget_key(method, channel), op).await
+    }
+
+    /// [`Pacer::reserve`] in budget `key` alone, for a slot no sooner than `not_before`: a
+    /// channel's part of a post whose workspace part the job's claim reserved (the call goes
+    /// at the slot given, which must be where the channel's budget counts it).
+    pub async fn reserve_only(
+        &self,
+        key: &str,
+        not_before: UnixMillis,
+    ) -> Result<UnixMillis, UnixMillis> {
+        let op = BudgetOp::Reserve {
+            horizon_ms: IN_JOB_WAIT_MS,
+        };
+        let now = self.clock.now_ms().max(not_before);
+        self.apply_to(vec![key.to_string()], key, op, now).await
     }
 
     /// Slack answered 429: nobody calls `method` (on `channel`) until `until`. Slack's 429
@@ -426,6 +451,22 @@ mod tests {
             panic!("local")
         };
         assert!(Pacer::local(budgets).is_empty());
+    }
+
+    /// A DM's post whose workspace slot the claim reserved for later: its channel's slot is
+    /// no sooner, so the call goes where the channel's budget counts it.
+    #[tokio::test]
+    async fn a_channels_part_reserved_alone_comes_no_sooner_than_asked() {
+        let clock = ManualClock::starting_at(0);
+        let pacer = Pacer::new(clock.clone());
+        let key = "chat.postMessage:D1";
+        assert_eq!(pacer.reserve_only(key, 1_500).await, Ok(1_500));
+        assert_eq!(pacer.reserve_only(key, 0).await, Ok(1_500));
+        assert_eq!(pacer.reserve_only(key, 1_200).await, Ok(1_500));
+        // A full burst at 1.5 s: the next is a window after it, past the horizon from now.
+        assert_eq!(pacer.reserve_only(key, 0).await, Err(4_650));
+        // The workspace's budget was not touched.
+        assert_eq!(pacer.reserve("chat.postMessage", None).await, Ok(0));
     }
 
     #[tokio::test]
