@@ -539,3 +539,34 @@ pub fn drain_output(child: &mut std::process::Child) -> std::thread::JoinHandle<
         text + &err.join().unwrap_or_default()
     })
 }
+
+/// Spends what is left of the workspace's minute for posts, as posts to other channels would
+/// (paced apps only); returns how many such posts it took.
+pub async fn spend_the_workspaces_posts(app: &TestApp) -> usize {
+    let pacer = app.state.slack.pacer().expect("paced");
+    let mut others = 0;
+    while others < 400
+        && pacer
+            .reserve("chat.postMessage", Some(&format!("C{others:08}")))
+            .await
+            .is_ok()
+    {
+        others += 1;
+    }
+    others
+}
+
+/// How many jobs of `kind` were claimed.
+pub fn claims_of(app: &TestApp, kind: &str) -> u64 {
+    app.state
+        .metrics
+        .get("loopbot_jobs_claimed_total", &format!("kind=\"{kind}\""))
+}
+
+/// Runs the app's due work `times` times, the clock moving `step` after each run.
+pub async fn run_jobs_every(world: &World, app: &TestApp, times: usize, step: std::time::Duration) {
+    for _ in 0..times {
+        app.run_jobs().await;
+        world.clock.advance(step);
+    }
+}

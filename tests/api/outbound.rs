@@ -603,9 +603,7 @@ async fn a_design_stage_one_scorecard_short(world: &World) -> (TestApp, slack_si
 }
 
 fn note_claims(app: &TestApp) -> u64 {
-    app.state
-        .metrics
-        .get("loopbot_jobs_claimed_total", "kind=\"scorecard_note\"")
+    claims_of(app, "scorecard_note")
 }
 
 /// The notes in `channel`'s threads saying a stage is complete.
@@ -665,16 +663,7 @@ async fn a_stage_note_waits_unclaimed_while_the_workspaces_posts_are_spent() {
     let world = World::new().await;
     let (app, channel) = a_design_stage_one_scorecard_short(&world).await;
     // Other channels' posts spend what is left of the workspace's minute.
-    let pacer = app.state.slack.pacer().expect("paced");
-    let mut others = 0;
-    while others < 400
-        && pacer
-            .reserve("chat.postMessage", Some(&format!("C{others:08}")))
-            .await
-            .is_ok()
-    {
-        others += 1;
-    }
+    let others = spend_the_workspaces_posts(&app).await;
     assert!(others > 250 && others < 300, "{others} posts elsewhere");
     submit_stage(&world, &app, HIRING_MANAGER, 2, "4").await;
     // A less urgent job that spends no post: the waiting note must not hold it up.
@@ -694,28 +683,16 @@ async fn a_stage_note_waits_unclaimed_while_the_workspaces_posts_are_spent() {
     drop(conn);
     let claims = || note_claims(&app);
     let notes = || stage_complete_notes(&world, &channel.id);
-    for _ in 0..25 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_secs(2));
-    }
+    run_jobs_every(&world, &app, 25, Duration::from_secs(2)).await;
     assert_eq!(
         claims(),
         0,
         "never claimed while the workspace's posts are spent"
     );
     assert_eq!(notes(), 0);
-    assert_eq!(
-        app.state
-            .metrics
-            .get("loopbot_jobs_claimed_total", "kind=\"test\""),
-        1,
-        "the job behind it ran"
-    );
+    assert_eq!(claims_of(&app, "test"), 1, "the job behind it ran");
     world.clock.advance(Duration::from_secs(15));
-    for _ in 0..8 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(500));
-    }
+    run_jobs_every(&world, &app, 8, Duration::from_millis(500)).await;
     assert_eq!(
         claims(),
         1,

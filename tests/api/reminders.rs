@@ -261,26 +261,10 @@ async fn a_reminder_waits_unclaimed_while_the_workspaces_posts_are_spent() {
         world.clock.advance(Duration::from_millis(250));
     }
     advance_to(&world, screen_due_ms());
-    let pacer = app.state.slack.pacer().expect("paced");
-    let mut others = 0;
-    while others < 400
-        && pacer
-            .reserve("chat.postMessage", Some(&format!("C{others:08}")))
-            .await
-            .is_ok()
-    {
-        others += 1;
-    }
+    let others = spend_the_workspaces_posts(&app).await;
     assert!(others > 250 && others <= 300, "{others} posts elsewhere");
-    let claims = || {
-        app.state
-            .metrics
-            .get("loopbot_jobs_claimed_total", "kind=\"reminder\"")
-    };
-    for _ in 0..25 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_secs(2));
-    }
+    let claims = || claims_of(&app, "reminder");
+    run_jobs_every(&world, &app, 25, Duration::from_secs(2)).await;
     assert_eq!(
         claims(),
         0,
@@ -288,10 +272,7 @@ async fn a_reminder_waits_unclaimed_while_the_workspaces_posts_are_spent() {
     );
     assert!(reminders_to(&world, SCREENER).is_empty());
     world.clock.advance(Duration::from_secs(15));
-    for _ in 0..8 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(500));
-    }
+    run_jobs_every(&world, &app, 8, Duration::from_millis(500)).await;
     assert_eq!(
         claims(),
         1,

@@ -347,21 +347,12 @@ const HEADS_POSTGRES: &str = heads!("");
 const NEXT_DUE_SQLITE: &str = next_due!(" INDEXED BY jobs_waiting");
 const NEXT_DUE_POSTGRES: &str = next_due!("");
 
-/// The heads the claim may take now ([`heads`]) followed by `tail`, with their four values
-/// bound.
-fn heads<'q>(
-    backend: Backend,
-    tail: &str,
-    now: UnixMillis,
-    worker: &'q str,
-    paced: bool,
-    horizon_ms: i64,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
-    let sql = match backend {
+/// [`heads`] for `backend`.
+fn heads_sql(backend: Backend) -> &'static str {
+    match backend {
         Backend::Sqlite => HEADS_SQLITE,
         Backend::Postgres => HEADS_POSTGRES,
-    };
-    choose(sql, tail, now, worker, paced, horizon_ms)
+    }
 }
 
 /// `sql` followed by `tail`, with the four values of [`may_run`] bound.
@@ -403,7 +394,7 @@ pub async fn next_candidate(
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
     if backend == Backend::Sqlite {
-        return heads(backend, FIRST, now, worker, paced, horizon_ms)
+        return choose(heads_sql(backend), FIRST, now, worker, paced, horizon_ms)
             .fetch_optional(&mut **tx)
             .await;
     }
@@ -411,8 +402,8 @@ pub async fn next_candidate(
     let mut busy = Vec::new();
     for _ in 0..super::locks::CLAIM_TRIES {
         let passing_over = super::locks::not_in_loops(&busy, 5);
-        let mut select = heads(
-            backend,
+        let mut select = choose(
+            heads_sql(backend),
             &format!("{passing_over}{FIRST} FOR UPDATE OF j SKIP LOCKED"),
             now,
             worker,
@@ -445,9 +436,16 @@ pub async fn peek_candidate(
     paced: bool,
     horizon_ms: i64,
 ) -> sqlx::Result<Option<Candidate>> {
-    heads(Backend::of(db), FIRST, now, worker, paced, horizon_ms)
-        .fetch_optional(db)
-        .await
+    choose(
+        heads_sql(Backend::of(db)),
+        FIRST,
+        now,
+        worker,
+        paced,
+        horizon_ms,
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// In the claim's transaction: candidate `id` ([`peek_candidate`]) if it still may be taken.
@@ -808,17 +806,6 @@ pub async fn cancel_queued(db: impl AnyExecutor<'_>, dedupe_key: &str) -> sqlx::
 mod tests {
     use super::*;
 
-    /// [`CANDIDATES`] followed by `tail`, with its four values bound.
-    fn candidates<'q>(
-        tail: &str,
-        now: UnixMillis,
-        worker: &'q str,
-        paced: bool,
-        horizon_ms: i64,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, Candidate, sqlx::any::AnyArguments> {
-        choose(CANDIDATES, tail, now, worker, paced, horizon_ms)
-    }
-
     /// The wake-up time as it was computed before the heads: the earliest of every waiting
     /// job's (`$1` paced, `$2` the horizon).
     const EVERY_WAITING_JOB: &str = "SELECT MIN(CASE j.state
@@ -904,11 +891,11 @@ mod tests {
             }
             for now in [0, 1000, 2000, 3000, 4000] {
                 for paced in [false, true] {
-                    let by_heads = heads(Backend::Sqlite, FIRST, now, "me", paced, 500)
+                    let by_heads = choose(HEADS_SQLITE, FIRST, now, "me", paced, 500)
                         .fetch_optional(&mut *conn)
                         .await
                         .unwrap();
-                    let every = candidates(FIRST, now, "me", paced, 500)
+                    let every = choose(CANDIDATES, FIRST, now, "me", paced, 500)
                         .fetch_optional(&mut *conn)
                         .await
                         .unwrap();
@@ -923,7 +910,7 @@ mod tests {
                         .unwrap();
                     let mut first = None;
                     for t in (now..=now + 8000).step_by(100) {
-                        let found = candidates(FIRST, t, "me", paced, 500)
+                        let found = choose(CANDIDATES, FIRST, t, "me", paced, 500)
                             .fetch_optional(&mut *conn)
                             .await
                             .unwrap();
