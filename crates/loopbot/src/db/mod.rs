@@ -20,6 +20,7 @@ pub mod flags;
 pub mod interview_dms;
 pub mod jobs;
 pub mod jobs_admin;
+pub mod lane;
 pub mod locks;
 pub mod loops;
 pub mod progress;

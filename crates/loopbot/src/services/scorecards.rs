@@ -121,10 +121,14 @@ pub async fn submit(
         Ok(body) => body,
         Err(errors) => return Ok(InteractionReply::Json(views::scorecard_errors(&errors))),
     };
-    match store(state, &l, metadata.position, user, &body, metadata.based_on)
-        .await
-        .context("could not store a scorecard")?
-    {
+    // On the writers' lane: the change holds the process's turn at the writer.
+    let (position, based_on) = (metadata.position, metadata.based_on);
+    let (owned, user_id) = (state.clone(), user.to_string());
+    let stored = db::lane::run(&state.db, async move {
+        store(&owned, &l, position, &user_id, &body, based_on).await
+    })
+    .await;
+    match stored.context("could not store a scorecard")? {
         Stored::Saved | Stored::AlreadySaved => Ok(InteractionReply::Ack),
         Stored::Decided => Err(AppError::refused(Refusal::LoopDecided.message())),
     }

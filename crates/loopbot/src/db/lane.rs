@@ -1,0 +1,77 @@
+//! The writers' lane: on SQLite, a use case that takes the process's turn at the one writer
+//! runs on a thread of its own, with nothing else to do.
+//!
+//! While a change holds the turn, every other writer waits, and under load the turn was busy
+//! nine tenths of the time. On the shared runtime, each step of the holder (its first trip's
+//! answer, its commit's) waited in the queue behind requests being read and checked, and the
+//! others waited with it. On the lane the holder goes on as soon as SQLite answers. Measured
+//! with `LOAD_MIX=submissions cargo bench --bench load` (docs/performance.md, eighth run).
+//!
+//! On PostgreSQL the future runs where it is: replicas and connections write side by side.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use super::{Backend, Db};
+
+/// The lane's runtime, started on first use and kept for the life of the process.
+static LANE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+
+fn lane() -> &'static tokio::runtime::Handle {
+    LANE.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the writers' lane");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("loopbot-writes".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("a thread for the writers' lane");
+        handle
+    })
+}
+
+/// Runs `change` on the writers' lane (SQLite) or here (PostgreSQL), in the caller's span.
+/// Once started it runs to its end even if the caller stops waiting, as a committed change
+/// would have. A change that panicked is an error.
+pub async fn run<F, T>(db: &Db, change: F) -> anyhow::Result<T>
+where
+    F: Future<Output = anyhow::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    use tracing::Instrument;
+    if Backend::of(db) == Backend::Postgres {
+        return change.await;
+    }
+    lane()
+        .spawn(change.instrument(tracing::Span::current()))
+        .await
+        .map_err(|e| anyhow::anyhow!("a change on the writers' lane did not finish: {e}"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_change_runs_on_the_lane_and_a_panic_is_an_error_that_stops_nothing_else() {
+        let (_dir, db) = crate::db::tests::temp_sqlite().await;
+        let thread = run(&db, async {
+            Ok(std::thread::current().name().map(str::to_string))
+        })
+        .await
+        .unwrap();
+        assert_eq!(thread.as_deref(), Some("loopbot-writes"));
+        let failed = run(&db, async {
+            if std::thread::current().name().is_some() {
+                panic!("a bug in a change");
+            }
+            Ok(())
+        })
+        .await;
+        assert!(failed.unwrap_err().to_string().contains("did not finish"));
+        let next = run(&db, async { Ok(2 + 2) }).await.unwrap();
+        assert_eq!(next, 4, "the lane goes on after a change panicked");
+    }
+}
