@@ -738,10 +738,18 @@ pub(crate) mod tests {
 
     /// A fresh SQLite database in a temporary directory (kept while the directory lives).
     pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let db = connect(&url).await.unwrap();
+        let (dir, _path, db) = sqlite_file("test.db").await;
         (dir, db)
+    }
+
+    /// A new SQLite file `name` in a directory of its own, its path and its pool.
+    async fn sqlite_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        let db = connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        (dir, path, db)
     }
 
     async fn flags(db: &Db) -> i64 {
@@ -931,11 +939,7 @@ pub(crate) mod tests {
     /// The log is copied into the file by the background task, not by a commit.
     #[tokio::test]
     async fn the_log_is_copied_into_the_file_in_the_background() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.db");
-        let db = connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (_dir, path, db) = sqlite_file("log.db").await;
         let file_size = || std::fs::metadata(&path).unwrap().len();
         let no_checkpoint_at_commit: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(&db)
@@ -973,11 +977,7 @@ pub(crate) mod tests {
     /// each new start in the log's header (bytes 12 to 15).
     #[tokio::test]
     async fn the_log_starts_again_from_its_top_under_writes_that_never_pause() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("busy.db");
-        let db = connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (_dir, path, db) = sqlite_file("busy.db").await;
         keep_a_writer(&db).await.unwrap();
         let starts = || {
             let header = std::fs::read(format!("{}-wal", path.display())).unwrap_or_default();
