@@ -742,6 +742,16 @@ pub(crate) mod tests {
         (dir, db)
     }
 
+    /// A flag `f{i}` whose value takes `bytes`, written in `tx`.
+    async fn a_big_flag(tx: &mut WriteTx, i: u64, bytes: usize) {
+        sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, $2, 0)")
+            .bind(format!("f{i}"))
+            .bind("x".repeat(bytes))
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+
     /// A new SQLite file `name` in a directory of its own, its path and its pool.
     async fn sqlite_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf, Db) {
         let dir = tempfile::tempdir().unwrap();
@@ -951,12 +961,7 @@ pub(crate) mod tests {
         let rows = CHECKPOINT_FROM_BYTES / 4_000 + 100;
         let mut tx = begin_write(&db).await.unwrap();
         for i in 0..rows {
-            sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, $2, 0)")
-                .bind(format!("f{i}"))
-                .bind("x".repeat(4_000))
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            a_big_flag(&mut tx, i, 4_000).await;
         }
         tx.commit().await.unwrap();
         // The file grows as the checkpoint writes its pages: wait for all of them.
@@ -990,12 +995,7 @@ pub(crate) mod tests {
         let mut i = 0u64;
         loop {
             let mut tx = begin_write(&db).await.unwrap();
-            sqlx::query("INSERT INTO app_flags (name, value, set_at) VALUES ($1, $2, 0)")
-                .bind(format!("f{i}"))
-                .bind("x".repeat(3_000))
-                .execute(&mut *tx)
-                .await
-                .unwrap();
+            a_big_flag(&mut tx, i, 3_000).await;
             tx.commit().await.unwrap();
             // A read between commits, as requests make.
             flags(&db).await;
