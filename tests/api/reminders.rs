@@ -256,10 +256,7 @@ async fn a_reminder_waits_unclaimed_while_the_workspaces_posts_are_spent() {
     let world = World::new().await;
     let app = world.spawn_paced_app().await;
     start_standard_loop(&world, &app).await;
-    for _ in 0..120 {
-        app.run_jobs().await;
-        world.clock.advance(Duration::from_millis(250));
-    }
+    run_jobs_every(&world, &app, 120, Duration::from_millis(250)).await;
     advance_to(&world, screen_due_ms());
     let others = spend_the_workspaces_posts(&app).await;
     assert!(others > 250 && others <= 300, "{others} posts elsewhere");
