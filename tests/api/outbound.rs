@@ -784,6 +784,39 @@ async fn jobs_queued_together_keep_their_order_and_a_key_given_twice_once() {
     loopbot::db::jobs::enqueue_refresh_many(&mut conn, &[refresh("r1")], later, 5_000)
         .await
         .unwrap();
+    // One still waiting is not written again: an update that changes nothing still rewrites
+    // the row and its indexes.
+    let changed =
+        loopbot::db::jobs::enqueue_refresh_many(&mut conn, &[refresh("r2")], later, 5_000)
+            .await
+            .unwrap();
+    assert_eq!(changed, 0, "a refresh already queued is left unwritten");
+    // One running is marked to run once more, once.
+    sqlx::query("UPDATE jobs SET state = 'running' WHERE dedupe_key = 'r2'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let mut marks = Vec::new();
+    for _ in 0..2 {
+        let changed =
+            loopbot::db::jobs::enqueue_refresh_many(&mut conn, &[refresh("r2")], later, 5_000)
+                .await
+                .unwrap();
+        let rerun: i64 = sqlx::query_scalar("SELECT rerun FROM jobs WHERE dedupe_key = 'r2'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        marks.push((changed, rerun));
+    }
+    assert_eq!(
+        marks,
+        vec![(1, 1), (0, 1)],
+        "marked once, then left as it is"
+    );
+    sqlx::query("UPDATE jobs SET state = 'queued', rerun = 0 WHERE dedupe_key = 'r2'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     let refreshes: Vec<_> = rows(&app)
         .await
         .into_iter()
