@@ -423,7 +423,7 @@ fn refused(receipt: Option<&Receipt>, failed: db::trip::Failed) -> sqlx::Error {
 impl Change {
     /// Runs `trip` in this change.
     pub async fn run(&mut self, trip: Trip) -> sqlx::Result<Vec<Answer>> {
-        trip.run(&mut self.tx).await
+        self.tx.run(trip).await.map_err(|f| f.error)
     }
 
     /// Commits, then wakes the worker: jobs queued in this change start now, not at the next
@@ -440,7 +440,7 @@ impl Change {
             receipt,
         } = self;
         // On PostgreSQL the other replicas' workers wake too (delivered at commit).
-        db::notify_work(&mut tx).await?;
+        tx.notify_work().await?;
         let answers = tx.commit_with(trip).await.map_err(|f| f.error)?;
         if let Some(receipt) = receipt {
             receipt.written.store(true, Ordering::SeqCst);

@@ -26,10 +26,23 @@ fn lane() -> &'static tokio::runtime::Handle {
         let handle = runtime.handle().clone();
         std::thread::Builder::new()
             .name("loopbot-writes".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .spawn(move || {
+                ON_LANE.set(true);
+                runtime.block_on(std::future::pending::<()>())
+            })
             .expect("a thread for the writers' lane");
         handle
     })
+}
+
+thread_local! {
+    static ON_LANE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is the writers' lane: there a SQLite change runs its statements itself
+/// ([`super::direct`]), blocking nothing else.
+pub fn on_lane() -> bool {
+    ON_LANE.get()
 }
 
 /// Runs `change` on the writers' lane (SQLite) or here (PostgreSQL), in the caller's span.

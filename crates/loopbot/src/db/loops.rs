@@ -499,17 +499,56 @@ pub async fn insert_warning(
     cause: &str,
     now: UnixMillis,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (loop_id, position) DO NOTHING",
-    )
-    .bind(id)
-    .bind(i64::from(position))
-    .bind(cause)
-    .bind(now)
-    .execute(db)
-    .await?;
+    let result = sqlx::query(INSERT_WARNING)
+        .bind(id)
+        .bind(i64::from(position))
+        .bind(cause)
+        .bind(now)
+        .execute(db)
+        .await?;
     Ok(result.rows_affected() == 1)
+}
+
+const INSERT_WARNING: &str =
+    "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (loop_id, position) DO NOTHING";
+
+/// [`insert_warning`] for each of `positions`, in a trip; [`Warnings::new_ones`] reads which
+/// were new.
+pub fn insert_warnings_into(
+    trip: &mut Trip,
+    id: LoopId,
+    positions: &[u32],
+    cause: &str,
+    now: UnixMillis,
+) -> Warnings {
+    let at = positions
+        .iter()
+        .map(|&p| {
+            let at = trip.push(
+                INSERT_WARNING,
+                vec![id.into(), p.into(), cause.into(), now.into()],
+            );
+            (p, at)
+        })
+        .collect();
+    Warnings { at }
+}
+
+/// Warnings inserted in a trip ([`insert_warnings_into`]).
+pub struct Warnings {
+    at: Vec<(u32, usize)>,
+}
+
+impl Warnings {
+    /// The stages warned about for the first time, in the order given.
+    pub fn new_ones(&self, answers: &[Answer]) -> Vec<u32> {
+        self.at
+            .iter()
+            .filter(|(_, at)| answers.get(*at).is_some_and(|a| a.changed == 1))
+            .map(|(p, _)| *p)
+            .collect()
+    }
 }
 
 /// The cause of a stage's warning, once given.

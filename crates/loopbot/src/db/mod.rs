@@ -15,6 +15,7 @@ pub mod ats;
 pub mod ats_writes;
 pub mod audit;
 pub mod budgets;
+pub mod direct;
 pub mod export;
 pub mod flags;
 pub mod interview_dms;
@@ -300,6 +301,28 @@ pub async fn begin_write_with(
         let mut turn = write_turn(db).await.map_err(before)?;
         if let Some(writer) = turn.as_mut() {
             writer.settle().await;
+            if lane::on_lane()
+                && let Some(direct) = writer.direct()
+            {
+                let mut all = trip::Trip::new();
+                all.push("BEGIN IMMEDIATE", Vec::new());
+                all.append(trip);
+                let ran = direct.run(all);
+                // Failed, it is rolled back as it is dropped.
+                let tx = WriteTx {
+                    inner: Some(Inner::Direct(turn)),
+                };
+                return match ran {
+                    Ok(mut answers) => {
+                        answers.remove(0);
+                        Ok((tx, answers))
+                    }
+                    Err(failed) => Err(trip::Failed {
+                        at: failed.at.saturating_sub(1),
+                        error: failed.error,
+                    }),
+                };
+            }
             writer.open = true;
             let mut all = trip::Trip::new();
             all.push("BEGIN IMMEDIATE", Vec::new());
@@ -348,12 +371,24 @@ enum Inner {
     },
     /// SQLite: the kept writer's connection, its transaction begun.
     Kept(Turn),
+    /// SQLite on the writers' lane: the kept writer's direct connection ([`direct`]), its
+    /// transaction begun. Its statements go through [`WriteTx::run`] and the commits, never
+    /// through sqlx (`&mut *tx` is not there to use).
+    Direct(Turn),
 }
 
 impl WriteTx {
     pub async fn commit(mut self) -> sqlx::Result<()> {
         match self.inner.take() {
             Some(Inner::Pooled { tx, .. }) => tx.commit().await,
+            Some(Inner::Direct(mut turn)) => {
+                let result = direct_of(&mut turn).execute("COMMIT");
+                if result.is_err() {
+                    // Rolled back when dropped, as a failed commit is.
+                    self.inner = Some(Inner::Direct(turn));
+                }
+                result
+            }
             Some(Inner::Kept(mut turn)) => {
                 let result = kept(&mut turn).end("COMMIT").await;
                 if result.is_err() {
@@ -374,6 +409,14 @@ impl WriteTx {
         trip: trip::Trip,
     ) -> Result<Vec<trip::Answer>, trip::Failed> {
         let statements = trip.len();
+        if let Some(Inner::Direct(turn)) = self.inner.as_mut() {
+            let mut all = trip;
+            all.push("COMMIT", Vec::new());
+            let mut answers = direct_of(turn).run(all)?;
+            self.inner = None;
+            answers.truncate(statements);
+            return Ok(answers);
+        }
         if let Some(Inner::Kept(turn)) = self.inner.as_mut() {
             let mut all = trip;
             all.push("COMMIT", Vec::new());
@@ -395,17 +438,38 @@ impl WriteTx {
         match self.inner.take() {
             Some(Inner::Pooled { tx, .. }) => tx.rollback().await,
             Some(Inner::Kept(mut turn)) => kept(&mut turn).end("ROLLBACK").await,
+            Some(Inner::Direct(mut turn)) => direct_of(&mut turn).execute("ROLLBACK"),
             None => Ok(()),
         }
+    }
+
+    /// Runs `trip` in the transaction: one answer per statement, or which of them failed.
+    pub async fn run(&mut self, trip: trip::Trip) -> Result<Vec<trip::Answer>, trip::Failed> {
+        if let Some(Inner::Direct(turn)) = self.inner.as_mut() {
+            return direct_of(turn).run(trip);
+        }
+        trip.run_counting(self.conn()).await
+    }
+
+    /// [`notify_work`] in this transaction (on PostgreSQL; nothing on SQLite).
+    pub async fn notify_work(&mut self) -> sqlx::Result<()> {
+        if let Some(Inner::Direct(_)) = self.inner {
+            return Ok(());
+        }
+        notify_work(self.conn()).await
     }
 
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
         match self.inner.as_mut().expect("a transaction in use is open") {
             Inner::Pooled { tx, .. } => tx,
             Inner::Kept(turn) => &mut kept(turn).conn,
+            Inner::Direct(_) => panic!("{NOT_THROUGH_SQLX}"),
         }
     }
 }
+
+/// A change on the direct connection has no sqlx connection to lend.
+const NOT_THROUGH_SQLX: &str = "a change on the writers' lane runs its statements in trips";
 
 impl std::ops::Deref for WriteTx {
     type Target = sqlx::AnyConnection;
@@ -413,6 +477,7 @@ impl std::ops::Deref for WriteTx {
         match self.inner.as_ref().expect("a transaction in use is open") {
             Inner::Pooled { tx, .. } => tx,
             Inner::Kept(turn) => &turn.as_ref().expect("a kept writer").conn,
+            Inner::Direct(_) => panic!("{NOT_THROUGH_SQLX}"),
         }
     }
 }
@@ -429,12 +494,17 @@ impl std::ops::DerefMut for WriteTx {
 /// first ([`Writer::begin`]).
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if let Some(Inner::Kept(mut turn)) = self.inner.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                kept(&mut turn).settle().await;
-            });
+        match self.inner.take() {
+            Some(Inner::Kept(mut turn)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move {
+                        kept(&mut turn).settle().await;
+                    });
+                }
+            }
+            // Where it runs, at once: the lane has nothing else to do.
+            Some(Inner::Direct(mut turn)) => direct_of(&mut turn).settle(),
+            _ => {}
         }
     }
 }
@@ -442,6 +512,14 @@ impl Drop for WriteTx {
 /// The kept writer behind a turn that has one.
 fn kept(turn: &mut Turn) -> &mut Writer {
     turn.as_mut().expect("a kept writer")
+}
+
+/// The direct connection of the kept writer behind a direct transaction's turn.
+fn direct_of(turn: &mut Turn) -> &direct::Direct {
+    kept(turn)
+        .direct
+        .as_ref()
+        .expect("a direct transaction's connection")
 }
 
 /// This process's turn at a SQLite file's writer, with the connection the process keeps for
@@ -462,9 +540,31 @@ pub struct Writer {
     /// `ROLLBACK` has answered, so a caller that gave up half-way leaves no transaction
     /// behind that this does not know of.
     open: bool,
+    /// The file, for [`Writer::direct`].
+    file: std::path::PathBuf,
+    /// A second connection to the file, for changes on the writers' lane ([`direct`]):
+    /// opened there on first use; `None` after it could not be.
+    direct: Option<direct::Direct>,
+    direct_tried: bool,
 }
 
 impl Writer {
+    /// The direct connection, opened on first use (on the writers' lane), with nothing left
+    /// open on it. `None` where it cannot be opened: the lane's changes then go through sqlx.
+    fn direct(&mut self) -> Option<&direct::Direct> {
+        if !self.direct_tried {
+            self.direct_tried = true;
+            self.direct = direct::Direct::open(&self.file)
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "could not open SQLite on the writers' lane; using sqlx")
+                })
+                .ok();
+        }
+        let direct = self.direct.as_ref()?;
+        direct.settle();
+        Some(direct)
+    }
+
     async fn begin(&mut self) -> sqlx::Result<()> {
         self.settle().await;
         self.open = true;
@@ -593,6 +693,9 @@ pub async fn keep_a_writer(db: &Db) -> sqlx::Result<()> {
         conn,
         kept_by,
         open: false,
+        file: file_of(url).expect("a file (checked above)").to_path_buf(),
+        direct: None,
+        direct_tried: false,
     });
     /// Drops the writer it kept when dropped: when the pool closes, or with the runtime.
     struct Keeper(Arc<tokio::sync::Mutex<Option<Writer>>>, u64);

@@ -164,6 +164,11 @@ impl Trip {
         self.statements.len()
     }
 
+    /// The statements with their values, in order ([`super::direct`] runs them itself).
+    pub(super) fn into_statements(self) -> Vec<(Cow<'static, str>, Vec<Value>)> {
+        self.statements
+    }
+
     /// Runs the statements in order on `conn`; one answer per statement.
     pub async fn run(self, conn: &mut AnyConnection) -> sqlx::Result<Vec<Answer>> {
         self.run_counting(conn).await.map_err(|f| f.error)

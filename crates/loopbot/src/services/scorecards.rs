@@ -178,7 +178,8 @@ async fn store(
     // The request's receipt goes first in this trip.
     let (mut tx, mut answers) = state.begin_loop_with(l.id, trip).await?;
     let Some(stored) = stored.take(&mut answers)? else {
-        let decided = db::loops::status(&mut *tx, l.id).await? == Some(LoopStatus::Decided);
+        drop(tx);
+        let decided = db::loops::status(&state.db, l.id).await? == Some(LoopStatus::Decided);
         return Ok(if decided {
             Stored::Decided
         } else {
@@ -188,10 +189,13 @@ async fn store(
     let moved = if stored.version == 1 {
         let (fresh, cards) = match reads {
             Some((fresh, cards)) => (fresh.take(&mut answers)?, cards.take(&mut answers)?),
-            None => (
-                db::loops::get_in(&mut tx, l.id).await?,
-                db::scorecards::latest_for_loop(&mut *tx, l.id).await?,
-            ),
+            None => {
+                let mut trip = Trip::new();
+                let fresh = db::loops::get_into(&mut trip, l.id);
+                let cards = db::scorecards::latest_for_loop_into(&mut trip, l.id);
+                let mut answers = tx.run(trip).await?;
+                (fresh.take(&mut answers)?, cards.take(&mut answers)?)
+            }
         };
         let fresh = fresh.context("the loop of a stored scorecard is gone")?;
         Some((fresh, LoopProgress::from_scorecards(&cards)))
@@ -250,7 +254,9 @@ async fn store(
         None => (Vec::new(), Vec::new()),
     };
     // The second trip: the audit and the jobs (and, with no warning between them, the later
-    // jobs too).
+    // jobs too). With stages missing, the warnings go in it, and what the new ones ask for
+    // goes ahead of the later jobs in a third. Every statement goes in a trip: on the
+    // writers' lane they run on SQLite there ([`db::direct`]).
     let mut trip = Trip::new();
     db::audit::record_into(&mut trip, l.id, user, action, &detail, now);
     Job::queue_into(&mut trip, &at(jobs, now), now);
@@ -258,10 +264,13 @@ async fn store(
         Job::queue_into(&mut trip, &later, now);
         tx.commit_with(trip).await?;
     } else {
-        tx.run(trip).await?;
-        skips::warn_missing(&mut tx, l.id, &missing, "out_of_order", now).await?;
-        Job::enqueue_all(&mut tx, &later, now).await?;
-        tx.commit().await?;
+        let cause = "out_of_order";
+        let warnings = db::loops::insert_warnings_into(&mut trip, l.id, &missing, cause, now);
+        let warned = warnings.new_ones(&tx.run(trip).await?);
+        let mut last = Trip::new();
+        skips::warned_into(&mut last, l.id, &warned, cause, now);
+        Job::queue_into(&mut last, &later, now);
+        tx.commit_with(last).await?;
     }
     tracing::info!(
         loop_id = l.id,

@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 
 use crate::clock::UnixMillis;
 use crate::db;
+use crate::db::trip::Trip;
 use crate::domain::button::Stale;
 use crate::domain::interview_loop::{InterviewLoop, LoopId, LoopStatus, MAX_REASON_CHARS, Skip};
 use crate::domain::progress::LoopProgress;
@@ -27,33 +28,37 @@ pub async fn warn_missing(
     cause: &str,
     now: UnixMillis,
 ) -> sqlx::Result<usize> {
-    let mut warned = 0;
-    for position in positions {
-        if db::loops::insert_warning(&mut *tx, loop_id, *position, cause, now).await? {
-            Job::SkipWarning {
-                loop_id,
-                position: *position,
-            }
-            .enqueue(&mut *tx, now)
-            .await?;
-            db::audit::record(
-                &mut *tx,
-                loop_id,
-                "loopbot",
-                "stage_missing",
-                &format!("stage={position} cause={cause}"),
-                now,
-            )
-            .await?;
-            warned += 1;
-        }
+    let mut trip = Trip::new();
+    let warnings = db::loops::insert_warnings_into(&mut trip, loop_id, positions, cause, now);
+    let warned = warnings.new_ones(&trip.run(&mut *tx).await?);
+    let mut after = Trip::new();
+    warned_into(&mut after, loop_id, &warned, cause, now);
+    after.run(tx).await?;
+    Ok(warned.len())
+}
+
+/// What a first warning about each of `warned` asks for, added to `trip`: its post, its line
+/// in the loop's history, and the summary refreshed.
+pub fn warned_into(trip: &mut Trip, loop_id: LoopId, warned: &[u32], cause: &str, now: UnixMillis) {
+    if warned.is_empty() {
+        return;
     }
-    if warned > 0 {
-        Job::RefreshSummary { loop_id }
-            .enqueue(&mut *tx, now)
-            .await?;
+    let mut jobs: Vec<(Job, UnixMillis)> = warned
+        .iter()
+        .map(|&position| (Job::SkipWarning { loop_id, position }, now))
+        .collect();
+    jobs.push((Job::RefreshSummary { loop_id }, now));
+    Job::queue_into(trip, &jobs, now);
+    for position in warned {
+        db::audit::record_into(
+            trip,
+            loop_id,
+            "loopbot",
+            "stage_missing",
+            &format!("stage={position} cause={cause}"),
+            now,
+        );
     }
-    Ok(warned)
 }
 
 /// In the caller's transaction: warns, once per stage, about the stages the loop has moved on
