@@ -4,8 +4,10 @@
 //! While a change holds the turn, every other writer waits, and under load the turn was busy
 //! nine tenths of the time. On the shared runtime, each step of the holder (its first trip's
 //! answer, its commit's) waited in the queue behind requests being read and checked, and the
-//! others waited with it. On the lane the holder goes on as soon as SQLite answers. Measured
-//! with `LOAD_MIX=submissions cargo bench --bench load` (docs/performance.md, eighth run).
+//! others waited with it. On the lane the holder goes on as soon as SQLite answers, and SQLite
+//! answers on the lane itself: the kept writer's direct connection runs the change's trips
+//! there ([`super::direct`]). Measured with `LOAD_MIX=submissions cargo bench --bench load`
+//! (docs/performance.md, eighth and ninth runs).
 //!
 //! On PostgreSQL the future runs where it is: replicas and connections write side by side.
 
