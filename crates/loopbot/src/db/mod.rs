@@ -301,32 +301,17 @@ pub async fn begin_write_with(
         let mut turn = write_turn(db).await.map_err(before)?;
         if let Some(writer) = turn.as_mut() {
             writer.settle().await;
-            if lane::on_lane()
-                && let Some(direct) = writer.direct()
-            {
-                let mut all = trip::Trip::new();
-                all.push("BEGIN IMMEDIATE", Vec::new());
-                all.append(trip);
-                let ran = direct.run(all);
-                // Failed, it is rolled back as it is dropped.
-                let tx = WriteTx {
-                    inner: Some(Inner::Direct(turn)),
-                };
-                return match ran {
-                    Ok(mut answers) => {
-                        answers.remove(0);
-                        Ok((tx, answers))
-                    }
-                    Err(failed) => Err(trip::Failed {
-                        at: failed.at.saturating_sub(1),
-                        error: failed.error,
-                    }),
-                };
-            }
-            writer.open = true;
             let mut all = trip::Trip::new();
             all.push("BEGIN IMMEDIATE", Vec::new());
             all.append(trip);
+            if lane::on_lane()
+                && let Some(direct) = writer.direct()
+            {
+                let ran = direct.run(all);
+                // Failed, it is rolled back as it is dropped.
+                return begun(Some(Inner::Direct(turn)), ran);
+            }
+            writer.open = true;
             let ran = all.run_counting(&mut writer.conn).await;
             if let Err(failed) = &ran
                 && failed.at == 0
@@ -334,24 +319,31 @@ pub async fn begin_write_with(
                 forget_if_broken(&mut turn, &failed.error);
             }
             // Forgotten (broken), the writer has no transaction left to roll back.
-            let tx = WriteTx {
-                inner: turn.is_some().then_some(Inner::Kept(turn)),
-            };
-            return match ran {
-                Ok(mut answers) => {
-                    answers.remove(0);
-                    Ok((tx, answers))
-                }
-                Err(failed) => Err(trip::Failed {
-                    at: failed.at.saturating_sub(1),
-                    error: failed.error,
-                }),
-            };
+            return begun(turn.is_some().then_some(Inner::Kept(turn)), ran);
         }
     }
     let mut tx = begin_write_locking(db, loop_ids).await.map_err(before)?;
     let answers = trip.run_counting(&mut tx).await?;
     Ok((tx, answers))
+}
+
+/// A transaction whose `BEGIN` went first in the trip that `ran`: the trip's own answers, or
+/// which of its statements failed (the transaction is dropped then, and rolled back).
+fn begun(
+    inner: Option<Inner>,
+    ran: Result<Vec<trip::Answer>, trip::Failed>,
+) -> Result<(WriteTx, Vec<trip::Answer>), trip::Failed> {
+    let tx = WriteTx { inner };
+    match ran {
+        Ok(mut answers) => {
+            answers.remove(0);
+            Ok((tx, answers))
+        }
+        Err(failed) => Err(trip::Failed {
+            at: failed.at.saturating_sub(1),
+            error: failed.error,
+        }),
+    }
 }
 
 /// A write transaction ([`begin_write`]); on SQLite it holds this process's turn at the
