@@ -89,4 +89,51 @@ mod tests {
         let next = run(&db, async { Ok(2 + 2) }).await.unwrap();
         assert_eq!(next, 4, "the lane goes on after a change panicked");
     }
+
+    /// On the lane a change runs on the kept writer's direct connection: committed, it is
+    /// there for everyone; dropped half-way, or failed on a repeated key, nothing of it
+    /// stays, and the next change goes ahead at once.
+    #[tokio::test]
+    async fn a_change_on_the_lane_commits_or_leaves_nothing() {
+        use crate::db::trip::Trip;
+        let (_dir, db) = crate::db::tests::temp_sqlite().await;
+        super::super::keep_a_writer(&db).await.unwrap();
+        let flag = |name: &str| {
+            let mut trip = Trip::new();
+            trip.push(
+                "INSERT INTO app_flags (name, value, set_at) VALUES ($1, '1', 0)",
+                vec![name.into()],
+            );
+            trip
+        };
+        let owned = db.clone();
+        let outcomes = run(&db, async move {
+            let (tx, _) = super::super::begin_write_with(&owned, &[], flag("kept"))
+                .await
+                .map_err(|f| f.error)?;
+            let direct = matches!(tx.inner, Some(super::super::Inner::Direct(_)));
+            tx.commit_with(flag("also kept"))
+                .await
+                .map_err(|f| f.error)?;
+            let (tx, _) = super::super::begin_write_with(&owned, &[], flag("dropped"))
+                .await
+                .map_err(|f| f.error)?;
+            drop(tx);
+            let mut twice = flag("again");
+            twice.append(flag("kept"));
+            let repeat = super::super::begin_write_with(&owned, &[], twice)
+                .await
+                .err()
+                .map(|f| (f.at, super::super::receipts::is_repeat(&f.error)));
+            Ok((direct, repeat))
+        })
+        .await
+        .unwrap();
+        assert_eq!(outcomes, (true, Some((1, true))));
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM app_flags ORDER BY name")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+        assert_eq!(names, ["also kept", "kept"]);
+    }
 }
