@@ -491,29 +491,12 @@ pub async fn set_order_noted(
         .map(drop)
 }
 
-/// Notes that a missing-stage warning is due; `false` if one was already given for the stage.
-pub async fn insert_warning(
-    db: impl AnyExecutor<'_>,
-    id: LoopId,
-    position: u32,
-    cause: &str,
-    now: UnixMillis,
-) -> sqlx::Result<bool> {
-    let result = sqlx::query(INSERT_WARNING)
-        .bind(id)
-        .bind(i64::from(position))
-        .bind(cause)
-        .bind(now)
-        .execute(db)
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
+/// A stage's warning, once: a stage warned about before is left as it was.
 const INSERT_WARNING: &str =
     "INSERT INTO skip_warnings (loop_id, position, cause, warned_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (loop_id, position) DO NOTHING";
 
-/// [`insert_warning`] for each of `positions`, in a trip; [`Warnings::new_ones`] reads which
+/// [`INSERT_WARNING`] for each of `positions`, in a trip; [`Warnings::new_ones`] reads which
 /// were new.
 pub fn insert_warnings_into(
     trip: &mut Trip,
