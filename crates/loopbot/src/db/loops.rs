@@ -118,6 +118,11 @@ macro_rules! loop_columns {
 }
 
 pub async fn get(db: &super::Db, id: LoopId) -> sqlx::Result<Option<InterviewLoop>> {
+    let mut trip = Trip::new();
+    let read = get_into(&mut trip, id);
+    if let Some(answers) = super::read_on_lane(db, trip).await {
+        return read.take(&mut answers?);
+    }
     let mut conn = db.acquire().await?;
     get_in(&mut conn, id).await
 }

@@ -101,6 +101,7 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(SQLITE_PRAGMAS).await?;
+                        conn.execute(SMALL_CACHE).await?;
                         Ok(())
                     })
                 })
@@ -143,6 +144,12 @@ pub async fn connect_as(database_url: &str, setting: &str) -> anyhow::Result<Db>
 /// and no copying of the log by commits ([`checkpoint_in_background`] does it).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
      PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;";
+
+/// The page cache of every SQLite connection but the writers' lane's own ([`direct`]): 256 KiB
+/// instead of SQLite's 2 MiB. Another connection's commit empties a connection's cache at its
+/// next transaction, and the lane commits all the time, so a larger cache here held pages that
+/// were never read again: 5 MiB of the process's memory under load (docs/performance.md).
+const SMALL_CACHE: &str = "PRAGMA cache_size = -256";
 
 /// A PostgreSQL connection idle this long is pinged before it is used again.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
@@ -286,6 +293,25 @@ pub async fn begin_write_locking(
     let mut tx = begin_write(db).await?;
     locks::lock_loops(&mut tx, loop_ids).await?;
     Ok(tx)
+}
+
+/// On the writers' lane, `trip` read on the kept writer's direct connection ([`direct`]), in
+/// this process's turn for the few microseconds it takes: no hop to a reader's thread, and its
+/// pages are the ones the lane's changes wrote (a reader's cache is dropped at every commit of
+/// another connection). `None` anywhere else: read as usual. Never while the caller holds
+/// the turn itself (an open [`WriteTx`]): it would wait for itself; read in the change's trips.
+pub async fn read_on_lane(db: &Db, trip: trip::Trip) -> Option<sqlx::Result<Vec<trip::Answer>>> {
+    if !lane::on_lane() || Backend::of(db) != Backend::Sqlite {
+        return None;
+    }
+    let mut turn = match write_turn(db).await {
+        Ok(turn) => turn,
+        Err(e) => return Some(Err(e)),
+    };
+    let writer = turn.as_mut()?;
+    writer.settle().await;
+    let direct = writer.direct()?;
+    Some(direct.run(trip).map_err(|f| f.error))
 }
 
 /// [`begin_write_locking`], then `trip` run in the new transaction: on SQLite's kept writer
@@ -678,6 +704,7 @@ pub async fn keep_a_writer(db: &Db) -> sqlx::Result<()> {
     }
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&sqlite_url(url)).await?;
     conn.execute(SQLITE_PRAGMAS).await?;
+    conn.execute(SMALL_CACHE).await?;
     static KEPT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let kept_by = KEPT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let gate = turn_gate(db);

@@ -18,7 +18,7 @@ use crate::jobs::Job;
 use crate::services::button_modal;
 use crate::services::{ats_writeback, home, ready, screen_gate, skips};
 use crate::slack::payloads::SubmittedView;
-use crate::slack::views::{self, ScorecardMetadata};
+use crate::slack::views::{self, ScorecardMetadata, StateValues};
 use crate::slack::{InteractionReply, Modal};
 use crate::state::AppState;
 
@@ -113,21 +113,33 @@ pub async fn submit(
             "This form is out of date. Close it and open the scorecard again.",
         ));
     };
+    // On the writers' lane: the loop is read there (on SQLite from the lane's own connection,
+    // whose pages its changes just wrote), and the change holds the process's turn at the
+    // writer.
+    let (owned, user_id, values) = (state.clone(), user.to_string(), view.values.clone());
+    db::lane::run(&state.db, async move {
+        Ok(check_and_store(&owned, &user_id, &metadata, &values).await)
+    })
+    .await
+    .context("could not store a scorecard")?
+}
+
+/// [`submit`]'s checks, then the scorecard stored.
+async fn check_and_store(
+    state: &AppState,
+    user: &str,
+    metadata: &ScorecardMetadata,
+    values: &StateValues,
+) -> AppResult<InteractionReply> {
     let l = load_loop(state, metadata.loop_id).await?;
     access::may_score(&l, metadata.position, user, state.clock.now_ms())?;
     let stage_rubric = stage_rubric(state, &l, metadata.position)?;
-    let input = views::read_scorecard(&view.values, stage_rubric);
+    let input = views::read_scorecard(values, stage_rubric);
     let body = match scorecard::validate(&input, stage_rubric) {
         Ok(body) => body,
         Err(errors) => return Ok(InteractionReply::Json(views::scorecard_errors(&errors))),
     };
-    // On the writers' lane: the change holds the process's turn at the writer.
-    let (position, based_on) = (metadata.position, metadata.based_on);
-    let (owned, user_id) = (state.clone(), user.to_string());
-    let stored = db::lane::run(&state.db, async move {
-        store(&owned, &l, position, &user_id, &body, based_on).await
-    })
-    .await;
+    let stored = store(state, &l, metadata.position, user, &body, metadata.based_on).await;
     match stored.context("could not store a scorecard")? {
         Stored::Saved | Stored::AlreadySaved => Ok(InteractionReply::Ack),
         Stored::Decided => Err(AppError::refused(Refusal::LoopDecided.message())),
