@@ -1068,6 +1068,27 @@ pub(crate) mod tests {
         assert_eq!(all, 4, "every queued writer had its turn");
     }
 
+    /// Only the lane's own connection keeps SQLite's page cache of 2 MiB: the others, emptied
+    /// by each of the lane's commits, keep 256 KiB.
+    #[tokio::test]
+    async fn only_the_lanes_connection_keeps_a_large_page_cache() {
+        use sqlx::Row;
+        let (_dir, path, db) = sqlite_file("cache.db").await;
+        const CACHE: &str = "PRAGMA cache_size";
+        let pooled: i64 = sqlx::query_scalar(CACHE).fetch_one(&db).await.unwrap();
+        assert_eq!(pooled, -256, "a pooled connection");
+        keep_a_writer(&db).await.unwrap();
+        let mut tx = begin_write(&db).await.unwrap();
+        let kept: i64 = sqlx::query_scalar(CACHE).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(kept, -256, "the kept writer's sqlx connection");
+        tx.rollback().await.unwrap();
+        let mut trip = trip::Trip::new();
+        let read = trip.read(CACHE, vec![], Ok);
+        let mut answers = direct::Direct::open(&path).unwrap().run(trip).unwrap();
+        let rows = read.take(&mut answers).unwrap();
+        assert_eq!(rows[0].get::<i64, _>(0), -2000, "the lane's: SQLite's own");
+    }
+
     /// The log is copied into the file by the background task, not by a commit.
     #[tokio::test]
     async fn the_log_is_copied_into_the_file_in_the_background() {
