@@ -69,14 +69,34 @@ enum Command {
     MigrateToPostgres(loopbot::cli::migrate_to_postgres::MigrateArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
         eprintln!("loopbot: .env: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
+    runtime().block_on(run())
+}
+
+/// The runtime. On SQLite it has one worker thread fewer than the machine has cores: the
+/// writers' lane has a thread of its own ([`loopbot::db::lane::runtime_workers`]). Tokio's
+/// `TOKIO_WORKER_THREADS` still overrides.
+fn runtime() -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let database_url = std::env::var("DATABASE_URL").ok();
+        builder.worker_threads(loopbot::db::lane::runtime_workers(
+            cores,
+            database_url.as_deref(),
+        ));
+    }
+    builder.build().expect("a runtime")
+}
+
+async fn run() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     loopbot::install_crypto_provider();
