@@ -40,8 +40,8 @@ fn lane() -> &'static tokio::runtime::Handle {
 /// How many worker threads the process's runtime gets on `cores` cores, for the database at
 /// `database_url`: on SQLite the lane is a thread of its own, and under load it keeps a core
 /// busy, so the runtime takes the other cores (at least one); on PostgreSQL there is no lane.
-/// On 2 cores one worker beside the lane answered 4–11 % more requests a second than two, at
-/// a lower p99, in every mix (`cargo bench --bench load`, docs/performance.md, tenth run).
+/// On 2 cores one worker beside the lane answered 2–12 % more requests a second than two in
+/// every mix (`cargo bench --bench load`, docs/performance.md, tenth run).
 pub fn runtime_workers(cores: usize, database_url: Option<&str>) -> usize {
     match database_url.map(Backend::from_url) {
         Some(Backend::Postgres) => cores.max(1),

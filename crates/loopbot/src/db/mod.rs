@@ -148,7 +148,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NO
 /// The page cache of every SQLite connection but the writers' lane's own ([`direct`]): 256 KiB
 /// instead of SQLite's 2 MiB. Another connection's commit empties a connection's cache at its
 /// next transaction, and the lane commits all the time, so a larger cache here held pages that
-/// were never read again: 5 MiB of the process's memory under load (docs/performance.md).
+/// were never read again: 4.8 MB more under load, by SQLite's count (docs/performance.md).
 const SMALL_CACHE: &str = "PRAGMA cache_size = -256";
 
 /// A PostgreSQL connection idle this long is pinged before it is used again.
