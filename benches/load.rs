@@ -112,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 };
                 let t = Instant::now();
                 let r = slack.post_signed(body.0, FORM, &body.1).await;
-                latencies.push(t.elapsed());
+                latencies.push((t.elapsed(), command));
                 assert!(r.status().is_success(), "{}", r.status());
             }
             (latencies, commands)
@@ -131,6 +131,18 @@ async fn main() -> anyhow::Result<()> {
         cpu_seconds("self") - bench_cpu0,
     );
     latencies.sort();
+    // Each kind's own, where both were sent: which of them holds the tail.
+    let of_kind = |command: bool| -> Vec<Duration> {
+        let mut kind: Vec<Duration> = latencies
+            .iter()
+            .filter(|(_, c)| *c == command)
+            .map(|(d, _)| *d)
+            .collect();
+        kind.sort();
+        kind
+    };
+    let (starts, submissions) = (of_kind(true), of_kind(false));
+    let latencies: Vec<Duration> = latencies.iter().map(|(d, _)| *d).collect();
     let total = latencies.len();
     println!(
         "CPU during the load: loopbot serve {server_cpu:.1} s, load generator + simulator {bench_cpu:.1} s (2 cores x {seconds} s available)"
@@ -146,6 +158,15 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 0.99),
         latencies[total - 1]
     );
+    if !starts.is_empty() && !submissions.is_empty() {
+        println!(
+            "    by kind: /loop start p50 {:?}, p99 {:?}; submissions p50 {:?}, p99 {:?}",
+            percentile(&starts, 0.5),
+            percentile(&starts, 0.99),
+            percentile(&submissions, 0.5),
+            percentile(&submissions, 0.99)
+        );
+    }
 
     // Every follow-up Slack call: wait until the jobs table is drained.
     let drained_at = Instant::now();
