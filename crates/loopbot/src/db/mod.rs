@@ -537,6 +537,7 @@ fn direct_of(turn: &mut Turn) -> &direct::Direct {
     kept(turn)
         .direct
         .as_ref()
+        .and_then(Option::as_ref)
         .expect("a direct transaction's connection")
 }
 
@@ -561,24 +562,25 @@ pub struct Writer {
     /// The file, for [`Writer::direct`].
     file: std::path::PathBuf,
     /// A second connection to the file, for changes on the writers' lane ([`direct`]):
-    /// opened there on first use; `None` after it could not be.
-    direct: Option<direct::Direct>,
-    direct_tried: bool,
+    /// opened there on first use (`None` until then); `Some(None)` after it could not be.
+    direct: Option<Option<direct::Direct>>,
 }
 
 impl Writer {
     /// The direct connection, opened on first use (on the writers' lane), with nothing left
     /// open on it. `None` where it cannot be opened: the lane's changes then go through sqlx.
     fn direct(&mut self) -> Option<&direct::Direct> {
-        if !self.direct_tried {
-            self.direct_tried = true;
-            self.direct = direct::Direct::open(&self.file)
-                .inspect_err(|e| {
-                    tracing::warn!(error = %e, "could not open SQLite on the writers' lane; using sqlx")
-                })
-                .ok();
-        }
-        let direct = self.direct.as_ref()?;
+        let file = &self.file;
+        let direct = self
+            .direct
+            .get_or_insert_with(|| {
+                direct::Direct::open(file)
+                    .inspect_err(|e| {
+                        tracing::warn!(error = %e, "could not open SQLite on the writers' lane; using sqlx")
+                    })
+                    .ok()
+            })
+            .as_ref()?;
         direct.settle();
         Some(direct)
     }
@@ -714,7 +716,6 @@ pub async fn keep_a_writer(db: &Db) -> sqlx::Result<()> {
         open: false,
         file: file_of(url).expect("a file (checked above)").to_path_buf(),
         direct: None,
-        direct_tried: false,
     });
     /// Drops the writer it kept when dropped: when the pool closes, or with the runtime.
     struct Keeper(Arc<tokio::sync::Mutex<Option<Writer>>>, u64);
