@@ -161,7 +161,7 @@ fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Respons
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
+        serde_json::to_vec(body).unwrap_or_default(),
     )
         .into_response();
     if let Some(secs) = retry_after {

@@ -185,7 +185,8 @@ pub struct SimCall {
     pub http_status: u16,
     pub ok: bool,
     pub error: Option<String>,
-    /// Arguments as received (token removed; JSON-string arguments decoded).
+    /// Arguments as received (token removed; JSON-string arguments decoded, but a `view`
+    /// kept as its JSON text: the view itself is in [`Simulator::views_of`]).
     pub params: Value,
     /// Warnings added to the answer, as Slack adds them (`missing_charset` for a JSON body
     /// sent without `charset=utf-8`).
@@ -596,7 +597,7 @@ impl Simulator {
             .views
             .iter()
             .filter(|v| v.user == user)
-            .cloned()
+            .map(|v| v.to_sim_view())
             .collect()
     }
 

@@ -9,7 +9,7 @@ use super::contract::Violation;
 use super::rules::rule_of;
 use super::{
     APP_ID, BOT_ID, BOT_USER_ID, Fault, SimCall, SimChannel, SimEphemeral, SimMessage, SimUser,
-    SimView, TEAM_ID,
+    TEAM_ID,
 };
 
 mod chat;
@@ -232,7 +232,12 @@ pub struct SimState {
     pub pins: HashMap<String, Vec<String>>,
     pub ephemerals: Vec<SimEphemeral>,
     pub dms: HashMap<String, String>,
-    pub views: Vec<SimView>,
+    pub(crate) views: Vec<views::KeptView>,
+    /// A `view` argument given as a JSON object, taken out of the call's arguments so that
+    /// the method owns it (no copy of a tree of some kB).
+    given_view: Option<Value>,
+    /// The `view` argument of the call being answered, as JSON text, for its record.
+    view_text: Option<String>,
     /// user → (published home view, hash)
     pub homes: HashMap<String, (Value, String)>,
     pub faults: VecDeque<(String, Fault)>,
@@ -282,6 +287,8 @@ impl SimState {
             ephemerals: Vec::new(),
             dms: HashMap::new(),
             views: Vec::new(),
+            given_view: None,
+            view_text: None,
             homes: HashMap::new(),
             faults: VecDeque::new(),
             later_faults: Vec::new(),
@@ -436,7 +443,20 @@ impl SimState {
             Value::Object(map) => map,
             _ => Map::new(),
         };
+        let mut params = params;
+        if let Some(Value::Object(_)) = params.get("view") {
+            self.given_view = params.remove("view");
+        }
         let mut answer = self.answer(now_ms, method, token, &params);
+        // The record keeps a view the method read as its JSON text: the view itself is kept
+        // once (`Simulator::views_of`), and a parsed copy per call takes ten times the memory.
+        // One the method did not read is put back as it came.
+        if let Some(text) = self.view_text.take() {
+            params.insert("view".into(), Value::String(text));
+        }
+        if let Some(view) = self.given_view.take() {
+            params.insert("view".into(), view);
+        }
         // Non-fatal problems with the request: `warning` and `response_metadata.warnings`,
         // as Slack adds them to an `ok: true` answer.
         let warnings = if answer.ok() { warnings } else { &[] };

@@ -1791,3 +1791,48 @@ fn a_fault_on_a_later_call_lets_the_earlier_ones_through() {
         ["1", "2", "4"]
     );
 }
+
+#[test]
+fn a_view_is_kept_once_and_its_call_records_it_as_text() {
+    let (sim, _) = sim();
+    let trigger = sim.issue_trigger_id_for("U1");
+    let sent = modal("Scorecard");
+    let body = call(
+        &sim,
+        "views.open",
+        json!({"trigger_id": trigger, "view": sent.clone()}),
+    );
+    // Slack's answer and the kept view both hold the view as the app sent it.
+    assert_eq!(body["view"]["blocks"], sent["blocks"], "{body}");
+    assert_eq!(body["view"]["title"], sent["title"], "{body}");
+    assert_eq!(sim.views_of("U1")[0].view, sent);
+    let calls = sim.calls();
+    let recorded = calls[0].params["view"].as_str().unwrap_or_default();
+    assert_eq!(
+        serde_json::from_str::<Value>(recorded).ok(),
+        Some(sent.clone())
+    );
+    // A call refused before the view was read keeps it as it came.
+    assert_eq!(
+        error(
+            &sim,
+            "views.open",
+            json!({"trigger_id": "nope", "view": sent.clone()})
+        ),
+        "invalid_trigger_id"
+    );
+    assert_eq!(sim.calls()[1].params["view"], sent);
+    // Updated: the latest is kept, the first in its history.
+    let id = body["view"]["id"].as_str().unwrap_or_default();
+    assert_eq!(
+        call(
+            &sim,
+            "views.update",
+            json!({"view_id": id, "view": modal("Two")})
+        )["ok"],
+        json!(true)
+    );
+    let views = sim.views_of("U1");
+    assert_eq!(views[0].view, modal("Two"));
+    assert_eq!(views[0].history, vec![sent]);
+}

@@ -8,6 +8,36 @@ use crate::{APP_ID, BOT_ID, SimView, TEAM_ID};
 
 const TRIGGER_LIFE_MS: i64 = 3_000;
 
+/// A modal as the simulator keeps it: the view as JSON text, not a parsed tree. A tree takes
+/// about ten times the memory, and a load run opens a modal for every `/loop start`.
+#[derive(Debug, Clone)]
+pub struct KeptView {
+    pub id: String,
+    /// The user the modal was opened for ("" when the trigger named no user).
+    pub user: String,
+    /// The latest view, as the app sent it.
+    pub text: String,
+    /// Its `external_id`, to find it by.
+    pub external_id: Option<String>,
+    pub hash: String,
+    /// Previous versions, oldest first.
+    pub history: Vec<String>,
+}
+
+impl KeptView {
+    /// The view as tests read it.
+    pub fn to_sim_view(&self) -> SimView {
+        let parse = |text: &str| serde_json::from_str(text).unwrap_or(Value::Null);
+        SimView {
+            id: self.id.clone(),
+            user: self.user.clone(),
+            view: parse(&self.text),
+            hash: self.hash.clone(),
+            history: self.history.iter().map(|t| parse(t)).collect(),
+        }
+    }
+}
+
 impl SimState {
     pub(super) fn check_trigger(&self, now_ms: i64, trigger_id: &str) -> Result<(), ApiError> {
         let trigger = self
@@ -40,7 +70,7 @@ impl SimState {
             )
         })?;
         self.check_trigger(now_ms, &trigger_id)?;
-        let view = view_arg(args, blockkit::validate_modal)?;
+        let (view, text) = self.view_arg(args, blockkit::validate_modal)?;
         let user = match self.triggers.get_mut(&trigger_id) {
             Some(t) => {
                 t.used = true;
@@ -50,11 +80,13 @@ impl SimState {
         };
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
-        let body = json!({ "view": view_json(&view, &id, &hash) });
-        self.views.push(SimView {
+        let external_id = external_id_of(&view);
+        let body = json!({ "view": view_json(view, &id, &hash) });
+        self.views.push(KeptView {
             id,
             user,
-            view,
+            text,
+            external_id,
             hash,
             history: Vec::new(),
         });
@@ -75,7 +107,7 @@ impl SimState {
             .iter()
             .position(|v| match (&view_id, &external_id) {
                 (Some(id), _) => v.id == *id,
-                (None, Some(ext)) => v.view.get("external_id").and_then(Value::as_str) == Some(ext),
+                (None, Some(ext)) => v.external_id.as_deref() == Some(ext.as_str()),
                 (None, None) => false,
             })
             .ok_or_else(|| err("not_found"))?;
@@ -84,13 +116,14 @@ impl SimState {
         {
             return Err(err("hash_conflict"));
         }
-        let view = view_arg(args, blockkit::validate_modal)?;
+        let (view, text) = self.view_arg(args, blockkit::validate_modal)?;
         let hash = self.next_hash(now_ms);
         let entry = &mut self.views[pos];
-        let previous = std::mem::replace(&mut entry.view, view);
+        let previous = std::mem::replace(&mut entry.text, text);
         entry.history.push(previous);
+        entry.external_id = external_id_of(&view);
         entry.hash = hash;
-        let body = json!({ "view": view_json(&entry.view, &entry.id, &entry.hash) });
+        let body = json!({ "view": view_json(view, &entry.id, &entry.hash) });
         ok_body(body)
     }
 
@@ -104,38 +137,57 @@ impl SimState {
         {
             return Err(err("hash_conflict"));
         }
-        let view = view_arg(args, blockkit::validate_home)?;
+        let (view, _) = self.view_arg(args, blockkit::validate_home)?;
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
-        let body = json!({ "view": view_json(&view, &id, &hash) });
+        let body = json!({ "view": view_json(view.clone(), &id, &hash) });
         self.homes.insert(user, (view, hash));
         ok_body(body)
     }
-}
 
-/// The `view` argument, size-checked and validated by `validate`.
-fn view_arg(
-    args: &Args<'_>,
-    validate: fn(&Value) -> Result<(), String>,
-) -> Result<Value, ApiError> {
-    let view = args
-        .json("view")
-        .map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?
-        .ok_or_else(|| {
+    /// The `view` argument and its JSON text, size-checked and validated by `validate`. The
+    /// text is also what the call's record keeps.
+    fn view_arg(
+        &mut self,
+        args: &Args<'_>,
+        validate: fn(&Value) -> Result<(), String>,
+    ) -> Result<(Value, String), ApiError> {
+        let given = match self.given_view.take() {
+            Some(view) => Some(view),
+            None => args
+                .json("view")
+                .map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?,
+        };
+        let view = given.ok_or_else(|| {
             ApiError::with_messages(
                 "invalid_arguments",
                 vec!["missing required field: view".into()],
             )
         })?;
-    if view.to_string().len() > MAX_VIEW_BYTES {
-        return Err(err("view_too_large"));
+        // serde_json's own writer: a good deal cheaper than `Display` for a view of some kB.
+        let text = serde_json::to_string(&view).unwrap_or_default();
+        self.view_text = Some(text.clone());
+        if text.len() > MAX_VIEW_BYTES {
+            return Err(err("view_too_large"));
+        }
+        validate(&view).map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?;
+        Ok((view, text))
     }
-    validate(&view).map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?;
-    Ok(view)
 }
 
-fn view_json(view: &Value, id: &str, hash: &str) -> Value {
-    let field = |k: &str, default: Value| view.get(k).cloned().unwrap_or(default);
+fn external_id_of(view: &Value) -> Option<String> {
+    view.get("external_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The view object Slack answers with: the app's view, taken apart, and Slack's own fields.
+fn view_json(view: Value, id: &str, hash: &str) -> Value {
+    let mut view = match view {
+        Value::Object(fields) => fields,
+        _ => serde_json::Map::new(),
+    };
+    let mut field = |k: &str, default: Value| view.remove(k).unwrap_or(default);
     let mut v = json!({
         "id": id,
         "team_id": TEAM_ID,
@@ -155,8 +207,8 @@ fn view_json(view: &Value, id: &str, hash: &str) -> Value {
         "bot_id": BOT_ID,
     });
     for key in ["title", "submit", "close"] {
-        if let Some(t) = view.get(key).filter(|t| !t.is_null()) {
-            v[key] = t.clone();
+        if let Some(t) = view.remove(key).filter(|t| !t.is_null()) {
+            v[key] = t;
         }
     }
     v
