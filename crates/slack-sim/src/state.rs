@@ -444,6 +444,9 @@ impl SimState {
             _ => Map::new(),
         };
         let mut params = params;
+        // (A view read by a method called outside `handle`, as unit tests do, is not this
+        // call's.)
+        self.view_text = None;
         if let Some(Value::Object(_)) = params.get("view") {
             self.given_view = params.remove("view");
         }
