@@ -64,7 +64,9 @@ impl SimState {
             .entry(channel.clone())
             .or_default()
             .push(message);
-        let mut body = json!({ "channel": channel, "ts": ts, "message": msg_json });
+        // (The message is moved in: `json!` would copy its blocks.)
+        let mut body = json!({ "channel": channel, "ts": ts });
+        body["message"] = msg_json;
         if let Some(w) = warning {
             body["warning"] = json!(w);
             body["response_metadata"] = json!({ "warnings": [w] });
@@ -95,7 +97,9 @@ impl SimState {
         apply_edit(message, text, blocks, now_ms);
         let msg_json = message_json(message);
         let text = message.text.clone();
-        ok_body(json!({ "channel": channel, "ts": ts, "text": text, "message": msg_json }))
+        let mut body = json!({ "channel": channel, "ts": ts, "text": text });
+        body["message"] = msg_json;
+        ok_body(body)
     }
 
     /// Slack's `chat.delete` with a bot token: only the bot's own messages

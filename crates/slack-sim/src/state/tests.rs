@@ -1805,6 +1805,20 @@ fn a_view_is_kept_once_and_its_call_records_it_as_text() {
     // Slack's answer and the kept view both hold the view as the app sent it.
     assert_eq!(body["view"]["blocks"], sent["blocks"], "{body}");
     assert_eq!(body["view"]["title"], sent["title"], "{body}");
+    // And Slack's own fields beside them.
+    let view = &body["view"];
+    assert_eq!(view["type"], json!("modal"), "{body}");
+    assert_eq!(view["root_view_id"], view["id"], "{body}");
+    assert_eq!(view["previous_view_id"], Value::Null, "{body}");
+    assert_eq!(view["state"], json!({"values": {}}), "{body}");
+    assert!(
+        view["hash"].as_str().is_some_and(|h| !h.is_empty()),
+        "{body}"
+    );
+    assert!(
+        view["app_id"].is_string() && view["bot_id"].is_string(),
+        "{body}"
+    );
     assert_eq!(sim.views_of("U1")[0].view, sent);
     let calls = sim.calls();
     let recorded = calls[0].params["view"].as_str().unwrap_or_default();

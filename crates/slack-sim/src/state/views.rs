@@ -1,8 +1,8 @@
 //! `views.*` methods.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{ApiError, Args, MethodResult, SimState, err, ok_body};
+use super::{ApiError, Args, MethodResult, SimState, err};
 use crate::blockkit::{self, MAX_VIEW_BYTES};
 use crate::{APP_ID, BOT_ID, SimView, TEAM_ID};
 
@@ -81,7 +81,7 @@ impl SimState {
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
         let external_id = external_id_of(&view);
-        let body = json!({ "view": view_json(view, &id, &hash) });
+        let body = view_body(view, &id, &hash);
         self.views.push(KeptView {
             id,
             user,
@@ -90,7 +90,7 @@ impl SimState {
             hash,
             history: Vec::new(),
         });
-        ok_body(body)
+        Ok(body)
     }
 
     pub(super) fn views_update(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
@@ -123,8 +123,7 @@ impl SimState {
         entry.history.push(previous);
         entry.external_id = external_id_of(&view);
         entry.hash = hash;
-        let body = json!({ "view": view_json(view, &entry.id, &entry.hash) });
-        ok_body(body)
+        Ok(view_body(view, &entry.id, &entry.hash))
     }
 
     pub(super) fn views_publish(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
@@ -140,9 +139,9 @@ impl SimState {
         let (view, _) = self.view_arg(args, blockkit::validate_home)?;
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
-        let body = json!({ "view": view_json(view.clone(), &id, &hash) });
+        let body = view_body(view.clone(), &id, &hash);
         self.homes.insert(user, (view, hash));
-        ok_body(body)
+        Ok(body)
     }
 
     /// The `view` argument and its JSON text, size-checked and validated by `validate`. The
@@ -181,35 +180,47 @@ fn external_id_of(view: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The view object Slack answers with: the app's view, taken apart, and Slack's own fields.
-fn view_json(view: Value, id: &str, hash: &str) -> Value {
+/// `{"view": …}`: the view object Slack answers with, the app's view taken apart and Slack's
+/// own fields. Built by moving the app's values, not through `json!`, which would copy each
+/// of them (a modal's blocks are several kB).
+fn view_body(view: Value, id: &str, hash: &str) -> Map<String, Value> {
     let mut view = match view {
         Value::Object(fields) => fields,
-        _ => serde_json::Map::new(),
+        _ => Map::new(),
     };
     let mut field = |k: &str, default: Value| view.remove(k).unwrap_or(default);
-    let mut v = json!({
-        "id": id,
-        "team_id": TEAM_ID,
-        "type": field("type", json!("modal")),
-        "blocks": field("blocks", json!([])),
-        "private_metadata": field("private_metadata", json!("")),
-        "callback_id": field("callback_id", json!("")),
-        "external_id": field("external_id", json!("")),
-        "state": { "values": {} },
-        "hash": hash,
-        "clear_on_close": field("clear_on_close", json!(false)),
-        "notify_on_close": field("notify_on_close", json!(false)),
-        "root_view_id": id,
-        "previous_view_id": null,
-        "app_id": APP_ID,
-        "app_installed_team_id": TEAM_ID,
-        "bot_id": BOT_ID,
-    });
+    let mut v = Map::new();
+    v.insert("id".into(), json!(id));
+    v.insert("team_id".into(), json!(TEAM_ID));
+    v.insert("type".into(), field("type", json!("modal")));
+    v.insert("blocks".into(), field("blocks", json!([])));
+    v.insert(
+        "private_metadata".into(),
+        field("private_metadata", json!("")),
+    );
+    v.insert("callback_id".into(), field("callback_id", json!("")));
+    v.insert("external_id".into(), field("external_id", json!("")));
+    v.insert("state".into(), json!({ "values": {} }));
+    v.insert("hash".into(), json!(hash));
+    v.insert(
+        "clear_on_close".into(),
+        field("clear_on_close", json!(false)),
+    );
+    v.insert(
+        "notify_on_close".into(),
+        field("notify_on_close", json!(false)),
+    );
+    v.insert("root_view_id".into(), json!(id));
+    v.insert("previous_view_id".into(), Value::Null);
+    v.insert("app_id".into(), json!(APP_ID));
+    v.insert("app_installed_team_id".into(), json!(TEAM_ID));
+    v.insert("bot_id".into(), json!(BOT_ID));
     for key in ["title", "submit", "close"] {
         if let Some(t) = view.remove(key).filter(|t| !t.is_null()) {
-            v[key] = t;
+            v.insert(key.into(), t);
         }
     }
-    v
+    let mut body = Map::new();
+    body.insert("view".into(), Value::Object(v));
+    body
 }
