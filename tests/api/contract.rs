@@ -3,7 +3,7 @@
 //! other. Every other test in this binary is also held to the contract: its simulator fails
 //! it, when dropped, if any call broke Slack's spec (see `sim::SimServer`).
 
-use loopbot::slack::tiers;
+use loopbot::jobs::tiers;
 use loopbot::slack::wire::{Encoding, Method};
 use serde_json::json;
 use slack_sim::{contract, rules};

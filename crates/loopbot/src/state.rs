@@ -21,11 +21,11 @@ use crate::domain::interview_loop::{InterviewLoop, LoopId, Stage};
 use crate::domain::progress::LoopProgress;
 use crate::domain::rubric::RubricSet;
 use crate::domain::schedule::Timing;
+use crate::jobs::pacing::Pacer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::slack::Reservation;
 use crate::slack::SlackApi;
-use crate::slack::pacer::Pacer;
 use crate::worker_id::WorkerId;
 
 /// Everything a request handler or job needs. Cloned for every request (by the router, the

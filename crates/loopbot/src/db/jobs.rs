@@ -231,7 +231,7 @@ pub async fn begin_claim(db: &Db) -> sqlx::Result<super::WriteTx> {
 
 /// A job's budgets, as `b` (its own) and `w` (the workspace's budget for posts, spent too by a
 /// post to a channel: `chat.postMessage:C1`, the one method Slack limits per channel, see
-/// `slack::tiers`).
+/// `jobs::tiers`).
 macro_rules! budgets_joined {
     () => {
         " LEFT JOIN slack_budgets b ON b.budget_key = j.budget

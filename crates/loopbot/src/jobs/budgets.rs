@@ -5,11 +5,11 @@
 use crate::clock::UnixMillis;
 use crate::db::trip::Trip;
 use crate::db::{self, Backend, Db};
-use crate::slack::pacer::{
+use crate::jobs::pacing::{
     Budget, BudgetOp, Pace, SharedBudgets, StoreFuture, apply_together, pace_of_key,
 };
 #[cfg(doc)]
-use crate::slack::tiers::budgets_spent;
+use crate::jobs::tiers::budgets_spent;
 
 #[derive(Debug, Clone)]
 pub struct DbBudgets {

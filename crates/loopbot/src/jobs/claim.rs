@@ -5,9 +5,9 @@
 use crate::db;
 use crate::db::jobs::ClaimedJob;
 use crate::db::trip::Trip;
+use crate::jobs::pacing::{BudgetOp, IN_JOB_WAIT_MS};
+use crate::jobs::tiers::budgets_spent;
 use crate::metrics::label;
-use crate::slack::pacer::{BudgetOp, IN_JOB_WAIT_MS};
-use crate::slack::tiers::budgets_spent;
 use crate::state::AppState;
 
 /// How long a claimed job is reserved for its worker without a renewal; after that another

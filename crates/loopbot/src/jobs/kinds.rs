@@ -16,7 +16,7 @@ use crate::domain::interview_loop::LoopId;
 /// is longer (Tier 3: 50 a minute, 1.2 s), so that one busy loop's edits never use up the
 /// workspace's budget in a burst and then stall.
 pub fn message_edit_gap_ms() -> i64 {
-    let tier = crate::slack::tiers::limit_of("chat.update");
+    let tier = crate::jobs::tiers::limit_of("chat.update");
     (tier.window_ms / i64::from(tier.calls.max(1)) + 50).max(1_000)
 }
 

@@ -15,10 +15,10 @@ use tokio::task::JoinSet;
 
 use crate::db;
 use crate::jobs::claim::claim;
+use crate::jobs::pacing::IN_JOB_WAIT_MS;
 use crate::jobs::run::{Outcome, run_claimed, run_one};
 use crate::metrics::label;
 use crate::services::{purge, reminders};
-use crate::slack::pacer::IN_JOB_WAIT_MS;
 use crate::state::AppState;
 use crate::worker_id::is_gone_from_this_host;
 

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::clock::{SharedClock, UnixMillis};
+use crate::jobs::pacing::Pacer;
 use crate::metrics::{Metrics, label};
 use crate::secret::Secret;
-use crate::slack::pacer::Pacer;
 use crate::slack::wire::{self, Method};
 
 use crate::slack::answers::string_at;
@@ -260,7 +260,7 @@ impl SlackApi {
         let Some(pacer) = &self.pacer else {
             return Ok(());
         };
-        let key = crate::slack::tiers::budget_key(method, channel);
+        let key = crate::jobs::tiers::budget_key(method, channel);
         let reserved = {
             let mut held = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
             match held.as_ref() {
@@ -513,7 +513,7 @@ mod tests {
         assert_eq!(run.clock.now_ms(), 1_000_000, "no wait for a quiet DM");
         // Used once: the run's next post reserves both parts itself.
         assert!(run.reserved.lock().unwrap().is_none());
-        let limit = crate::slack::tiers::limit_of_key("chat.postMessage").calls as usize;
+        let limit = crate::jobs::tiers::limit_of_key("chat.postMessage").calls as usize;
         assert_eq!(
             room(&pacer, "chat.postMessage").await,
             limit,

@@ -1,4 +1,4 @@
-//! Paces outbound calls by Slack's rate tiers ([`crate::slack::tiers`]): per method for the
+//! Paces outbound calls by Slack's rate tiers ([`crate::jobs::tiers`]): per method for the
 //! workspace, and for `chat.postMessage` per channel and for the workspace both (a post
 //! spends a slot of each, reserved together). A call gets a slot now or within
 //! [`IN_JOB_WAIT_MS`] (the caller waits for it), or learns when the budget next has room; it is
@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::{SharedClock, UnixMillis};
-use crate::slack::tiers::{Limit, budget_key, budgets_spent, limit_of, limit_of_key};
+use crate::jobs::tiers::{Limit, budget_key, budgets_spent, limit_of, limit_of_key};
 
 /// A wait shorter than this happens inside the running job; a longer one puts the job back in
 /// the queue until its budget has room (the claim then takes it only when it has).
