@@ -439,11 +439,10 @@ impl SimState {
         params: Value,
         warnings: &[&str],
     ) -> Answer {
-        let params = match params {
+        let mut params = match params {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        let mut params = params;
         // (A view read by a method called outside `handle`, as unit tests do, is not this
         // call's.)
         self.view_text = None;
