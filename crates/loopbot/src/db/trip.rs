@@ -15,12 +15,6 @@ use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Either, Executor};
 
-/// Whether a trip's statements reach `db` in one hop (SQLite), so one more statement costs
-/// only its own work; on PostgreSQL each is a round trip of its own.
-pub fn in_one_hop(db: &super::Db) -> bool {
-    super::Backend::of(db) == super::Backend::Sqlite
-}
-
 /// A value bound to a statement's `$N`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

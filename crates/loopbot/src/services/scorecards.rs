@@ -166,27 +166,20 @@ async fn store(
     based_on: i64,
 ) -> anyhow::Result<Stored> {
     let now = state.clock.now_ms();
-    // Two trips to the database (each statement would otherwise be a hop while this change
-    // holds the writer). The first stores the scorecard, replaces whatever was typed before
-    // it, stops the chasing for it and reads who sees it on their Home. A first scorecard
-    // reads the loop and its scorecards as this transaction sees them, for the rules below
-    // (another change may have come since the checks): on SQLite in the same trip when the
-    // form was opened with no scorecard before (a first submission, unless another form came
-    // first), where a read more costs no hop; otherwise once the scorecard is stored. When
-    // nothing is stored, the change is dropped and none of it stays. On SQLite the first trip
-    // begins the change and the second commits it.
+    // The first trip stores the scorecard, replaces whatever was typed before it, stops the
+    // chasing for it and reads who sees it on their Home. When nothing is stored, the change
+    // is dropped and none of it stays. A first scorecard then reads the loop and its
+    // scorecards as this transaction sees them, for the rules below (another change may have
+    // come since the checks); an edit moves no stage, and reads nothing more. On SQLite's
+    // writers' lane a trip is a call, not a hop ([`db::direct`]): a read that an edit would
+    // not use costs more than the trip. The first trip begins the change and the last
+    // commits it.
     let mut trip = Trip::new();
     let stored =
         db::scorecards::insert_version_into(&mut trip, l.id, position, user, body, based_on, now);
     db::scorecards::delete_draft_into(&mut trip, l.id, position, user);
     db::reminders::stop_into(&mut trip, l.id, position, user, "submitted");
     let viewers = db::reminders::home_viewers_of_loop_into(&mut trip, l.id);
-    let reads = (based_on == 0 && db::trip::in_one_hop(&state.db)).then(|| {
-        (
-            db::loops::get_into(&mut trip, l.id),
-            db::scorecards::latest_for_loop_into(&mut trip, l.id),
-        )
-    });
     // The request's receipt goes first in this trip.
     let (mut tx, mut answers) = state.begin_loop_with(l.id, trip).await?;
     let Some(stored) = stored.take(&mut answers)? else {
@@ -199,16 +192,11 @@ async fn store(
         });
     };
     let moved = if stored.version == 1 {
-        let (fresh, cards) = match reads {
-            Some((fresh, cards)) => (fresh.take(&mut answers)?, cards.take(&mut answers)?),
-            None => {
-                let mut trip = Trip::new();
-                let fresh = db::loops::get_into(&mut trip, l.id);
-                let cards = db::scorecards::latest_for_loop_into(&mut trip, l.id);
-                let mut answers = tx.run(trip).await?;
-                (fresh.take(&mut answers)?, cards.take(&mut answers)?)
-            }
-        };
+        let mut trip = Trip::new();
+        let fresh = db::loops::get_into(&mut trip, l.id);
+        let cards = db::scorecards::latest_for_loop_into(&mut trip, l.id);
+        let mut answers = tx.run(trip).await?;
+        let (fresh, cards) = (fresh.take(&mut answers)?, cards.take(&mut answers)?);
         let fresh = fresh.context("the loop of a stored scorecard is gone")?;
         Some((fresh, LoopProgress::from_scorecards(&cards)))
     } else {

@@ -8,6 +8,7 @@ mod calls;
 pub mod client;
 pub mod error;
 pub mod events;
+mod form;
 pub mod ids;
 pub mod messages;
 pub mod mrkdwn;

@@ -160,10 +160,7 @@ impl From<RawView> for SubmittedView {
 
 /// Reads the `payload` field of an interactivity request.
 pub fn parse_interaction(body: &[u8]) -> Result<Interaction, String> {
-    let payload = url::form_urlencoded::parse(body)
-        .find(|(k, _)| k == "payload")
-        .map(|(_, v)| v.into_owned())
-        .ok_or("missing form field `payload`")?;
+    let payload = super::form::field(body, "payload").ok_or("missing form field `payload`")?;
     let raw: RawInteraction =
         serde_json::from_str(&payload).map_err(|e| format!("payload is not valid: {e}"))?;
     interaction_from_raw(raw)
