@@ -166,14 +166,14 @@ pub const CHECKPOINT_FROM_BYTES: u64 = 4 * 1024 * 1024;
 /// past 1,000 pages, with an fsync, while that commit holds the writer and its request waits
 /// for the answer (measured: a quarter of the acknowledgements' p99 under load).
 ///
-/// Two passive checkpoints, which never wait for writers or readers. The first copies the bulk
-/// while writers go on. Under steady writes it never catches up: SQLite starts the log again
-/// from its top only once every page in it is copied, so the log grew without end (1 GB in
-/// 10 s of submissions), every read searched all of it, and each commit's pages went into new
-/// blocks of the file, waiting behind the checkpoint's fsync. The second copies the few pages
-/// committed meanwhile while this process's writers wait their turn ([`write_turn`]): the log is
-/// then copied whole, and the next commit writes from its top again (the file keeps its size).
-/// When the last connection closes, SQLite copies the rest.
+/// Passive checkpoints, which never wait for writers or readers, then one in this process's
+/// turn at the writer ([`copy_the_log`]). Under steady writes passive ones never catch up:
+/// SQLite starts the log again from its top only once every page in it is copied, so the log
+/// grew without end (1 GB in 10 s of submissions), every read searched all of it, and each
+/// commit's pages went into new blocks of the file, waiting behind the checkpoint's fsync. The
+/// last pass, with writers waiting, copies what the others left: the log is then copied whole,
+/// and the next commit writes from its top again (the file keeps its size). When the last
+/// connection closes, SQLite copies the rest.
 fn checkpoint_in_background(pool: Db, url: String, wal: std::path::PathBuf) {
     tokio::spawn(async move {
         let mut conn: Option<sqlx::AnyConnection> = None;
@@ -205,14 +205,42 @@ fn checkpoint_in_background(pool: Db, url: String, wal: std::path::PathBuf) {
     });
 }
 
-/// A checkpoint's two passes ([`checkpoint_in_background`]): the bulk, then the rest in this
-/// process's turn at the writer.
+/// Passive passes while the pages committed during the last one are many
+/// ([`CHECKPOINT_LEFT_FRAMES`], at most [`CHECKPOINT_PASSES`]), then the rest in this process's
+/// turn at the writer.
+///
+/// Under `LOAD_MIX=submissions` the first pass took 170–290 ms (its two fsyncs), and one pass
+/// after it held every writer 20–95 ms, once a second: the acknowledgements' tail. Each pass
+/// copies what came during the one before, so they shrink; the one with writers waiting copies
+/// a few hundred pages and held them 7–25 ms (docs/performance.md, thirteenth run). Its two
+/// fsyncs are most of that, and it cannot skip them: the log is written again from its top only
+/// once its pages are safely in the file.
 async fn copy_the_log(pool: &Db, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
-    const PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
-    sqlx::query(PASSIVE).execute(&mut *conn).await?;
+    let mut log = passive(conn).await?;
+    for _ in 1..CHECKPOINT_PASSES {
+        let now = passive(conn).await?;
+        let came = now - log;
+        log = now;
+        if came < CHECKPOINT_LEFT_FRAMES {
+            break;
+        }
+    }
     let _turn = write_turn(pool).await?;
-    sqlx::query(PASSIVE).execute(&mut *conn).await?;
+    passive(conn).await?;
     Ok(())
+}
+
+/// At most this many passive passes before the one with writers waiting ([`copy_the_log`]).
+const CHECKPOINT_PASSES: usize = 5;
+/// Fewer pages than this committed during a pass: the rest is copied with writers waiting.
+const CHECKPOINT_LEFT_FRAMES: i64 = 512;
+
+/// One passive checkpoint: how many pages (frames) the log held when it began.
+async fn passive(conn: &mut sqlx::AnyConnection) -> sqlx::Result<i64> {
+    let (_busy, log, _copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(log)
 }
 
 async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
