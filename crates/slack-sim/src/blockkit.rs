@@ -46,7 +46,41 @@ const ELEMENT_TYPES: &[&str] = &[
     "file_input",
 ];
 
-fn violation(rule: impl std::fmt::Display, path: &str) -> String {
+/// Where a check is in the JSON, written out only for a violation: a view's checks walk
+/// hundreds of fields, and building each one's pointer as text up front was a fifth of a
+/// `views.open`'s work in the simulator (`perf`, docs/performance.md, thirteenth run).
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'static str),
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    fn index(&'a self, i: usize) -> Path<'a> {
+        Path::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root(root) => f.write_str(root),
+            Path::Key(parent, key) => write!(f, "{parent}/{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
+/// The view itself, and the blocks of a message or a view.
+const ROOT: Path<'static> = Path::Root("");
+const BLOCKS: Path<'static> = Path::Root("/blocks");
+
+fn violation(rule: impl std::fmt::Display, path: &Path<'_>) -> String {
     format!("{rule} [json-pointer:{path}]")
 }
 
@@ -54,7 +88,7 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn max_len(value: Option<&Value>, max: usize, path: &str) -> Check {
+fn max_len(value: Option<&Value>, max: usize, path: &Path<'_>) -> Check {
     match value {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(s)) if chars(s) <= max => Ok(()),
@@ -67,7 +101,7 @@ fn max_len(value: Option<&Value>, max: usize, path: &str) -> Check {
 }
 
 /// A text composition object: `{type: plain_text|mrkdwn, text}` with 1..=max characters.
-fn text_object(value: &Value, max: usize, plain_only: bool, path: &str) -> Check {
+fn text_object(value: &Value, max: usize, plain_only: bool, path: &Path<'_>) -> Check {
     let kind = value.get("type").and_then(Value::as_str);
     match kind {
         Some("plain_text") => {}
@@ -75,12 +109,12 @@ fn text_object(value: &Value, max: usize, plain_only: bool, path: &str) -> Check
         Some("mrkdwn") => {
             return Err(violation(
                 "must be a valid enum value (plain_text)",
-                &format!("{path}/type"),
+                &path.key("type"),
             ));
         }
-        _ => return Err(violation("must be a text object", &format!("{path}/type"))),
+        _ => return Err(violation("must be a text object", &path.key("type"))),
     }
-    let text_path = format!("{path}/text");
+    let text_path = path.key("text");
     match value.get("text").and_then(Value::as_str) {
         None => Err(violation("missing required field: text", path)),
         Some("") => Err(violation("must be more than 0 characters", &text_path)),
@@ -92,20 +126,20 @@ fn text_object(value: &Value, max: usize, plain_only: bool, path: &str) -> Check
     }
 }
 
-fn optional_text(value: Option<&Value>, max: usize, plain_only: bool, path: &str) -> Check {
+fn optional_text(value: Option<&Value>, max: usize, plain_only: bool, path: &Path<'_>) -> Check {
     match value {
         None | Some(Value::Null) => Ok(()),
         Some(v) => text_object(v, max, plain_only, path),
     }
 }
 
-fn array<'a>(value: Option<&'a Value>, path: &str) -> Result<&'a Vec<Value>, String> {
+fn array<'a>(value: Option<&'a Value>, path: &Path<'_>) -> Result<&'a Vec<Value>, String> {
     value
         .and_then(Value::as_array)
         .ok_or_else(|| violation("must be an array", path))
 }
 
-fn count(items: &[Value], min: usize, max: usize, path: &str) -> Check {
+fn count(items: &[Value], min: usize, max: usize, path: &Path<'_>) -> Check {
     if items.len() > max {
         return Err(violation(
             format!("must provide no more than {max} items"),
@@ -123,20 +157,20 @@ fn count(items: &[Value], min: usize, max: usize, path: &str) -> Check {
 
 /// Checks a list of blocks for the given surface.
 pub fn validate_blocks(blocks: &Value, surface: Surface) -> Check {
-    let items = array(Some(blocks), "/blocks")?;
+    let items = array(Some(blocks), &BLOCKS)?;
     let max = if surface == Surface::Message { 50 } else { 100 };
-    count(items, 0, max, "/blocks")?;
+    count(items, 0, max, &BLOCKS)?;
     let mut block_ids = HashSet::new();
     for (i, block) in items.iter().enumerate() {
-        let path = format!("/blocks/{i}");
+        let path = BLOCKS.index(i);
         if let Some(id) = block.get("block_id") {
-            max_len(Some(id), 255, &format!("{path}/block_id"))?;
+            max_len(Some(id), 255, &path.key("block_id"))?;
             if let Some(id) = id.as_str()
                 && !block_ids.insert(id.to_string())
             {
                 return Err(violation(
                     format!("duplicate block_id: {id}"),
-                    &format!("{path}/block_id"),
+                    &path.key("block_id"),
                 ));
             }
         }
@@ -145,7 +179,7 @@ pub fn validate_blocks(blocks: &Value, surface: Surface) -> Check {
     Ok(())
 }
 
-fn validate_block(block: &Value, surface: Surface, path: &str) -> Check {
+fn validate_block(block: &Value, surface: Surface, path: &Path<'_>) -> Check {
     let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
     match kind {
         "section" => section(block, path),
@@ -155,58 +189,58 @@ fn validate_block(block: &Value, surface: Surface, path: &str) -> Check {
         "actions" => actions(block, path),
         "input" if surface != Surface::Message => input(block, path),
         "image" => image(block, path),
-        "rich_text" => array(block.get("elements"), &format!("{path}/elements")).map(|_| ()),
+        "rich_text" => array(block.get("elements"), &path.key("elements")).map(|_| ()),
         "markdown" => {
             let text = block.get("text");
             if text.and_then(Value::as_str).is_none() {
                 return Err(violation("missing required field: text", path));
             }
-            max_len(text, 12_000, &format!("{path}/text"))
+            max_len(text, 12_000, &path.key("text"))
         }
         "" => Err(violation("missing required field: type", path)),
         other => Err(violation(
             format!("unsupported type: {other}"),
-            &format!("{path}/type"),
+            &path.key("type"),
         )),
     }
 }
 
-fn text_object_field(obj: &Value, field: &str, max: usize, plain: bool, path: &str) -> Check {
+fn text_object_field(obj: &Value, field: &str, max: usize, plain: bool, path: &Path<'_>) -> Check {
     match obj.get(field) {
         None | Some(Value::Null) => {
             Err(violation(format!("missing required field: {field}"), path))
         }
-        Some(v) => text_object(v, max, plain, &format!("{path}/{field}")),
+        Some(v) => text_object(v, max, plain, &path.key(field)),
     }
 }
 
-fn section(block: &Value, path: &str) -> Check {
+fn section(block: &Value, path: &Path<'_>) -> Check {
     let text = block.get("text").filter(|v| !v.is_null());
     let fields = block.get("fields").filter(|v| !v.is_null());
     if text.is_none() && fields.is_none() {
         return Err(violation("must provide either text or fields", path));
     }
-    optional_text(text, 3000, false, &format!("{path}/text"))?;
+    optional_text(text, 3000, false, &path.key("text"))?;
     if fields.is_some() {
-        let fields_path = format!("{path}/fields");
+        let fields_path = path.key("fields");
         let items = array(fields, &fields_path)?;
         count(items, 1, 10, &fields_path)?;
         for (i, field) in items.iter().enumerate() {
-            text_object(field, 2000, false, &format!("{fields_path}/{i}"))?;
+            text_object(field, 2000, false, &fields_path.index(i))?;
         }
     }
     match block.get("accessory") {
         None | Some(Value::Null) => Ok(()),
-        Some(el) => element(el, &format!("{path}/accessory")),
+        Some(el) => element(el, &path.key("accessory")),
     }
 }
 
-fn context(block: &Value, path: &str) -> Check {
-    let el_path = format!("{path}/elements");
+fn context(block: &Value, path: &Path<'_>) -> Check {
+    let el_path = path.key("elements");
     let items = array(block.get("elements"), &el_path)?;
     count(items, 1, 10, &el_path)?;
     for (i, el) in items.iter().enumerate() {
-        let p = format!("{el_path}/{i}");
+        let p = el_path.index(i);
         match el.get("type").and_then(Value::as_str) {
             Some("image") => image(el, &p)?,
             _ => text_object(el, 3000, false, &p)?,
@@ -215,45 +249,45 @@ fn context(block: &Value, path: &str) -> Check {
     Ok(())
 }
 
-fn actions(block: &Value, path: &str) -> Check {
-    let el_path = format!("{path}/elements");
+fn actions(block: &Value, path: &Path<'_>) -> Check {
+    let el_path = path.key("elements");
     let items = array(block.get("elements"), &el_path)?;
     count(items, 1, 25, &el_path)?;
     let mut action_ids = HashSet::new();
     for (i, el) in items.iter().enumerate() {
-        let p = format!("{el_path}/{i}");
+        let p = el_path.index(i);
         element(el, &p)?;
         if let Some(id) = el.get("action_id").and_then(Value::as_str)
             && !action_ids.insert(id.to_string())
         {
             return Err(violation(
                 format!("duplicate action_id: {id}"),
-                &format!("{p}/action_id"),
+                &p.key("action_id"),
             ));
         }
     }
     Ok(())
 }
 
-fn boolean(obj: &Value, field: &str, path: &str) -> Check {
+fn boolean(obj: &Value, field: &str, path: &Path<'_>) -> Check {
     match obj.get(field) {
         None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
-        Some(_) => Err(violation("must be a boolean", &format!("{path}/{field}"))),
+        Some(_) => Err(violation("must be a boolean", &path.key(field))),
     }
 }
 
-fn input(block: &Value, path: &str) -> Check {
+fn input(block: &Value, path: &Path<'_>) -> Check {
     text_object_field(block, "label", 2000, true, path)?;
-    optional_text(block.get("hint"), 2000, true, &format!("{path}/hint"))?;
+    optional_text(block.get("hint"), 2000, true, &path.key("hint"))?;
     boolean(block, "dispatch_action", path)?;
     boolean(block, "optional", path)?;
     match block.get("element") {
         None | Some(Value::Null) => Err(violation("missing required field: element", path)),
-        Some(el) => element(el, &format!("{path}/element")),
+        Some(el) => element(el, &path.key("element")),
     }
 }
 
-fn image(block: &Value, path: &str) -> Check {
+fn image(block: &Value, path: &Path<'_>) -> Check {
     let has_source = block.get("image_url").and_then(Value::as_str).is_some()
         || block.get("slack_file").is_some();
     if !has_source {
@@ -262,26 +296,21 @@ fn image(block: &Value, path: &str) -> Check {
     if block.get("alt_text").and_then(Value::as_str).is_none() {
         return Err(violation("missing required field: alt_text", path));
     }
-    max_len(block.get("alt_text"), 2000, &format!("{path}/alt_text"))?;
-    max_len(block.get("image_url"), 3000, &format!("{path}/image_url"))
+    max_len(block.get("alt_text"), 2000, &path.key("alt_text"))?;
+    max_len(block.get("image_url"), 3000, &path.key("image_url"))
 }
 
 /// Checks one interactive element (button, select, input, ...).
-fn element(el: &Value, path: &str) -> Check {
+fn element(el: &Value, path: &Path<'_>) -> Check {
     let kind = el.get("type").and_then(Value::as_str).unwrap_or("");
     if !ELEMENT_TYPES.contains(&kind) {
         return Err(violation(
             format!("unsupported element type: {kind}"),
-            &format!("{path}/type"),
+            &path.key("type"),
         ));
     }
-    max_len(el.get("action_id"), 255, &format!("{path}/action_id"))?;
-    optional_text(
-        el.get("placeholder"),
-        150,
-        true,
-        &format!("{path}/placeholder"),
-    )?;
+    max_len(el.get("action_id"), 255, &path.key("action_id"))?;
+    optional_text(el.get("placeholder"), 150, true, &path.key("placeholder"))?;
     match kind {
         "button" => button(el, path),
         "static_select" | "multi_static_select" => options(el, 100, path),
@@ -296,27 +325,27 @@ fn element(el: &Value, path: &str) -> Check {
     }
 }
 
-fn button(el: &Value, path: &str) -> Check {
+fn button(el: &Value, path: &Path<'_>) -> Check {
     text_object_field(el, "text", 75, true, path)?;
-    max_len(el.get("value"), 2000, &format!("{path}/value"))?;
-    max_len(el.get("url"), 3000, &format!("{path}/url"))?;
+    max_len(el.get("value"), 2000, &path.key("value"))?;
+    max_len(el.get("url"), 3000, &path.key("url"))?;
     match el.get("style") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(s)) if s == "primary" || s == "danger" => Ok(()),
         Some(_) => Err(violation(
             "must be a valid enum value (primary, danger)",
-            &format!("{path}/style"),
+            &path.key("style"),
         )),
     }
 }
 
-fn options(el: &Value, max: usize, path: &str) -> Check {
+fn options(el: &Value, max: usize, path: &Path<'_>) -> Check {
     if let Some(groups) = el.get("option_groups").filter(|v| !v.is_null()) {
-        let gpath = format!("{path}/option_groups");
+        let gpath = path.key("option_groups");
         let groups = array(Some(groups), &gpath)?;
         count(groups, 1, 100, &gpath)?;
         for (i, g) in groups.iter().enumerate() {
-            option_list(g.get("options"), max, &format!("{gpath}/{i}/options"))?;
+            option_list(g.get("options"), max, &gpath.index(i).key("options"))?;
         }
         return Ok(());
     }
@@ -324,41 +353,35 @@ fn options(el: &Value, max: usize, path: &str) -> Check {
         None | Some(Value::Null) if el.get("type").and_then(Value::as_str) != Some("button") => {
             Err(violation("missing required field: options", path))
         }
-        options => option_list(options, max, &format!("{path}/options")),
+        options => option_list(options, max, &path.key("options")),
     }
 }
 
-fn option_list(options: Option<&Value>, max: usize, path: &str) -> Check {
+fn option_list(options: Option<&Value>, max: usize, path: &Path<'_>) -> Check {
     let items = array(options, path)?;
     count(items, 1, max, path)?;
     for (i, opt) in items.iter().enumerate() {
-        let p = format!("{path}/{i}");
+        let p = path.index(i);
         text_object_field(opt, "text", 75, false, &p)?;
-        max_len(opt.get("value"), 150, &format!("{p}/value"))?;
-        optional_text(
-            opt.get("description"),
-            75,
-            false,
-            &format!("{p}/description"),
-        )?;
+        max_len(opt.get("value"), 150, &p.key("value"))?;
+        optional_text(opt.get("description"), 75, false, &p.key("description"))?;
     }
     Ok(())
 }
 
 /// A radio group's `initial_option`, or a checkbox group's `initial_options`, must each be
 /// exactly one of its options (text, value and description alike), or Slack refuses the view.
-fn initial_options(el: &Value, path: &str) -> Check {
-    let options = el
+fn initial_options(el: &Value, path: &Path<'_>) -> Check {
+    let options: &[Value] = el
         .get("options")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[], Vec::as_slice);
     let same = |a: &Value, b: &Value| {
         a.get("value") == b.get("value")
             && a.pointer("/text/text") == b.pointer("/text/text")
             && a.pointer("/description/text") == b.pointer("/description/text")
     };
-    let check = |initial: &Value, p: &str| {
+    let check = |initial: &Value, p: &Path<'_>| {
         if options.iter().any(|o| same(o, initial)) {
             Ok(())
         } else {
@@ -366,35 +389,36 @@ fn initial_options(el: &Value, path: &str) -> Check {
         }
     };
     if let Some(initial) = el.get("initial_option").filter(|v| !v.is_null()) {
-        check(initial, &format!("{path}/initial_option"))?;
+        check(initial, &path.key("initial_option"))?;
     }
     if let Some(initial) = el.get("initial_options").filter(|v| !v.is_null()) {
-        let p = format!("{path}/initial_options");
+        let p = path.key("initial_options");
         let items = array(Some(initial), &p)?;
         count(items, 0, options.len(), &p)?;
         for (i, item) in items.iter().enumerate() {
-            check(item, &format!("{p}/{i}"))?;
+            check(item, &p.index(i))?;
         }
     }
     Ok(())
 }
 
-fn int_in(el: &Value, field: &str, min: i64, max: i64, path: &str) -> Check {
+fn int_in(el: &Value, field: &str, min: i64, max: i64, path: &Path<'_>) -> Check {
     match el.get(field) {
         None | Some(Value::Null) => Ok(()),
         Some(v) => match v.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(()),
             _ => Err(violation(
                 format!("must be an integer between {min} and {max}"),
-                &format!("{path}/{field}"),
+                &path.key(field),
             )),
         },
     }
 }
 
-fn plain_text_input(el: &Value, path: &str) -> Check {
+fn plain_text_input(el: &Value, path: &Path<'_>) -> Check {
     if let Some(config) = el.get("dispatch_action_config").filter(|v| !v.is_null()) {
-        let p = format!("{path}/dispatch_action_config/trigger_actions_on");
+        let config_path = path.key("dispatch_action_config");
+        let p = config_path.key("trigger_actions_on");
         for (i, trigger) in array(config.get("trigger_actions_on"), &p)?
             .iter()
             .enumerate()
@@ -405,36 +429,35 @@ fn plain_text_input(el: &Value, path: &str) -> Check {
             ) {
                 return Err(violation(
                     "must be a valid enum value (on_enter_pressed, on_character_entered)",
-                    &format!("{p}/{i}"),
+                    &p.index(i),
                 ));
             }
         }
     }
     int_in(el, "max_length", 1, 3000, path)?;
     int_in(el, "min_length", 0, 3000, path)?;
-    max_len(
-        el.get("initial_value"),
-        3000,
-        &format!("{path}/initial_value"),
-    )
+    max_len(el.get("initial_value"), 3000, &path.key("initial_value"))
 }
 
 /// Checks a modal view object (as passed to `views.open` / `views.update`).
 pub fn validate_modal(view: &Value) -> Check {
     if !view.is_object() {
-        return Err(violation("must be an object", "/view"));
+        return Err(violation("must be an object", &Path::Root("/view")));
     }
     if view.get("type").and_then(Value::as_str) != Some("modal") {
-        return Err(violation("must be a valid enum value (modal)", "/type"));
+        return Err(violation(
+            "must be a valid enum value (modal)",
+            &Path::Root("/type"),
+        ));
     }
-    text_object_field(view, "title", 24, true, "")?;
-    boolean(view, "notify_on_close", "")?;
-    boolean(view, "clear_on_close", "")?;
-    optional_text(view.get("submit"), 24, true, "/submit")?;
-    optional_text(view.get("close"), 24, true, "/close")?;
+    text_object_field(view, "title", 24, true, &ROOT)?;
+    boolean(view, "notify_on_close", &ROOT)?;
+    boolean(view, "clear_on_close", &ROOT)?;
+    optional_text(view.get("submit"), 24, true, &Path::Root("/submit"))?;
+    optional_text(view.get("close"), 24, true, &Path::Root("/close"))?;
     let blocks = view
         .get("blocks")
-        .ok_or_else(|| violation("missing required field: blocks", ""))?;
+        .ok_or_else(|| violation("missing required field: blocks", &ROOT))?;
     validate_blocks(blocks, Surface::Modal)?;
     let has_input = blocks.as_array().is_some_and(|b| {
         b.iter()
@@ -443,7 +466,7 @@ pub fn validate_modal(view: &Value) -> Check {
     if has_input && view.get("submit").is_none_or(Value::is_null) {
         return Err(violation(
             "submit is required when an input block is present",
-            "/submit",
+            &Path::Root("/submit"),
         ));
     }
     common_view_fields(view)
@@ -452,22 +475,29 @@ pub fn validate_modal(view: &Value) -> Check {
 /// Checks an App Home view object (as passed to `views.publish`).
 pub fn validate_home(view: &Value) -> Check {
     if !view.is_object() {
-        return Err(violation("must be an object", "/view"));
+        return Err(violation("must be an object", &Path::Root("/view")));
     }
     if view.get("type").and_then(Value::as_str) != Some("home") {
-        return Err(violation("must be a valid enum value (home)", "/type"));
+        return Err(violation(
+            "must be a valid enum value (home)",
+            &Path::Root("/type"),
+        ));
     }
     let blocks = view
         .get("blocks")
-        .ok_or_else(|| violation("missing required field: blocks", ""))?;
+        .ok_or_else(|| violation("missing required field: blocks", &ROOT))?;
     validate_blocks(blocks, Surface::Home)?;
     common_view_fields(view)
 }
 
 fn common_view_fields(view: &Value) -> Check {
-    max_len(view.get("private_metadata"), 3000, "/private_metadata")?;
-    max_len(view.get("callback_id"), 255, "/callback_id")?;
-    max_len(view.get("external_id"), 255, "/external_id")
+    max_len(
+        view.get("private_metadata"),
+        3000,
+        &Path::Root("/private_metadata"),
+    )?;
+    max_len(view.get("callback_id"), 255, &Path::Root("/callback_id"))?;
+    max_len(view.get("external_id"), 255, &Path::Root("/external_id"))
 }
 
 #[cfg(test)]
@@ -482,6 +512,49 @@ mod tests {
     fn modal(title: &str, blocks: Value) -> Value {
         json!({"type": "modal", "title": {"type": "plain_text", "text": title},
                "submit": {"type": "plain_text", "text": "Save"}, "blocks": blocks})
+    }
+
+    /// Each violation names the field with its whole JSON pointer, from the view's top.
+    #[test]
+    fn a_violation_names_its_whole_path() {
+        let long = "v".repeat(151);
+        let select = json!({"type": "input", "label": {"type": "plain_text", "text": "L"},
+            "element": {"type": "static_select", "action_id": "s", "option_groups": [
+                {"label": {"type": "plain_text", "text": "G"}, "options": [
+                    {"text": {"type": "plain_text", "text": "a"}, "value": "a"},
+                    {"text": {"type": "plain_text", "text": "b"}, "value": long}]}]}});
+        let trigger = json!({"type": "input", "label": {"type": "plain_text", "text": "L"},
+            "element": {"type": "plain_text_input", "action_id": "t",
+                "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed", "x"]}}});
+        let fields = json!({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": "a"}, {"type": "mrkdwn", "text": ""}]});
+        let cases = [
+            (
+                modal("T", json!([section("x"), select])),
+                "must be less than 151 characters [json-pointer:/blocks/1/element/option_groups/0/options/1/value]",
+            ),
+            (
+                modal("T", json!([trigger])),
+                "must be a valid enum value (on_enter_pressed, on_character_entered) [json-pointer:/blocks/0/element/dispatch_action_config/trigger_actions_on/1]",
+            ),
+            (
+                modal("T", json!([fields])),
+                "must be more than 0 characters [json-pointer:/blocks/0/fields/1/text]",
+            ),
+            (
+                modal(&"t".repeat(25), json!([])),
+                "must be less than 25 characters [json-pointer:/title/text]",
+            ),
+        ];
+        for (view, expected) in cases {
+            assert_eq!(validate_modal(&view).unwrap_err(), expected);
+        }
+        let mut no_type = modal("T", json!([]));
+        no_type["type"] = json!("page");
+        assert_eq!(
+            validate_modal(&no_type).unwrap_err(),
+            "must be a valid enum value (modal) [json-pointer:/type]"
+        );
     }
 
     #[test]

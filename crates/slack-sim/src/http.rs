@@ -161,7 +161,7 @@ fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Respons
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        serde_json::to_vec(body).unwrap_or_default(),
+        json_bytes(body),
     )
         .into_response();
     if let Some(secs) = retry_after {
@@ -170,6 +170,16 @@ fn json_response(status: u16, body: &Value, retry_after: Option<u64>) -> Respons
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+/// `body` as JSON, written into room for a view's answer (several kB) from the start, where
+/// `serde_json::to_vec` starts at 128 bytes and grows six times.
+fn json_bytes(body: &Value) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
 }
 
 fn into_response(answer: Answer) -> Response {
