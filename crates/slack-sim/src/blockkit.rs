@@ -47,8 +47,8 @@ const ELEMENT_TYPES: &[&str] = &[
 ];
 
 /// Where a check is in the JSON, written out only for a violation: a view's checks walk
-/// hundreds of fields, and building each one's pointer as text up front was a fifth of a
-/// `views.open`'s work in the simulator (`perf`, docs/performance.md, thirteenth run).
+/// hundreds of fields, and building each one's pointer as text up front was about an eighth of
+/// the simulator's work for a `views.open` (`perf`, docs/performance.md, thirteenth run).
 #[derive(Clone, Copy)]
 enum Path<'a> {
     Root(&'static str),
