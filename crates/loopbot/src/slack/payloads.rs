@@ -20,7 +20,7 @@ pub struct SlashCommand {
 
 /// Reads a slash-command form body. `Err` names what is missing.
 pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
-    command_from_fields(url::form_urlencoded::parse(body).into_owned().collect())
+    command_from_fields(super::form::pairs(body).collect())
 }
 
 /// Reads a slash command's fields, however they came (a form body over HTTP, a JSON object
