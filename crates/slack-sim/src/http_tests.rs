@@ -973,3 +973,71 @@ async fn purge_methods_answer_with_slacks_field_names() {
         assert!(bad.is_empty(), "{method}: {bad:?}\n{body}");
     }
 }
+
+/// A view's answer is the same object however the view came: a JSON body spaced as the app
+/// liked (answered from its text), a form field, or with a member Slack drops (answered from
+/// the tree). The modal kept is the one sent.
+#[tokio::test]
+async fn a_views_answer_is_the_same_however_the_view_came() {
+    let h = harness().await;
+    let modal = json!({"type": "modal", "callback_id": "start", "private_metadata": "a\"b",
+        "title": {"type": "plain_text", "text": "Stärt"},
+        "submit": {"type": "plain_text", "text": "Go"},
+        "blocks": [{"type": "input", "block_id": "who", "label": {"type": "plain_text", "text": "Who"},
+                    "element": {"type": "plain_text_input", "action_id": "who"}}]});
+    let spaced = format!(
+        "{{ \"trigger_id\" : \"{}\" ,\n \"view\" : {} }}",
+        h.sim.issue_trigger_id_for("U1"),
+        serde_json::to_string_pretty(&modal).expect("text")
+    );
+    let by_json: Value = h
+        .client
+        .post(h.url("views.open"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(spaced)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json body");
+    let by_form = h
+        .form_args(
+            "views.open",
+            json!({"trigger_id": h.sim.issue_trigger_id_for("U1"), "view": modal}),
+        )
+        .await;
+    let mut dropped = modal.clone();
+    dropped["submit_disabled"] = json!(true);
+    let by_tree = h
+        .json(
+            "views.open",
+            json!({"trigger_id": h.sim.issue_trigger_id_for("U1"), "view": dropped}),
+        )
+        .await;
+    let without_ids = |answer: &Value| {
+        assert_eq!(answer["ok"], json!(true), "{answer}");
+        let mut view = answer["view"].clone();
+        for (name, value) in [("id", "V"), ("root_view_id", "V"), ("hash", "")] {
+            let given = view[name].as_str().unwrap_or_default();
+            assert!(
+                given.starts_with(value) && !given.is_empty(),
+                "{name}: {answer}"
+            );
+            view[name] = json!("-");
+        }
+        view
+    };
+    let expected = without_ids(&by_json);
+    assert_eq!(expected["blocks"], modal["blocks"]);
+    assert_eq!(expected["private_metadata"], json!("a\"b"));
+    assert_eq!(expected["state"], json!({"values": {}}));
+    assert_eq!(expected["clear_on_close"], json!(false));
+    assert_eq!(without_ids(&by_form), expected);
+    assert_eq!(without_ids(&by_tree), expected);
+    let kept = h.sim.views_of("U1");
+    assert_eq!(kept.len(), 3);
+    assert_eq!(kept[0].view, modal);
+    assert_eq!(kept[1].view, modal);
+}

@@ -280,18 +280,23 @@ impl Simulator {
     }
 
     /// [`Simulator::handle_warning`] for a call that came over HTTP: records how it came
-    /// (`wire`) and how it broke Slack's contract, if it did (`violations`).
+    /// (`wire`) and how it broke Slack's contract, if it did (`violations`). `view_text` is
+    /// the text of a `view` object in `params` as it came, for a `views.*` method to keep and
+    /// answer with.
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_wire(
         &self,
         method: &str,
         token: Option<&str>,
         params: Value,
+        view_text: Option<String>,
         warnings: &[&str],
         wire: WireCall,
         violations: Vec<Violation>,
     ) -> Answer {
         let now = self.now_ms();
         let mut state = self.lock();
+        state.sent_view_text = view_text;
         let answer = state.handle(now, method, token, params, warnings);
         if let Some(call) = state.calls.last_mut() {
             call.wire = Some(wire);

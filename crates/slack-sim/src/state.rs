@@ -29,6 +29,10 @@ pub struct Answer {
     /// How long the HTTP server waits before answering (timeout faults). Latency set with
     /// [`crate::Simulator::set_latency`] comes on top.
     pub delay_ms: u64,
+    /// The body's `view`, already written as JSON from the text the app sent: the HTTP answer
+    /// puts it in as it is rather than writing a tree of some kB out again. The same object as
+    /// `body["view"]`.
+    pub view_json: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +48,7 @@ impl Answer {
             retry_after: None,
             body: AnswerBody::Json(body),
             delay_ms: 0,
+            view_json: None,
         }
     }
 
@@ -234,8 +239,13 @@ pub struct SimState {
     pub dms: HashMap<String, String>,
     pub(crate) views: Vec<views::KeptView>,
     /// A `view` argument given as a JSON object, taken out of the call's arguments so that
-    /// the method owns it (no copy of a tree of some kB).
-    given_view: Option<Value>,
+    /// the method owns it (no copy of a tree of some kB), with its text as sent if known.
+    given_view: Option<(Value, Option<String>)>,
+    /// The text of the next call's `view` object as it came over HTTP ([`SimState::handle`]).
+    pub(crate) sent_view_text: Option<String>,
+    /// The answer's `view` as JSON text, written by the `views.*` method that answered
+    /// ([`Answer::view_json`]).
+    answer_view: Option<String>,
     /// The `view` argument of the call being answered, as JSON text, for its record.
     view_text: Option<String>,
     /// user → (published home view, hash)
@@ -288,6 +298,8 @@ impl SimState {
             dms: HashMap::new(),
             views: Vec::new(),
             given_view: None,
+            sent_view_text: None,
+            answer_view: None,
             view_text: None,
             homes: HashMap::new(),
             faults: VecDeque::new(),
@@ -446,8 +458,10 @@ impl SimState {
         // (A view read by a method called outside `handle`, as unit tests do, is not this
         // call's.)
         self.view_text = None;
+        self.answer_view = None;
+        let sent_text = self.sent_view_text.take();
         if let Some(Value::Object(_)) = params.get("view") {
-            self.given_view = params.remove("view");
+            self.given_view = params.remove("view").map(|view| (view, sent_text));
         }
         let mut answer = self.answer(now_ms, method, token, &params);
         // The record keeps a view the method read as its JSON text: the view itself is kept
@@ -456,7 +470,7 @@ impl SimState {
         if let Some(text) = self.view_text.take() {
             params.insert("view".into(), Value::String(text));
         }
-        if let Some(view) = self.given_view.take() {
+        if let Some((view, _)) = self.given_view.take() {
             params.insert("view".into(), view);
         }
         // Non-fatal problems with the request: `warning` and `response_metadata.warnings`,
@@ -583,7 +597,10 @@ impl SimState {
             }
             Err(e) => e.into_body(),
         };
-        Answer::json(200, body)
+        Answer {
+            view_json: self.answer_view.take(),
+            ..Answer::json(200, body)
+        }
     }
 
     fn check_token(&self, token: Option<&str>) -> Result<(), ApiError> {
@@ -685,6 +702,7 @@ fn rate_limited(retry_after_secs: u64) -> Answer {
         retry_after: Some(retry_after_secs),
         body: AnswerBody::Json(err("ratelimited").into_body()),
         delay_ms: 0,
+        view_json: None,
     }
 }
 
@@ -695,6 +713,7 @@ fn lost_answer(status: u16) -> Answer {
         retry_after: None,
         body: AnswerBody::Text(format!("upstream error: HTTP {status}\n")),
         delay_ms: 0,
+        view_json: None,
     }
 }
 
@@ -705,6 +724,7 @@ fn held_answer(after_ms: u64) -> Answer {
         retry_after: None,
         body: AnswerBody::Text("upstream request timeout\n".into()),
         delay_ms: after_ms,
+        view_json: None,
     }
 }
 

@@ -81,6 +81,7 @@ impl SimState {
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
         let external_id = external_id_of(&view);
+        self.answer_view = view_json(&view, &text, &id, &hash);
         let body = view_body(view, &id, &hash);
         self.views.push(KeptView {
             id,
@@ -119,11 +120,14 @@ impl SimState {
         let (view, text) = self.view_arg(args, blockkit::validate_modal)?;
         let hash = self.next_hash(now_ms);
         let entry = &mut self.views[pos];
+        let answer = view_json(&view, &text, &entry.id, &hash);
         let previous = std::mem::replace(&mut entry.text, text);
         entry.history.push(previous);
         entry.external_id = external_id_of(&view);
         entry.hash = hash;
-        Ok(view_body(view, &entry.id, &entry.hash))
+        let body = view_body(view, &entry.id, &entry.hash);
+        self.answer_view = answer;
+        Ok(body)
     }
 
     pub(super) fn views_publish(&mut self, now_ms: i64, args: &Args<'_>) -> MethodResult {
@@ -136,9 +140,10 @@ impl SimState {
         {
             return Err(err("hash_conflict"));
         }
-        let (view, _) = self.view_arg(args, blockkit::validate_home)?;
+        let (view, text) = self.view_arg(args, blockkit::validate_home)?;
         let id = self.next_id('V');
         let hash = self.next_hash(now_ms);
+        self.answer_view = view_json(&view, &text, &id, &hash);
         let body = view_body(view.clone(), &id, &hash);
         self.homes.insert(user, (view, hash));
         Ok(body)
@@ -151,11 +156,14 @@ impl SimState {
         args: &Args<'_>,
         validate: fn(&Value) -> Result<(), String>,
     ) -> Result<(Value, String), ApiError> {
-        let given = match self.given_view.take() {
-            Some(view) => Some(view),
-            None => args
-                .json("view")
-                .map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?,
+        let (given, sent_text) = match self.given_view.take() {
+            Some((view, text)) => (Some(view), text),
+            // A view given as JSON text (a form body) is kept as that text.
+            None => (
+                args.json("view")
+                    .map_err(|m| ApiError::with_messages("invalid_arguments", vec![m]))?,
+                args.raw_str("view"),
+            ),
         };
         let view = given.ok_or_else(|| {
             ApiError::with_messages(
@@ -163,8 +171,12 @@ impl SimState {
                 vec!["missing required field: view".into()],
             )
         })?;
-        // serde_json's own writer: a good deal cheaper than `Display` for a view of some kB.
-        let text = serde_json::to_string(&view).unwrap_or_default();
+        // The text as the app sent it; written out (serde_json's own writer, a good deal
+        // cheaper than `Display`) only for a view given as a tree in this process.
+        let text = match sent_text {
+            Some(text) => text,
+            None => serde_json::to_string(&view).unwrap_or_default(),
+        };
         self.view_text = Some(text.clone());
         if text.len() > MAX_VIEW_BYTES {
             return Err(err("view_too_large"));
@@ -178,6 +190,70 @@ fn external_id_of(view: &Value) -> Option<String> {
     view.get("external_id")
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// The members of the app's view that Slack's answer carries (`view_body`); it drops any other.
+const ECHOED: [&str; 10] = [
+    "type",
+    "blocks",
+    "private_metadata",
+    "callback_id",
+    "external_id",
+    "clear_on_close",
+    "notify_on_close",
+    "title",
+    "submit",
+    "close",
+];
+
+/// The object `view_body` builds, written as JSON from the app's view `text` rather than by
+/// writing the tree out: Slack's own members and the defaults of those the app left out,
+/// then the app's members as it sent them. `None` where the two would differ (the app's view
+/// has a member the answer drops, or a null title, submit or close): the tree is written then.
+fn view_json(view: &Value, text: &str, id: &str, hash: &str) -> Option<String> {
+    let fields = view.as_object()?;
+    let echoed_whole = fields.iter().all(|(name, value)| {
+        ECHOED.contains(&name.as_str())
+            && !(value.is_null() && matches!(name.as_str(), "title" | "submit" | "close"))
+    });
+    let members = text.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
+    if !echoed_whole {
+        return None;
+    }
+    let mut slack = Map::new();
+    slack.insert("id".into(), json!(id));
+    slack.insert("team_id".into(), json!(TEAM_ID));
+    slack.insert("state".into(), json!({ "values": {} }));
+    slack.insert("hash".into(), json!(hash));
+    slack.insert("root_view_id".into(), json!(id));
+    slack.insert("previous_view_id".into(), Value::Null);
+    slack.insert("app_id".into(), json!(APP_ID));
+    slack.insert("app_installed_team_id".into(), json!(TEAM_ID));
+    slack.insert("bot_id".into(), json!(BOT_ID));
+    for (name, default) in [
+        ("type", json!("modal")),
+        ("blocks", json!([])),
+        ("private_metadata", json!("")),
+        ("callback_id", json!("")),
+        ("external_id", json!("")),
+        ("clear_on_close", json!(false)),
+        ("notify_on_close", json!(false)),
+    ] {
+        if !fields.contains_key(name) {
+            slack.insert(name.into(), default);
+        }
+    }
+    // Room for the app's members from the start: growing a string of some kB took a third
+    // of this function's time.
+    let mut out = Vec::with_capacity(members.len() + 512);
+    serde_json::to_writer(&mut out, &slack).ok()?;
+    if !members.is_empty() {
+        out.pop();
+        out.push(b',');
+        out.extend_from_slice(members.as_bytes());
+        out.push(b'}');
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `{"view": …}`: the view object Slack answers with, the app's view taken apart and Slack's
@@ -223,4 +299,43 @@ fn view_body(view: Value, id: &str, hash: &str) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("view".into(), Value::Object(v));
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer written from the app's text is the object `view_body` builds, whatever the
+    /// app left out or how it spaced its JSON; where they would differ it is not written.
+    #[test]
+    fn the_answer_from_the_apps_text_is_the_tree_written_out() {
+        let texts = [
+            r#"{"type":"modal","title":{"type":"plain_text","text":"Start"},"blocks":[]}"#,
+            r#" { "type" : "modal", "callback_id": "start", "private_metadata": "a\"b",
+                "title": {"type": "plain_text", "text": "Stärt"}, "submit": {"type":
+                "plain_text", "text": "Go"}, "clear_on_close": true, "notify_on_close": true,
+                "external_id": "x1", "close": {"type": "plain_text", "text": "No"},
+                "blocks": [{"type": "divider"}] } "#,
+            r#"{"type":"home","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]}"#,
+            "{}",
+        ];
+        for text in texts {
+            let view: Value = serde_json::from_str(text).unwrap();
+            let written = view_json(&view, text, "V1", "1.ab").expect(text);
+            let written: Value = serde_json::from_str(&written).expect(&written);
+            assert_eq!(
+                written,
+                Value::Object(view_body(view, "V1", "1.ab"))["view"],
+                "{text}"
+            );
+        }
+        for text in [
+            r#"{"type":"modal","blocks":[],"submit_disabled":true}"#,
+            r#"{"type":"modal","blocks":[],"submit":null}"#,
+            r#"{"type":"modal","blocks":[],"id":"V9"}"#,
+        ] {
+            let view: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(view_json(&view, text, "V1", "1.ab"), None, "{text}");
+        }
+    }
 }
