@@ -1,13 +1,13 @@
 //! Axum glue: turns HTTP requests into [`Simulator::handle`] calls and answers back.
 
+use std::collections::BTreeMap;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::collections::BTreeMap;
-
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
