@@ -76,17 +76,18 @@ fn main() -> ExitCode {
         eprintln!("loopbot: .env: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    runtime().block_on(run())
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    loopbot::arenas::bound_malloc_arenas(cores);
+    runtime(cores).block_on(run())
 }
 
 /// The runtime. On SQLite it has one worker thread fewer than the machine has cores: the
 /// writers' lane has a thread of its own ([`loopbot::db::lane::runtime_workers`]). Tokio's
 /// `TOKIO_WORKER_THREADS` still overrides.
-fn runtime() -> tokio::runtime::Runtime {
+fn runtime(cores: usize) -> tokio::runtime::Runtime {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let database_url = std::env::var("DATABASE_URL").ok();
         builder.worker_threads(loopbot::db::lane::runtime_workers(
             cores,

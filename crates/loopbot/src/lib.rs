@@ -1,5 +1,6 @@
 //! Loopbot: a self-hosted Slack bot that runs structured interview loops.
 
+pub mod arenas;
 pub mod ats;
 pub mod cli;
 pub use loopbot_clock as clock;
