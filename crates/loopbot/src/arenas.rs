@@ -5,7 +5,7 @@
 //! to eight per core, and memory freed in one is kept for it. `loopbot serve` has a runtime
 //! worker, the writers' lane, a thread per SQLite connection (sqlx's) and tokio's blocking
 //! threads. Under `LOAD_MIX=submissions cargo bench --bench load` on 2 cores its peak was
-//! 28.4–30.4 MiB, at or over the 30 MiB target in two runs of nine; with two arenas 27.6–28.7
+//! 28.4–30.4 MiB, at or over the 30 MiB target in two runs of nine; with two arenas 26.9–28.7
 //! MiB at the same rate and latency (docs/performance.md, fifteenth run). One arena was no
 //! smaller.
 
