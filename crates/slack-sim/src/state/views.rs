@@ -192,45 +192,9 @@ fn external_id_of(view: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The members of the app's view that Slack's answer carries (`view_body`); it drops any other.
-const ECHOED: [&str; 10] = [
-    "type",
-    "blocks",
-    "private_metadata",
-    "callback_id",
-    "external_id",
-    "clear_on_close",
-    "notify_on_close",
-    "title",
-    "submit",
-    "close",
-];
-
-/// The object `view_body` builds, written as JSON from the app's view `text` rather than by
-/// writing the tree out: Slack's own members and the defaults of those the app left out,
-/// then the app's members as it sent them. `None` where the two would differ (the app's view
-/// has a member the answer drops, or a null title, submit or close): the tree is written then.
-fn view_json(view: &Value, text: &str, id: &str, hash: &str) -> Option<String> {
-    let fields = view.as_object()?;
-    let echoed_whole = fields.iter().all(|(name, value)| {
-        ECHOED.contains(&name.as_str())
-            && !(value.is_null() && matches!(name.as_str(), "title" | "submit" | "close"))
-    });
-    let members = text.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
-    if !echoed_whole {
-        return None;
-    }
-    let mut slack = Map::new();
-    slack.insert("id".into(), json!(id));
-    slack.insert("team_id".into(), json!(TEAM_ID));
-    slack.insert("state".into(), json!({ "values": {} }));
-    slack.insert("hash".into(), json!(hash));
-    slack.insert("root_view_id".into(), json!(id));
-    slack.insert("previous_view_id".into(), Value::Null);
-    slack.insert("app_id".into(), json!(APP_ID));
-    slack.insert("app_installed_team_id".into(), json!(TEAM_ID));
-    slack.insert("bot_id".into(), json!(BOT_ID));
-    for (name, default) in [
+/// The app's members Slack's answer carries with a default where the app left them out.
+fn defaulted() -> [(&'static str, Value); 7] {
+    [
         ("type", json!("modal")),
         ("blocks", json!([])),
         ("private_metadata", json!("")),
@@ -238,7 +202,48 @@ fn view_json(view: &Value, text: &str, id: &str, hash: &str) -> Option<String> {
         ("external_id", json!("")),
         ("clear_on_close", json!(false)),
         ("notify_on_close", json!(false)),
-    ] {
+    ]
+}
+
+/// The app's members Slack's answer carries only when given, and not null. It drops any
+/// member neither these nor [`defaulted`] name.
+const GIVEN_ONLY: [&str; 3] = ["title", "submit", "close"];
+
+/// The members of Slack's answer that Slack fills in itself.
+fn slack_members(id: &str, hash: &str) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert("id".into(), json!(id));
+    v.insert("team_id".into(), json!(TEAM_ID));
+    v.insert("state".into(), json!({ "values": {} }));
+    v.insert("hash".into(), json!(hash));
+    v.insert("root_view_id".into(), json!(id));
+    v.insert("previous_view_id".into(), Value::Null);
+    v.insert("app_id".into(), json!(APP_ID));
+    v.insert("app_installed_team_id".into(), json!(TEAM_ID));
+    v.insert("bot_id".into(), json!(BOT_ID));
+    v
+}
+
+/// The object `view_body` builds, written as JSON from the app's view `text` rather than by
+/// writing the tree out: Slack's own members and the defaults of those the app left out,
+/// then the app's members as it sent them. `None` where the two would differ (the app's view
+/// has a member the answer drops, or a null title, submit or close): the tree is written then.
+fn view_json(view: &Value, text: &str, id: &str, hash: &str) -> Option<String> {
+    let fields = view.as_object()?;
+    let defaults = defaulted();
+    let echoed_whole = fields.iter().all(|(name, value)| {
+        if GIVEN_ONLY.contains(&name.as_str()) {
+            !value.is_null()
+        } else {
+            defaults.iter().any(|(d, _)| d == name)
+        }
+    });
+    if !echoed_whole {
+        return None;
+    }
+    let members = text.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
+    let mut slack = slack_members(id, hash);
+    for (name, default) in defaults {
         if !fields.contains_key(name) {
             slack.insert(name.into(), default);
         }
@@ -264,34 +269,11 @@ fn view_body(view: Value, id: &str, hash: &str) -> Map<String, Value> {
         Value::Object(fields) => fields,
         _ => Map::new(),
     };
-    let mut field = |k: &str, default: Value| view.remove(k).unwrap_or(default);
-    let mut v = Map::new();
-    v.insert("id".into(), json!(id));
-    v.insert("team_id".into(), json!(TEAM_ID));
-    v.insert("type".into(), field("type", json!("modal")));
-    v.insert("blocks".into(), field("blocks", json!([])));
-    v.insert(
-        "private_metadata".into(),
-        field("private_metadata", json!("")),
-    );
-    v.insert("callback_id".into(), field("callback_id", json!("")));
-    v.insert("external_id".into(), field("external_id", json!("")));
-    v.insert("state".into(), json!({ "values": {} }));
-    v.insert("hash".into(), json!(hash));
-    v.insert(
-        "clear_on_close".into(),
-        field("clear_on_close", json!(false)),
-    );
-    v.insert(
-        "notify_on_close".into(),
-        field("notify_on_close", json!(false)),
-    );
-    v.insert("root_view_id".into(), json!(id));
-    v.insert("previous_view_id".into(), Value::Null);
-    v.insert("app_id".into(), json!(APP_ID));
-    v.insert("app_installed_team_id".into(), json!(TEAM_ID));
-    v.insert("bot_id".into(), json!(BOT_ID));
-    for key in ["title", "submit", "close"] {
+    let mut v = slack_members(id, hash);
+    for (name, default) in defaulted() {
+        v.insert(name.into(), view.remove(name).unwrap_or(default));
+    }
+    for key in GIVEN_ONLY {
         if let Some(t) = view.remove(key).filter(|t| !t.is_null()) {
             v.insert(key.into(), t);
         }
